@@ -1,0 +1,47 @@
+/** The age header MAC and file-key recovery (C2SP age spec, "Header" and "Header MAC"). */
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes, utf8ToBytes, concatBytes } from '../bytes.js';
+import { check, SealbellError } from '../errors.js';
+import { b64encode, encodeStanzas, type ParsedHeader, type Stanza } from './format.js';
+import { unwrapX25519 } from './x25519.js';
+
+const HEADER_INFO = utf8ToBytes('header');
+
+function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Uint8Array {
+  return hmac(sha256, hkdf(sha256, fileKey, new Uint8Array(0), HEADER_INFO, 32), macInput);
+}
+
+/** The whole header, MAC line and final newline included. */
+export function encodeHeader(fileKey: Uint8Array, stanzas: Stanza[]): Uint8Array {
+  const macInput = utf8ToBytes(encodeStanzas(stanzas));
+  const macLine = utf8ToBytes(' ' + b64encode(headerMac(fileKey, macInput)) + '\n');
+  return concatBytes(macInput, macLine);
+}
+
+/**
+ * Recovers the file key with one of the X25519 `secretKeys` and checks the header MAC.
+ * Throws NO_IDENTITY when no stanza is for these keys, HEADER_MAC when the header was altered.
+ */
+export function openHeader(header: ParsedHeader, secretKeys: Uint8Array[]): Uint8Array {
+  if (header.stanzas.some((s) => s.type === 'scrypt')) {
+    check(header.stanzas.length === 1, 'AGE_HEADER', 'malformed age header: an scrypt stanza must be alone');
+  }
+  for (const stanza of header.stanzas) {
+    for (const key of secretKeys) {
+      const fileKey = unwrapX25519(stanza, key);
+      if (fileKey === undefined) continue;
+      check(fileKey.length === 16, 'AGE_HEADER', 'malformed age header: file key must be 16 bytes');
+      verifyHeaderMac(header, fileKey);
+      return fileKey;
+    }
+  }
+  throw new SealbellError('NO_IDENTITY', 'no identity given opens this clip (it was not sealed to these keys)');
+}
+
+export function verifyHeaderMac(header: ParsedHeader, fileKey: Uint8Array): void {
+  if (!equalBytes(headerMac(fileKey, header.macInput), header.mac)) {
+    throw new SealbellError('HEADER_MAC', 'the age header was altered (header MAC does not match)');
+  }
+}

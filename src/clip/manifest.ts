@@ -1,0 +1,87 @@
+/**
+ * The clip manifest: what the device vouches for about one clip, as canonical
+ * JSON (fixed key order, no spaces, one trailing newline), signed with the
+ * device identity key as a minisign signature. It binds the hash of the age
+ * *payload* (everything after the header), so re-wrapping the header for a new
+ * recipient keeps the signature valid.
+ */
+import { utf8Decode, utf8ToBytes } from '../bytes.js';
+import { check, SealbellError } from '../errors.js';
+
+export interface ClipManifest {
+  v: 1;
+  clip: string;
+  device: string;
+  epoch: number;
+  /** ms since the Unix epoch */
+  start: number;
+  end: number;
+  frames: number;
+  /** bytes in the age payload: nonce and sealed chunks */
+  payloadSize: number;
+  /** lower-case hex SHA-256 of the age payload */
+  payloadSha256: string;
+  /** clips dropped from a full spool since the previous manifest (ids), reported to the owner */
+  dropped: string[];
+}
+
+const KEYS = ['v', 'clip', 'device', 'epoch', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
+export const MAX_MANIFEST_BYTES = 16 * 1024;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export function isSafeId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+export function encodeManifest(m: ClipManifest): Uint8Array {
+  validate(m);
+  const ordered: Record<string, unknown> = {};
+  for (const k of KEYS) ordered[k] = m[k];
+  return utf8ToBytes(JSON.stringify(ordered) + '\n');
+}
+
+/** Parses and validates; only the canonical encoding is accepted, so one manifest has one byte form. */
+export function decodeManifest(bytes: Uint8Array): ClipManifest {
+  check(bytes.length <= MAX_MANIFEST_BYTES, 'MANIFEST_FORMAT', 'manifest is too large');
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8Decode(bytes));
+  } catch {
+    throw new SealbellError('MANIFEST_FORMAT', 'manifest is not valid JSON');
+  }
+  check(typeof value === 'object' && value !== null && !Array.isArray(value), 'MANIFEST_FORMAT', 'manifest must be a JSON object');
+  const keys = Object.keys(value as object);
+  check(
+    keys.length === KEYS.length && KEYS.every((k, i) => keys[i] === k),
+    'MANIFEST_FORMAT',
+    `manifest fields must be exactly ${KEYS.join(', ')} in that order`,
+  );
+  const m = value as ClipManifest;
+  validate(m);
+  const canonical = encodeManifest(m);
+  check(
+    canonical.length === bytes.length && canonical.every((b, i) => b === bytes[i]),
+    'MANIFEST_FORMAT',
+    'manifest is not in canonical form',
+  );
+  return m;
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+function validate(m: ClipManifest): void {
+  const ok =
+    m.v === 1 &&
+    typeof m.clip === 'string' && isSafeId(m.clip) &&
+    typeof m.device === 'string' && isSafeId(m.device) &&
+    isCount(m.epoch) && isCount(m.start) && isCount(m.end) && m.end >= m.start &&
+    isCount(m.frames) && isCount(m.payloadSize) &&
+    typeof m.payloadSha256 === 'string' && /^[0-9a-f]{64}$/.test(m.payloadSha256) &&
+    Array.isArray(m.dropped) && m.dropped.length <= 256 && m.dropped.every((d) => typeof d === 'string' && isSafeId(d));
+  check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');
+}
+
+/** The trusted comment binds the clip id into minisign's own signed text too. */
+export function trustedComment(m: ClipManifest): string {
+  return `sealbell clip ${m.clip} device ${m.device} epoch ${m.epoch}`;
+}

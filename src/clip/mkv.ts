@@ -1,0 +1,324 @@
+/**
+ * The clip's plaintext container: a minimal Matroska file with one MJPEG video
+ * track (codec V_MJPEG) and one frame per Cluster, each carrying its own
+ * millisecond timestamp. Written strictly forward (the Segment has unknown size),
+ * so it streams into the sealer without seeking. ffmpeg/ffprobe read it.
+ *
+ * The reader understands exactly what the writer makes (and rejects the rest):
+ * it is how phones and `sealbell verify` count and extract frames.
+ */
+import { concatBytes, utf8ToBytes, utf8Decode } from '../bytes.js';
+import { SealbellError } from '../errors.js';
+
+const ID = {
+  EBML: 0x1a45dfa3,
+  EBMLVersion: 0x4286,
+  EBMLReadVersion: 0x42f7,
+  EBMLMaxIDLength: 0x42f2,
+  EBMLMaxSizeLength: 0x42f3,
+  DocType: 0x4282,
+  DocTypeVersion: 0x4287,
+  DocTypeReadVersion: 0x4285,
+  Segment: 0x18538067,
+  Info: 0x1549a966,
+  TimestampScale: 0x2ad7b1,
+  MuxingApp: 0x4d80,
+  WritingApp: 0x5741,
+  DateUTC: 0x4461,
+  Tracks: 0x1654ae6b,
+  TrackEntry: 0xae,
+  TrackNumber: 0xd7,
+  TrackUID: 0x73c5,
+  TrackType: 0x83,
+  FlagLacing: 0x9c,
+  CodecID: 0x86,
+  Video: 0xe0,
+  PixelWidth: 0xb0,
+  PixelHeight: 0xba,
+  Cluster: 0x1f43b675,
+  Timestamp: 0xe7,
+  SimpleBlock: 0xa3,
+} as const;
+
+/** Milliseconds between the Unix epoch and Matroska's epoch (2001-01-01T00:00:00Z). */
+const MATROSKA_EPOCH_MS = 978307200000;
+const UNKNOWN_SIZE = Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+
+function idBytes(id: number): Uint8Array {
+  const out: number[] = [];
+  for (let v = id; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return Uint8Array.from(out);
+}
+
+/** EBML variable-size integer for an element size (always 8 bytes: simple and exact). */
+function sizeBytes(size: number): Uint8Array {
+  const out = new Uint8Array(8);
+  out[0] = 0x01;
+  let v = size;
+  for (let i = 7; i >= 1; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+function uintBytes(v: number): Uint8Array {
+  const out: number[] = [];
+  do {
+    out.unshift(v % 256);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  return Uint8Array.from(out);
+}
+
+function el(id: number, ...children: Uint8Array[]): Uint8Array {
+  const body = concatBytes(...children);
+  return concatBytes(idBytes(id), sizeBytes(body.length), body);
+}
+const uint = (id: number, v: number) => el(id, uintBytes(v));
+const str = (id: number, s: string) => el(id, utf8ToBytes(s));
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** Wall-clock time of the clip's start, ms since the Unix epoch. */
+  startTime: number;
+}
+
+/** Everything before the first frame. */
+export function mkvHead(info: VideoInfo): Uint8Array {
+  const date = new Uint8Array(8);
+  // DateUTC is a signed 64-bit count of nanoseconds; ms × 10^6 fits exactly in a BigInt.
+  new DataView(date.buffer).setBigInt64(0, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
+  return concatBytes(
+    el(
+      ID.EBML,
+      uint(ID.EBMLVersion, 1),
+      uint(ID.EBMLReadVersion, 1),
+      uint(ID.EBMLMaxIDLength, 4),
+      uint(ID.EBMLMaxSizeLength, 8),
+      str(ID.DocType, 'matroska'),
+      uint(ID.DocTypeVersion, 4),
+      uint(ID.DocTypeReadVersion, 2),
+    ),
+    idBytes(ID.Segment),
+    UNKNOWN_SIZE,
+    el(
+      ID.Info,
+      uint(ID.TimestampScale, 1000000),
+      str(ID.MuxingApp, 'sealbell'),
+      str(ID.WritingApp, 'sealbell'),
+      el(ID.DateUTC, date),
+    ),
+    el(
+      ID.Tracks,
+      el(
+        ID.TrackEntry,
+        uint(ID.TrackNumber, 1),
+        uint(ID.TrackUID, 1),
+        uint(ID.TrackType, 1),
+        uint(ID.FlagLacing, 0),
+        str(ID.CodecID, 'V_MJPEG'),
+        el(ID.Video, uint(ID.PixelWidth, info.width), uint(ID.PixelHeight, info.height)),
+      ),
+    ),
+  );
+}
+
+/**
+ * The bytes that go in front of a JPEG frame: a Cluster holding one keyframe
+ * SimpleBlock, at `timestamp` ms from the clip start. The frame itself follows
+ * unchanged, so the caller streams it from where it lies, without a copy.
+ */
+export function mkvFramePrefix(timestamp: number, frameLength: number): Uint8Array {
+  const timestampEl = uint(ID.Timestamp, timestamp);
+  const blockLength = BLOCK_HEADER.length + frameLength;
+  const clusterBody = timestampEl.length + 1 + 8 + blockLength;
+  return concatBytes(
+    idBytes(ID.Cluster),
+    sizeBytes(clusterBody),
+    timestampEl,
+    idBytes(ID.SimpleBlock),
+    sizeBytes(blockLength),
+    BLOCK_HEADER,
+  );
+}
+
+/** SimpleBlock header: track 1 (vint), relative timestamp 0 (int16), keyframe flag. */
+const BLOCK_HEADER = Uint8Array.of(0x81, 0x00, 0x00, 0x80);
+
+export interface Frame {
+  /** ms from the clip start */
+  timestamp: number;
+  /** the JPEG bytes; valid only during the callback */
+  data: Uint8Array;
+}
+
+const malformed = (why: string): never => {
+  throw new SealbellError('CONTAINER', `malformed video container: ${why}`);
+};
+
+/** Reads what mkvHead/mkvFramePrefix write, streaming; rejects anything else. */
+export class MkvReader {
+  info: VideoInfo | undefined;
+  frames = 0;
+  private buf = new Uint8Array(4096);
+  private len = 0;
+  private stage: 'ebml' | 'segment' | 'info' | 'tracks' | 'clusters' = 'ebml';
+  private width = 0;
+  private height = 0;
+  private startTime = 0;
+  private lastTimestamp = -1;
+
+  constructor(
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly maxElement = 8 * 1024 * 1024,
+  ) {}
+
+  push(data: Uint8Array): void {
+    if (this.len + data.length > this.buf.length) {
+      let size = this.buf.length;
+      while (size < this.len + data.length) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
+    this.buf.set(data, this.len);
+    this.len += data.length;
+    let used = 0;
+    for (;;) {
+      const n = this.step(this.buf.subarray(used, this.len));
+      if (n === 0) break;
+      used += n;
+    }
+    this.buf.copyWithin(0, used, this.len);
+    this.len -= used;
+  }
+
+  end(): void {
+    if (this.len !== 0 || this.stage !== 'clusters') malformed('the file ends inside an element');
+  }
+
+  /** Consumes one element from `b`; returns its length, or 0 if more bytes are needed. */
+  private step(b: Uint8Array): number {
+    if (this.stage === 'segment') {
+      if (b.length < 12) return 0;
+      if (readUint(b, 0, 4) !== ID.Segment) malformed('expected a Segment');
+      this.stage = 'info';
+      return 12;
+    }
+    const head = readElementHead(b);
+    if (!head) return 0;
+    if (head.size > this.maxElement) malformed(`element of ${head.size} bytes is too large`);
+    const total = head.headLength + head.size;
+    if (b.length < total) return 0;
+    const body = b.subarray(head.headLength, total);
+    switch (this.stage) {
+      case 'ebml': {
+        if (head.id !== ID.EBML) malformed('not a Matroska file');
+        const f = children(body);
+        if (text(f.get(ID.DocType)) !== 'matroska') malformed('DocType is not matroska');
+        this.stage = 'segment';
+        break;
+      }
+      case 'info': {
+        if (head.id !== ID.Info) malformed('expected Info');
+        const f = children(body);
+        const date = f.get(ID.DateUTC);
+        if (!date || date.length !== 8) malformed('Info has no DateUTC');
+        const ns = new DataView(date!.buffer, date!.byteOffset, 8).getBigInt64(0);
+        this.startTime = Number(ns / 1000000n) + MATROSKA_EPOCH_MS;
+        this.stage = 'tracks';
+        break;
+      }
+      case 'tracks': {
+        if (head.id !== ID.Tracks) malformed('expected Tracks');
+        const track = children(body).get(ID.TrackEntry) ?? malformed('no TrackEntry');
+        const t = children(track);
+        if (text(t.get(ID.CodecID)) !== 'V_MJPEG') malformed('the track is not MJPEG');
+        const video = children(t.get(ID.Video) ?? malformed('no Video settings'));
+        this.width = num(video.get(ID.PixelWidth));
+        this.height = num(video.get(ID.PixelHeight));
+        this.info = { width: this.width, height: this.height, startTime: this.startTime };
+        this.stage = 'clusters';
+        break;
+      }
+      case 'clusters': {
+        if (head.id !== ID.Cluster) malformed('expected a Cluster');
+        this.cluster(body);
+        break;
+      }
+    }
+    return total;
+  }
+
+  private cluster(body: Uint8Array): void {
+    const ts = readElementHead(body);
+    if (!ts || ts.id !== ID.Timestamp || ts.headLength + ts.size > body.length) malformed('Cluster without Timestamp');
+    const timestamp = num(body.subarray(ts!.headLength, ts!.headLength + ts!.size));
+    const rest = body.subarray(ts!.headLength + ts!.size);
+    const block = readElementHead(rest);
+    if (!block || block.id !== ID.SimpleBlock || block.headLength + block.size !== rest.length) {
+      malformed('Cluster must hold exactly one SimpleBlock');
+    }
+    const data = rest.subarray(block!.headLength);
+    if (data.length < 4 || data[0] !== 0x81 || data[1] !== 0 || data[2] !== 0 || (data[3] & 0x80) === 0) {
+      malformed('unexpected SimpleBlock header');
+    }
+    if (timestamp < this.lastTimestamp) malformed('frame timestamps go backwards');
+    this.lastTimestamp = timestamp;
+    this.frames++;
+    this.onFrame({ timestamp, data: data.subarray(4) });
+  }
+}
+
+function readUint(b: Uint8Array, off: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) v = v * 256 + b[off + i];
+  return v;
+}
+
+const num = (b: Uint8Array | undefined): number => {
+  if (!b || b.length === 0 || b.length > 6) return malformed('bad unsigned integer');
+  return readUint(b, 0, b.length);
+};
+
+const text = (b: Uint8Array | undefined): string => {
+  try {
+    return b ? utf8Decode(b) : '';
+  } catch {
+    return '';
+  }
+};
+
+/** Element ID (1–4 bytes, marker kept) and size (1–8 byte vint); undefined if incomplete. */
+function readElementHead(b: Uint8Array): { id: number; size: number; headLength: number } | undefined {
+  if (b.length < 1) return undefined;
+  const idLength = vintLength(b[0], 4) ?? malformed('bad element ID');
+  if (b.length < idLength + 1) return undefined;
+  const id = readUint(b, 0, idLength);
+  const sizeLength = vintLength(b[idLength], 8) ?? malformed('bad element size');
+  if (b.length < idLength + sizeLength) return undefined;
+  let size = b[idLength] & (0xff >> sizeLength);
+  for (let i = 1; i < sizeLength; i++) size = size * 256 + b[idLength + i];
+  if (size >= 2 ** 48) malformed('unknown or huge element size');
+  return { id, size, headLength: idLength + sizeLength };
+}
+
+function vintLength(first: number, max: number): number | undefined {
+  for (let i = 0; i < max; i++) if (first & (0x80 >> i)) return i + 1;
+  return undefined;
+}
+
+/** The direct children of a master element, by ID (last one wins; we write each once). */
+function children(body: Uint8Array): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  let p = 0;
+  while (p < body.length) {
+    const h = readElementHead(body.subarray(p)) ?? malformed('truncated element');
+    if (p + h.headLength + h.size > body.length) malformed('element overruns its parent');
+    out.set(h.id, body.subarray(p + h.headLength, p + h.headLength + h.size));
+    p += h.headLength + h.size;
+  }
+  return out;
+}

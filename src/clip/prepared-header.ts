@@ -1,0 +1,86 @@
+/**
+ * Ready clip headers. Building an age header costs two X25519 scalar
+ * multiplications per recipient — far too slow to do when the button is
+ * pressed on a 240 MHz chip — so the doorbell keeps a small pool of them,
+ * built in idle time: file key wrapped for every recipient, header MAC,
+ * payload nonce and payload key. Taking one makes sealing start at once.
+ * They live in RAM only and each is used for exactly one clip.
+ */
+import type { Random } from '../crypto/backend.js';
+import { encodeHeader } from '../age/header.js';
+import { FILE_KEY_LENGTH, decodeRecipient, wrapX25519 } from '../age/x25519.js';
+import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
+import { check } from '../errors.js';
+
+/** Who clips are sealed to right now: the roster's recipients (and the history recipient, if kept). */
+export interface RecipientSet {
+  epoch: number;
+  recipients: string[];
+}
+
+export interface PreparedHeader {
+  epoch: number;
+  /** the age header, through the MAC line's newline */
+  header: Uint8Array;
+  /** the payload's 16-byte nonce (first bytes of the payload) */
+  nonce: Uint8Array;
+  /** the STREAM key derived from the file key and nonce */
+  key: Uint8Array;
+}
+
+export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
+  check(set.recipients.length > 0, 'NO_RECIPIENTS', 'no enrolled phone to seal clips to');
+  const fileKey = random(FILE_KEY_LENGTH);
+  const stanzas = set.recipients.map((r) => wrapX25519(fileKey, decodeRecipient(r), random));
+  const header = encodeHeader(fileKey, stanzas);
+  const nonce = random(PAYLOAD_NONCE_LENGTH);
+  const key = payloadKey(fileKey, nonce);
+  fileKey.fill(0);
+  return { epoch: set.epoch, header, nonce, key };
+}
+
+export function wipeHeader(h: PreparedHeader): void {
+  h.key.fill(0);
+}
+
+export class HeaderPool {
+  private readonly ready: PreparedHeader[] = [];
+  private set: RecipientSet | undefined;
+  /** headers that had to be built on the trigger path because none was ready */
+  misses = 0;
+
+  constructor(
+    private readonly random: Random,
+    readonly size = 2,
+  ) {}
+
+  get available(): number {
+    return this.ready.length;
+  }
+
+  get recipients(): RecipientSet | undefined {
+    return this.set;
+  }
+
+  /** A new recipient set invalidates every prepared header. */
+  setRecipients(set: RecipientSet): void {
+    this.set = { epoch: set.epoch, recipients: [...set.recipients] };
+    this.ready.splice(0).forEach(wipeHeader);
+  }
+
+  /** Does one header's worth of idle work; false when the pool is full (or there is nobody to seal to). */
+  refillOne(): boolean {
+    if (!this.set || this.set.recipients.length === 0 || this.ready.length >= this.size) return false;
+    this.ready.push(prepareHeader(this.set, this.random));
+    return true;
+  }
+
+  /** A header for a new clip: a ready one, or (slow path) one built now. */
+  take(): PreparedHeader {
+    check(this.set, 'NO_RECIPIENTS', 'no roster: the doorbell has not been set up');
+    const h = this.ready.shift();
+    if (h) return h;
+    this.misses++;
+    return prepareHeader(this.set, this.random);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Seals one clip as it is recorded: JPEG frames go in one at a time, age v1
+ * bytes come out as numbered segments — segment 0 is the header and payload
+ * nonce, segment i ≥ 1 is STREAM chunk i−1 — each as soon as it exists.
+ * Concatenated in order they are the clip's .age file. Memory stays at one
+ * chunk of plaintext and one of ciphertext, whatever the clip's length.
+ */
+import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
+import { StreamSealer, type Alloc } from '../age/stream.js';
+import { concatBytes, bytesToHex } from '../bytes.js';
+import { check } from '../errors.js';
+import { mkvFramePrefix, mkvHead } from './mkv.js';
+import type { PreparedHeader } from './prepared-header.js';
+import type { ClipManifest } from './manifest.js';
+
+/** Where sealed clips go: files, the spool, the uplink. */
+export interface ClipSink {
+  begin(clipId: string, epoch: number): void;
+  /** `bytes` is only valid during the call (it is the sealer's reused buffer). */
+  segment(clipId: string, index: number, bytes: Uint8Array): void;
+  end(clipId: string, manifest: Uint8Array, signature: string): void;
+}
+
+export interface ClipSealerOptions {
+  backend: CryptoBackend;
+  header: PreparedHeader;
+  clipId: string;
+  deviceId: string;
+  /** ms since the Unix epoch */
+  startTime: number;
+  width: number;
+  height: number;
+  sink: ClipSink;
+  alloc?: Alloc;
+}
+
+export class ClipSealer {
+  readonly clipId: string;
+  private readonly stream: StreamSealer;
+  private readonly hash: Sha256;
+  private frames = 0;
+  private lastTime: number;
+  private payloadSize = 0;
+  private finished = false;
+
+  constructor(private readonly o: ClipSealerOptions) {
+    this.clipId = o.clipId;
+    this.lastTime = o.startTime;
+    this.hash = o.backend.sha256();
+    o.sink.begin(o.clipId, o.header.epoch);
+    this.hash.update(o.header.nonce);
+    this.payloadSize = o.header.nonce.length;
+    o.sink.segment(o.clipId, 0, concatBytes(o.header.header, o.header.nonce));
+    this.stream = new StreamSealer(
+      o.backend.aead,
+      o.header.key,
+      (sealed, index) => {
+        this.hash.update(sealed);
+        this.payloadSize += sealed.length;
+        o.sink.segment(o.clipId, index + 1, sealed);
+      },
+      o.alloc,
+    );
+    this.stream.write(mkvHead({ width: o.width, height: o.height, startTime: o.startTime }));
+  }
+
+  /** Plaintext held right now, in bytes. */
+  get buffered(): number {
+    return this.stream.buffered;
+  }
+
+  get frameCount(): number {
+    return this.frames;
+  }
+
+  /** Adds one JPEG frame taken at `time` (ms since the Unix epoch). */
+  addFrame(jpeg: Uint8Array, time: number): void {
+    check(!this.finished, 'CLIP_FINISHED', 'frame after the clip was finished');
+    // A clock step backwards must not make the container's timestamps go backwards.
+    const t = Math.max(time, this.lastTime);
+    this.lastTime = t;
+    this.stream.write(mkvFramePrefix(t - this.o.startTime, jpeg.length));
+    this.stream.write(jpeg);
+    this.frames++;
+  }
+
+  /** Seals the final chunk and returns the (unsigned) manifest. */
+  finish(dropped: string[] = []): ClipManifest {
+    check(!this.finished, 'CLIP_FINISHED', 'clip finished twice');
+    this.finished = true;
+    this.stream.close();
+    this.o.header.key.fill(0);
+    return {
+      v: 1,
+      clip: this.o.clipId,
+      device: this.o.deviceId,
+      epoch: this.o.header.epoch,
+      start: this.o.startTime,
+      end: this.lastTime,
+      frames: this.frames,
+      payloadSize: this.payloadSize,
+      payloadSha256: bytesToHex(this.hash.digest()),
+      dropped,
+    };
+  }
+}

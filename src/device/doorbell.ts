@@ -1,0 +1,129 @@
+/**
+ * The clip lifecycle on the device. The host feeds it events — camera frames,
+ * button presses, idle time — and it records, seals and signs clips into a
+ * ClipSink. A press starts a clip (or extends the one being recorded); the clip
+ * closes `clipDuration` ms after the last press, capped at `maxClipDuration`.
+ * Idle time keeps the pool of ready headers full so a press seals at once.
+ */
+import type { Alloc, ClipSink, CryptoBackend, Log, Random } from '../host.js';
+import { HeaderPool, type RecipientSet } from '../clip/prepared-header.js';
+import { ClipSealer } from '../clip/sealer.js';
+import { signManifest } from '../clip/signed-manifest.js';
+import { bytesToHex } from '../bytes.js';
+import type { DeviceIdentity } from './identity.js';
+import type { ClipManifest } from '../clip/manifest.js';
+
+export interface DoorbellOptions {
+  backend: CryptoBackend;
+  random: Random;
+  identity: DeviceIdentity;
+  sink: ClipSink;
+  width: number;
+  height: number;
+  clipDuration?: number;
+  maxClipDuration?: number;
+  headerPoolSize?: number;
+  alloc?: Alloc;
+  log?: Log;
+  /** Clip ids dropped since the last manifest (e.g. by a full spool), to report in the next one. */
+  takeDropped?: () => string[];
+  /** Called after each clip is complete and signed. */
+  onClip?: (manifest: ClipManifest) => void;
+}
+
+/** Clip ids sort by time and never repeat: UTC time of the press plus 24 random bits. */
+export function makeClipId(time: number, random: Random): string {
+  const iso = new Date(time).toISOString(); // 2026-11-26T22:40:44.123Z
+  const stamp = iso.slice(0, 19).replace(/[-:]/g, '');
+  return `${stamp}Z-${bytesToHex(random(3))}`;
+}
+
+export class Doorbell {
+  readonly pool: HeaderPool;
+  private clip: ClipSealer | undefined;
+  private clipStart = 0;
+  private clipEnd = 0;
+  private readonly clipDuration: number;
+  private readonly maxClipDuration: number;
+  private readonly log: Log;
+
+  constructor(private readonly o: DoorbellOptions) {
+    this.pool = new HeaderPool(o.random, o.headerPoolSize ?? 2);
+    this.clipDuration = o.clipDuration ?? 10_000;
+    this.maxClipDuration = o.maxClipDuration ?? 60_000;
+    this.log = o.log ?? (() => {});
+  }
+
+  get deviceId(): string {
+    return this.o.identity.deviceId;
+  }
+
+  get recording(): boolean {
+    return this.clip !== undefined;
+  }
+
+  /** The sealer of the clip being recorded (for inspection in tests and benchmarks). */
+  get currentClip(): ClipSealer | undefined {
+    return this.clip;
+  }
+
+  /** Clips recorded from now on are sealed to exactly this set. */
+  setRecipients(set: RecipientSet): void {
+    this.pool.setRecipients(set);
+  }
+
+  /** The doorbell button (or PIR): start a clip now, or keep the current one going. */
+  press(now: number): string {
+    if (this.clip) {
+      this.clipEnd = Math.min(now + this.clipDuration, this.clipStart + this.maxClipDuration);
+      return this.clip.clipId;
+    }
+    const header = this.pool.take();
+    const clipId = makeClipId(now, this.o.random);
+    this.clipStart = now;
+    this.clipEnd = now + this.clipDuration;
+    this.clip = new ClipSealer({
+      backend: this.o.backend,
+      header,
+      clipId,
+      deviceId: this.deviceId,
+      startTime: now,
+      width: this.o.width,
+      height: this.o.height,
+      sink: this.o.sink,
+      alloc: this.o.alloc,
+    });
+    this.log(`clip ${clipId}: recording`);
+    return clipId;
+  }
+
+  /** A camera frame. Recorded only while a clip is open. */
+  frame(jpeg: Uint8Array, now: number): void {
+    this.tick(now);
+    if (this.clip && now >= this.clipStart) this.clip.addFrame(jpeg, now);
+  }
+
+  /** Time passes: closes a clip whose time is up, even if no frame arrives. */
+  tick(now: number): void {
+    if (this.clip && now >= this.clipEnd) this.finishClip();
+  }
+
+  /** Closes the current clip now (e.g. before a reboot or a roster change). */
+  finishClip(): ClipManifest | undefined {
+    const clip = this.clip;
+    if (!clip) return undefined;
+    this.clip = undefined;
+    const manifest = clip.finish(this.o.takeDropped?.() ?? []);
+    const signed = signManifest(manifest, this.o.identity.key);
+    this.o.sink.end(clip.clipId, signed.manifest, signed.signature);
+    this.log(`clip ${clip.clipId}: ${manifest.frames} frames, ${manifest.payloadSize} bytes sealed`);
+    this.o.onClip?.(manifest);
+    return manifest;
+  }
+
+  /** Idle time: one unit of background work. Returns true if there is more to do. */
+  idle(): boolean {
+    if (this.clip) return false; // never compete with recording
+    return this.pool.refillOne();
+  }
+}
