@@ -196,7 +196,8 @@ export class StreamOpener {
     }
     this.fail(
       'CHUNK_AUTH',
-      `chunk ${index} fails authentication: its bytes were changed, or it was spliced in from another clip`,
+      `chunk ${index} fails authentication: its bytes were changed, or it was spliced in from another clip` +
+        (last ? ', or bytes were appended after it' : ''),
     );
   }
 }

@@ -79,6 +79,8 @@ export class ClipOpener {
   private nonce = new Uint8Array(0);
   private stream: StreamOpener | undefined;
   private lastTimestamp = 0;
+  /** payload bytes beyond the manifest's payloadSize (kept out of the decryptor) */
+  private excess = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
     this.secretKeys = o.identities.map(decodeIdentity);
@@ -96,7 +98,14 @@ export class ClipOpener {
   end(): OpenedClip {
     const payloadSha256 = this.scanner.end();
     if (!this.stream) throw new SealbellError('TRUNCATED', 'the clip is truncated: its payload is missing');
+    const expected = this.o.manifest?.payloadSize;
+    if (expected !== undefined && this.scanner.size < expected) {
+      throw new SealbellError('TRUNCATED', `the clip is truncated: ${expected - this.scanner.size} bytes of its payload are missing`);
+    }
     this.stream.end();
+    if (this.excess) {
+      throw new SealbellError('TRAILING_DATA', `${this.excess} bytes follow the clip's final chunk`);
+    }
     this.reader.end();
     const opened: OpenedClip = {
       info: this.reader.info!,
@@ -110,6 +119,13 @@ export class ClipOpener {
   }
 
   private payload(bytes: Uint8Array): void {
+    // With a manifest, the payload's length is known: bytes past it are not the clip's.
+    const limit = this.o.manifest?.payloadSize;
+    if (limit !== undefined && this.scanner.size > limit) {
+      const over = Math.min(bytes.length, this.scanner.size - limit);
+      this.excess += over;
+      bytes = bytes.subarray(0, bytes.length - over);
+    }
     if (!this.stream) {
       const need = PAYLOAD_NONCE_LENGTH - this.nonce.length;
       this.nonce = concatBytes(this.nonce, bytes.subarray(0, need));

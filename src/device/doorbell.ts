@@ -2,7 +2,7 @@
  * The clip lifecycle on the device. The host feeds it events — camera frames,
  * button presses, idle time — and it records, seals and signs clips into a
  * ClipSink. A press starts a clip (or extends the one being recorded); the clip
- * closes `clipDuration` ms after the last press, capped at `maxClipDuration`.
+ * covers `clipDuration` ms after the last press, capped at `maxClipDuration`.
  * Idle time keeps the pool of ready headers full so a press seals at once.
  */
 import type { Alloc, ClipSink, CryptoBackend, Log, Random } from '../host.js';
@@ -105,7 +105,7 @@ export class Doorbell {
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
   tick(now: number): void {
-    if (this.clip && now >= this.clipEnd) this.finishClip();
+    if (this.clip && now > this.clipEnd) this.finishClip();
   }
 
   /** Closes the current clip now (e.g. before a reboot or a roster change). */
