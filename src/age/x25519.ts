@@ -70,11 +70,22 @@ export function wrapX25519(fileKey: Uint8Array, recipient: Uint8Array, random: R
   return { type: 'X25519', args: [b64encode(share)], body };
 }
 
+/** An X25519 identity with its public key computed once (it is needed for every stanza tried). */
+export interface X25519Identity {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export function x25519Identity(identity: string): X25519Identity {
+  const secretKey = decodeIdentity(identity);
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+}
+
 /**
- * Tries to unwrap an X25519 stanza with `secretKey`. Returns the file key, or
+ * Tries to unwrap an X25519 stanza with `identity`. Returns the file key, or
  * undefined if the stanza is for someone else. A malformed X25519 stanza throws.
  */
-export function unwrapX25519(stanza: Stanza, secretKey: Uint8Array): Uint8Array | undefined {
+export function unwrapX25519(stanza: Stanza, identity: X25519Identity): Uint8Array | undefined {
   if (stanza.type !== 'X25519') return undefined;
   check(stanza.args.length === 1, 'AGE_HEADER', 'malformed age header: X25519 stanza needs one argument');
   const share = b64decode(stanza.args[0], 'X25519 share');
@@ -82,14 +93,13 @@ export function unwrapX25519(stanza: Stanza, secretKey: Uint8Array): Uint8Array 
   check(stanza.body.length === 32, 'AGE_HEADER', 'malformed age header: X25519 body must be 32 bytes');
   let shared: Uint8Array;
   try {
-    shared = x25519.getSharedSecret(secretKey, share);
+    shared = x25519.getSharedSecret(identity.secretKey, share);
   } catch {
     throw new SealbellError('AGE_HEADER', 'malformed age header: X25519 share is a low-order point');
   }
   check(shared.some((b) => b !== 0), 'AGE_HEADER', 'malformed age header: X25519 shared secret is zero');
-  const recipient = x25519.getPublicKey(secretKey);
   try {
-    return chacha20poly1305(wrapKey(shared, share, recipient), ZERO_NONCE).decrypt(stanza.body);
+    return chacha20poly1305(wrapKey(shared, share, identity.publicKey), ZERO_NONCE).decrypt(stanza.body);
   } catch {
     return undefined;
   }

@@ -13,7 +13,7 @@
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
 import { parseHeader, MAX_HEADER_BYTES, type ParsedHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { decodeIdentity } from '../age/x25519.js';
+import { x25519Identity, type X25519Identity } from '../age/x25519.js';
 import { PAYLOAD_NONCE_LENGTH, StreamOpener, payloadKey } from '../age/stream.js';
 import { bytesToHex, concatBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
@@ -74,7 +74,7 @@ class PayloadScanner {
 
 export class ClipOpener {
   private readonly scanner: PayloadScanner;
-  private readonly secretKeys: Uint8Array[];
+  private readonly identities: X25519Identity[];
   private readonly reader: MkvReader;
   private nonce = new Uint8Array(0);
   private stream: StreamOpener | undefined;
@@ -83,7 +83,7 @@ export class ClipOpener {
   private excess = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
-    this.secretKeys = o.identities.map(decodeIdentity);
+    this.identities = o.identities.map(x25519Identity);
     this.reader = new MkvReader((f) => {
       this.lastTimestamp = f.timestamp;
       o.onFrame?.(f);
@@ -131,7 +131,7 @@ export class ClipOpener {
       this.nonce = concatBytes(this.nonce, bytes.subarray(0, need));
       bytes = bytes.subarray(need);
       if (this.nonce.length < PAYLOAD_NONCE_LENGTH) return;
-      const fileKey = openHeader(this.scanner.header!, this.secretKeys);
+      const fileKey = openHeader(this.scanner.header!, this.identities);
       this.stream = new StreamOpener(this.o.backend.aead, payloadKey(fileKey, this.nonce), (plain) => {
         this.o.onPlaintext?.(plain);
         this.reader.push(plain);
