@@ -79,8 +79,6 @@ export class ClipOpener {
   private nonce = new Uint8Array(0);
   private stream: StreamOpener | undefined;
   private lastTimestamp = 0;
-  /** payload bytes beyond the manifest's payloadSize (kept out of the decryptor) */
-  private excess = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
     this.identities = o.identities.map(x25519Identity);
@@ -99,13 +97,8 @@ export class ClipOpener {
     const payloadSha256 = this.scanner.end();
     if (!this.stream) throw new SealbellError('TRUNCATED', 'the clip is truncated: its payload is missing');
     const expected = this.o.manifest?.payloadSize;
-    if (expected !== undefined && this.scanner.size < expected) {
-      throw new SealbellError('TRUNCATED', `the clip is truncated: ${expected - this.scanner.size} bytes of its payload are missing`);
-    }
+    if (expected !== undefined && this.scanner.size !== expected) this.explainSizeMismatch(expected);
     this.stream.end();
-    if (this.excess) {
-      throw new SealbellError('TRAILING_DATA', `${this.excess} bytes follow the clip's final chunk`);
-    }
     this.reader.end();
     const opened: OpenedClip = {
       info: this.reader.info!,
@@ -118,12 +111,33 @@ export class ClipOpener {
     return opened;
   }
 
+  /**
+   * The payload's length differs from the manifest's. Only the first payloadSize
+   * bytes went to the decryptor, so whether they end in a valid final chunk tells
+   * a damaged copy of this clip (truncated, or with bytes appended) from another clip.
+   */
+  private explainSizeMismatch(expected: number): never {
+    let complete = true;
+    try {
+      this.stream!.end();
+    } catch {
+      complete = false;
+    }
+    const size = this.scanner.size;
+    if (size > expected && complete) {
+      throw new SealbellError('TRAILING_DATA', `${size - expected} bytes follow the clip's final chunk`);
+    }
+    if (size < expected && !complete) {
+      throw new SealbellError('TRUNCATED', `the clip is truncated: ${expected - size} bytes of its payload are missing`);
+    }
+    throw new SealbellError('MANIFEST_MISMATCH', `the clip is ${size} payload bytes, its manifest describes ${expected}: not the clip the manifest was signed for`);
+  }
+
   private payload(bytes: Uint8Array): void {
     // With a manifest, the payload's length is known: bytes past it are not the clip's.
     const limit = this.o.manifest?.payloadSize;
     if (limit !== undefined && this.scanner.size > limit) {
       const over = Math.min(bytes.length, this.scanner.size - limit);
-      this.excess += over;
       bytes = bytes.subarray(0, bytes.length - over);
     }
     if (!this.stream) {
