@@ -92,6 +92,15 @@ describe('clip format test vector', function () {
     assert.equal(manifest.epoch, 3);
   });
 
+  it('docs/clip-format.md shows this vector', function () {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/clip-format.md'), 'utf8');
+    const age = Buffer.from(v.ageHex, 'hex');
+    const header = age.subarray(0, age.indexOf('\n', age.indexOf('\n---') + 1)).toString();
+    for (const text of [v.identity, v.recipient, v.manifest.trim(), ...header.split('\n'), ...v.signature.trim().split('\n')]) {
+      assert.ok(doc.includes(text), `the doc lacks: ${text}`);
+    }
+  });
+
   it('Debian age decrypts it and minisign verifies its manifest', function () {
     requireTool('age');
     requireTool('minisign');

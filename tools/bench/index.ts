@@ -1,0 +1,144 @@
+/**
+ * `npm run bench`: speed and cost figures, deterministic where the tool allows
+ * (XS meter units, callgrind instruction counts); wall-clock figures are medians.
+ * `npm run bench -- --json` prints one JSON object of named figures.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ClipSealer } from '../../src/clip/sealer.js';
+import { prepareHeader, HeaderPool } from '../../src/clip/prepared-header.js';
+import { Doorbell } from '../../src/device/doorbell.js';
+import { loadOrCreateIdentity } from '../../src/device/identity.js';
+import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
+import { systemRandom } from '../../src/crypto/noble.js';
+import type { ClipSink, KeyValueStore } from '../../src/host.js';
+import { nodeBackend } from '../../hosts/node/backend.js';
+import { openXs } from '../xs/run.js';
+import { xsJsSealPerByte } from './xs.js';
+import { nativeSealInstructionsPerByte } from './native.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+type Figures = Record<string, number | string>;
+
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function timeMs(fn: () => void, runs = 7): number {
+  fn(); // warm-up
+  return median(Array.from({ length: runs }, () => {
+    const t = performance.now();
+    fn();
+    return performance.now() - t;
+  }));
+}
+
+const nullSink: ClipSink = { begin() {}, segment() {}, end() {} };
+const recipients = (n: number) => ({ epoch: 1, recipients: Array.from({ length: n }, () => identityToRecipient(generateIdentity(systemRandom))) });
+
+/** Whole sealer (container, STREAM, payload hash, segment hand-off) vs raw noble AEAD over the same bytes. */
+function nodeSealThroughput(): Figures {
+  const frame = new Uint8Array(40_000).fill(7);
+  const frames = 800; // 32 MB
+  const set = recipients(1);
+  const sealer = () => {
+    const s = new ClipSealer({ backend: nodeBackend, header: prepareHeader(set, systemRandom), clipId: 'bench', deviceId: 'bench', startTime: 0, width: 800, height: 600, sink: nullSink });
+    for (let i = 0; i < frames; i++) s.addFrame(frame, i * 40);
+    s.finish();
+  };
+  const bytes = frames * frame.length;
+  const plain = new Uint8Array(65536).fill(7);
+  const out = new Uint8Array(65536 + 16);
+  const key = new Uint8Array(32);
+  const nonce = new Uint8Array(12);
+  const raw = () => {
+    for (let off = 0; off < bytes; off += 65536) chacha20poly1305(key, nonce).encrypt(plain, out);
+  };
+  const sealerMs = timeMs(sealer);
+  const rawMs = timeMs(raw);
+  const mbps = (ms: number) => bytes / 1e6 / (ms / 1000);
+  return {
+    node_seal_mb_per_s: +mbps(sealerMs).toFixed(1),
+    node_raw_noble_aead_mb_per_s: +mbps(rawMs).toFixed(1),
+    node_sealer_vs_raw_aead: +(mbps(sealerMs) / mbps(rawMs)).toFixed(3),
+  };
+}
+
+/** Wall time from the press to the first sealed byte (segment 0) in Node, 3 recipients. */
+function nodeTrigger(): Figures {
+  const store = new Map<string, Uint8Array>();
+  const kv: KeyValueStore = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v), delete: (k) => void store.delete(k) };
+  let first = 0;
+  const sink: ClipSink = { begin() {}, segment(_i, index) { if (index === 0) first = performance.now(); }, end() {} };
+  const d = new Doorbell({ backend: nodeBackend, random: systemRandom, identity: loadOrCreateIdentity(kv, systemRandom), sink, width: 800, height: 600, headerPoolSize: 1 });
+  d.setRecipients(recipients(3));
+  let now = 0;
+  const press = (ready: boolean) => {
+    if (ready) while (d.idle());
+    const t = performance.now();
+    d.press((now += 60_000));
+    const ms = first - t;
+    d.finishClip();
+    return ms;
+  };
+  const ready = median(Array.from({ length: 9 }, () => press(true)));
+  const cold = median(Array.from({ length: 9 }, () => press(false)));
+  return { node_trigger_to_first_byte_ready_ms: +ready.toFixed(3), node_trigger_to_first_byte_cold_ms: +cold.toFixed(3) };
+}
+
+async function xsTrigger(): Promise<Figures> {
+  const s = await openXs('tools/bench/xs-trigger-entry.ts', { root: ROOT });
+  try {
+    const units = async (op: string, before?: string) => {
+      if (before) await s.call(before);
+      return (await s.call(op)).meter.compute;
+    };
+    await units('header3'); // first use builds noble's precomputed tables
+    const noop = await units('noop');
+    const header3 = (await units('header3')) - noop;
+    await units('trigger_ready', 'fill');
+    await s.call('finish');
+    const ready = (await units('trigger_ready', 'fill')) - noop;
+    await s.call('finish');
+    const cold = (await units('trigger_cold')) - noop;
+    await s.call('finish');
+    await units('first_chunk_ready', 'fill');
+    await s.call('finish');
+    const firstChunk = (await units('first_chunk_ready', 'fill')) - noop;
+    await s.call('finish');
+    return {
+      xs_header_3_recipients: header3,
+      xs_trigger_ready: ready,
+      xs_trigger_cold: cold,
+      xs_trigger_to_first_chunk: firstChunk,
+      xs_trigger_to_first_chunk_vs_header_3: +(firstChunk / header3).toFixed(5),
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+async function safely(name: string, fn: () => Promise<Figures> | Figures): Promise<Figures> {
+  try {
+    return await fn();
+  } catch (e) {
+    return { [`${name}_error`]: `not measured: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+export async function runBench(): Promise<Figures> {
+  const figures: Figures = {};
+  Object.assign(figures, await safely('node_seal', nodeSealThroughput));
+  Object.assign(figures, await safely('node_trigger', nodeTrigger));
+  Object.assign(figures, await safely('xs_trigger', xsTrigger));
+  Object.assign(figures, await safely('xs_js_seal', async () => ({ xs_js_seal_per_byte: +(await xsJsSealPerByte(ROOT)).toFixed(1) })));
+  const native = await nativeSealInstructionsPerByte(ROOT);
+  figures.native_seal_x86_instructions_per_byte = typeof native === 'number' ? +native.toFixed(2) : `not measured: ${native}`;
+  return figures;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const json = process.argv.includes('--json');
+  const figures = await runBench();
+  if (json) console.log(JSON.stringify(figures));
+  else for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(44)} ${v}`);
+}
