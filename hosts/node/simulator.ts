@@ -5,7 +5,8 @@
  */
 import { Doorbell, type DoorbellOptions } from '../../src/device/doorbell.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../../src/device/identity.js';
-import { nobleBackend, systemRandom } from '../../src/crypto/noble.js';
+import { systemRandom } from '../../src/crypto/noble.js';
+import { nodeBackend } from './backend.js';
 import type { ClipSink, CryptoBackend, Log, Random } from '../../src/host.js';
 import { SyntheticCamera } from './camera.js';
 import { FileKeyValueStore } from './kv-store.js';
@@ -42,7 +43,7 @@ export class SimulatedDevice {
     this.fps = o.fps ?? 10;
     this.now = o.startTime ?? Date.now();
     this.doorbell = new Doorbell({
-      backend: o.backend ?? nobleBackend,
+      backend: o.backend ?? nodeBackend,
       random,
       identity: this.identity,
       sink: o.sink,
