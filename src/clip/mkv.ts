@@ -85,11 +85,39 @@ export interface VideoInfo {
   startTime: number;
 }
 
+/** The last head built, kept so a new clip of the same size only patches its date (trigger path). */
+let cachedHead: { width: number; height: number; bytes: Uint8Array; dateOffset: number } | undefined;
+
 /** Everything before the first frame. */
 export function mkvHead(info: VideoInfo): Uint8Array {
-  const date = new Uint8Array(8);
+  if (!cachedHead || cachedHead.width !== info.width || cachedHead.height !== info.height) {
+    const bytes = buildHead(info.width, info.height);
+    // DateUTC's 8-byte body sits just before the Tracks element
+    const dateOffset = bytes.length - (buildTracks(info.width, info.height).length + 8);
+    cachedHead = { width: info.width, height: info.height, bytes, dateOffset };
+  }
+  const head = cachedHead.bytes.slice();
   // DateUTC is a signed 64-bit count of nanoseconds; ms × 10^6 fits exactly in a BigInt.
-  new DataView(date.buffer).setBigInt64(0, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
+  new DataView(head.buffer).setBigInt64(cachedHead.dateOffset, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
+  return head;
+}
+
+function buildTracks(width: number, height: number): Uint8Array {
+  return el(
+    ID.Tracks,
+    el(
+      ID.TrackEntry,
+      uint(ID.TrackNumber, 1),
+      uint(ID.TrackUID, 1),
+      uint(ID.TrackType, 1),
+      uint(ID.FlagLacing, 0),
+      str(ID.CodecID, 'V_MJPEG'),
+      el(ID.Video, uint(ID.PixelWidth, width), uint(ID.PixelHeight, height)),
+    ),
+  );
+}
+
+function buildHead(width: number, height: number): Uint8Array {
   return concatBytes(
     el(
       ID.EBML,
@@ -108,20 +136,9 @@ export function mkvHead(info: VideoInfo): Uint8Array {
       uint(ID.TimestampScale, 1000000),
       str(ID.MuxingApp, 'sealbell'),
       str(ID.WritingApp, 'sealbell'),
-      el(ID.DateUTC, date),
+      el(ID.DateUTC, new Uint8Array(8)), // last in Info: patched per clip
     ),
-    el(
-      ID.Tracks,
-      el(
-        ID.TrackEntry,
-        uint(ID.TrackNumber, 1),
-        uint(ID.TrackUID, 1),
-        uint(ID.TrackType, 1),
-        uint(ID.FlagLacing, 0),
-        str(ID.CodecID, 'V_MJPEG'),
-        el(ID.Video, uint(ID.PixelWidth, info.width), uint(ID.PixelHeight, info.height)),
-      ),
-    ),
+    buildTracks(width, height),
   );
 }
 

@@ -46,6 +46,16 @@ export class Doorbell {
   private readonly clipDuration: number;
   private readonly maxClipDuration: number;
   private readonly log: Log;
+  /** One clip records at a time, so its two chunk buffers are made once and reused for every clip. */
+  private readonly buffers = new Map<number, Uint8Array>();
+  private readonly alloc: Alloc = (n) => {
+    let b = this.buffers.get(n);
+    if (!b) {
+      b = this.o.alloc ? this.o.alloc(n) : new Uint8Array(n);
+      this.buffers.set(n, b);
+    }
+    return b;
+  };
 
   constructor(private readonly o: DoorbellOptions) {
     this.pool = new HeaderPool(o.random, o.headerPoolSize ?? 2);
@@ -91,7 +101,7 @@ export class Doorbell {
       width: this.o.width,
       height: this.o.height,
       sink: this.o.sink,
-      alloc: this.o.alloc,
+      alloc: this.alloc,
     });
     this.log(`clip ${clipId}: recording`);
     return clipId;
