@@ -56,8 +56,14 @@ const native = makeDoorbell(nativeStandIn);
 const frame = new Uint8Array(CHUNK_SIZE + 1024).fill(0x55); // one large SVGA JPEG: fills the first chunk
 let now = 1_800_000_000_000;
 
+const chunkBuffer = new Uint8Array(CHUNK_SIZE);
+
 defineOps({
   noop() {},
+  /** what XS charges for the one copy of frame bytes into the chunk buffer (TypedArray.set) */
+  copy_chunk() {
+    chunkBuffer.set(frame.subarray(0, CHUNK_SIZE));
+  },
   header3() {
     prepareHeader(recipients, systemRandom);
   },
