@@ -12,7 +12,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, equalBytes, hexToBytes, utf8Decode, utf8ToBytes } from '../../src/bytes.js';
+import { bytesToHex, concatBytes, equalBytes, hexToBytes, utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { CHUNK_SIZE, payloadKey, StreamOpener, StreamSealer } from '../../src/age/stream.js';
@@ -103,13 +103,7 @@ function openStream(sealed: Uint8Array, pushSize: number): Uint8Array {
   });
   for (let off = 0; off < sealed.length; off += pushSize) opener.push(sealed.subarray(off, off + pushSize));
   opener.end();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 let sample: { plain: Uint8Array; sealed: Uint8Array; lasts: boolean[] } | undefined;
