@@ -1,0 +1,28 @@
+/**
+ * The device crypto backend: ChaCha20-Poly1305 from the native core
+ * (native/chacha20poly1305.c through native/aead.js, byte-identical to noble)
+ * and SHA-256 from the SDK's native `crypt` Digest. Both work on the buffers in
+ * place, host buffers included, so video bytes never pass through JS code.
+ */
+import { Digest } from 'crypt';
+import type { CryptoBackend, Sha256 } from '../../src/host.js';
+import { aead } from './native/aead.js';
+
+/** The SDK's Digest.write takes any byte buffer natively (typed arrays, host buffers); its typings say ArrayBuffer. */
+type DigestInput = Parameters<Digest['write']>[0];
+
+export const moddableBackend: CryptoBackend = {
+  name: 'moddable-native',
+  aead,
+  sha256(): Sha256 {
+    const digest = new Digest('SHA256');
+    return {
+      update(data) {
+        if (data.length) digest.write(data as unknown as DigestInput);
+      },
+      digest() {
+        return new Uint8Array(digest.close());
+      },
+    };
+  },
+};

@@ -1,0 +1,56 @@
+/**
+ * Status LED patterns, pure: each status is a repeating on/off sequence in ms.
+ * The binding (led.ts) steps through it with a timer.
+ */
+import type { LedStatus, StatusLight } from './types.js';
+
+/** Alternating durations, starting with "on"; a single entry means steady (0 = off, >0 = on). */
+export const PATTERNS: Record<LedStatus, readonly number[]> = {
+  off: [0],
+  booting: [100, 100],
+  idle: [60, 2940],
+  recording: [1],
+  setup: [250, 250],
+  offline: [60, 240, 60, 2640],
+  error: [60, 140, 60, 140, 60, 1540],
+};
+
+/** Steps through a pattern: the level now and how long to keep it. */
+export class PatternCursor {
+  private i = 0;
+
+  constructor(readonly pattern: readonly number[]) {
+    if (pattern.length === 0) throw new RangeError('empty LED pattern');
+  }
+
+  /** A steady pattern needs no timer. */
+  get steady(): boolean {
+    return this.pattern.length === 1;
+  }
+
+  /** The level of the current step (true = lit). */
+  get on(): boolean {
+    return this.steady ? this.pattern[0] > 0 : this.i % 2 === 0;
+  }
+
+  /** How long the current step lasts (ms); Infinity for a steady pattern. */
+  get duration(): number {
+    return this.steady ? Infinity : this.pattern[this.i];
+  }
+
+  next(): void {
+    if (!this.steady) this.i = (this.i + 1) % this.pattern.length;
+  }
+}
+
+/** For boards without an LED, and the simulator: status changes go to the log. */
+export class LoggedLight implements StatusLight {
+  private status: LedStatus = 'off';
+  constructor(private readonly log: (message: string) => void) {}
+  show(status: LedStatus): void {
+    if (status === this.status) return;
+    this.status = status;
+    this.log(`status: ${status}`);
+  }
+  close(): void {}
+}

@@ -1,0 +1,46 @@
+/**
+ * The device platform (ESP32 boards): the board camera, the doorbell button and
+ * optional PIR on GPIO, the status LED, and preferences in NVS. Pins and sizes
+ * come from the board's `config.sealbell` (boards/<board>/manifest.json).
+ *
+ * The simulator build maps this module to sim-platform.ts instead (manifest.json).
+ */
+import Preference from 'preference';
+import { JpegCamera } from './camera.js';
+import { Button, MotionSensor } from './inputs.js';
+import { StatusLed } from './led.js';
+import { LoggedLight } from './led-pattern.js';
+import { PreferenceStore } from './kv-store.js';
+import type { CreatePlatform, Inputs } from './types.js';
+
+export const createPlatform: CreatePlatform = (o) => {
+  const c = o.config;
+  const camera = new JpegCamera({
+    width: c.camera?.width ?? 640,
+    height: c.camera?.height ?? 480,
+    onFrame: o.onFrame,
+    onError: (e) => o.log(`camera: ${String(e)}`),
+  });
+  const inputs: Inputs[] = [];
+  if (c.button) {
+    inputs.push(
+      new Button({
+        ...c.button,
+        longPressMs: c.longPressMs,
+        onPress: () => o.inputs.onPress(),
+        onLongPress: () => o.inputs.onLongPress(),
+      }),
+    );
+  } else {
+    o.log('platform: this board has no doorbell button configured');
+  }
+  if (c.pir) inputs.push(new MotionSensor({ ...c.pir, onMotion: () => o.inputs.onMotion() }));
+  return {
+    name: `esp32/${c.board ?? 'board'}`,
+    camera,
+    inputs: { close: () => inputs.forEach((i) => i.close()) },
+    light: c.led ? new StatusLed(c.led) : new LoggedLight(o.log),
+    store: new PreferenceStore(Preference),
+    hasWifi: true,
+  };
+};

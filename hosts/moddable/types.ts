@@ -1,0 +1,96 @@
+/**
+ * Shapes shared by the Moddable bindings (hosts/moddable). Nothing here imports
+ * a Moddable module, so the pure parts can be unit-tested in Node.
+ */
+import type { KeyValueStore, Log } from '../../src/host.js';
+
+/** What `mc/config` carries under `sealbell` (set per board in boards/<board>/manifest.json). */
+export interface BoardConfig {
+  /** board folder name, for logs */
+  board?: string;
+  camera?: {
+    /** frame size; use one the sensor has exactly (320×240, 640×480, 800×600, …): the driver rounds others up */
+    width?: number;
+    height?: number;
+    /** frames per second the synthetic camera produces (simulator) */
+    fps?: number;
+  };
+  /** the doorbell button; `activeLow`: pressed reads 0 (button to GND with a pull-up) */
+  button?: InputPinConfig;
+  /** optional PIR motion sensor output */
+  pir?: InputPinConfig;
+  /** status LED; `activeLow`: the LED lights when the pin is 0 */
+  led?: { pin: number; activeLow?: boolean };
+  /** held this long, the button asks for setup mode (ms) */
+  longPressMs?: number;
+  /** SNTP servers tried in order */
+  sntp?: string[];
+  /**
+   * Development only: age recipients (age1…) to seal to until the setup protocol
+   * enrolls phones. Never a secret: these are public keys.
+   */
+  devRecipients?: string[];
+  /** simulator only: ms after start at which to press the (absent) button */
+  simPresses?: number[];
+}
+
+export interface InputPinConfig {
+  pin: number;
+  activeLow?: boolean;
+  /** internal pull resistor; default "up" when activeLow, else "none" */
+  pull?: 'up' | 'down' | 'none';
+}
+
+/** A JPEG frame source. `onFrame`'s bytes are only valid during the call. */
+export interface FrameSource {
+  readonly width: number;
+  readonly height: number;
+  start(): void;
+  stop(): void;
+  close(): void;
+  /** frames dropped because they were not whole JPEGs */
+  readonly dropped: number;
+}
+
+export type FrameHandler = (jpeg: Uint8Array) => void;
+
+export type LedStatus = 'off' | 'booting' | 'idle' | 'recording' | 'setup' | 'offline' | 'error';
+
+export interface StatusLight {
+  show(status: LedStatus): void;
+  close(): void;
+}
+
+export interface Inputs {
+  close(): void;
+}
+
+export interface InputHandlers {
+  /** the doorbell button went down (debounced): start or extend a clip now */
+  onPress(): void;
+  /** held for `longPressMs`: the owner asks for setup mode */
+  onLongPress(): void;
+  /** the PIR saw motion */
+  onMotion(): void;
+}
+
+export interface PlatformOptions {
+  config: BoardConfig;
+  log: Log;
+  onFrame: FrameHandler;
+  inputs: InputHandlers;
+}
+
+/** What differs between a device (platform.ts) and the Moddable simulator (sim-platform.ts). */
+export interface Platform {
+  readonly name: string;
+  readonly camera: FrameSource;
+  readonly inputs: Inputs;
+  readonly light: StatusLight;
+  /** persistent store (`preference`: NVS on ESP32, a file in the simulator) */
+  readonly store: KeyValueStore;
+  /** true where the `wifi` module drives a real radio */
+  readonly hasWifi: boolean;
+}
+
+export type CreatePlatform = (o: PlatformOptions) => Platform;
