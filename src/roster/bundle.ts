@@ -1,0 +1,37 @@
+/**
+ * A signed roster as one byte string, for the setup channel, the relay and the
+ * device's store: "SBR1" ‖ u16 length ‖ roster.json ‖ u16 length ‖ roster.json.minisig.
+ * Parsing checks the framing only; verifyRoster checks the contents and signature.
+ */
+import { utf8Decode, utf8ToBytes, equalBytes } from '../bytes.js';
+import { Reader, Writer } from '../wire.js';
+import { MAX_ROSTER_BYTES, MAX_SIGNATURE_BYTES, type SignedRoster } from './roster.js';
+
+const MAGIC = utf8ToBytes('SBR1');
+export const MAX_BUNDLE_BYTES = MAGIC.length + 2 + MAX_ROSTER_BYTES + 2 + MAX_SIGNATURE_BYTES;
+
+export interface RosterBundle {
+  bytes: Uint8Array;
+  signature: string;
+}
+
+export function encodeRosterBundle(s: SignedRoster | RosterBundle): Uint8Array {
+  return new Writer().bytes(MAGIC).sized(2, s.bytes).sized(2, utf8ToBytes(s.signature)).finish();
+}
+
+export function parseRosterBundle(bundle: Uint8Array): RosterBundle {
+  const r = new Reader(bundle, 'ROSTER_FORMAT', 'signed roster');
+  if (!(bundle instanceof Uint8Array)) r.fail('not bytes');
+  if (bundle.length > MAX_BUNDLE_BYTES) r.fail(`longer than ${MAX_BUNDLE_BYTES} bytes`);
+  if (!equalBytes(r.bytesN(MAGIC.length, 'magic'), MAGIC)) r.fail('does not start with SBR1');
+  const bytes = r.sized(2, 1, MAX_ROSTER_BYTES, 'roster');
+  const sig = r.sized(2, 1, MAX_SIGNATURE_BYTES, 'signature');
+  r.end();
+  let signature = '';
+  try {
+    signature = utf8Decode(sig);
+  } catch {
+    r.fail('signature is not UTF-8 text');
+  }
+  return { bytes, signature };
+}

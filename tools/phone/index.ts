@@ -1,0 +1,9 @@
+/** The phone side, for the `sealbell phone …` commands and the demo. */
+export { phoneInit, type PhoneInitOptions, type PhoneInitResult } from './init.js';
+export { phoneSetup, type PhoneSetupArgs } from './setup.js';
+export { phoneEnroll, type PhoneEnrollArgs, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
+export { phoneRevoke, type PhoneRevokeArgs } from './revoke.js';
+export { runPhoneSetup, type SetupTransport, type PhoneSetupOutcome } from './setup-client.js';
+export { httpSetupTransport } from './http-transport.js';
+export { openEscrow, sealEscrow, normalizePassphrase } from './escrow.js';
+export { readPhone, readAccount, readRoster, listDevices } from './state.js';

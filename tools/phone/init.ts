@@ -1,0 +1,55 @@
+/**
+ * `sealbell phone init`: the first phone of an account. Makes the account keys
+ * (authority, history recipient), this phone's keys, the 12-word passphrase
+ * (returned once, never stored) and the escrow sealed to it.
+ */
+import type { Random } from '../../src/host.js';
+import { SealbellError } from '../../src/errors.js';
+import { systemRandom } from '../../src/crypto/noble.js';
+import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
+import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
+import { hasPhone, writeAccount, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
+import { newPassphrase, sealEscrow } from './escrow.js';
+
+export interface PhoneInitOptions {
+  name?: string;
+  random?: Random;
+  /** scrypt work factor of the escrow (tests may lower it; default 18) */
+  logN?: number;
+}
+
+export interface PhoneInitResult {
+  /** show once; the owner writes it down. Not stored anywhere. */
+  passphrase: string;
+  /** this phone's age recipient */
+  recipient: string;
+  /** the account authority's minisign public key text */
+  authorityPublicKey: string;
+  /** the escrow bytes (also in <dir>/escrow.age): upload to the relay */
+  escrow: Uint8Array;
+  escrowPath: string;
+}
+
+export function newPhoneKeys(name: string, random: Random): PhoneKeys {
+  const identity = generateIdentity(random);
+  return { name, identity, recipient: identityToRecipient(identity), auth: signingKeyFromSeed(random(32)) };
+}
+
+export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResult {
+  const random = o.random ?? systemRandom;
+  if (hasPhone(dir)) throw new SealbellError('PHONE_EXISTS', `${dir} already holds a phone`);
+  const account: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random) };
+  const phone = newPhoneKeys(o.name ?? 'phone 1', random);
+  const passphrase = newPassphrase(random);
+  const escrow = sealEscrow(account, passphrase, random, o.logN);
+  writeAccount(dir, account);
+  writePhone(dir, phone);
+  const escrowPath = writeEscrow(dir, escrow);
+  return {
+    passphrase,
+    recipient: phone.recipient,
+    authorityPublicKey: encodePublicKey(account.authority.publicKey, account.authority.keyId),
+    escrow,
+    escrowPath,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The phone's state, one folder per phone (secrets 0600, written atomically):
+ *
+ *   identity.key          this phone's age identity (age -d -i identity.key opens its clips)
+ *   phone.json            { v, name, recipient, auth: base64 Ed25519 seed } (secret)
+ *   account.json          { v, authority: base64 Ed25519 seed, history: AGE-SECRET-KEY-1… } (secret)
+ *   authority.pub         the account authority's minisign public key
+ *   escrow.age            the account keys, age-encrypted to the passphrase (for the relay)
+ *   devices/<ID>/device.pub            the doorbell's identity (minisign public key)
+ *   devices/<ID>/device.json           { relayUrl, credential: base64 } (secret)
+ *   devices/<ID>/roster.json           the newest roster this phone signed or saw
+ *   devices/<ID>/roster.json.minisig   its account authority signature
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { base64 } from '@scure/base';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { writeFileAtomic } from '../../hosts/node/kv-store.js';
+import { SealbellError } from '../../src/errors.js';
+import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
+import { identityToRecipient } from '../../src/age/x25519.js';
+import { encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
+import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
+import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
+
+export interface PhoneKeys {
+  name: string;
+  /** AGE-SECRET-KEY-1… */
+  identity: string;
+  recipient: string;
+  /** Ed25519 key for relay challenge-response */
+  auth: SigningKey;
+}
+
+export interface AccountKeys {
+  authority: SigningKey;
+  /** AGE-SECRET-KEY-1… of the account history recipient */
+  history: string;
+}
+
+export interface DeviceRecord {
+  deviceId: string;
+  publicKeyText: string;
+  relayUrl: string;
+  credential: Uint8Array;
+}
+
+const file = (dir: string, ...parts: string[]) => path.join(dir, ...parts);
+
+function readJson(p: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(p, 'utf8');
+  } catch {
+    throw new SealbellError('PHONE_STATE', `${what} is missing (${p}): run phone init or enroll first`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
+  } catch {
+    // reported below
+  }
+  throw new SealbellError('PHONE_STATE', `${what} is corrupt (${p})`);
+}
+
+function seed(value: unknown, what: string): Uint8Array {
+  try {
+    const b = base64.decode(String(value));
+    if (b.length === 32) return b;
+  } catch {
+    // reported below
+  }
+  throw new SealbellError('PHONE_STATE', `${what} is not a 32-byte base64 key`);
+}
+
+export function hasPhone(dir: string): boolean {
+  return fs.existsSync(file(dir, 'phone.json'));
+}
+
+export function writePhone(dir: string, p: PhoneKeys): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(file(dir, 'identity.key'), formatIdentityFile(p.identity, new Date()));
+  writeFileAtomic(file(dir, 'phone.json'), JSON.stringify({ v: 1, name: p.name, recipient: p.recipient, auth: base64.encode(p.auth.secretKey) }, null, 2) + '\n');
+}
+
+export function readPhone(dir: string): PhoneKeys {
+  const j = readJson(file(dir, 'phone.json'), 'phone.json');
+  const [identity] = parseIdentityFile(fs.readFileSync(file(dir, 'identity.key'), 'utf8'));
+  const recipient = identityToRecipient(identity);
+  if (j.recipient !== recipient || typeof j.name !== 'string') throw new SealbellError('PHONE_STATE', 'phone.json does not match identity.key');
+  return { name: j.name, identity, recipient, auth: signingKeyFromSeed(seed(j.auth, 'phone auth key')) };
+}
+
+export function writeAccount(dir: string, a: AccountKeys): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(file(dir, 'account.json'), JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history }, null, 2) + '\n');
+  fs.writeFileSync(file(dir, 'authority.pub'), encodePublicKey(a.authority.publicKey, a.authority.keyId));
+}
+
+export function readAccount(dir: string): AccountKeys {
+  const j = readJson(file(dir, 'account.json'), 'account.json');
+  const [history] = parseIdentityFile(String(j.history));
+  return { authority: signingKeyFromSeed(seed(j.authority, 'account authority key')), history };
+}
+
+export function writeEscrow(dir: string, escrow: Uint8Array): string {
+  const p = file(dir, 'escrow.age');
+  writeFileAtomic(p, escrow);
+  return p;
+}
+
+export const authKeyPublic = (k: SigningKey): Uint8Array => ed25519.getPublicKey(k.secretKey);
+
+function deviceDir(dir: string, deviceId: string): string {
+  if (!/^[0-9A-F]{16}$/.test(deviceId)) throw new SealbellError('PHONE_STATE', `not a device id: ${deviceId.slice(0, 40)}`);
+  return file(dir, 'devices', deviceId);
+}
+
+export function writeDevice(dir: string, d: DeviceRecord): void {
+  const dd = deviceDir(dir, d.deviceId);
+  fs.mkdirSync(dd, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file(dd, 'device.pub'), d.publicKeyText);
+  writeFileAtomic(file(dd, 'device.json'), JSON.stringify({ relayUrl: d.relayUrl, credential: base64.encode(d.credential) }, null, 2) + '\n');
+}
+
+export function listDevices(dir: string): string[] {
+  try {
+    return fs.readdirSync(file(dir, 'devices')).filter((n) => /^[0-9A-F]{16}$/.test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Saves a signed roster: roster.sbr (the bundle, one atomic file) is what the phone
+ * reads back; roster.json and roster.json.minisig are copies for `minisign -V`.
+ */
+export function writeRoster(dir: string, signed: SignedRoster): void {
+  const dd = deviceDir(dir, signed.roster.device);
+  fs.mkdirSync(dd, { recursive: true, mode: 0o700 });
+  writeFileAtomic(file(dd, 'roster.sbr'), encodeRosterBundle(signed));
+  writeFileAtomic(file(dd, 'roster.json'), signed.bytes);
+  writeFileAtomic(file(dd, 'roster.json.minisig'), signed.signature);
+}
+
+/** The roster kept for a device, verified with the account authority; undefined if none. */
+export function readRoster(dir: string, deviceId: string, authority: Uint8Array): SignedRoster | undefined {
+  const p = file(deviceDir(dir, deviceId), 'roster.sbr');
+  if (!fs.existsSync(p)) return undefined;
+  return verifyBundle(new Uint8Array(fs.readFileSync(p)), authority);
+}
+
+/** A bundle from outside (relay), verified with the account authority. */
+export function verifyBundle(bundle: Uint8Array, authority: Uint8Array): SignedRoster {
+  const { bytes, signature } = parseRosterBundle(bundle);
+  return verifyRoster(bytes, signature, authority);
+}
