@@ -1,0 +1,174 @@
+/**
+ * The uplink's wire format (docs/relay-api.md): sealed segments travel as
+ * compact binary WebSocket messages, everything else as small JSON text
+ * messages. Shared by the device (src/uplink/uplink.ts) and the relay
+ * (tools/relay), so both sides parse with the same strict code.
+ *
+ * Segment frame (one binary message):
+ *   0      1  type, 0x01 = segment
+ *   1      1  L, clip id length (1..64)
+ *   2      L  clip id, ASCII, matching isSafeId
+ *   2+L    4  segment index, big-endian
+ *   6+L    n  the segment's bytes (1..MAX_SEGMENT_BYTES)
+ */
+import { readUintBE, utf8Decode, utf8ToBytes, writeUintBE } from '../bytes.js';
+import { SealbellError } from '../errors.js';
+import { isSafeId, MAX_MANIFEST_BYTES } from '../clip/manifest.js';
+import { MAX_HEADER_BYTES } from '../age/format.js';
+import { PAYLOAD_NONCE_LENGTH, SEALED_CHUNK_SIZE } from '../age/stream.js';
+
+export const PROTOCOL_VERSION = 1;
+export const FRAME_SEGMENT = 0x01;
+/** The largest segment: a sealed 64 KiB chunk, or an age header of the largest size plus the payload nonce. */
+export const MAX_SEGMENT_BYTES = Math.max(SEALED_CHUNK_SIZE, MAX_HEADER_BYTES + PAYLOAD_NONCE_LENGTH);
+export const MAX_CLIP_ID_LENGTH = 64;
+export const MAX_FRAME_BYTES = 6 + MAX_CLIP_ID_LENGTH + MAX_SEGMENT_BYTES;
+/** A manifest JSON-escaped inside a control message can double in size; the signature is < 1 KiB. */
+export const MAX_CONTROL_BYTES = 64 * 1024;
+/** Segment indexes are u32 on the wire; the relay may set a lower per-clip limit. */
+export const MAX_SEGMENT_INDEX = 0xffffffff;
+
+export const frameOverhead = (clipId: string): number => 6 + clipId.length;
+
+const wireError = (message: string) => new SealbellError('WIRE_FORMAT', message);
+
+export interface SegmentFrame {
+  clipId: string;
+  index: number;
+  /** a view into the frame */
+  bytes: Uint8Array;
+}
+
+export function encodeSegmentFrame(clipId: string, index: number, bytes: Uint8Array): Uint8Array {
+  if (!isSafeId(clipId)) throw wireError('clip id is not a safe id');
+  if (!Number.isInteger(index) || index < 0 || index > MAX_SEGMENT_INDEX) throw wireError('segment index out of range');
+  if (bytes.length < 1 || bytes.length > MAX_SEGMENT_BYTES) throw wireError(`segment must be 1..${MAX_SEGMENT_BYTES} bytes`);
+  const L = clipId.length;
+  const out = new Uint8Array(6 + L + bytes.length);
+  out[0] = FRAME_SEGMENT;
+  out[1] = L;
+  for (let i = 0; i < L; i++) out[2 + i] = clipId.charCodeAt(i);
+  writeUintBE(out, 2 + L, index, 4);
+  out.set(bytes, 6 + L);
+  return out;
+}
+
+/** Parses a segment frame; WIRE_FORMAT with a precise reason when it is not one. */
+export function decodeSegmentFrame(frame: Uint8Array): SegmentFrame {
+  if (frame.length > MAX_FRAME_BYTES) throw wireError(`frame is larger than ${MAX_FRAME_BYTES} bytes`);
+  if (frame.length < 2) throw wireError('frame is too short');
+  if (frame[0] !== FRAME_SEGMENT) throw wireError(`unknown frame type 0x${frame[0].toString(16).padStart(2, '0')}`);
+  const L = frame[1];
+  if (L < 1 || L > MAX_CLIP_ID_LENGTH) throw wireError('clip id length out of range');
+  if (frame.length < 6 + L + 1) throw wireError('frame is too short for its clip id, index and a segment');
+  let clipId = '';
+  for (let i = 0; i < L; i++) clipId += String.fromCharCode(frame[2 + i]);
+  if (!isSafeId(clipId)) throw wireError('clip id is not a safe id');
+  return { clipId, index: readUintBE(frame, 2 + L, 4), bytes: frame.subarray(6 + L) };
+}
+
+// --- control messages (JSON text) ------------------------------------------------------
+
+export type IncompleteReason = 'interrupted' | 'overflow';
+export type ClosedState = 'verified' | 'rejected' | 'incomplete';
+
+/** Device → relay. */
+export type DeviceMessage =
+  | { t: 'begin'; clip: string; epoch: number }
+  | { t: 'end'; clip: string; segments: number; manifest: string; signature: string }
+  | { t: 'incomplete'; clip: string; reason: IncompleteReason };
+
+/** Relay → device. */
+export type RelayMessage =
+  | { t: 'hello'; v: number; device: string; window: number }
+  | { t: 'ack'; clip: string; seg: number }
+  | { t: 'ack'; clip: string; close: ClosedState; code?: string }
+  | { t: 'error'; code: string; message: string; clip?: string; seg?: number };
+
+export function encodeControl(message: DeviceMessage | RelayMessage): string {
+  return JSON.stringify(message);
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isId = (s: unknown): s is string => typeof s === 'string' && isSafeId(s);
+const isCode = (s: unknown): s is string => typeof s === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(s);
+
+function parseObject(text: string | Uint8Array): Record<string, unknown> {
+  if (typeof text !== 'string') {
+    if (text.length > MAX_CONTROL_BYTES) throw wireError('control message is too large');
+    try {
+      text = utf8Decode(text);
+    } catch {
+      throw wireError('control message is not UTF-8');
+    }
+  }
+  if (text.length > MAX_CONTROL_BYTES) throw wireError('control message is too large');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw wireError('control message is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw wireError('control message must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** Parses a device → relay control message. Unknown `t` is WIRE_TYPE (the relay answers it without closing). */
+export function parseDeviceMessage(text: string | Uint8Array): DeviceMessage {
+  const m = parseObject(text);
+  if (m.t === 'begin' || m.t === 'end' || m.t === 'incomplete') {
+    if (!isId(m.clip)) throw new SealbellError('BAD_ID', 'clip id is missing or not a safe id');
+  }
+  switch (m.t) {
+    case 'begin':
+      if (!isCount(m.epoch)) throw wireError('begin: epoch must be a whole number');
+      return { t: 'begin', clip: m.clip as string, epoch: m.epoch };
+    case 'end':
+      if (!isCount(m.segments) || m.segments < 1 || m.segments > MAX_SEGMENT_INDEX) throw wireError('end: segments must be a positive whole number');
+      if (typeof m.manifest !== 'string' || m.manifest.length > MAX_MANIFEST_BYTES) throw wireError('end: manifest must be a string of at most 16 KiB');
+      if (typeof m.signature !== 'string' || m.signature.length > 4096) throw wireError('end: signature must be a string of at most 4 KiB');
+      return { t: 'end', clip: m.clip as string, segments: m.segments, manifest: m.manifest, signature: m.signature };
+    case 'incomplete':
+      if (m.reason !== 'interrupted' && m.reason !== 'overflow') throw wireError('incomplete: reason must be "interrupted" or "overflow"');
+      return { t: 'incomplete', clip: m.clip as string, reason: m.reason };
+    default:
+      throw new SealbellError('WIRE_TYPE', `unknown control message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
+  }
+}
+
+/** Parses a relay → device control message. Unknown `t` is WIRE_TYPE (the device ignores it). */
+export function parseRelayMessage(text: string | Uint8Array): RelayMessage {
+  const m = parseObject(text);
+  switch (m.t) {
+    case 'hello':
+      if (!isCount(m.v) || !isId(m.device) || !isCount(m.window) || m.window < 1) throw wireError('hello: malformed');
+      return { t: 'hello', v: m.v, device: m.device, window: m.window };
+    case 'ack':
+      if (!isId(m.clip)) throw wireError('ack: malformed clip id');
+      if (isCount(m.seg)) return { t: 'ack', clip: m.clip, seg: m.seg };
+      if (m.close === 'verified' || m.close === 'rejected' || m.close === 'incomplete') {
+        if (m.code !== undefined && !isCode(m.code)) throw wireError('ack: malformed code');
+        return m.code === undefined ? { t: 'ack', clip: m.clip, close: m.close } : { t: 'ack', clip: m.clip, close: m.close, code: m.code };
+      }
+      throw wireError('ack: needs seg or close');
+    case 'error': {
+      if (!isCode(m.code) || typeof m.message !== 'string') throw wireError('error: malformed');
+      const e: RelayMessage = { t: 'error', code: m.code, message: m.message.slice(0, 500) };
+      if (m.clip !== undefined) {
+        if (!isId(m.clip)) throw wireError('error: malformed clip id');
+        e.clip = m.clip;
+      }
+      if (m.seg !== undefined) {
+        if (!isCount(m.seg)) throw wireError('error: malformed seg');
+        e.seg = m.seg;
+      }
+      return e;
+    }
+    default:
+      throw new SealbellError('WIRE_TYPE', `unknown control message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
+  }
+}
+
+/** The manifest travels as its exact bytes' text (it is canonical ASCII JSON). */
+export const manifestText = (manifest: Uint8Array): string => utf8Decode(manifest);
+export const manifestBytes = (text: string): Uint8Array => utf8ToBytes(text);

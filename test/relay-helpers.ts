@@ -1,0 +1,274 @@
+/**
+ * Fixtures for the relay and uplink tests: a relay in a temp folder on loopback,
+ * and test doorbells running the real core (Doorbell → Spool → Uplink) over the
+ * hosted simulator's WebSocket, driven by a simulated clock.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { concatBytes } from '../src/bytes.js';
+import type { ClipSink, Random } from '../src/host.js';
+import { Doorbell } from '../src/device/doorbell.js';
+import { loadOrCreateIdentity, type DeviceIdentity } from '../src/device/identity.js';
+import { nobleBackend } from '../src/crypto/noble.js';
+import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
+import { Spool } from '../src/uplink/spool.js';
+import { Uplink, type UplinkOptions } from '../src/uplink/uplink.js';
+import type { SpoolStorage } from '../src/uplink/storage.js';
+import type { UplinkConnect } from '../src/uplink/socket.js';
+import { startRelay, type Relay } from '../tools/relay/server.js';
+import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
+import { wsUplinkConnect, type WsUplinkSocket } from '../hosts/node/uplink-socket.js';
+import { FileSpoolStorage } from '../hosts/node/file-spool-storage.js';
+import { fakeFrame, MemorySink, MemoryStore, seededRandom, tempDir } from './helpers.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
+export const T0 = 1_800_000_000_000;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const running = new Set<Relay>();
+
+export async function startTestRelay(dataDir = tempDir('relay'), port = 0): Promise<Relay & { dataDir: string }> {
+  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN });
+  running.add(relay);
+  const close = relay.close;
+  return Object.assign(relay, {
+    dataDir,
+    close: async () => {
+      running.delete(relay);
+      await close();
+    },
+  });
+}
+
+/** Closes every relay a test left running (e.g. when it failed half-way): use as afterEach. */
+export async function closeRelays(): Promise<void> {
+  await Promise.all([...running].map((r) => r.close()));
+  running.clear();
+}
+
+/** Passes every call on to each sink in turn. */
+export class TeeSink implements ClipSink {
+  constructor(private readonly sinks: ClipSink[]) {}
+  begin(id: string, epoch: number) {
+    for (const s of this.sinks) s.begin(id, epoch);
+  }
+  segment(id: string, index: number, bytes: Uint8Array) {
+    for (const s of this.sinks) s.segment(id, index, bytes);
+  }
+  end(id: string, manifest: Uint8Array, signature: string) {
+    for (const s of this.sinks) s.end(id, manifest, signature);
+  }
+}
+
+export interface Clock {
+  now: number;
+}
+
+export interface TestDeviceOptions {
+  seed: string;
+  relay: { uplinkUrl: string; url: string };
+  clock: Clock;
+  /** a folder for a file-backed spool; default: a new temp folder */
+  spoolDir?: string;
+  storage?: SpoolStorage;
+  capacity?: number;
+  window?: number;
+  /** the identity store (reuse it to reboot the same device) */
+  kv?: MemoryStore;
+  credential?: string;
+  phones?: string[];
+  /** wraps the socket connector, e.g. to lose messages */
+  wrapConnect?: (c: UplinkConnect) => UplinkConnect;
+  uplink?: Partial<UplinkOptions>;
+  /** a different random stream after a reboot, so clip ids do not repeat */
+  boot?: number;
+}
+
+/** A doorbell on the real core: Doorbell → (Spool, in-memory copy of what was sealed) → Uplink → relay. */
+export class TestDevice {
+  readonly identity: DeviceIdentity;
+  readonly storage: SpoolStorage;
+  readonly spool: Spool;
+  readonly uplink: Uplink;
+  readonly doorbell: Doorbell;
+  /** every segment the sealer produced, as sealed */
+  readonly sealed = new MemorySink();
+  readonly sockets: WsUplinkSocket[] = [];
+  readonly random: Random;
+  readonly log: string[] = [];
+
+  constructor(readonly o: TestDeviceOptions & { kv: MemoryStore; credential: string; phones: string[]; spoolDir: string }) {
+    this.random = seededRandom(`${o.seed}/boot${o.boot ?? 0}`);
+    this.identity = loadOrCreateIdentity(o.kv, seededRandom(`${o.seed}/identity`));
+    this.storage = o.storage ?? new FileSpoolStorage(o.spoolDir);
+    const log = (l: string) => this.log.push(l);
+    this.spool = new Spool({ storage: this.storage, capacity: o.capacity ?? 8 << 20, log });
+    const connect = wsUplinkConnect({ url: o.relay.uplinkUrl, credential: o.credential, onSocket: (s) => this.sockets.push(s) });
+    this.uplink = new Uplink({
+      spool: this.spool,
+      connect: o.wrapConnect ? o.wrapConnect(connect) : connect,
+      random: this.random,
+      deviceId: this.identity.deviceId,
+      window: o.window,
+      log,
+      ...o.uplink,
+    });
+    this.doorbell = new Doorbell({
+      backend: nobleBackend,
+      random: this.random,
+      identity: this.identity,
+      sink: new TeeSink([this.spool, this.sealed]),
+      width: 320,
+      height: 240,
+      clipDuration: 60_000,
+      takeDropped: () => this.spool.takeDropped(),
+    });
+    this.doorbell.setRecipients({ epoch: 1, recipients: o.phones.map(identityToRecipient) });
+  }
+
+  /** A new device registered on the relay (or an existing one when `credential` and `kv` are given). */
+  static async create(o: TestDeviceOptions): Promise<TestDevice> {
+    const kv = o.kv ?? new MemoryStore();
+    const phones = o.phones ?? [generateIdentity(seededRandom(`${o.seed}/phone`))];
+    let credential = o.credential;
+    const spoolDir = o.spoolDir ?? tempDir('spool');
+    const d = new TestDevice({ ...o, kv, phones, credential: credential ?? newDeviceCredential(), spoolDir });
+    if (!credential) await registerDevice(o.relay.url, ADMIN_TOKEN, { credential: d.o.credential, publicKey: d.identity.publicKeyText });
+    return d;
+  }
+
+  get id(): string {
+    return this.identity.deviceId;
+  }
+
+  /** The same device after a restart: same identity, credential and spool storage; new objects. */
+  reboot(over: Partial<TestDeviceOptions> = {}): TestDevice {
+    return new TestDevice({ ...this.o, storage: undefined, boot: (this.o.boot ?? 0) + 1, ...over, kv: this.o.kv, credential: this.o.credential, phones: this.o.phones, spoolDir: this.o.spoolDir });
+  }
+
+  /** The device dies: its connection drops with no close handshake, and it handles nothing more. */
+  crash(): void {
+    for (const s of this.sockets) s.terminate();
+    this.uplink.stop();
+  }
+
+  /** Presses the button and records `frames` frames (10 fps) of `size` bytes; returns the clip id. */
+  startClip(t: number): string {
+    return this.doorbell.press(t);
+  }
+
+  addFrames(t: number, from: number, count: number, size = 10_000): void {
+    for (let i = from; i < from + count; i++) this.doorbell.frame(fakeFrame(i, size), t + i * 100);
+  }
+
+  recordClip(t: number, frames: number, size = 10_000): string {
+    const id = this.startClip(t);
+    this.addFrames(t, 1, frames, size);
+    this.doorbell.finishClip();
+    return id;
+  }
+
+  /** The sealed .age bytes of a clip so far. */
+  sealedAge(id: string): Uint8Array {
+    return concatBytes(...this.sealed.clips.get(id)!.segments);
+  }
+}
+
+/**
+ * Lets real I/O happen while the simulated clock moves `step` ms per round,
+ * ticking every uplink, until `done()` holds. Step 0: time stands still (only
+ * I/O progresses), so no backoff or timeout can fire.
+ */
+export async function drive(
+  clock: Clock,
+  devices: { uplink: Uplink }[],
+  done: () => boolean,
+  o: { step?: number; rounds?: number; realMs?: number; what?: string } = {},
+): Promise<number> {
+  const rounds = o.rounds ?? 3000;
+  for (let i = 0; i < rounds; i++) {
+    if (done()) return i;
+    clock.now += o.step ?? 0;
+    for (const d of devices) d.uplink.tick(clock.now);
+    await sleep(o.realMs ?? 2);
+  }
+  throw new Error(`did not settle${o.what ? `: ${o.what}` : ''}`);
+}
+
+/** What the relay holds for a clip: its state and the .age bytes from its blob files. */
+export function relayClip(dataDir: string, device: string, clip: string): { state: string; reason: string | null; age: Uint8Array; segments: number } | undefined {
+  const db = new Database(path.join(dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT state, reason FROM clips WHERE device = ? AND clip = ?').get(device, clip) as { state: string; reason: string | null } | undefined;
+    if (!row) return undefined;
+    const segs = db.prepare('SELECT idx FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as { idx: number }[];
+    const parts = segs.map((s) => new Uint8Array(fs.readFileSync(path.join(dataDir, 'clips', device, clip, `${String(s.idx).padStart(8, '0')}.seg`))));
+    return { ...row, age: concatBytes(...parts), segments: segs.length };
+  } finally {
+    db.close();
+  }
+}
+
+/** Everything the relay has stored, for "nothing changed" checks: blob files by hash, and every table's rows. */
+export function snapshotStore(dataDir: string): string {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.startsWith('relay.sqlite')) files.push(`${path.relative(dataDir, p)} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(dataDir);
+  const db = new Database(path.join(dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const rows = tables.map((t) => `${t}: ${JSON.stringify(db.prepare(`SELECT * FROM ${t}`).all(), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`);
+    return [...files.sort(), ...rows].join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+/** Every file under `dir`, recursively. */
+export function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** An HTTP request with the path sent exactly as given (fetch would normalise `..`). */
+export function rawRequest(
+  base: string,
+  method: string,
+  rawPath: string,
+  o: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path: rawPath, headers: o.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+/** The error code in a relay error body. */
+export function errorCode(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}

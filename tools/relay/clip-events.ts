@@ -1,0 +1,28 @@
+/** Clip state changes, fanned out to the phones following a device. */
+import type { ClipState } from './store.js';
+
+export interface ClipEvent {
+  t: 'clip';
+  device: string;
+  clip: string;
+  state: ClipState;
+  reason?: string;
+}
+
+export class ClipEvents {
+  private readonly listeners = new Map<string, Set<(e: ClipEvent) => void>>();
+
+  subscribe(device: string, fn: (e: ClipEvent) => void): () => void {
+    let set = this.listeners.get(device);
+    if (!set) this.listeners.set(device, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.listeners.delete(device);
+    };
+  }
+
+  emit(e: ClipEvent): void {
+    for (const fn of this.listeners.get(e.device) ?? []) fn(e);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The relay's side of one device's uplink connection (docs/relay-api.md,
+ * "Uplink"). Each segment is stored once and acknowledged only when durable; a
+ * repeat is acknowledged again (idempotent). Errors about one clip are answered
+ * without closing; a malformed or oversized message gets an error message and a
+ * close code, and changes nothing stored.
+ */
+import type WebSocket from 'ws';
+import { SealbellError } from '../../src/errors.js';
+import {
+  decodeSegmentFrame,
+  encodeControl,
+  manifestBytes,
+  MAX_CONTROL_BYTES,
+  MAX_FRAME_BYTES,
+  parseDeviceMessage,
+  PROTOCOL_VERSION,
+  type DeviceMessage,
+  type RelayMessage,
+} from '../../src/uplink/wire.js';
+import { checkFinishedClip } from './clip-check.js';
+import type { ClipEvents } from './clip-events.js';
+import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+
+export const CLOSE = {
+  BAD_INPUT: 4400,
+  TOO_LARGE: 4413,
+  REPLACED: 4409,
+  INTERNAL: 1011,
+  GOING_AWAY: 1001,
+} as const;
+
+export interface DeviceSessionContext {
+  store: RelayStore;
+  events: ClipEvents;
+  log: (line: string) => void;
+  window: number;
+  maxSegmentsPerClip: number;
+  stats: { segmentsStored: number; duplicateSegments: number };
+}
+
+export class DeviceSession {
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly device: DeviceRow,
+    private readonly ctx: DeviceSessionContext,
+  ) {}
+
+  start(): void {
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, device: this.device.id, window: this.ctx.window });
+  }
+
+  /** Closes with a final error message. */
+  close(code: number, errorCode: string, message: string): void {
+    if (this.closed) return;
+    this.send({ t: 'error', code: errorCode, message });
+    this.closed = true;
+    this.ws.close(code, errorCode);
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    try {
+      if (isBinary) this.onSegment(data);
+      else this.onControl(data);
+    } catch (e) {
+      // Only a fault of ours gets here (storage, a bug): say so without details and hang up.
+      this.ctx.log(`relay: device ${this.device.id}: internal error: ${(e as Error).message}`);
+      this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
+    }
+  }
+
+  private send(m: RelayMessage): void {
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(encodeControl(m));
+  }
+
+  private clipError(clip: string, code: string, message: string, seg?: number): void {
+    this.send(seg === undefined ? { t: 'error', code, message, clip } : { t: 'error', code, message, clip, seg });
+  }
+
+  private onSegment(data: Buffer): void {
+    if (data.length > MAX_FRAME_BYTES) {
+      return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a segment frame may be at most ${MAX_FRAME_BYTES} bytes`);
+    }
+    let frame;
+    try {
+      frame = decodeSegmentFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      return this.close(CLOSE.BAD_INPUT, 'BAD_FRAME', (e as Error).message);
+    }
+    const { clipId, index, bytes } = frame;
+    const row = this.ctx.store.clip(this.device.id, clipId);
+    if (!row) return this.clipError(clipId, 'UNKNOWN_CLIP', 'send "begin" for the clip before its segments', index);
+    if (index >= this.ctx.maxSegmentsPerClip) {
+      return this.clipError(clipId, 'SEGMENT_LIMIT', `a clip may have at most ${this.ctx.maxSegmentsPerClip} segments`, index);
+    }
+    if (row.state !== 'receiving') {
+      // A late repeat of a segment the relay already has is fine; anything new is not.
+      const have = this.ctx.store.segment(this.device.id, clipId, index);
+      if (!have) return this.clipError(clipId, 'CLIP_CLOSED', `the clip is already ${row.state}`, index);
+    }
+    const result = this.ctx.store.putSegment(this.device.id, clipId, index, bytes, Date.now());
+    if (result === 'conflict') {
+      return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
+    }
+    if (result === 'stored') this.ctx.stats.segmentsStored++;
+    else this.ctx.stats.duplicateSegments++;
+    this.send({ t: 'ack', clip: clipId, seg: index });
+  }
+
+  private onControl(data: Buffer): void {
+    if (data.length > MAX_CONTROL_BYTES) {
+      return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a control message may be at most ${MAX_CONTROL_BYTES} bytes`);
+    }
+    let m: DeviceMessage;
+    try {
+      m = parseDeviceMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      const code = e instanceof SealbellError ? e.code : 'BAD_MESSAGE';
+      if (code === 'WIRE_TYPE') return this.send({ t: 'error', code: 'UNKNOWN_TYPE', message: (e as Error).message });
+      return this.close(CLOSE.BAD_INPUT, code === 'BAD_ID' ? 'BAD_ID' : 'BAD_MESSAGE', (e as Error).message);
+    }
+    const now = Date.now();
+    const device = this.device.id;
+    switch (m.t) {
+      case 'begin':
+        if (this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
+          this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });
+        }
+        return;
+      case 'end': {
+        const row = this.ctx.store.clip(device, m.clip);
+        if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
+        if (row.state !== 'receiving') return this.ackClose(row);
+        const verdict = checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
+        if (verdict.ok) {
+          this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+          for (const id of this.ctx.store.markDropped(device, verdict.manifest.dropped, now)) {
+            this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
+          }
+        } else {
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
+          this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
+        }
+        return this.closedClip(device, m.clip);
+      }
+      case 'incomplete': {
+        this.ctx.store.createClip(device, m.clip, null, now);
+        const row = this.ctx.store.clip(device, m.clip)!;
+        if (row.state !== 'receiving') return this.ackClose(row);
+        this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
+        return this.closedClip(device, m.clip);
+      }
+    }
+  }
+
+  private closedClip(device: string, clip: string): void {
+    const row = this.ctx.store.clip(device, clip)!;
+    this.ctx.events.emit({ t: 'clip', device, clip, state: row.state, ...(row.reason ? { reason: row.reason } : {}) });
+    this.ackClose(row);
+  }
+
+  private ackClose(row: ClipRow): void {
+    const state = row.state === 'verified' || row.state === 'rejected' ? row.state : 'incomplete';
+    this.send(
+      state === 'rejected' && row.reason
+        ? { t: 'ack', clip: row.clip, close: state, code: row.reason }
+        : { t: 'ack', clip: row.clip, close: state },
+    );
+  }
+}

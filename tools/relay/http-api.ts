@@ -1,0 +1,371 @@
+/**
+ * The relay's HTTP endpoints (docs/relay-api.md, "HTTP"). Every refusal is a
+ * RelayError: a 4xx status and a stable code in a JSON body. Path segments are
+ * decoded one by one and ids must match the manifest id pattern, so `..`,
+ * `a%2Fb` and the like are refused before they reach storage.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import { decodePublicKey } from '../../src/minisign.js';
+import { deviceIdOf } from '../../src/clip/signed-manifest.js';
+import { decodeManifest } from '../../src/clip/manifest.js';
+import { SealbellError } from '../../src/errors.js';
+import { RelayError, requireId } from './errors.js';
+import { parsePhoneKeyList, type PublishedPhoneKeys } from './phone-keys.js';
+import type { PhoneAuth } from './phone-auth.js';
+import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
+
+export interface RelayLimits {
+  /** JSON request bodies */
+  maxJsonBytes: number;
+  /** escrow and roster blobs */
+  maxBlobBytes: number;
+  /** segments one clip may have (× 64 KiB) */
+  maxSegmentsPerClip: number;
+  /** segments a device may have in flight (advertised in hello) */
+  window: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  maxJsonBytes: 64 * 1024,
+  maxBlobBytes: 64 * 1024,
+  maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
+  window: 16,
+};
+
+export interface HttpContext {
+  store: RelayStore;
+  phoneAuth: PhoneAuth;
+  phoneKeys: PublishedPhoneKeys;
+  limits: RelayLimits;
+  /** SHA-256 of the admin token; undefined disables the admin endpoints */
+  adminTokenSha256: string | undefined;
+  log: (line: string) => void;
+}
+
+export const ROSTER_EPOCH_HEADER = 'sealbell-roster-epoch';
+export const CLIP_STATE_HEADER = 'sealbell-clip-state';
+const AGE_MAGIC = 'age-encryption.org/v1\n';
+
+/** Splits a raw request path into decoded segments (no normalisation: `..` stays a segment and is refused as an id). */
+export function pathSegments(url: string): string[] {
+  const raw = url.split('?')[0];
+  if (!raw.startsWith('/')) throw new RelayError(400, 'BAD_REQUEST', 'malformed request path');
+  return raw
+    .slice(1)
+    .split('/')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new RelayError(400, 'BAD_REQUEST', 'malformed percent-encoding in the path');
+      }
+    });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: unknown, log: (line: string) => void, req?: IncomingMessage): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // A refused request whose body was not read: do not reuse the connection for the next one.
+  if (req && !req.complete) res.setHeader('connection', 'close');
+  if (e instanceof RelayError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+  log(`relay: internal error: ${(e as Error).message}`);
+  sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the relay failed to handle the request' } });
+}
+
+function sendBytes(res: ServerResponse, bytes: Uint8Array, type: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'content-type': type, 'content-length': bytes.length, 'cache-control': 'no-store', ...headers });
+  res.end(bytes);
+}
+
+/** The request body, refused with 413 beyond `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw new RelayError(413, 'TOO_LARGE', `the body may be at most ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RelayError(413, 'TOO_LARGE', `the body may be at most ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const body = await readBody(req, limit);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new RelayError(400, 'BAD_REQUEST', 'the body must be JSON');
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void;
+interface Route {
+  method: string;
+  /** path segments; ':device', ':clip', ':account' are ids */
+  pattern: string[];
+  handler: Handler;
+}
+
+export class HttpApi {
+  private readonly routes: Route[];
+
+  constructor(private readonly c: HttpContext) {
+    const r = (method: string, path: string, handler: Handler): Route => ({ method, pattern: path.split('/').slice(1), handler });
+    this.routes = [
+      r('GET', '/v1/health', (_q, res) => sendJson(res, 200, { ok: true })),
+      r('POST', '/v1/devices', (q, res) => this.registerDevice(q, res)),
+      r('PUT', '/v1/devices/:device/phones', (q, res, [d]) => this.publishPhones(q, res, d)),
+      r('POST', '/v1/devices/:device/auth/challenge', (q, res, [d]) => this.challenge(res, d)),
+      r('POST', '/v1/devices/:device/auth/session', (q, res, [d]) => this.session(q, res, d)),
+      r('GET', '/v1/devices/:device/clips', (q, res, [d]) => this.listClips(q, res, d)),
+      r('GET', '/v1/devices/:device/clips/:clip', (q, res, [d, c]) => this.clipInfo(q, res, d, c)),
+      r('GET', '/v1/devices/:device/clips/:clip/age', (q, res, [d, c]) => this.clipAge(q, res, d, c)),
+      r('GET', '/v1/devices/:device/clips/:clip/manifest', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'manifest')),
+      r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
+      r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
+      r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d)),
+      r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a)),
+      r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a)),
+    ];
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const segments = pathSegments(req.url ?? '/');
+      let pathMatched = false;
+      for (const route of this.routes) {
+        const params = match(route.pattern, segments);
+        if (!params) continue;
+        pathMatched = true;
+        if (route.method !== req.method) continue;
+        await route.handler(req, res, params);
+        return;
+      }
+      throw pathMatched ? new RelayError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new RelayError(404, 'NOT_FOUND', 'no such endpoint');
+    } catch (e) {
+      sendError(res, e, this.c.log, req);
+    }
+  }
+
+  // --- authentication ----------------------------------------------------------------
+
+  private isAdmin(req: IncomingMessage): boolean {
+    const t = bearer(req);
+    return t !== undefined && this.c.adminTokenSha256 !== undefined && sameHash(tokenHash(t), this.c.adminTokenSha256);
+  }
+
+  /** The device whose credential the request carries, if any. */
+  authDevice(req: IncomingMessage): DeviceRow | undefined {
+    const t = bearer(req);
+    return t === undefined ? undefined : this.c.store.deviceByCredential(tokenHash(t));
+  }
+
+  /** A phone session for `device`, or 401/403. */
+  private requirePhone(req: IncomingMessage, device: string): void {
+    const s = this.c.phoneAuth.session(bearer(req));
+    if (!s) throw new RelayError(401, 'UNAUTHENTICATED', 'log in as a phone (POST …/auth/challenge, then …/auth/session)');
+    if (s.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
+  }
+
+  private requireKnownDevice(device: string): DeviceRow {
+    const d = this.c.store.device(device);
+    if (!d) throw new RelayError(404, 'UNKNOWN_DEVICE', 'no such device');
+    return d;
+  }
+
+  // --- devices and phones --------------------------------------------------------------
+
+  private async registerDevice(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.c.adminTokenSha256 === undefined) throw new RelayError(403, 'ADMIN_DISABLED', 'this relay was started without an admin token');
+    if (!this.isAdmin(req)) throw new RelayError(401, 'UNAUTHENTICATED', 'registering a device needs the admin token');
+    const body = (await readJson(req, this.c.limits.maxJsonBytes)) as { credential?: unknown; publicKey?: unknown } | null;
+    if (!isToken(body?.credential)) throw new RelayError(400, 'BAD_REQUEST', 'credential must be a token of 32–128 base64 or base64url characters');
+    if (typeof body?.publicKey !== 'string' || body.publicKey.length > 1024) throw new RelayError(400, 'BAD_REQUEST', 'publicKey must be minisign public key text');
+    let id: string;
+    try {
+      id = deviceIdOf(decodePublicKey(body.publicKey));
+    } catch (e) {
+      throw new RelayError(400, 'BAD_REQUEST', `publicKey: ${(e as Error).message}`);
+    }
+    if (!this.c.store.addDevice(id, tokenHash(body.credential), body.publicKey, Date.now())) {
+      throw new RelayError(409, 'DEVICE_EXISTS', 'the device (or that credential) is already registered');
+    }
+    this.c.log(`relay: device ${id} registered`);
+    sendJson(res, 201, { device: id });
+  }
+
+  private async publishPhones(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    const auth = this.authDevice(req);
+    if (!this.isAdmin(req) && auth?.id !== device) {
+      throw new RelayError(auth ? 403 : 401, auth ? 'FORBIDDEN' : 'UNAUTHENTICATED', 'publishing phone keys needs this device\'s credential (or the admin token)');
+    }
+    this.requireKnownDevice(device);
+    const keys = parsePhoneKeyList(await readJson(req, this.c.limits.maxJsonBytes));
+    this.c.phoneKeys.publish(device, keys);
+    sendJson(res, 200, { device, phones: keys.length });
+  }
+
+  private challenge(res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requireKnownDevice(device);
+    sendJson(res, 200, this.c.phoneAuth.challenge(device));
+  }
+
+  private async session(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    this.requireKnownDevice(device);
+    const body = await readJson(req, this.c.limits.maxJsonBytes);
+    sendJson(res, 200, this.c.phoneAuth.login(device, body));
+  }
+
+  // --- clips -----------------------------------------------------------------------------
+
+  private clipRow(req: IncomingMessage, device: string, clip: string): ClipRow {
+    requireId(device, 'device id');
+    requireId(clip, 'clip id');
+    this.requirePhone(req, device);
+    const row = this.c.store.clip(device, clip);
+    if (!row) throw new RelayError(404, 'UNKNOWN_CLIP', 'no such clip');
+    return row;
+  }
+
+  private listClips(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requirePhone(req, device);
+    sendJson(res, 200, { device, clips: this.c.store.listClips(device).map(clipInfo) });
+  }
+
+  private clipInfo(req: IncomingMessage, res: ServerResponse, device: string, clip: string): void {
+    sendJson(res, 200, clipInfo(this.clipRow(req, device, clip)));
+  }
+
+  /** The clip's .age bytes: whole when verified, else the segments stored so far up to the first gap. */
+  private clipAge(req: IncomingMessage, res: ServerResponse, device: string, clip: string): void {
+    const row = this.clipRow(req, device, clip);
+    const segs = this.c.store.contiguousSegments(device, clip);
+    const size = segs.reduce((n, s) => n + s.size, 0);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': size,
+      'cache-control': 'no-store',
+      [CLIP_STATE_HEADER]: row.state,
+    });
+    const blobs = this.c.store.blobs;
+    Readable.from(
+      (function* () {
+        for (const s of segs) yield fs.readFileSync(blobs.segmentPath(device, clip, s.idx));
+      })(),
+    ).pipe(res);
+  }
+
+  private clipManifest(req: IncomingMessage, res: ServerResponse, device: string, clip: string, what: 'manifest' | 'signature'): void {
+    const row = this.clipRow(req, device, clip);
+    if (row.state !== 'verified' || !row.manifest || !row.signature) {
+      throw new RelayError(404, 'NO_MANIFEST', `the clip is ${row.state}: it has no verified manifest`);
+    }
+    if (what === 'manifest') sendBytes(res, row.manifest, 'application/json');
+    else sendBytes(res, Buffer.from(row.signature, 'utf8'), 'text/plain; charset=utf-8');
+  }
+
+  // --- roster and escrow -------------------------------------------------------------------
+
+  private getRoster(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    if (this.authDevice(req)?.id !== device) this.requirePhone(req, device);
+    const r = this.c.store.roster(device);
+    if (!r) throw new RelayError(404, 'NO_ROSTER', 'no roster has been published for this device');
+    sendBytes(res, r.blob, 'application/octet-stream', { [ROSTER_EPOCH_HEADER]: String(r.epoch) });
+  }
+
+  private async putRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    if (!this.isAdmin(req)) this.requirePhone(req, device);
+    this.requireKnownDevice(device);
+    const epochText = req.headers[ROSTER_EPOCH_HEADER];
+    const epoch = typeof epochText === 'string' && /^\d{1,15}$/.test(epochText) ? Number(epochText) : NaN;
+    if (!Number.isSafeInteger(epoch)) throw new RelayError(400, 'BAD_REQUEST', `the ${ROSTER_EPOCH_HEADER} header must be a whole number`);
+    const blob = await readBody(req, this.c.limits.maxBlobBytes);
+    if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the roster blob is empty');
+    const r = this.c.store.putRoster(device, epoch, blob, Date.now());
+    if (!r.stored) throw new RelayError(409, 'STALE_EPOCH', `the relay already has roster epoch ${r.epoch}; an update needs a higher epoch`);
+    sendJson(res, 200, { device, epoch });
+  }
+
+  private getEscrow(res: ServerResponse, account: string): void {
+    requireId(account, 'account id');
+    const e = this.c.store.escrow(account);
+    if (!e) throw new RelayError(404, 'NO_ESCROW', 'no escrow for this account');
+    sendBytes(res, e.blob, 'application/octet-stream');
+  }
+
+  /** The first PUT sets the account's write token; later PUTs must present it. */
+  private async putEscrow(req: IncomingMessage, res: ServerResponse, account: string): Promise<void> {
+    requireId(account, 'account id');
+    const token = bearer(req);
+    if (!token) throw new RelayError(401, 'UNAUTHENTICATED', 'an escrow write needs the account\'s write token as a bearer token');
+    const existing = this.c.store.escrow(account);
+    if (existing && !sameHash(tokenHash(token), existing.write_sha256)) throw new RelayError(403, 'FORBIDDEN', 'wrong write token for this account');
+    const blob = await readBody(req, this.c.limits.maxBlobBytes);
+    // Only an age file with a passphrase (scrypt) recipient: a client bug can never park plaintext keys here.
+    if (!blob.subarray(0, AGE_MAGIC.length + 10).toString('latin1').startsWith(`${AGE_MAGIC}-> scrypt `)) {
+      throw new RelayError(415, 'NOT_AGE_SCRYPT', 'the escrow must be an age file encrypted to a passphrase (scrypt recipient)');
+    }
+    this.c.store.putEscrow(account, existing?.write_sha256 ?? tokenHash(token), blob, Date.now());
+    sendJson(res, existing ? 200 : 201, { account, bytes: blob.length });
+  }
+}
+
+function match(pattern: string[], segments: string[]): string[] | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: string[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i].startsWith(':')) params.push(segments[i]);
+    else if (pattern[i] !== segments[i]) return undefined;
+  }
+  return params;
+}
+
+export interface ClipInfo {
+  clip: string;
+  /** only `verified` clips are whole and checked against their signed manifest */
+  state: ClipRow['state'];
+  reason?: string;
+  epoch: number | null;
+  segments: number;
+  bytes: number;
+  /** when the relay first heard of it, ms since the Unix epoch */
+  received: number;
+  /** from the verified manifest */
+  start?: number;
+  end?: number;
+  frames?: number;
+  dropped?: string[];
+}
+
+function clipInfo(row: ClipRow): ClipInfo {
+  const info: ClipInfo = { clip: row.clip, state: row.state, epoch: row.epoch, segments: row.segments, bytes: row.bytes, received: row.created };
+  if (row.reason) info.reason = row.reason;
+  if (row.state === 'verified' && row.manifest) {
+    try {
+      const m = decodeManifest(new Uint8Array(row.manifest));
+      Object.assign(info, { start: m.start, end: m.end, frames: m.frames, dropped: m.dropped });
+    } catch (e) {
+      if (!(e instanceof SealbellError)) throw e;
+    }
+  }
+  return info;
+}

@@ -1,0 +1,196 @@
+/**
+ * The phone's side of the relay, for `sealbell phone clips|fetch|watch`: log in
+ * with the phone's Ed25519 key (signed challenge, no password), list clips,
+ * download one to files, follow new ones as they arrive; roster and escrow blobs.
+ *
+ * A download checks what it can without the phone's age identity: with the
+ * device's public key, the manifest signature and the payload hash, before the
+ * files get their final names. Decrypting is `sealbell verify -i` (or any age tool).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import WebSocket from 'ws';
+import { PayloadVerifier } from '../../src/clip/opener.js';
+import { verifySignedManifest } from '../../src/clip/signed-manifest.js';
+import { isSafeId } from '../../src/clip/manifest.js';
+import { decodePublicKey } from '../../src/minisign.js';
+import { nobleBackend } from '../../src/crypto/noble.js';
+import { authMessage } from './phone-auth.js';
+import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './client-http.js';
+import type { ClipInfo } from './http-api.js';
+import type { ClipEvent } from './clip-events.js';
+import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER } from './http-api.js';
+
+export { RelayApiError } from './client-http.js';
+export type { ClipInfo } from './http-api.js';
+export type { ClipEvent } from './clip-events.js';
+
+/** The phone's relay login key (Ed25519). Separate from its age identity. */
+export interface PhoneAuthKey {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export function newPhoneAuthKey(): PhoneAuthKey {
+  const secretKey = ed25519.utils.randomSecretKey();
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+export function phoneAuthKeyFromSeed(seed: Uint8Array): PhoneAuthKey {
+  return { secretKey: seed, publicKey: ed25519.getPublicKey(seed) };
+}
+
+export interface DownloadOptions {
+  /** the device's minisign public key text: verify the signature and payload hash before keeping the files */
+  devicePub?: string;
+  /** also save a clip that is not verified (incomplete, still receiving, …) as <id>.age.partial */
+  allowUnverified?: boolean;
+}
+
+export interface DownloadedClip {
+  state: ClipInfo['state'];
+  age: string;
+  manifest?: string;
+  signature?: string;
+  /** true when checked against devicePub */
+  checked: boolean;
+}
+
+export interface Following {
+  close(): void;
+  /** settles when the connection ends */
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+export class PhoneClient {
+  private constructor(
+    readonly relay: string,
+    readonly device: string,
+    private readonly token: string,
+  ) {}
+
+  /** Signs the relay's challenge with `key`; the key must be published for the device. */
+  static async login(relay: string, device: string, key: PhoneAuthKey): Promise<PhoneClient> {
+    const base = `v1/devices/${idPath(device)}/auth`;
+    const { challenge } = await relayJson<{ challenge: string }>(relay, `${base}/challenge`, { method: 'POST' });
+    const origin = new URL(relay).origin;
+    const signature = ed25519.sign(authMessage(new Uint8Array(Buffer.from(challenge, 'base64')), origin), key.secretKey);
+    const { token } = await relayJson<{ token: string }>(relay, `${base}/session`, {
+      method: 'POST',
+      json: { challenge, publicKey: Buffer.from(key.publicKey).toString('base64'), signature: Buffer.from(signature).toString('base64') },
+    });
+    return new PhoneClient(relay, device, token);
+  }
+
+  private path(rest: string): string {
+    return `v1/devices/${idPath(this.device)}/${rest}`;
+  }
+
+  async clips(): Promise<ClipInfo[]> {
+    return (await relayJson<{ clips: ClipInfo[] }>(this.relay, this.path('clips'), { token: this.token })).clips;
+  }
+
+  async clip(id: string): Promise<ClipInfo> {
+    return relayJson<ClipInfo>(this.relay, this.path(`clips/${idPath(id)}`), { token: this.token });
+  }
+
+  /**
+   * Saves a verified clip as <dir>/<id>.age, .manifest.json and .manifest.json.minisig
+   * (what `sealbell verify` reads). Files appear only once complete (and checked).
+   */
+  async download(id: string, dir: string, o: DownloadOptions = {}): Promise<DownloadedClip> {
+    if (!isSafeId(id)) throw new RelayApiError(400, 'BAD_ID', 'not a clip id');
+    fs.mkdirSync(dir, { recursive: true });
+    const info = await this.clip(id);
+    const base = path.join(dir, id);
+    if (info.state !== 'verified') {
+      if (!o.allowUnverified) throw new RelayApiError(409, 'NOT_VERIFIED', `clip ${id} is ${info.state}${info.reason ? ` (${info.reason})` : ''}, not a verified clip`);
+      const file = `${base}.age.partial`;
+      const { state } = await this.saveAge(id, file);
+      return { state, age: file, checked: false };
+    }
+    const manifest = new Uint8Array(await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/manifest`), { token: this.token })).arrayBuffer());
+    const signature = await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/signature`), { token: this.token })).text();
+    let verifier: PayloadVerifier | undefined;
+    if (o.devicePub) {
+      const m = verifySignedManifest(manifest, signature, decodePublicKey(o.devicePub));
+      if (m.clip !== id) throw new RelayApiError(502, 'MANIFEST_MISMATCH', `the relay served the manifest of clip ${m.clip} for ${id}`);
+      verifier = new PayloadVerifier(nobleBackend, m);
+    }
+    const paths = { age: `${base}.age`, manifest: `${base}.manifest.json`, signature: `${base}.manifest.json.minisig` };
+    await this.saveAge(id, `${paths.age}.part`, (chunk) => verifier?.push(chunk));
+    try {
+      verifier?.end();
+    } catch (e) {
+      fs.rmSync(`${paths.age}.part`, { force: true });
+      throw e;
+    }
+    fs.writeFileSync(paths.manifest, manifest);
+    fs.writeFileSync(paths.signature, signature);
+    fs.renameSync(`${paths.age}.part`, paths.age);
+    return { state: 'verified', ...paths, checked: verifier !== undefined };
+  }
+
+  private async saveAge(id: string, file: string, onChunk?: (b: Uint8Array) => void): Promise<{ state: ClipInfo['state'] }> {
+    const res = await relayRequest(this.relay, this.path(`clips/${idPath(id)}/age`), { token: this.token });
+    const fd = fs.openSync(file, 'w', 0o600);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        onChunk?.(chunk);
+        fs.writeSync(fd, chunk);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return { state: (res.headers.get(CLIP_STATE_HEADER) ?? 'receiving') as ClipInfo['state'] };
+  }
+
+  /** Calls `onEvent` for every clip state change of the device until closed. Resolves once subscribed. */
+  follow(onEvent: (e: ClipEvent) => void): Promise<Following> {
+    const url = relayUrl(this.relay, this.path('follow')).replace(/^http/, 'ws');
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` } });
+    let status: number | undefined;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    return new Promise((resolve, reject) => {
+      ws.on('unexpected-response', (_req, res) => {
+        status = res.statusCode;
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('error', () => {});
+      ws.on('message', (data) => {
+        let m: { t?: string };
+        try {
+          m = JSON.parse(String(data));
+        } catch {
+          return;
+        }
+        if (m.t === 'hello') resolve({ close: () => ws.close(1000), closed });
+        else if (m.t === 'clip') onEvent(m as ClipEvent);
+      });
+      void closed.then(({ code }) => reject(new RelayApiError(status ?? 0, 'FOLLOW_FAILED', `could not follow: ${status ? `HTTP ${status}` : `closed ${code}`}`)));
+    });
+  }
+
+  async getRoster(): Promise<{ epoch: number; blob: Uint8Array }> {
+    const res = await relayRequest(this.relay, this.path('roster'), { token: this.token });
+    return { epoch: Number(res.headers.get(ROSTER_EPOCH_HEADER)), blob: new Uint8Array(await res.arrayBuffer()) };
+  }
+
+  /** Publishes a signed roster update; 409 STALE_EPOCH unless `epoch` is higher than the relay's. */
+  async putRoster(epoch: number, blob: Uint8Array): Promise<void> {
+    await relayRequest(this.relay, this.path('roster'), { method: 'PUT', token: this.token, body: blob, headers: { [ROSTER_EPOCH_HEADER]: String(epoch) } });
+  }
+}
+
+/** Stores the account escrow (an age file with a passphrase recipient). The first write sets `writeToken`. */
+export async function putEscrow(relay: string, account: string, writeToken: string, blob: Uint8Array): Promise<void> {
+  await relayRequest(relay, `v1/accounts/${idPath(account)}/escrow`, { method: 'PUT', token: writeToken, body: blob });
+}
+
+export async function getEscrow(relay: string, account: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await relayRequest(relay, `v1/accounts/${idPath(account)}/escrow`)).arrayBuffer());
+}

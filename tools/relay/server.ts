@@ -1,0 +1,171 @@
+/**
+ * The sealbell relay: HTTP and WebSocket on one port (docs/relay-api.md).
+ * Devices stream sealed segments up over /v1/uplink; phones log in with a
+ * signed challenge, list and download clips, and follow new ones over
+ * /v1/devices/<id>/follow. It stores ciphertext and signed metadata only.
+ *
+ *   const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken });
+ *   … relay.url …
+ *   await relay.close();
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
+import { ClipEvents } from './clip-events.js';
+import { CLOSE, DeviceSession } from './device-session.js';
+import { RelayError } from './errors.js';
+import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
+import { PhoneAuth } from './phone-auth.js';
+import { PublishedPhoneKeys } from './phone-keys.js';
+import { RelayStore } from './store.js';
+import { bearer, isToken, tokenHash } from './tokens.js';
+import { requireId } from './errors.js';
+
+export interface RelayOptions {
+  port: number;
+  host?: string;
+  dataDir: string;
+  /** Bearer token for the admin endpoints (registering devices). Without it they answer 403. */
+  adminToken?: string;
+  /** What phones sign in their login (default: this relay's http://host:port). Set it behind a proxy. */
+  origin?: string;
+  /** Status lines; never given secrets. */
+  log?: (line: string) => void;
+  limits?: Partial<RelayLimits>;
+}
+
+export interface RelayStats {
+  segmentsStored: number;
+  duplicateSegments: number;
+  deviceConnections: number;
+}
+
+export interface Relay {
+  /** http://host:port */
+  url: string;
+  /** ws://host:port/v1/uplink */
+  uplinkUrl: string;
+  port: number;
+  stats: RelayStats;
+  /** Stops at once, as a crash would: connections are dropped without a close handshake. Everything acknowledged is already durable. */
+  close(): Promise<void>;
+}
+
+export async function startRelay(o: RelayOptions): Promise<Relay> {
+  const host = o.host ?? '127.0.0.1';
+  const log = o.log ?? (() => {});
+  const limits: RelayLimits = { ...DEFAULT_LIMITS, ...o.limits };
+  if (o.adminToken !== undefined && !isToken(o.adminToken)) throw new Error('the admin token must be 32–128 base64 or base64url characters');
+  const store = new RelayStore(o.dataDir);
+  const events = new ClipEvents();
+  const phoneKeys = new PublishedPhoneKeys(store);
+  const stats: RelayStats = { segmentsStored: 0, duplicateSegments: 0, deviceConnections: 0 };
+  // The origin is only known once the port is; PhoneAuth reads it at login time.
+  const originRef = { value: o.origin ?? '' };
+  const phoneAuth = new PhoneAuth({
+    get origin() {
+      return originRef.value;
+    },
+    policy: phoneKeys,
+  });
+  const api = new HttpApi({
+    store,
+    phoneAuth,
+    phoneKeys,
+    limits,
+    adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken),
+    log,
+  });
+
+  const server = http.createServer((req, res) => void api.handle(req, res));
+  // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
+  const deviceSessions = new Map<string, DeviceSession>();
+
+  server.on('upgrade', (req, socket, head) => {
+    try {
+      const segments = pathSegments(req.url ?? '/');
+      if (segments.length === 2 && segments[0] === 'v1' && segments[1] === 'uplink') {
+        const device = api.authDevice(req);
+        if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          stats.deviceConnections++;
+          const session = new DeviceSession(ws, device, { store, events, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
+          deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
+          deviceSessions.set(device.id, session);
+          ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
+          ws.on('close', () => {
+            if (deviceSessions.get(device.id) === session) deviceSessions.delete(device.id);
+          });
+          ws.on('error', () => {});
+          session.start();
+        });
+        return;
+      }
+      if (segments.length === 4 && segments[0] === 'v1' && segments[1] === 'devices' && segments[3] === 'follow') {
+        const device = requireId(segments[2], 'device id');
+        const session = phoneAuth.session(bearer(req));
+        if (!session) throw new RelayError(401, 'UNAUTHENTICATED', 'following clips needs a phone session');
+        if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const unsubscribe = events.subscribe(device, (e) => ws.send(JSON.stringify(e)));
+          ws.on('close', unsubscribe);
+          ws.on('error', () => {});
+          // Phones only listen here.
+          ws.on('message', () => ws.close(CLOSE.BAD_INPUT, 'LISTEN_ONLY'));
+          ws.send(JSON.stringify({ t: 'hello', v: 1, device }));
+        });
+        return;
+      }
+      throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
+    } catch (e) {
+      refuseUpgrade(socket, e, log);
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${hostPart}:${port}`;
+  originRef.value ||= url;
+  log(`relay: listening on ${url}, data in ${o.dataDir}`);
+
+  let closed = false;
+  return {
+    url,
+    uplinkUrl: `ws://${hostPart}:${port}/v1/uplink`,
+    port,
+    stats,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+      store.close();
+    },
+  };
+}
+
+function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void): void {
+  const err = e instanceof RelayError ? e : new RelayError(500, 'INTERNAL', 'the relay failed to handle the request');
+  if (!(e instanceof RelayError)) log(`relay: internal error on upgrade: ${(e as Error).message}`);
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+  socket.end(
+    `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

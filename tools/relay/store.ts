@@ -1,0 +1,268 @@
+/**
+ * What the relay keeps: metadata in SQLite (<data>/relay.sqlite, WAL, fsync on
+ * every commit), segment ciphertext as files (BlobFiles). Nothing here can be
+ * decrypted by the relay: segments are age ciphertext, manifests are signed
+ * metadata, escrow and roster blobs are opaque; device credentials, phone
+ * sessions and escrow write tokens are kept as SHA-256 only.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { BlobFiles } from './blob-files.js';
+
+export type ClipState = 'receiving' | 'verified' | 'rejected' | 'incomplete' | 'dropped';
+
+export interface DeviceRow {
+  id: string;
+  credential_sha256: string;
+  public_key: string;
+  created: number;
+}
+
+export interface ClipRow {
+  device: string;
+  clip: string;
+  epoch: number | null;
+  state: ClipState;
+  /** rejected: the failed check's code; incomplete: interrupted | overflow */
+  reason: string | null;
+  /** segments stored */
+  segments: number;
+  bytes: number;
+  manifest: Uint8Array | null;
+  signature: string | null;
+  created: number;
+  updated: number;
+}
+
+export interface SegmentRow {
+  idx: number;
+  size: number;
+  sha256: string;
+}
+
+export type PutSegmentResult = 'stored' | 'duplicate' | 'conflict';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY,
+  credential_sha256 TEXT NOT NULL UNIQUE,
+  public_key TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS phone_keys (
+  device TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (device, public_key)
+);
+CREATE TABLE IF NOT EXISTS clips (
+  device TEXT NOT NULL,
+  clip TEXT NOT NULL,
+  epoch INTEGER,
+  state TEXT NOT NULL,
+  reason TEXT,
+  segments INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  manifest BLOB,
+  signature TEXT,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (device, clip)
+);
+CREATE TABLE IF NOT EXISTS segments (
+  device TEXT NOT NULL,
+  clip TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (device, clip, idx)
+);
+CREATE TABLE IF NOT EXISTS rosters (
+  device TEXT PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  blob BLOB NOT NULL,
+  updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS escrow (
+  account TEXT PRIMARY KEY,
+  write_sha256 TEXT NOT NULL,
+  blob BLOB NOT NULL,
+  updated INTEGER NOT NULL
+);
+`;
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export class RelayStore {
+  readonly blobs: BlobFiles;
+  private readonly db: Database.Database;
+
+  constructor(readonly dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.blobs = new BlobFiles(dataDir);
+    this.db = new Database(path.join(dataDir, 'relay.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    // An acknowledgement tells the device it may delete its copy: commits must be durable.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- devices and phone keys ----------------------------------------------------------
+
+  /** False when the device id or the credential is already registered. */
+  addDevice(id: string, credentialSha256: string, publicKey: string, now: number): boolean {
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO devices (id, credential_sha256, public_key, created) VALUES (?, ?, ?, ?)')
+      .run(id, credentialSha256, publicKey, now);
+    return r.changes === 1;
+  }
+
+  device(id: string): DeviceRow | undefined {
+    return this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
+  }
+
+  deviceByCredential(credentialSha256: string): DeviceRow | undefined {
+    return this.db.prepare('SELECT * FROM devices WHERE credential_sha256 = ?').get(credentialSha256) as DeviceRow | undefined;
+  }
+
+  setPhoneKeys(device: string, keys: string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM phone_keys WHERE device = ?').run(device);
+      const insert = this.db.prepare('INSERT OR IGNORE INTO phone_keys (device, public_key) VALUES (?, ?)');
+      for (const k of keys) insert.run(device, k);
+    })();
+  }
+
+  phoneKeys(device: string): string[] {
+    return (this.db.prepare('SELECT public_key FROM phone_keys WHERE device = ? ORDER BY public_key').all(device) as { public_key: string }[]).map(
+      (r) => r.public_key,
+    );
+  }
+
+  // --- clips and segments ----------------------------------------------------------------
+
+  clip(device: string, clip: string): ClipRow | undefined {
+    return this.db.prepare('SELECT * FROM clips WHERE device = ? AND clip = ?').get(device, clip) as ClipRow | undefined;
+  }
+
+  listClips(device: string): ClipRow[] {
+    return this.db.prepare('SELECT * FROM clips WHERE device = ? ORDER BY clip').all(device) as ClipRow[];
+  }
+
+  /** True if the clip is new; an existing clip is left as it is. */
+  createClip(device: string, clip: string, epoch: number | null, now: number): boolean {
+    const r = this.db
+      .prepare("INSERT OR IGNORE INTO clips (device, clip, epoch, state, created, updated) VALUES (?, ?, ?, 'receiving', ?, ?)")
+      .run(device, clip, epoch, now, now);
+    return r.changes === 1;
+  }
+
+  segment(device: string, clip: string, idx: number): SegmentRow | undefined {
+    return this.db.prepare('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? AND idx = ?').get(device, clip, idx) as
+      | SegmentRow
+      | undefined;
+  }
+
+  segments(device: string, clip: string): SegmentRow[] {
+    return this.db.prepare('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as SegmentRow[];
+  }
+
+  /**
+   * Stores a segment once. A repeat with the same bytes is a `duplicate` (the
+   * device retried: acknowledge it again); different bytes are a `conflict`.
+   */
+  putSegment(device: string, clip: string, idx: number, bytes: Uint8Array, now: number): PutSegmentResult {
+    const sha256 = sha256Hex(bytes);
+    const existing = this.segment(device, clip, idx);
+    if (existing) return existing.sha256 === sha256 && existing.size === bytes.length ? 'duplicate' : 'conflict';
+    this.blobs.writeSegment(device, clip, idx, bytes);
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO segments (device, clip, idx, size, sha256) VALUES (?, ?, ?, ?, ?)').run(device, clip, idx, bytes.length, sha256);
+      this.db
+        .prepare('UPDATE clips SET segments = segments + 1, bytes = bytes + ?, updated = ? WHERE device = ? AND clip = ?')
+        .run(bytes.length, now, device, clip);
+    })();
+    return 'stored';
+  }
+
+  readSegment(device: string, clip: string, idx: number): Uint8Array {
+    return this.blobs.readSegment(device, clip, idx);
+  }
+
+  /** The stored segments 0, 1, 2, … up to the first gap. */
+  contiguousSegments(device: string, clip: string): SegmentRow[] {
+    const out: SegmentRow[] = [];
+    for (const s of this.segments(device, clip)) {
+      if (s.idx !== out.length) break;
+      out.push(s);
+    }
+    return out;
+  }
+
+  closeClip(
+    device: string,
+    clip: string,
+    state: Exclude<ClipState, 'receiving'>,
+    reason: string | null,
+    now: number,
+    signed?: { manifest: Uint8Array; signature: string },
+  ): void {
+    this.db
+      .prepare('UPDATE clips SET state = ?, reason = ?, manifest = ?, signature = ?, updated = ? WHERE device = ? AND clip = ?')
+      .run(state, reason, signed?.manifest ?? null, signed?.signature ?? null, now, device, clip);
+  }
+
+  /**
+   * A verified manifest lists clips the device dropped from a full spool: a clip
+   * still `receiving` will never be finished, and one the relay never heard of is
+   * listed so phones see the gap. Returns the ids whose state changed.
+   */
+  markDropped(device: string, ids: string[], now: number): string[] {
+    const changed: string[] = [];
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const r1 = this.db
+          .prepare("UPDATE clips SET state = 'dropped', reason = 'spool full', updated = ? WHERE device = ? AND clip = ? AND state = 'receiving'")
+          .run(now, device, id);
+        const r2 = this.db
+          .prepare("INSERT OR IGNORE INTO clips (device, clip, epoch, state, reason, created, updated) VALUES (?, ?, NULL, 'dropped', 'spool full', ?, ?)")
+          .run(device, id, now, now);
+        if (r1.changes || r2.changes) changed.push(id);
+      }
+    })();
+    return changed;
+  }
+
+  // --- rosters and escrow ------------------------------------------------------------
+
+  roster(device: string): { epoch: number; blob: Uint8Array } | undefined {
+    return this.db.prepare('SELECT epoch, blob FROM rosters WHERE device = ?').get(device) as { epoch: number; blob: Uint8Array } | undefined;
+  }
+
+  /** Stores a roster update if its epoch is higher than the stored one; returns the epoch now stored. */
+  putRoster(device: string, epoch: number, blob: Uint8Array, now: number): { stored: boolean; epoch: number } {
+    return this.db.transaction(() => {
+      const current = this.roster(device);
+      if (current && current.epoch >= epoch) return { stored: false, epoch: current.epoch };
+      this.db
+        .prepare('INSERT INTO rosters (device, epoch, blob, updated) VALUES (?, ?, ?, ?) ON CONFLICT(device) DO UPDATE SET epoch = excluded.epoch, blob = excluded.blob, updated = excluded.updated')
+        .run(device, epoch, blob, now);
+      return { stored: true, epoch };
+    })();
+  }
+
+  escrow(account: string): { write_sha256: string; blob: Uint8Array } | undefined {
+    return this.db.prepare('SELECT write_sha256, blob FROM escrow WHERE account = ?').get(account) as { write_sha256: string; blob: Uint8Array } | undefined;
+  }
+
+  putEscrow(account: string, writeSha256: string, blob: Uint8Array, now: number): void {
+    this.db
+      .prepare('INSERT INTO escrow (account, write_sha256, blob, updated) VALUES (?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET blob = excluded.blob, updated = excluded.updated')
+      .run(account, writeSha256, blob, now);
+  }
+}
