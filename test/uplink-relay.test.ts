@@ -2,6 +2,7 @@
 // `ws` to the real relay. Outages, device reboots, a full spool and twenty doorbells
 // at once: every segment arrives once, and the relay's copy is what the device sealed.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { UplinkConnect } from '../src/uplink/socket.js';
 import { decodeManifest } from '../src/clip/manifest.js';
 import { concatBytes } from '../src/bytes.js';
@@ -9,8 +10,6 @@ import { PhoneClient, newPhoneAuthKey } from '../tools/relay/phone-client.js';
 import { publishPhoneKeys } from '../tools/relay/owner-client.js';
 import { tempDir } from './helpers.js';
 import { closeRelays, drive, relayClip, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
-import fs from 'node:fs';
-import path from 'node:path';
 
 describe('uplink and relay', function () {
   this.timeout(120_000);
@@ -221,7 +220,6 @@ describe('uplink and relay', function () {
     assert.deepEqual(new Uint8Array(fs.readFileSync(got.manifest!)), dev.sealed.clips.get(id)!.manifest);
     assert.equal(fs.readFileSync(got.signature!, 'utf8'), dev.sealed.clips.get(id)!.signature);
     assert.deepEqual(fs.readdirSync(dir).sort(), [`${id}.age`, `${id}.manifest.json`, `${id}.manifest.json.minisig`].sort());
-    assert.ok(path.isAbsolute(got.age) || got.age.startsWith(dir));
     await relay.close();
   });
 });

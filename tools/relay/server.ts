@@ -14,13 +14,12 @@ import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
 import { ClipEvents } from './clip-events.js';
 import { CLOSE, DeviceSession } from './device-session.js';
-import { RelayError } from './errors.js';
+import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
 import { PhoneAuth } from './phone-auth.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayStore } from './store.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
-import { requireId } from './errors.js';
 
 export interface RelayOptions {
   port: number;
