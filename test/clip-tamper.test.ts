@@ -6,9 +6,9 @@ import { verifySignedManifest } from '../src/clip/signed-manifest.js';
 import { decodePublicKey } from '../src/minisign.js';
 import { nobleBackend } from '../src/crypto/noble.js';
 import { concatBytes, utf8ToBytes } from '../src/bytes.js';
-import { SealbellError } from '../src/errors.js';
 import { CHUNK_SIZE, SEALED_CHUNK_SIZE } from '../src/age/stream.js';
 import { makeRig, recordClip, type RecordedClip, type TestRig } from './helpers.js';
+import { errorCode as code } from './helpers.js';
 
 /** Opens `age` as phone 0 against the signed manifest, feeding it in odd-sized pieces. */
 function open(rig: TestRig, clip: RecordedClip, age: Uint8Array, o: { identity?: string; manifest?: Uint8Array; signature?: string; devicePub?: string } = {}) {
@@ -16,16 +16,6 @@ function open(rig: TestRig, clip: RecordedClip, age: Uint8Array, o: { identity?:
   const opener = new ClipOpener({ backend: nobleBackend, identities: [o.identity ?? rig.phones[0]], manifest });
   for (let i = 0; i < age.length; i += 7777) opener.push(age.subarray(i, i + 7777));
   return opener.end();
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof SealbellError, `expected a SealbellError, got ${e}`);
-    return e.code;
-  }
-  assert.fail('accepted');
 }
 
 describe('opening a clip rejects tampering, each with its own error', function () {

@@ -10,22 +10,10 @@ import { concatBytes, equalBytes, utf8ToBytes } from '../src/bytes.js';
 import { SealbellError } from '../src/errors.js';
 import { parseHeader } from '../src/age/format.js';
 import { MkvReader } from '../src/clip/mkv.js';
-import { makeRig, recordClip } from './helpers.js';
+import { makeRig, prng, recordClip } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
-
-/** xorshift32: a small reproducible generator for choosing mutations. */
-function prng(seed: number) {
-  let x = seed || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-  return { int: (n: number) => Math.floor(next() * n), next };
-}
 
 type Mutation = (b: Uint8Array) => Uint8Array;
 

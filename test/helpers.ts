@@ -3,28 +3,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chacha20 } from '@noble/ciphers/chacha.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8ToBytes, concatBytes } from '../src/bytes.js';
+import assert from 'node:assert/strict';
+import { concatBytes } from '../src/bytes.js';
+import { SealbellError } from '../src/errors.js';
+import { MemoryKeyValueStore } from '../src/memory-store.js';
+import { seededRandom } from './seeded.js';
 import type { ClipSink, Random } from '../src/host.js';
 import { Doorbell } from '../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { nobleBackend } from '../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
-import type { KeyValueStore } from '../src/host.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
-/** A reproducible byte stream (ChaCha20 keystream of a seed): for vectors and fuzzing, never for keys in use. */
-export function seededRandom(seed: string): Random {
-  const key = sha256(utf8ToBytes(seed));
-  let counter = 0;
-  return (n) => {
-    const out = chacha20(key, new Uint8Array(12), new Uint8Array(n), undefined, counter);
-    counter += Math.ceil(n / 64);
-    return out;
-  };
-}
+export { seededRandom, prng } from './seeded.js';
 
 export function tempDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sealbell-${name}-`));
@@ -42,17 +34,17 @@ export function run(cmd: string, args: string[], input?: Uint8Array | string): s
   return execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();
 }
 
-export class MemoryStore implements KeyValueStore {
-  readonly map = new Map<string, Uint8Array>();
-  get(k: string) {
-    return this.map.get(k);
+export { MemoryKeyValueStore as MemoryStore } from '../src/memory-store.js';
+
+/** Runs `fn`, which must throw a SealbellError; returns its code. */
+export function errorCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof SealbellError, `expected a SealbellError, got ${e}`);
+    return e.code;
   }
-  set(k: string, v: Uint8Array) {
-    this.map.set(k, v.slice());
-  }
-  delete(k: string) {
-    this.map.delete(k);
-  }
+  assert.fail('accepted');
 }
 
 export interface RecordedClip {
@@ -103,7 +95,7 @@ export interface TestRig {
 export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number } = {}): TestRig {
   const random = seededRandom(seed);
   const sink = new MemorySink();
-  const identity = loadOrCreateIdentity(new MemoryStore(), random);
+  const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
   const ids = Array.from({ length: phones }, () => generateIdentity(random));
   const doorbell = new Doorbell({
     backend: nobleBackend,

@@ -14,7 +14,6 @@ import { parseRosterBundle } from '../src/roster/bundle.js';
 import { parseRoster } from '../src/roster/roster.js';
 import { parseSetupCode } from '../src/setup/setup-code.js';
 import { isSetUp } from '../src/setup/setup-mode.js';
-import { ROOT } from './helpers.js';
 import { ManualPhone, freshDevice, snapshot } from './setup-fixtures.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { encodeConfig } from '../src/setup/records.js';
@@ -23,22 +22,11 @@ import { signingKeyFromSeed } from '../src/minisign.js';
 import { encodeAuthKey, signRoster } from '../src/roster/roster.js';
 import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
-import { seededRandom } from './helpers.js';
+import { ROOT, prng, seededRandom } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const CASES = Number(process.env.FUZZ_CASES ?? 5_000);
 const vectors = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/vectors/setup-v1.json'), 'utf8'));
-
-function prng(seed: number) {
-  let x = seed || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-  return { int: (n: number) => Math.floor(next() * n) };
-}
 
 function mutate(r: ReturnType<typeof prng>, b: Uint8Array, donors: Uint8Array[]): Uint8Array {
   const pos = () => r.int(Math.max(1, b.length));

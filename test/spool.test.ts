@@ -6,7 +6,6 @@ import { Spool } from '../src/uplink/spool.js';
 import { MemorySpoolStorage, type SpoolStorage } from '../src/uplink/storage.js';
 import { encodeBegin, encodeSegment } from '../src/uplink/spool-records.js';
 import { decodeManifest } from '../src/clip/manifest.js';
-import { SealbellError } from '../src/errors.js';
 import { utf8ToBytes } from '../src/bytes.js';
 import { Doorbell } from '../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
@@ -14,6 +13,7 @@ import { nobleBackend } from '../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { FileSpoolStorage } from '../hosts/node/file-spool-storage.js';
 import { fakeFrame, MemorySink, MemoryStore, seededRandom, tempDir } from './helpers.js';
+import { errorCode as code } from './helpers.js';
 import { TeeSink } from './relay-helpers.js';
 
 const seg = (n: number, size = 1000) => new Uint8Array(size).fill(n & 0xff);
@@ -25,16 +25,6 @@ function writeClip(spool: Spool, id: string, n: number, size = 1000, end = true)
   spool.begin(id, 1);
   for (let i = 0; i < n; i++) spool.segment(id, i, seg(i, size));
   if (end) spool.end(id, MANIFEST, SIG);
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof SealbellError, String(e));
-    return e.code;
-  }
-  assert.fail('accepted');
 }
 
 for (const kind of ['memory', 'file'] as const) {

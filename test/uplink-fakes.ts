@@ -6,7 +6,7 @@
  */
 import { decodeSegmentFrame, encodeControl, parseDeviceMessage, type RelayMessage } from '../src/uplink/wire.js';
 import type { UplinkConnect, UplinkSocketEvents } from '../src/uplink/socket.js';
-import { equalBytes } from '../src/bytes.js';
+import { concatBytes, equalBytes } from '../src/bytes.js';
 
 interface Conn {
   events: UplinkSocketEvents;
@@ -87,15 +87,7 @@ export class FakeRelay {
   age(clip: string): Uint8Array {
     const parts: Uint8Array[] = [];
     for (let i = 0; this.segments.has(`${clip}#${i}`); i++) parts.push(this.segments.get(`${clip}#${i}`)!);
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(...parts);
   }
 
   private closeConn(c: Conn, code: number): void {

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { SealbellError } from '../src/errors.js';
 import { SEALED_CHUNK_SIZE } from '../src/age/stream.js';
 import {
   decodeSegmentFrame,
@@ -21,19 +20,10 @@ import {
 import { authMessage } from '../tools/relay/phone-auth.js';
 import { makeClipId } from '../src/device/doorbell.js';
 import { ROOT, seededRandom } from './helpers.js';
+import { errorCode as code } from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof SealbellError, `expected a SealbellError, got ${e}`);
-    return e.code;
-  }
-  assert.fail('accepted');
-}
 
 interface Vectors {
   segmentFrames: { clip: string; index: number; bytes: string; frame: string }[];

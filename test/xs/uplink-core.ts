@@ -7,47 +7,23 @@
  * Randomness is a seeded ChaCha20 keystream (deterministic, test-only), so Node and
  * XS seal the same bytes and the relay's digest below must match exactly.
  */
-import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '../../src/bytes.js';
-import type { Random } from '../../src/crypto/backend.js';
+import { bytesToHex, concatBytes, utf8ToBytes } from '../../src/bytes.js';
 import { nobleBackend } from '../../src/crypto/noble.js';
 import { Doorbell } from '../../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../../src/device/identity.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
-import type { KeyValueStore } from '../../src/host.js';
 import { Spool } from '../../src/uplink/spool.js';
 import { MemorySpoolStorage } from '../../src/uplink/storage.js';
 import { Uplink } from '../../src/uplink/uplink.js';
 import { decodeSegmentFrame, encodeSegmentFrame } from '../../src/uplink/wire.js';
 import { runCases, type Case } from '../../tools/xs/guest.js';
 import { FakeRelay } from '../uplink-fakes.js';
+import { seededRandom } from '../seeded.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 
 /** What the relay holds after the end-to-end case, computed in Node with this code. */
 export const EXPECTED_RELAY_DIGEST = '36b4700d473e55144d9f85d0c1f702cb4633adf4c1afabec14666a4fc1e75724';
-
-function testRandom(seed: string): Random {
-  const key = sha256(utf8ToBytes(seed));
-  let counter = 0;
-  return (n) => {
-    const out = chacha20(key, new Uint8Array(12), new Uint8Array(n), undefined, counter);
-    counter += Math.ceil(n / 64);
-    return out;
-  };
-}
-
-class MapStore implements KeyValueStore {
-  private readonly m = new Map<string, Uint8Array>();
-  get(k: string) {
-    return this.m.get(k);
-  }
-  set(k: string, v: Uint8Array) {
-    this.m.set(k, v.slice());
-  }
-  delete(k: string) {
-    this.m.delete(k);
-  }
-}
 
 function expect(cond: unknown, what: string): void {
   if (!cond) throw new Error(what);
@@ -61,13 +37,13 @@ function frame(n: number, size: number): Uint8Array {
 
 /** A doorbell → spool → uplink → in-memory relay; returns the relay and what happened. */
 export function endToEnd(): { ids: string[]; digest: string; dropped: string[][]; states: string[]; recovered: number } {
-  const random = testRandom('xs-uplink');
+  const random = seededRandom('xs-uplink');
   const relay = new FakeRelay();
   relay.up = false;
   const storage = new MemorySpoolStorage();
   // Room for one ~60 KB clip and a bit: the second clip drops the first while the relay is down.
   let spool = new Spool({ storage, capacity: 100_000 });
-  const identity = loadOrCreateIdentity(new MapStore(), random);
+  const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
   let uplink = new Uplink({ spool, connect: relay.connect, random, window: 4 });
   const doorbell = new Doorbell({
     backend: nobleBackend,
@@ -112,16 +88,7 @@ export function endToEnd(): { ids: string[]; digest: string; dropped: string[][]
   const m3 = record(now + 200_000);
   relay.flush();
   expect(spool.empty, 'the spool drained');
-  const digestInput: Uint8Array[] = [];
-  for (const id of ids) digestInput.push(utf8ToBytes(id), relay.age(id));
-  let n = 0;
-  for (const d of digestInput) n += d.length;
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const d of digestInput) {
-    all.set(d, o);
-    o += d.length;
-  }
+  const all = concatBytes(...ids.flatMap((id) => [utf8ToBytes(id), relay.age(id)]));
   return {
     ids,
     digest: bytesToHex(sha256(all)),

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ClipSealer } from '../../src/clip/sealer.js';
-import { prepareHeader, HeaderPool } from '../../src/clip/prepared-header.js';
+import { prepareHeader } from '../../src/clip/prepared-header.js';
 import { Doorbell } from '../../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../../src/device/identity.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import type { ClipSink, KeyValueStore } from '../../src/host.js';
+import type { ClipSink } from '../../src/host.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { nodeBackend } from '../../hosts/node/backend.js';
 import { openXs } from '../xs/run.js';
 import { xsJsSealPerByte } from './xs.js';
@@ -67,11 +68,9 @@ function nodeSealThroughput(): Figures {
 
 /** Wall time from the press to the first sealed byte (segment 0) in Node, 3 recipients. */
 function nodeTrigger(): Figures {
-  const store = new Map<string, Uint8Array>();
-  const kv: KeyValueStore = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v), delete: (k) => void store.delete(k) };
   let first = 0;
   const sink: ClipSink = { begin() {}, segment(_i, index) { if (index === 0) first = performance.now(); }, end() {} };
-  const d = new Doorbell({ backend: nodeBackend, random: systemRandom, identity: loadOrCreateIdentity(kv, systemRandom), sink, width: 800, height: 600, headerPoolSize: 1 });
+  const d = new Doorbell({ backend: nodeBackend, random: systemRandom, identity: loadOrCreateIdentity(new MemoryKeyValueStore(), systemRandom), sink, width: 800, height: 600, headerPoolSize: 1 });
   d.setRecipients(recipients(3));
   let now = 0;
   const press = (ready: boolean) => {

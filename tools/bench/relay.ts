@@ -22,7 +22,7 @@ import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { Spool } from '../../src/uplink/spool.js';
 import { MemorySpoolStorage } from '../../src/uplink/storage.js';
 import { Uplink } from '../../src/uplink/uplink.js';
-import type { KeyValueStore } from '../../src/host.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { wsUplinkConnect, type WsUplinkSocket } from '../../hosts/node/uplink-socket.js';
 import { startRelay } from '../relay/server.js';
 import { newDeviceCredential, registerDevice } from '../relay/owner-client.js';
@@ -31,25 +31,12 @@ const CLIPS = 4;
 const FRAMES_PER_CLIP = 100;
 const FRAME_BYTES = 20_000; // 4 × 2 MB ≈ 8 MB sealed
 
-class MapStore implements KeyValueStore {
-  private readonly m = new Map<string, Uint8Array>();
-  get(k: string) {
-    return this.m.get(k);
-  }
-  set(k: string, v: Uint8Array) {
-    this.m.set(k, v.slice());
-  }
-  delete(k: string) {
-    this.m.delete(k);
-  }
-}
-
 export async function relayBench(): Promise<{ relay_ingest_mb_per_s: number; wire_overhead_bytes_per_chunk: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-relay-bench-'));
   const adminToken = newDeviceCredential();
   const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken });
   try {
-    const identity = loadOrCreateIdentity(new MapStore(), systemRandom);
+    const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), systemRandom);
     const credential = newDeviceCredential();
     await registerDevice(relay.url, adminToken, { credential, publicKey: identity.publicKeyText });
 

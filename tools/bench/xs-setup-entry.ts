@@ -22,6 +22,7 @@ import { encodeMessage, parseMessage, type SetupMessage } from '../../src/setup/
 import { SetupChannel } from '../../src/setup/channel.js';
 import { encodeConfig, parseDeviceInfo } from '../../src/setup/records.js';
 import { decodePublicKey, keyIdHex } from '../../src/minisign.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { defineOps } from '../xs/guest.js';
 
 // test/vectors/setup-v1.json: the record the device stores, and the phone's scalars for it
@@ -38,10 +39,7 @@ const rosterFor = (device: string): SignedRoster => signRoster({ v: 1, device, e
 const signed = rosterFor('0123456789ABCDEF');
 const device = signingKeyFromSeed(new Uint8Array(32).fill(5));
 
-const memoryStore = (): KeyValueStore => {
-  const m = new Map<string, Uint8Array>();
-  return { get: (k) => m.get(k), set: (k, v) => void m.set(k, v.slice()), delete: (k) => void m.delete(k) };
-};
+const memoryStore = (): KeyValueStore => new MemoryKeyValueStore();
 
 // SPAKE2+ alone
 let prover: Spake2PlusProver;

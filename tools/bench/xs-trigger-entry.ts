@@ -15,13 +15,12 @@ import { prepareHeader, type RecipientSet } from '../../src/clip/prepared-header
 import { encodeRecipient } from '../../src/age/x25519.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { nobleBackend, systemRandom } from '../../src/crypto/noble.js';
-import type { ClipSink, CryptoBackend, KeyValueStore } from '../../src/host.js';
+import type { ClipSink, CryptoBackend } from '../../src/host.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { CHUNK_SIZE } from '../../src/age/stream.js';
 import { defineOps } from '../xs/guest.js';
 
-const store = new Map<string, Uint8Array>();
-const kv: KeyValueStore = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v), delete: (k) => void store.delete(k) };
-const identity = loadOrCreateIdentity(kv, systemRandom);
+const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), systemRandom);
 const recipients: RecipientSet = {
   epoch: 1,
   recipients: [1, 2, 3].map((i) => encodeRecipient(x25519.getPublicKey(new Uint8Array(32).fill(i)))),

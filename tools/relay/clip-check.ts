@@ -6,25 +6,13 @@
 import { PayloadVerifier } from '../../src/clip/opener.js';
 import { verifySignedManifest } from '../../src/clip/signed-manifest.js';
 import { decodePublicKey } from '../../src/minisign.js';
-import { createHash } from 'node:crypto';
-import { nobleBackend } from '../../src/crypto/noble.js';
-import type { CryptoBackend } from '../../src/crypto/backend.js';
+import { nodeBackend } from '../../hosts/node/backend.js';
 import { SealbellError } from '../../src/errors.js';
 import type { ClipManifest } from '../../src/clip/manifest.js';
 import type { RelayStore } from './store.js';
 
-/** The relay hashes every byte it stores: Node's native SHA-256 (same output as noble's, ~10× faster). */
-const relayBackend: CryptoBackend = {
-  name: 'node-sha256',
-  aead: nobleBackend.aead,
-  sha256() {
-    const h = createHash('sha256');
-    return {
-      update: (data) => void h.update(data),
-      digest: () => new Uint8Array(h.digest()),
-    };
-  },
-};
+/** The relay hashes every byte it stores: OpenSSL's SHA-256, as the hosted simulator does. */
+const relayBackend = nodeBackend;
 
 export type ClipVerdict = { ok: true; manifest: ClipManifest } | { ok: false; code: string; message: string };
 

@@ -13,6 +13,7 @@ import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToHex, concatBytes, utf8ToBytes } from '../../src/bytes.js';
 import type { KeyValueStore, Random } from '../../src/host.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { encodeIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { encodeAuthKey, signRoster, type Roster } from '../../src/roster/roster.js';
@@ -98,8 +99,7 @@ export function setupVectors() {
   const salt = seed('salt').slice(0, 16);
   const { w0, w1 } = deriveScalars(codePassword(code), salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER });
   const record = registration(w0, w1);
-  const store = new Map<string, Uint8Array>();
-  const kv: KeyValueStore = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v.slice()), delete: (k) => void store.delete(k) };
+  const kv: KeyValueStore = new MemoryKeyValueStore();
   installVerifierRecord(kv, encodeVerifierRecord({ salt, w0: record.w0, L: record.L }));
   // The device's random bytes, in the order it asks: session id (8), y (48), identity seed (32).
   const deviceRandom = labelledRandom('sealbell vector device');
