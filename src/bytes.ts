@@ -9,7 +9,7 @@ export function utf8Decode(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** Big-endian unsigned integer of `length` bytes (length ≤ 6, so exact in a double). */
+/** Big-endian unsigned integer of `length` bytes (any length; exact for values below 2^53). */
 export function writeUintBE(out: Uint8Array, offset: number, value: number, length: number): void {
   for (let i = length - 1; i >= 0; i--) {
     out[offset + i] = value % 256;

@@ -5,7 +5,6 @@
  */
 import { base64nopad } from '@scure/base';
 import { check, SealbellError } from '../errors.js';
-import { utf8ToBytes } from '../bytes.js';
 
 export const VERSION_LINE = 'age-encryption.org/v1';
 /** Upper bound for a header we are willing to buffer (a few hundred recipients). */
@@ -126,5 +125,3 @@ export function parseHeader(data: Uint8Array): ParsedHeader | undefined {
     stanzas.push({ type: words[0], args: words.slice(1), body: b64decode(body, 'stanza body') });
   }
 }
-
-export const headerBytes = (text: string): Uint8Array => utf8ToBytes(text);

@@ -55,10 +55,6 @@ export class StreamSealer {
     return this.fill;
   }
 
-  get chunks(): number {
-    return this.counter;
-  }
-
   write(data: Uint8Array): void {
     if (this.closed) throw new SealbellError('STREAM_CLOSED', 'write after close');
     let off = 0;
@@ -115,10 +111,6 @@ export class StreamOpener {
   ) {
     this.sealed = alloc(SEALED_CHUNK_SIZE);
     this.plain = alloc(CHUNK_SIZE);
-  }
-
-  get chunks(): number {
-    return this.counter;
   }
 
   push(data: Uint8Array): void {

@@ -7,7 +7,7 @@
  * The reader understands exactly what the writer makes (and rejects the rest):
  * it is how phones and `sealbell verify` count and extract frames.
  */
-import { concatBytes, utf8ToBytes, utf8Decode } from '../bytes.js';
+import { concatBytes, readUintBE, utf8ToBytes, utf8Decode, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 
 const ID = {
@@ -53,13 +53,13 @@ function idBytes(id: number): Uint8Array {
 /** EBML variable-size integer for an element size (always 8 bytes: simple and exact). */
 function sizeBytes(size: number): Uint8Array {
   const out = new Uint8Array(8);
-  out[0] = 0x01;
-  let v = size;
-  for (let i = 7; i >= 1; i--) {
-    out[i] = v % 256;
-    v = Math.floor(v / 256);
-  }
+  writeSize(out, 0, size);
   return out;
+}
+
+function writeSize(out: Uint8Array, offset: number, size: number): void {
+  out[offset] = 0x01; // length marker: 8-byte vint
+  writeUintBE(out, offset + 1, size, 7);
 }
 
 function uintBytes(v: number): Uint8Array {
@@ -91,9 +91,10 @@ let cachedHead: { width: number; height: number; bytes: Uint8Array; dateOffset: 
 /** Everything before the first frame. */
 export function mkvHead(info: VideoInfo): Uint8Array {
   if (!cachedHead || cachedHead.width !== info.width || cachedHead.height !== info.height) {
-    const bytes = buildHead(info.width, info.height);
+    const tracks = buildTracks(info.width, info.height);
+    const bytes = buildHead(tracks);
     // DateUTC's 8-byte body sits just before the Tracks element
-    const dateOffset = bytes.length - (buildTracks(info.width, info.height).length + 8);
+    const dateOffset = bytes.length - tracks.length - 8;
     cachedHead = { width: info.width, height: info.height, bytes, dateOffset };
   }
   const head = cachedHead.bytes.slice();
@@ -117,7 +118,7 @@ function buildTracks(width: number, height: number): Uint8Array {
   );
 }
 
-function buildHead(width: number, height: number): Uint8Array {
+function buildHead(tracks: Uint8Array): Uint8Array {
   return concatBytes(
     el(
       ID.EBML,
@@ -138,7 +139,7 @@ function buildHead(width: number, height: number): Uint8Array {
       str(ID.WritingApp, 'sealbell'),
       el(ID.DateUTC, new Uint8Array(8)), // last in Info: patched per clip
     ),
-    buildTracks(width, height),
+    tracks,
   );
 }
 
@@ -148,17 +149,22 @@ function buildHead(width: number, height: number): Uint8Array {
  * unchanged, so the caller streams it from where it lies, without a copy.
  */
 export function mkvFramePrefix(timestamp: number, frameLength: number): Uint8Array {
-  const timestampEl = uint(ID.Timestamp, timestamp);
+  // Runs once per frame on the device: one allocation, fields written in place.
+  let tsLength = 1;
+  while (tsLength < 6 && timestamp >= 256 ** tsLength) tsLength++;
   const blockLength = BLOCK_HEADER.length + frameLength;
-  const clusterBody = timestampEl.length + 1 + 8 + blockLength;
-  return concatBytes(
-    idBytes(ID.Cluster),
-    sizeBytes(clusterBody),
-    timestampEl,
-    idBytes(ID.SimpleBlock),
-    sizeBytes(blockLength),
-    BLOCK_HEADER,
-  );
+  const timestampElLength = 1 + 8 + tsLength;
+  const out = new Uint8Array(4 + 8 + timestampElLength + 1 + 8 + BLOCK_HEADER.length);
+  let p = 0;
+  writeUintBE(out, p, ID.Cluster, 4);
+  writeSize(out, (p += 4), timestampElLength + 1 + 8 + blockLength);
+  out[(p += 8)] = ID.Timestamp;
+  writeSize(out, (p += 1), tsLength);
+  writeUintBE(out, (p += 8), timestamp, tsLength);
+  out[(p += tsLength)] = ID.SimpleBlock;
+  writeSize(out, (p += 1), blockLength);
+  out.set(BLOCK_HEADER, p + 8);
+  return out;
 }
 
 /** SimpleBlock header: track 1 (vint), relative timestamp 0 (int16), keyframe flag. */
@@ -220,7 +226,7 @@ export class MkvReader {
   private step(b: Uint8Array): number {
     if (this.stage === 'segment') {
       if (b.length < 12) return 0;
-      if (readUint(b, 0, 4) !== ID.Segment) malformed('expected a Segment');
+      if (readUintBE(b, 0, 4) !== ID.Segment) malformed('expected a Segment');
       this.stage = 'info';
       return 12;
     }
@@ -289,15 +295,9 @@ export class MkvReader {
   }
 }
 
-function readUint(b: Uint8Array, off: number, n: number): number {
-  let v = 0;
-  for (let i = 0; i < n; i++) v = v * 256 + b[off + i];
-  return v;
-}
-
 const num = (b: Uint8Array | undefined): number => {
   if (!b || b.length === 0 || b.length > 6) return malformed('bad unsigned integer');
-  return readUint(b, 0, b.length);
+  return readUintBE(b, 0, b.length);
 };
 
 const text = (b: Uint8Array | undefined): string => {
@@ -313,7 +313,7 @@ function readElementHead(b: Uint8Array): { id: number; size: number; headLength:
   if (b.length < 1) return undefined;
   const idLength = vintLength(b[0], 4) ?? malformed('bad element ID');
   if (b.length < idLength + 1) return undefined;
-  const id = readUint(b, 0, idLength);
+  const id = readUintBE(b, 0, idLength);
   const sizeLength = vintLength(b[idLength], 8) ?? malformed('bad element size');
   if (b.length < idLength + sizeLength) return undefined;
   let size = b[idLength] & (0xff >> sizeLength);

@@ -69,10 +69,6 @@ export class ClipSealer {
     return this.stream.buffered;
   }
 
-  get frameCount(): number {
-    return this.frames;
-  }
-
   /** Adds one JPEG frame taken at `time` (ms since the Unix epoch). */
   addFrame(jpeg: Uint8Array, time: number): void {
     check(!this.finished, 'CLIP_FINISHED', 'frame after the clip was finished');
