@@ -45,4 +45,11 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+  // The rename is durable only once the folder's entry is on disk too.
+  const dir = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
 }
