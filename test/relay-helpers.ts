@@ -3,6 +3,7 @@
  * and test doorbells running the real core (Doorbell → Spool → Uplink) over the
  * hosted simulator's WebSocket, driven by a simulated clock.
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -15,10 +16,11 @@ import { loadOrCreateIdentity, type DeviceIdentity } from '../src/device/identit
 import { nobleBackend } from '../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { Spool } from '../src/uplink/spool.js';
-import { Uplink, type UplinkOptions } from '../src/uplink/uplink.js';
+import { Uplink, type RosterLink, type UplinkOptions } from '../src/uplink/uplink.js';
 import type { SpoolStorage } from '../src/uplink/storage.js';
 import type { UplinkConnect } from '../src/uplink/socket.js';
 import { startRelay, type Relay } from '../tools/relay/server.js';
+import { RelayApiError } from '../tools/relay/phone-client.js';
 import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
 import { wsUplinkConnect, type WsUplinkSocket } from '../hosts/node/uplink-socket.js';
 import { FileSpoolStorage } from '../hosts/node/file-spool-storage.js';
@@ -86,6 +88,8 @@ export interface TestDeviceOptions {
   uplink?: Partial<UplinkOptions>;
   /** a different random stream after a reboot, so clip ids do not repeat */
   boot?: number;
+  /** roster updates over the uplink (default: none) */
+  roster?: (identity: DeviceIdentity, doorbell: Doorbell) => RosterLink;
 }
 
 /** A doorbell on the real core: Doorbell → (Spool, in-memory copy of what was sealed) → Uplink → relay. */
@@ -110,6 +114,7 @@ export class TestDevice {
     const connect = wsUplinkConnect({ url: o.relay.uplinkUrl, credential: o.credential, onSocket: (s) => this.sockets.push(s) });
     this.uplink = new Uplink({
       spool: this.spool,
+      roster: o.roster ? { held: () => this.rosterLink!.held(), update: (b) => this.rosterLink!.update(b) } : undefined,
       connect: o.wrapConnect ? o.wrapConnect(connect) : connect,
       random: this.random,
       deviceId: this.identity.deviceId,
@@ -128,7 +133,10 @@ export class TestDevice {
       takeDropped: () => this.spool.takeDropped(),
     });
     this.doorbell.setRecipients({ epoch: 1, recipients: o.phones.map(identityToRecipient) });
+    this.rosterLink = o.roster?.(this.identity, this.doorbell);
   }
+
+  private readonly rosterLink: RosterLink | undefined;
 
   /** A new device registered on the relay (or an existing one when `credential` and `kv` are given). */
   static async create(o: TestDeviceOptions): Promise<TestDevice> {
@@ -261,6 +269,16 @@ export function rawRequest(
     });
     req.on('error', reject);
     req.end(o.body);
+  });
+}
+
+/** Awaits a relay client call that must fail with this status and code. */
+export async function expectApiError(p: Promise<unknown>, status: number, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof RelayApiError, String(e));
+    assert.equal(e.status, status, e.message);
+    assert.equal(e.code, code, e.message);
+    return true;
   });
 }
 

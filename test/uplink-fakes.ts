@@ -128,6 +128,7 @@ export class FakeRelay {
   private receiveControl(c: Conn, text: string): void {
     this.control.push(text);
     const m = parseDeviceMessage(text);
+    if (m.t === 'roster' || m.t === 'roster-refused') return;
     if (m.t === 'begin') {
       if (!this.clips.has(m.clip)) this.clips.set(m.clip, { epoch: m.epoch });
       return;

@@ -9,6 +9,7 @@
  * identity = the device's minisign public key text.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { base64urlnopad } from '@scure/base';
 import { utf8Decode, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { Reader, Writer } from '../wire.js';
@@ -18,6 +19,9 @@ import { MAX_SIGNATURE_BYTES } from '../roster/roster.js';
 
 export const KIND = { DEVICE_INFO: 0x10, CONFIG: 0x11, DONE: 0x12 } as const;
 export const CREDENTIAL_LENGTH = 32;
+
+/** The credential as the device presents it to the relay (bearer token) and the phone registers it: base64url, no padding. */
+export const credentialToken = (credential: Uint8Array): string => base64urlnopad.encode(credential);
 export const MAX_URL_LENGTH = 512;
 const MAX_IDENTITY_TEXT = 256;
 

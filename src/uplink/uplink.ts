@@ -14,6 +14,7 @@
  * It owns no timers: the host calls `tick(now)` (at least by `nextWakeup()`),
  * and reports socket events through the callbacks of `connect`.
  */
+import { base64 } from '@scure/base';
 import type { Log, Random } from '../host.js';
 import { SealbellError } from '../errors.js';
 import type { ClipClose, Spool } from './spool.js';
@@ -28,8 +29,21 @@ import {
   type RelayMessage,
 } from './wire.js';
 
+/**
+ * The device's roster, as the uplink sees it: told to the relay after every hello
+ * (so the relay lets exactly the roster's phones in), and updated from it.
+ */
+export interface RosterLink {
+  /** the roster the device holds now, or undefined before setup */
+  held(): { bundle: Uint8Array; authority: Uint8Array; ack: string } | undefined;
+  /** checks and takes an update from the relay; throws a SealbellError when refused */
+  update(bundle: Uint8Array): void;
+}
+
 export interface UplinkOptions {
   spool: Spool;
+  /** roster updates over this connection (optional: tests of the clip path leave it out) */
+  roster?: RosterLink;
   connect: UplinkConnect;
   random: Random;
   /** when given, the relay's hello must name this device */
@@ -229,6 +243,8 @@ export class Uplink {
           this.spool.ackClose(m.clip);
         }
         return this.pump();
+      case 'roster':
+        return this.rosterUpdate(m.bundle);
       case 'error':
         if (m.clip === undefined) return this.fail(`the relay reports ${m.code}: ${m.message}`);
         // An error about one clip is final for that clip (retrying cannot change the answer).
@@ -248,7 +264,25 @@ export class Uplink {
     this.window = Math.min(this.maxWindow, m.window);
     this.lastProgress = this.now;
     if (this.spool.empty) this.failures = 0;
+    this.tellRoster();
     this.pump();
+  }
+
+  private tellRoster(): void {
+    const held = this.o.roster?.held();
+    if (held) this.sendControl({ t: 'roster', bundle: base64.encode(held.bundle), authority: base64.encode(held.authority), ack: held.ack });
+  }
+
+  private rosterUpdate(text: string): void {
+    if (!this.o.roster || this.state_ !== 'ready') return;
+    try {
+      this.o.roster.update(base64.decode(text));
+    } catch (e) {
+      const code = e instanceof SealbellError ? e.code : 'ROSTER_FORMAT';
+      this.log(`uplink: roster update refused: ${code}`);
+      return this.sendControl({ t: 'roster-refused', code, message: (e as Error).message.slice(0, 200) });
+    }
+    this.tellRoster();
   }
 
   private progress(): void {

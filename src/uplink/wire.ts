@@ -72,18 +72,38 @@ export function decodeSegmentFrame(frame: Uint8Array): SegmentFrame {
 export type IncompleteReason = 'interrupted' | 'overflow';
 export type ClosedState = 'verified' | 'rejected' | 'incomplete';
 
+/**
+ * The roster the device holds, as it tells the relay (after hello and after each update):
+ * the signed roster bundle (src/roster/bundle.ts) and the account authority's Ed25519 key that
+ * checked it, base64; and the device's acknowledgement (src/roster/ack.ts), minisign signature text.
+ */
+export interface RosterHeld {
+  t: 'roster';
+  bundle: string;
+  authority: string;
+  ack: string;
+}
+
 /** Device → relay. */
 export type DeviceMessage =
   | { t: 'begin'; clip: string; epoch: number }
   | { t: 'end'; clip: string; segments: number; manifest: string; signature: string }
-  | { t: 'incomplete'; clip: string; reason: IncompleteReason };
+  | { t: 'incomplete'; clip: string; reason: IncompleteReason }
+  | RosterHeld
+  | { t: 'roster-refused'; code: string; message: string };
 
 /** Relay → device. */
 export type RelayMessage =
   | { t: 'hello'; v: number; device: string; window: number }
   | { t: 'ack'; clip: string; seg: number }
   | { t: 'ack'; clip: string; close: ClosedState; code?: string }
-  | { t: 'error'; code: string; message: string; clip?: string; seg?: number };
+  | { t: 'error'; code: string; message: string; clip?: string; seg?: number }
+  /** a roster update for the device to check and take (base64 bundle) */
+  | { t: 'roster'; bundle: string };
+
+/** Roster bundles are < 10 KiB; base64 of one fits a control message with room to spare. */
+const MAX_ROSTER_TEXT = 16 * 1024;
+const isBase64 = (s: unknown, max = MAX_ROSTER_TEXT): s is string => typeof s === 'string' && s.length <= max && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
 export function encodeControl(message: DeviceMessage | RelayMessage): string {
   return JSON.stringify(message);
@@ -131,6 +151,13 @@ export function parseDeviceMessage(text: string | Uint8Array): DeviceMessage {
     case 'incomplete':
       if (m.reason !== 'interrupted' && m.reason !== 'overflow') throw wireError('incomplete: reason must be "interrupted" or "overflow"');
       return { t: 'incomplete', clip: m.clip as string, reason: m.reason };
+    case 'roster':
+      if (!isBase64(m.bundle) || !isBase64(m.authority, 44)) throw wireError('roster: bundle and authority must be base64');
+      if (typeof m.ack !== 'string' || m.ack.length > 4096) throw wireError('roster: ack must be a minisign signature of at most 4 KiB');
+      return { t: 'roster', bundle: m.bundle, authority: m.authority, ack: m.ack };
+    case 'roster-refused':
+      if (!isCode(m.code) || typeof m.message !== 'string') throw wireError('roster-refused: malformed');
+      return { t: 'roster-refused', code: m.code, message: m.message.slice(0, 500) };
     default:
       throw new SealbellError('WIRE_TYPE', `unknown control message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
   }
@@ -164,6 +191,9 @@ export function parseRelayMessage(text: string | Uint8Array): RelayMessage {
       }
       return e;
     }
+    case 'roster':
+      if (!isBase64(m.bundle)) throw wireError('roster: bundle must be base64');
+      return { t: 'roster', bundle: m.bundle };
     default:
       throw new SealbellError('WIRE_TYPE', `unknown control message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
   }

@@ -7,3 +7,4 @@ export { runPhoneSetup, type SetupTransport, type PhoneSetupOutcome } from './se
 export { httpSetupTransport } from './http-transport.js';
 export { openEscrow, sealEscrow, normalizePassphrase } from './escrow.js';
 export { readPhone, readAccount, readRoster, listDevices } from './state.js';
+export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay } from './relay-sync.js';

@@ -10,6 +10,7 @@ import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAccount, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
 import { newPassphrase, sealEscrow } from './escrow.js';
+import { accountIdFor, writeEscrowRecord } from './relay-sync.js';
 
 export interface PhoneInitOptions {
   name?: string;
@@ -45,6 +46,7 @@ export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResul
   writeAccount(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);
+  writeEscrowRecord(dir, { account: accountIdFor(passphrase) });
   return {
     passphrase,
     recipient: phone.recipient,

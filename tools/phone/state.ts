@@ -42,7 +42,8 @@ export interface DeviceRecord {
   deviceId: string;
   publicKeyText: string;
   relayUrl: string;
-  credential: Uint8Array;
+  /** the relay credential this phone gave the doorbell at setup (phones enrolled later have none) */
+  credential?: Uint8Array;
 }
 
 const file = (dir: string, ...parts: string[]) => path.join(dir, ...parts);
@@ -120,7 +121,21 @@ export function writeDevice(dir: string, d: DeviceRecord): void {
   const dd = deviceDir(dir, d.deviceId);
   fs.mkdirSync(dd, { recursive: true, mode: 0o700 });
   fs.writeFileSync(file(dd, 'device.pub'), d.publicKeyText);
-  writeFileAtomic(file(dd, 'device.json'), JSON.stringify({ relayUrl: d.relayUrl, credential: base64.encode(d.credential) }, null, 2) + '\n');
+  const record = d.credential ? { relayUrl: d.relayUrl, credential: base64.encode(d.credential) } : { relayUrl: d.relayUrl };
+  writeFileAtomic(file(dd, 'device.json'), JSON.stringify(record, null, 2) + '\n');
+}
+
+export function readDevice(dir: string, deviceId: string): DeviceRecord {
+  const dd = deviceDir(dir, deviceId);
+  const j = readJson(file(dd, 'device.json'), `doorbell ${deviceId}`);
+  if (typeof j.relayUrl !== 'string') throw new SealbellError('PHONE_STATE', `doorbell ${deviceId}: device.json has no relay URL`);
+  let publicKeyText: string;
+  try {
+    publicKeyText = fs.readFileSync(file(dd, 'device.pub'), 'utf8');
+  } catch {
+    throw new SealbellError('PHONE_STATE', `doorbell ${deviceId}: device.pub is missing`);
+  }
+  return { deviceId, publicKeyText, relayUrl: j.relayUrl, ...(j.credential === undefined ? {} : { credential: seed(j.credential, 'device credential') }) };
 }
 
 export function listDevices(dir: string): string[] {

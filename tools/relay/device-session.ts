@@ -21,6 +21,8 @@ import {
 import { checkFinishedClip } from './clip-check.js';
 import type { ClipEvents } from './clip-events.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { RelayRosters } from './rosters.js';
+import { base64 } from '@scure/base';
 
 export const CLOSE = {
   BAD_INPUT: 4400,
@@ -33,6 +35,7 @@ export const CLOSE = {
 export interface DeviceSessionContext {
   store: RelayStore;
   events: ClipEvents;
+  rosters: RelayRosters;
   log: (line: string) => void;
   window: number;
   maxSegmentsPerClip: number;
@@ -70,6 +73,11 @@ export class DeviceSession {
       this.ctx.log(`relay: device ${this.device.id}: internal error: ${(e as Error).message}`);
       this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
     }
+  }
+
+  /** A roster update a phone published: the device checks it and answers with what it holds. */
+  pushRoster(bundle: Uint8Array): void {
+    this.send({ t: 'roster', bundle: base64.encode(bundle) });
   }
 
   private send(m: RelayMessage): void {
@@ -125,6 +133,20 @@ export class DeviceSession {
     const now = Date.now();
     const device = this.device.id;
     switch (m.t) {
+      case 'roster': {
+        let pending: Uint8Array | undefined;
+        try {
+          pending = this.ctx.rosters.held(this.device, m, now);
+        } catch (e) {
+          const code = e instanceof SealbellError ? e.code : 'ROSTER_FORMAT';
+          this.ctx.log(`relay: device ${device}: roster refused: ${code}`);
+          return this.send({ t: 'error', code, message: `the relay does not accept this roster: ${(e as Error).message}` });
+        }
+        if (pending) this.pushRoster(pending);
+        return;
+      }
+      case 'roster-refused':
+        return this.ctx.rosters.refused(device, m.code);
       case 'begin':
         if (this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
           this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });

@@ -14,6 +14,7 @@ import { SealbellError } from '../../src/errors.js';
 import { RelayError, requireId } from './errors.js';
 import { parsePhoneKeyList, type PublishedPhoneKeys } from './phone-keys.js';
 import type { PhoneAuth } from './phone-auth.js';
+import type { RelayRosters } from './rosters.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 
@@ -39,6 +40,7 @@ export interface HttpContext {
   store: RelayStore;
   phoneAuth: PhoneAuth;
   phoneKeys: PublishedPhoneKeys;
+  rosters: RelayRosters;
   limits: RelayLimits;
   /** SHA-256 of the admin token; undefined disables the admin endpoints */
   adminTokenSha256: string | undefined;
@@ -46,6 +48,8 @@ export interface HttpContext {
 }
 
 export const ROSTER_EPOCH_HEADER = 'sealbell-roster-epoch';
+/** the epoch the device holds (the roster returned may be a newer pending update) */
+export const ROSTER_HELD_HEADER = 'sealbell-roster-held';
 export const CLIP_STATE_HEADER = 'sealbell-clip-state';
 const AGE_MAGIC = 'age-encryption.org/v1\n';
 
@@ -137,6 +141,8 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d)),
+      r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d)),
+      r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a)),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a)),
       r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a)),
     ];
@@ -191,9 +197,12 @@ export class HttpApi {
   private async registerDevice(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.c.adminTokenSha256 === undefined) throw new RelayError(403, 'ADMIN_DISABLED', 'this relay was started without an admin token');
     if (!this.isAdmin(req)) throw new RelayError(401, 'UNAUTHENTICATED', 'registering a device needs the admin token');
-    const body = (await readJson(req, this.c.limits.maxJsonBytes)) as { credential?: unknown; publicKey?: unknown } | null;
+    const body = (await readJson(req, this.c.limits.maxJsonBytes)) as { credential?: unknown; publicKey?: unknown; endorsement?: unknown } | null;
     if (!isToken(body?.credential)) throw new RelayError(400, 'BAD_REQUEST', 'credential must be a token of 32–128 base64 or base64url characters');
     if (typeof body?.publicKey !== 'string' || body.publicKey.length > 1024) throw new RelayError(400, 'BAD_REQUEST', 'publicKey must be minisign public key text');
+    if (body.endorsement !== undefined && (typeof body.endorsement !== 'string' || body.endorsement.length > 1024)) {
+      throw new RelayError(400, 'BAD_REQUEST', 'endorsement must be minisign signature text');
+    }
     let id: string;
     try {
       id = deviceIdOf(decodePublicKey(body.publicKey));
@@ -203,6 +212,8 @@ export class HttpApi {
     if (!this.c.store.addDevice(id, tokenHash(body.credential), body.publicKey, Date.now())) {
       throw new RelayError(409, 'DEVICE_EXISTS', 'the device (or that credential) is already registered');
     }
+    // Opaque to the relay: phones check it with the account authority (docs/relay-api.md).
+    if (typeof body.endorsement === 'string') this.c.store.setEndorsement(id, body.endorsement);
     this.c.log(`relay: device ${id} registered`);
     sendJson(res, 201, { device: id });
   }
@@ -214,6 +225,7 @@ export class HttpApi {
       throw new RelayError(auth ? 403 : 401, auth ? 'FORBIDDEN' : 'UNAUTHENTICATED', 'publishing phone keys needs this device\'s credential (or the admin token)');
     }
     this.requireKnownDevice(device);
+    if (this.c.store.heldRoster(device)) throw new RelayError(409, 'ROSTER_MANAGED', 'this device has a signed roster: its phones are the ones allowed');
     const keys = parsePhoneKeyList(await readJson(req, this.c.limits.maxJsonBytes));
     this.c.phoneKeys.publish(device, keys);
     sendJson(res, 200, { device, phones: keys.length });
@@ -286,23 +298,31 @@ export class HttpApi {
   private getRoster(req: IncomingMessage, res: ServerResponse, device: string): void {
     requireId(device, 'device id');
     if (this.authDevice(req)?.id !== device) this.requirePhone(req, device);
-    const r = this.c.store.roster(device);
-    if (!r) throw new RelayError(404, 'NO_ROSTER', 'no roster has been published for this device');
-    sendBytes(res, r.blob, 'application/octet-stream', { [ROSTER_EPOCH_HEADER]: String(r.epoch) });
+    const r = this.c.rosters.current(device);
+    if (!r) throw new RelayError(404, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet');
+    sendBytes(res, r.bundle, 'application/octet-stream', { [ROSTER_EPOCH_HEADER]: String(r.epoch), [ROSTER_HELD_HEADER]: String(r.heldEpoch) });
   }
 
+  /** No session needed: the account authority's signature on the update is the permission. */
   private async putRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    if (!this.isAdmin(req)) this.requirePhone(req, device);
     this.requireKnownDevice(device);
-    const epochText = req.headers[ROSTER_EPOCH_HEADER];
-    const epoch = typeof epochText === 'string' && /^\d{1,15}$/.test(epochText) ? Number(epochText) : NaN;
-    if (!Number.isSafeInteger(epoch)) throw new RelayError(400, 'BAD_REQUEST', `the ${ROSTER_EPOCH_HEADER} header must be a whole number`);
     const blob = await readBody(req, this.c.limits.maxBlobBytes);
     if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the roster blob is empty');
-    const r = this.c.store.putRoster(device, epoch, blob, Date.now());
-    if (!r.stored) throw new RelayError(409, 'STALE_EPOCH', `the relay already has roster epoch ${r.epoch}; an update needs a higher epoch`);
+    const epoch = this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
     sendJson(res, 200, { device, epoch });
+  }
+
+  private deviceKey(res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    const row = this.requireKnownDevice(device);
+    const endorsement = this.c.store.endorsement(device);
+    sendJson(res, 200, { device, publicKey: row.public_key, ...(endorsement ? { endorsement } : {}) });
+  }
+
+  private authorityDevices(res: ServerResponse, authority: string): void {
+    if (!/^[0-9A-F]{16}$/.test(authority)) throw new RelayError(400, 'BAD_ID', 'an authority id is 16 upper-case hex digits');
+    sendJson(res, 200, { authority, devices: this.c.store.devicesOfAuthority(authority) });
   }
 
   private getEscrow(res: ServerResponse, account: string): void {

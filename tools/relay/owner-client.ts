@@ -11,8 +11,11 @@ export function newDeviceCredential(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Registers a device; returns its id (the minisign key id of its public key). */
-export async function registerDevice(relay: string, adminToken: string, device: { credential: string; publicKey: string }): Promise<string> {
+/**
+ * Registers a device; returns its id (the minisign key id of its public key). `endorsement`: the
+ * account authority's signature of the public key text, for phones enrolled later to check it.
+ */
+export async function registerDevice(relay: string, adminToken: string, device: { credential: string; publicKey: string; endorsement?: string }): Promise<string> {
   const r = await relayJson<{ device: string }>(relay, 'v1/devices', { method: 'POST', token: adminToken, json: device });
   return r.device;
 }

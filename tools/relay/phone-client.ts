@@ -20,7 +20,7 @@ import { authMessage } from './phone-auth.js';
 import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './client-http.js';
 import type { ClipInfo } from './http-api.js';
 import type { ClipEvent } from './clip-events.js';
-import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER } from './http-api.js';
+import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER, ROSTER_HELD_HEADER } from './http-api.js';
 
 export { RelayApiError } from './client-http.js';
 export type { ClipInfo } from './http-api.js';
@@ -175,15 +175,31 @@ export class PhoneClient {
     });
   }
 
-  async getRoster(): Promise<{ epoch: number; blob: Uint8Array }> {
+  /** The newest roster (`epoch`: a pending update, if any) and the epoch the doorbell holds (`held`). */
+  async getRoster(): Promise<{ epoch: number; held: number; blob: Uint8Array }> {
     const res = await relayRequest(this.relay, this.path('roster'), { token: this.token });
-    return { epoch: Number(res.headers.get(ROSTER_EPOCH_HEADER)), blob: new Uint8Array(await res.arrayBuffer()) };
+    const epoch = Number(res.headers.get(ROSTER_EPOCH_HEADER));
+    return { epoch, held: Number(res.headers.get(ROSTER_HELD_HEADER) ?? epoch), blob: new Uint8Array(await res.arrayBuffer()) };
   }
 
-  /** Publishes a signed roster update; 409 STALE_EPOCH unless `epoch` is higher than the relay's. */
-  async putRoster(epoch: number, blob: Uint8Array): Promise<void> {
-    await relayRequest(this.relay, this.path('roster'), { method: 'PUT', token: this.token, body: blob, headers: { [ROSTER_EPOCH_HEADER]: String(epoch) } });
-  }
+}
+
+/**
+ * Publishes a roster update signed by the account authority (no session: the signature is the
+ * permission). 403 ROSTER_SIGNATURE if another key signed it, 409 STALE_EPOCH unless it is newer.
+ */
+export async function publishRoster(relay: string, device: string, bundle: Uint8Array): Promise<number> {
+  return (await relayJson<{ epoch: number }>(relay, `v1/devices/${idPath(device)}/roster`, { method: 'PUT', body: bundle })).epoch;
+}
+
+/** The device's public key as registered, with the account authority's endorsement of it (check it!). */
+export async function deviceKey(relay: string, device: string): Promise<{ publicKey: string; endorsement?: string }> {
+  return relayJson(relay, `v1/devices/${idPath(device)}/key`);
+}
+
+/** The doorbells whose current roster the account authority (by minisign key id) signed. */
+export async function authorityDevices(relay: string, authorityId: string): Promise<string[]> {
+  return (await relayJson<{ devices: string[] }>(relay, `v1/authorities/${idPath(authorityId)}/devices`)).devices;
 }
 
 /** Stores the account escrow (an age file with a passphrase recipient). The first write sets `writeToken`. */

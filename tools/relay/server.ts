@@ -18,6 +18,7 @@ import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
 import { PhoneAuth } from './phone-auth.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
+import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
@@ -68,10 +69,13 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     },
     policy: phoneKeys,
   });
+  const deviceSessions = new Map<string, DeviceSession>();
+  const rosters = new RelayRosters({ store, log, push: (device, bundle) => deviceSessions.get(device)?.pushRoster(bundle) });
   const api = new HttpApi({
     store,
     phoneAuth,
     phoneKeys,
+    rosters,
     limits,
     adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken),
     log,
@@ -80,7 +84,6 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const server = http.createServer((req, res) => void api.handle(req, res));
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
-  const deviceSessions = new Map<string, DeviceSession>();
 
   server.on('upgrade', (req, socket, head) => {
     try {
@@ -90,7 +93,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, events, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, events, rosters, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           deviceSessions.set(device.id, session);

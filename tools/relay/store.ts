@@ -42,6 +42,18 @@ export interface SegmentRow {
   sha256: string;
 }
 
+/** The roster a device told the relay it holds (checked: authority signature and device acknowledgement). */
+export interface HeldRosterRow {
+  device: string;
+  /** the account authority's minisign key id, 16 hex digits */
+  authority_id: string;
+  authority: Uint8Array;
+  epoch: number;
+  bundle: Uint8Array;
+  ack: string;
+  updated: number;
+}
+
 export type PutSegmentResult = 'stored' | 'duplicate' | 'conflict';
 
 const SCHEMA = `
@@ -83,6 +95,20 @@ CREATE TABLE IF NOT EXISTS rosters (
   epoch INTEGER NOT NULL,
   blob BLOB NOT NULL,
   updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held_rosters (
+  device TEXT PRIMARY KEY,
+  authority_id TEXT NOT NULL,
+  authority BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  bundle BLOB NOT NULL,
+  ack TEXT NOT NULL,
+  updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS held_rosters_by_authority ON held_rosters (authority_id);
+CREATE TABLE IF NOT EXISTS endorsements (
+  device TEXT PRIMARY KEY,
+  signature TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS escrow (
   account TEXT PRIMARY KEY,
@@ -254,6 +280,40 @@ export class RelayStore {
         .run(device, epoch, blob, now);
       return { stored: true, epoch };
     })();
+  }
+
+  deleteRoster(device: string, epoch: number): void {
+    this.db.prepare('DELETE FROM rosters WHERE device = ? AND epoch <= ?').run(device, epoch);
+  }
+
+  heldRoster(device: string): HeldRosterRow | undefined {
+    return this.db.prepare('SELECT * FROM held_rosters WHERE device = ?').get(device) as HeldRosterRow | undefined;
+  }
+
+  /** Records the device's roster and makes its phones (and the authority) the ones allowed to log in, in one transaction. */
+  setHeldRoster(row: HeldRosterRow, phoneKeys: string[]): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO held_rosters (device, authority_id, authority, epoch, bundle, ack, updated) VALUES (@device, @authority_id, @authority, @epoch, @bundle, @ack, @updated) ' +
+            'ON CONFLICT(device) DO UPDATE SET authority_id = excluded.authority_id, authority = excluded.authority, epoch = excluded.epoch, bundle = excluded.bundle, ack = excluded.ack, updated = excluded.updated',
+        )
+        .run(row);
+      this.setPhoneKeys(row.device, phoneKeys);
+      this.deleteRoster(row.device, row.epoch);
+    })();
+  }
+
+  devicesOfAuthority(authorityId: string): string[] {
+    return (this.db.prepare('SELECT device FROM held_rosters WHERE authority_id = ? ORDER BY device').all(authorityId) as { device: string }[]).map((r) => r.device);
+  }
+
+  endorsement(device: string): string | undefined {
+    return (this.db.prepare('SELECT signature FROM endorsements WHERE device = ?').get(device) as { signature: string } | undefined)?.signature;
+  }
+
+  setEndorsement(device: string, signature: string): void {
+    this.db.prepare('INSERT INTO endorsements (device, signature) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET signature = excluded.signature').run(device, signature);
   }
 
   escrow(account: string): { write_sha256: string; blob: Uint8Array } | undefined {

@@ -1,0 +1,51 @@
+/**
+ * The device's end of roster updates over the relay: what it holds (told to
+ * the relay after each connect, acknowledged with the device key), and updates
+ * checked and stored by RosterStore before anything changes.
+ */
+import { equalBytes } from '../bytes.js';
+import type { DeviceIdentity } from '../device/identity.js';
+import type { RosterLink } from '../uplink/uplink.js';
+import { encodeRosterBundle } from './bundle.js';
+import { signRosterAck } from './ack.js';
+import type { RosterStore, StoredRoster } from './roster-store.js';
+
+export interface DeviceRosterOptions {
+  rosters: RosterStore;
+  identity: DeviceIdentity;
+  /**
+   * A new roster was stored. `removed` says a phone or the history recipient left it:
+   * the host should end a clip in progress, so that nothing more is sealed to it.
+   */
+  onChange: (roster: StoredRoster, removed: boolean) => void;
+}
+
+export class DeviceRoster implements RosterLink {
+  /** the acknowledgement of the held roster, signed once per roster */
+  private ack: { bytes: Uint8Array; text: string } | undefined;
+
+  constructor(private readonly o: DeviceRosterOptions) {}
+
+  held(): { bundle: Uint8Array; authority: Uint8Array; ack: string } | undefined {
+    const r = this.o.rosters.load();
+    if (!r) return undefined;
+    if (!this.ack || !equalBytes(this.ack.bytes, r.bytes)) {
+      this.ack = { bytes: r.bytes, text: signRosterAck(r.bytes, r.roster, this.o.identity.key) };
+    }
+    return { bundle: encodeRosterBundle(r), authority: r.authority, ack: this.ack!.text };
+  }
+
+  update(bundle: Uint8Array): void {
+    const before = this.o.rosters.load();
+    const next = this.o.rosters.accept(bundle);
+    this.o.onChange(next, before !== undefined && removesSomeone(before, next));
+  }
+}
+
+function removesSomeone(before: StoredRoster, after: StoredRoster): boolean {
+  const now = new Set(after.roster.phones.map((p) => p.recipient));
+  if (after.roster.history !== null) now.add(after.roster.history);
+  const was = before.roster.phones.map((p) => p.recipient).concat(before.roster.history === null ? [] : [before.roster.history]);
+  return was.some((r) => !now.has(r));
+}
+
