@@ -1,0 +1,119 @@
+/**
+ * The device's side of one live session: the signed opening (a fresh session
+ * file key wrapped with age's X25519 stanza to the requesting phone only), then
+ * one sealed record per frame with a strictly increasing counter.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { Aead, Random } from '../crypto/backend.js';
+import type { Alloc } from '../age/stream.js';
+import { TAG_LENGTH } from '../crypto/backend.js';
+import { encodeHeader } from '../age/header.js';
+import { decodeRecipient, FILE_KEY_LENGTH, wrapX25519 } from '../age/x25519.js';
+import { concatBytes, readUintBE, writeUintBE } from '../bytes.js';
+import { check } from '../errors.js';
+import type { SigningKey } from '../minisign.js';
+import {
+  encodeOpeningBody,
+  END_REASONS,
+  LIVE_NONCE_LENGTH,
+  MAX_COUNTER,
+  MAX_LIVE_FRAME_BYTES,
+  MAX_RECORD_BYTES,
+  PLAIN_PREFIX_LENGTH,
+  RECORD_END,
+  RECORD_FRAME,
+  RECORD_HEADER_LENGTH,
+  recordKey,
+  writeRecordHeader,
+  type EndReason,
+} from './format.js';
+
+export interface LiveSealerOptions {
+  aead: Aead;
+  random: Random;
+  /** the device identity key: signs the opening */
+  key: SigningKey;
+  device: string;
+  session: string;
+  request: Uint8Array;
+  epoch: number;
+  start: number;
+  width: number;
+  height: number;
+  /** the requesting phone's age recipient (age1…) from the roster */
+  recipient: string;
+  /** where the record buffers come from (host memory on devices); both are reused for every record */
+  alloc?: Alloc;
+}
+
+export class LiveSealer {
+  readonly opening: Uint8Array;
+  readonly kid: number;
+  private readonly key: Uint8Array;
+  private readonly plain: Uint8Array;
+  private readonly out: Uint8Array;
+  private ctr = 0;
+  private ended = false;
+
+  constructor(private readonly o: LiveSealerOptions) {
+    const fileKey = o.random(FILE_KEY_LENGTH);
+    // age's own X25519 stanza and header MAC: the phone opens it with its age identity.
+    const header = encodeHeader(fileKey, [wrapX25519(fileKey, decodeRecipient(o.recipient), o.random)]);
+    const nonce = o.random(LIVE_NONCE_LENGTH);
+    this.kid = readUintBE(o.random(4), 0, 4);
+    this.key = recordKey(fileKey, nonce);
+    fileKey.fill(0);
+    const body = encodeOpeningBody({
+      device: o.device,
+      session: o.session,
+      request: o.request,
+      epoch: o.epoch,
+      start: o.start,
+      kid: this.kid,
+      width: o.width,
+      height: o.height,
+      header,
+      nonce,
+    });
+    this.opening = concatBytes(body, ed25519.sign(body, o.key.secretKey));
+    const alloc = o.alloc ?? ((n: number) => new Uint8Array(n));
+    this.plain = alloc(PLAIN_PREFIX_LENGTH + MAX_LIVE_FRAME_BYTES);
+    this.out = alloc(MAX_RECORD_BYTES);
+  }
+
+  /** Records sealed so far (= the next counter). */
+  get count(): number {
+    return this.ctr;
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** One frame as a record. The result is a view into a buffer reused by the next call: send or copy it at once. */
+  frame(jpeg: Uint8Array, time: number): Uint8Array {
+    check(jpeg.length >= 1 && jpeg.length <= MAX_LIVE_FRAME_BYTES, 'LIVE_FRAME_SIZE', `a live frame must be 1–${MAX_LIVE_FRAME_BYTES} bytes`);
+    return this.seal(RECORD_FRAME, time, jpeg);
+  }
+
+  /** The last record: the session ended on the device's side. Nothing can be sealed after it. */
+  end(reason: EndReason, time: number): Uint8Array {
+    const record = this.seal(RECORD_END, time, Uint8Array.of(END_REASONS.indexOf(reason)));
+    this.ended = true;
+    this.key.fill(0);
+    return record;
+  }
+
+  private seal(kind: number, time: number, data: Uint8Array): Uint8Array {
+    check(!this.ended, 'LIVE_CLOSED', 'the live session has ended');
+    check(this.ctr <= MAX_COUNTER, 'LIVE_COUNTER', 'the live session counter is exhausted');
+    const n = PLAIN_PREFIX_LENGTH + data.length;
+    this.plain[0] = kind;
+    writeUintBE(this.plain, 1, Math.max(0, Math.floor(time)), 6);
+    this.plain.set(data, PLAIN_PREFIX_LENGTH);
+    const nonce = this.out.subarray(0, RECORD_HEADER_LENGTH);
+    writeRecordHeader(nonce, this.kid, this.ctr++);
+    this.o.aead.seal(this.key, nonce, this.plain.subarray(0, n), this.out.subarray(RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH + n + TAG_LENGTH));
+    return this.out.subarray(0, RECORD_HEADER_LENGTH + n + TAG_LENGTH);
+  }
+}
