@@ -45,6 +45,13 @@ const aeadReq = (op: Op, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, da
 const blockReq = (key: Uint8Array, counter: number, nonce: Uint8Array) =>
   concat([ascii('B'), key, u32(counter), nonce]);
 const polyReq = (key: Uint8Array, msg: Uint8Array) => concat([ascii('P'), key, u32(msg.length), msg]);
+/** incremental seal of `pieces`; with `finishNonce` it finishes under that nonce instead */
+const streamReq = (key: Uint8Array, nonce: Uint8Array, pieces: Uint8Array[], opts: { finishNonce?: Uint8Array; inPlace?: boolean } = {}) =>
+  concat([
+    ascii('T'), key, nonce, Uint8Array.of((opts.finishNonce ? 1 : 0) | (opts.inPlace ? 2 : 0)),
+    ...(opts.finishNonce ? [opts.finishNonce] : []),
+    u32(pieces.length), ...pieces.flatMap((p) => [u32(p.length), p]),
+  ]);
 
 /** Runs one batch of requests through the harness and splits the replies. */
 function run(requests: Uint8Array[]): Reply[] {
@@ -233,6 +240,63 @@ describe('native ChaCha20-Poly1305 (C core for the device)', function () {
         assert.ok(Buffer.from(o.data).equals(c.pt), `open output differs, ${what}`);
       });
     }
+  });
+
+  it('incremental sealing, piece by piece, is byte-identical to one-shot sealing and to noble (1,000 random splits)', () => {
+    const rng = new Rng(`${SEED}/stream`);
+    const special = [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 65536];
+    /** piece sizes that hit every keystream and Poly1305 block position */
+    const pieceSize = (left: number): number => {
+      const r = rng.int(9);
+      const n = r < 3 ? rng.int(20) : r < 6 ? rng.int(130) : r < 8 ? 64 * rng.int(4) + rng.int(2) * (rng.int(16) - 8) : rng.int(40_000);
+      return Math.max(0, Math.min(left, n));
+    };
+    interface StreamCase { key: Uint8Array; nonce: Uint8Array; finishNonce?: Uint8Array; inPlace: boolean; pieces: Uint8Array[]; pt: Uint8Array }
+    const cases: StreamCase[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const len = i % 3 === 0 ? special[(i / 3) % special.length]! : i % 3 === 1 ? rng.int(300) : rng.int(70_000);
+      const pt = rng.bytes(len);
+      const pieces: Uint8Array[] = [];
+      for (let off = 0; off < len || (pieces.length === 0 && rng.int(1)); ) {
+        const n = pieceSize(len - off);
+        pieces.push(pt.subarray(off, off + n));
+        off += n;
+      }
+      const key = rng.bytes(32), nonce = rng.bytes(12);
+      cases.push({ key, nonce, pt, pieces, inPlace: rng.int(3) === 0, finishNonce: rng.int(2) === 0 ? rng.bytes(12) : undefined });
+    }
+    for (let start = 0; start < cases.length; start += 100) {
+      const batch = cases.slice(start, start + 100);
+      const reqs = batch.flatMap((c) => [
+        streamReq(c.key, c.nonce, c.pieces, { finishNonce: c.finishNonce, inPlace: c.inPlace }),
+        aeadReq('S', c.key, c.finishNonce ?? c.nonce, new Uint8Array(0), c.pt),
+      ]);
+      const got = run(reqs);
+      batch.forEach((c, j) => {
+        const what = `case ${start + j}: len ${c.pt.length} in ${c.pieces.length} pieces, ${c.finishNonce ? 'finished under a new nonce' : 'finished'}${c.inPlace ? ', in place' : ''} (seed ${SEED})`;
+        const incremental = got[2 * j]!.data, oneShot = got[2 * j + 1]!.data;
+        assert.ok(Buffer.from(incremental).equals(oneShot), `incremental differs from one-shot, ${what}`);
+        assert.ok(Buffer.from(incremental).equals(nobleSeal(c.key, c.finishNonce ?? c.nonce, new Uint8Array(0), c.pt)), `differs from noble, ${what}`);
+      });
+    }
+  });
+
+  it('incremental sealing handles 64 KiB chunks fed frame by frame (the clip sealer\'s pattern)', () => {
+    const rng = new Rng(`${SEED}/frames`);
+    const key = rng.bytes(32), nonce = rng.bytes(12), last = rng.bytes(12);
+    const pt = rng.bytes(65536);
+    const pieces: Uint8Array[] = [];
+    // a 20-odd-byte container prefix, then a JPEG of a few KiB, repeated
+    for (let off = 0; off < pt.length; ) {
+      for (const n of [23 + rng.int(3), 2000 + rng.int(9000)]) {
+        const end = Math.min(pt.length, off + n);
+        pieces.push(pt.subarray(off, end));
+        off = end;
+      }
+    }
+    const [a, b] = run([streamReq(key, nonce, pieces), streamReq(key, nonce, pieces, { finishNonce: last })]);
+    assert.ok(Buffer.from(a!.data).equals(nobleSeal(key, nonce, new Uint8Array(0), pt)));
+    assert.ok(Buffer.from(b!.data).equals(nobleSeal(key, last, new Uint8Array(0), pt)));
   });
 
   it('rejects a tampered tag, ciphertext, AAD or nonce and zeroes the output', () => {

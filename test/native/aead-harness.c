@@ -10,10 +10,14 @@
  *   'O' open          key[32] nonce[12] aadlen aad[aadlen] len sealed[len]
  *                     (len includes the 16-byte tag)
  *   'Q' open in place same as 'O'
+ *   'T' incremental   key[32] nonce[12] flags [nonce2[12] if flags & 1]
+ *                     count, then count pieces: len data[len]
+ *                     (sb_aead_stream_*: flags & 1 finishes under nonce2,
+ *                     flags & 2 encrypts each piece in place in the output)
  *   'B' chacha block  key[32] counter nonce[12]
  *   'P' poly1305      key[32] len msg[len]
  * Response: status (1 byte: 0 ok, 1 tag mismatch), len, bytes[len]:
- *   seal -> ciphertext||tag; open -> the output buffer (zeros on failure);
+ *   seal, incremental -> ciphertext||tag; open -> the output buffer (zeros on failure);
  *   block -> 64 bytes; poly1305 -> 16-byte tag.
  * A malformed request ends the program with exit status 2.
  */
@@ -108,6 +112,42 @@ int main(void)
             }
             free(aad);
             free(data);
+        } else if (op == 'T') {
+            sb_aead_stream st;
+            uint8_t flags, nonce2[12];
+            uint32_t count, k, len;
+            uint8_t *msg = NULL;
+            size_t total = 0;
+            read_exact(nonce, 12);
+            read_exact(&flags, 1);
+            if (flags & 1)
+                read_exact(nonce2, 12);
+            count = read_u32();
+            sb_aead_stream_begin(&st, key, nonce);
+            for (k = 0; k < count; k++) {
+                uint8_t *piece = read_blob(&len, 0);
+                uint8_t *grown = realloc(msg, total + len + 16);
+                if (!grown)
+                    die("out of memory");
+                msg = grown;
+                if (flags & 2) {
+                    memcpy(msg + total, piece, len);
+                    sb_aead_stream_update(&st, msg + total, len, msg);
+                } else {
+                    sb_aead_stream_update(&st, piece, len, msg);
+                }
+                total += len;
+                if (sb_aead_stream_length(&st) != total)
+                    die("stream length is wrong");
+                free(piece);
+            }
+            if (!msg && !(msg = malloc(16)))
+                die("out of memory");
+            if ((flags & 1 ? sb_aead_stream_finish_as(&st, nonce2, msg)
+                           : sb_aead_stream_finish(&st, msg)) != total)
+                die("finish returned the wrong length");
+            respond(0, msg, (uint32_t)total + 16);
+            free(msg);
         } else if (op == 'B') {
             uint8_t block[64];
             uint32_t counter = read_u32();

@@ -8,6 +8,10 @@
  *   the output and the 64 ciphertext bytes go straight into Poly1305 while
  *   they are still in cache. That also makes in-place operation (in == out)
  *   work for both sealing and opening.
+ * - Incremental sealing (sb_aead_stream_*) runs the same block loop on each
+ *   piece, keeping the rest of a keystream block and of a Poly1305 block
+ *   between pieces, so video is sealed as it arrives without a plaintext
+ *   buffer.
  *
  * Bytes are loaded and stored one at a time (little-endian), so buffers
  * need no alignment; compilers fold these into single word accesses where
@@ -132,11 +136,7 @@ void sb_chacha20_block(const uint8_t key[32], uint32_t counter,
  * (value = sum limb[i] * 2^(26 i)). Products of two limbs fit in 52 bits and
  * five of them (with the *5 reduction factor) comfortably in 64 bits.
  */
-typedef struct {
-    uint32_t r[5];   /* clamped r, 26-bit limbs */
-    uint32_t h[5];   /* accumulator, 26-bit limbs (slightly over after blocks) */
-    uint32_t pad[4]; /* s, the second key half, added at the end */
-} poly1305;
+typedef sb_poly1305_state poly1305; /* r, h (slightly over 26 bits after blocks), s */
 
 #define M26 0x3ffffffu
 
@@ -310,12 +310,12 @@ static void aead_start(uint32_t st[16], poly1305 *p, const uint8_t key[32],
 }
 
 /* Absorbs the length block (le64 aadlen, le64 ctlen) and outputs the tag. */
-static void aead_finish(poly1305 *p, size_t aadlen, size_t len,
+static void aead_finish(poly1305 *p, uint64_t aadlen, uint64_t len,
                         uint8_t tag[16])
 {
     uint8_t lens[16];
-    st64(lens, (uint64_t)aadlen);
-    st64(lens + 8, (uint64_t)len);
+    st64(lens, aadlen);
+    st64(lens + 8, len);
     poly_blocks(p, lens, 1, 1);
     poly_finish(p, tag);
 }
@@ -399,4 +399,140 @@ int sb_aead_open(const uint8_t key[32], const uint8_t nonce[12],
         return -1;
     }
     return 0;
+}
+
+/* ---- incremental sealing ------------------------------------------------ */
+
+/*
+ * Invariants between calls: plen == length % 16 (whole Poly1305 blocks are
+ * absorbed as soon as they exist) and ksused == 64 exactly when length is a
+ * multiple of 64, so at a keystream block boundary the Poly1305 buffer is
+ * empty and whole blocks take the same path as sb_aead_seal.
+ */
+
+/* Absorbs n ciphertext bytes into Poly1305, keeping a partial block back. */
+static void stream_absorb(sb_aead_stream *s, const uint8_t *c, size_t n)
+{
+    size_t full;
+    if (s->plen) {
+        size_t take = 16 - s->plen;
+        if (take > n)
+            take = n;
+        memcpy(s->pbuf + s->plen, c, take);
+        s->plen += (uint32_t)take;
+        c += take;
+        n -= take;
+        if (s->plen < 16)
+            return;
+        poly_blocks(&s->poly, s->pbuf, 1, 1);
+        s->plen = 0;
+    }
+    full = n / 16;
+    poly_blocks(&s->poly, c, full, 1);
+    c += 16 * full;
+    n -= 16 * full;
+    if (n) {
+        memcpy(s->pbuf, c, n);
+        s->plen = (uint32_t)n;
+    }
+}
+
+void sb_aead_stream_begin(sb_aead_stream *s, const uint8_t key[32],
+                          const uint8_t nonce[12])
+{
+    aead_start(s->chacha, &s->poly, key, nonce, NULL, 0);
+    s->ksused = 64;
+    s->plen = 0;
+    s->length = 0;
+}
+
+void sb_aead_stream_update(sb_aead_stream *s, const uint8_t *in, size_t len,
+                           uint8_t *msg)
+{
+    uint8_t *o = msg + s->length;
+    size_t i;
+
+    s->length += len;
+    if (s->ksused < 64 && len) {
+        /* finish the keystream block an earlier piece started */
+        size_t n = 64 - s->ksused;
+        if (n > len)
+            n = len;
+        for (i = 0; i < n; i++)
+            o[i] = in[i] ^ s->ks[s->ksused + i];
+        s->ksused += (uint32_t)n;
+        stream_absorb(s, o, n);
+        in += n;
+        o += n;
+        len -= n;
+    }
+    /* whole blocks, as in sb_aead_seal (plen is 0 here) */
+    while (len >= 64) {
+        chacha_xor64(s->chacha, in, o);
+        s->chacha[12]++;
+        poly_blocks(&s->poly, o, 4, 1);
+        in += 64;
+        o += 64;
+        len -= 64;
+    }
+    if (len) {
+        /* start a keystream block; the next piece uses the rest */
+        chacha_block_bytes(s->chacha, s->ks);
+        s->chacha[12]++;
+        for (i = 0; i < len; i++)
+            o[i] = in[i] ^ s->ks[i];
+        s->ksused = (uint32_t)len;
+        stream_absorb(s, o, len);
+    }
+}
+
+uint64_t sb_aead_stream_length(const sb_aead_stream *s)
+{
+    return s->length;
+}
+
+uint64_t sb_aead_stream_finish(sb_aead_stream *s, uint8_t *msg)
+{
+    uint64_t len = s->length;
+    uint8_t tag[16];
+
+    if (s->plen) {
+        /* the AEAD pads the ciphertext with zeros to a whole block */
+        memset(s->pbuf + s->plen, 0, 16 - s->plen);
+        poly_blocks(&s->poly, s->pbuf, 1, 1);
+    }
+    aead_finish(&s->poly, 0, len, tag);
+    memcpy(msg + len, tag, 16);
+    wipe(tag, sizeof tag);
+    wipe(s, sizeof *s);
+    return len;
+}
+
+uint64_t sb_aead_stream_finish_as(sb_aead_stream *s, const uint8_t nonce[12],
+                                  uint8_t *msg)
+{
+    uint64_t len = s->length;
+    size_t left = (size_t)len, i;
+    uint8_t *p = msg;
+    uint8_t key[32];
+
+    /* XOR with the old keystream again: the plaintext is back */
+    s->chacha[12] = 1;
+    while (left >= 64) {
+        chacha_xor64(s->chacha, p, p);
+        s->chacha[12]++;
+        p += 64;
+        left -= 64;
+    }
+    if (left) {
+        chacha_block_bytes(s->chacha, s->ks);
+        for (i = 0; i < left; i++)
+            p[i] ^= s->ks[i];
+    }
+    for (i = 0; i < 8; i++)
+        st32(key + 4 * i, s->chacha[4 + i]);
+    wipe(s, sizeof *s);
+    sb_aead_seal(key, nonce, NULL, 0, msg, (size_t)len, msg);
+    wipe(key, sizeof key);
+    return len;
 }
