@@ -1,7 +1,14 @@
 /** The `sealbell` command. */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { runDemo } from './demo.js';
+import { provision } from './provision.js';
+import { startRelay } from './relay/server.js';
+import { newToken } from './relay/tokens.js';
+import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
+import { readSecret } from './secret-input.js';
+import { RelayApiError } from './relay/client-http.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
 import { SealbellError } from '../src/errors.js';
@@ -9,12 +16,21 @@ import { SealbellError } from '../src/errors.js';
 const USAGE = `usage: sealbell <command> [options]
 
 commands:
-  demo     run the hosted simulator end to end
-             --out DIR      where to leave keys and clips (default: sealbell-demo)
-             --clips N      clips to record (default 3)
-             --phones M     enrolled phones (default 2)
-             --seconds S    seconds per clip (default 4)
-             --fps F        camera frames per second (default 10)
+  demo       run the hosted simulator end to end: relay, doorbell, phones, on loopback
+               --out DIR      where to leave everything (default: sealbell-demo)
+               --clips N      clips to record (default 3)
+               --phones M     phones: phone 1 sets up, 2..M enroll with the passphrase (default 2)
+               --revoke K     phone 1 revokes phone K halfway through the clips
+               --seconds S    seconds per clip (default 4)
+               --fps F        camera frames per second (default 10)
+  provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
+               sealbell provision --out DIR
+  relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
+               sealbell relay --port P --data DIR [--host 127.0.0.1]
+               The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
+               (made on first start, mode 0600).
+  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch>
+               (sealbell phone help for details)
   verify   check a clip against its signed manifest
              sealbell verify CLIP.age --pub DEVICE.pub [-i PHONE.key] [--out VIDEO.mkv]
              [--manifest FILE] [--signature FILE]
@@ -33,6 +49,7 @@ const commands: Record<string, Handler> = {
         phones: { type: 'string', default: '2' },
         seconds: { type: 'string', default: '4' },
         fps: { type: 'string', default: '10' },
+        revoke: { type: 'string' },
       },
     });
     await runDemo({
@@ -41,8 +58,49 @@ const commands: Record<string, Handler> = {
       phones: positiveInt(values.phones!, '--phones'),
       seconds: positiveInt(values.seconds!, '--seconds'),
       fps: positiveInt(values.fps!, '--fps'),
+      revoke: values.revoke === undefined ? undefined : positiveInt(values.revoke, '--revoke'),
       log: (l) => console.log(l),
     });
+  },
+
+  async provision(args) {
+    const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+    if (!values.out) throw new UsageError('provision needs --out DIR');
+    const r = await provision({ out: values.out });
+    console.log(r.labelText);
+    console.log(`verifier record for the doorbell's store: ${r.verifierPath}`);
+    console.log(`label text: ${r.labelPath}`);
+  },
+
+  async relay(args) {
+    const { values } = parseArgs({
+      args,
+      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
+    });
+    if (!values.data) throw new UsageError('relay needs --data DIR');
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+    const tokenFile = path.join(values.data, 'admin-token');
+    let adminToken = process.env.SEALBELL_ADMIN_TOKEN;
+    if (!adminToken) {
+      fs.mkdirSync(values.data, { recursive: true, mode: 0o700 });
+      if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
+      adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
+    }
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log: (l) => console.log(l) });
+    console.log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
+    console.log(process.env.SEALBELL_ADMIN_TOKEN ? 'admin token: from $SEALBELL_ADMIN_TOKEN' : `admin token: in ${tokenFile}`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await relay.close();
+    console.log('relay: stopped');
+  },
+
+  async phone(args) {
+    await phoneCommand(args, { UsageError, readSecret });
   },
 
   async verify(args) {
@@ -69,7 +127,7 @@ const commands: Record<string, Handler> = {
   },
 };
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 function positiveInt(s: string, name: string): number {
   const n = Number(s);
@@ -81,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(USAGE);
+    process.stderr.write(USAGE + (name === 'phone' ? PHONE_USAGE : ''));
     return name === undefined || name === 'help' || name === '--help' ? 0 : 2;
   }
   try {
@@ -93,8 +151,16 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${USAGE}`);
+      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : USAGE}`);
       return 2;
+    }
+    if (e instanceof RelayApiError) {
+      process.stderr.write(`sealbell ${name}: the relay refused: ${e.message} [${e.code}]\n`);
+      return 1;
+    }
+    if (e instanceof TypeError && (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') {
+      process.stderr.write(`sealbell ${name}: cannot reach the relay or doorbell (connection refused)\n`);
+      return 1;
     }
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       process.stderr.write(`sealbell ${name}: no such file: ${(e as NodeJS.ErrnoException).path}\n`);

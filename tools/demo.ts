@@ -1,16 +1,26 @@
 /**
- * `sealbell demo`: the hosted simulator end to end. A doorbell (the real core on
- * hosts/node) records clips on simulated presses, sealed to every enrolled
- * phone; each phone then opens every clip and checks its signed manifest.
+ * `sealbell demo`: the hosted simulator end to end, on loopback. A relay; a doorbell
+ * fresh from the factory (`provision`); phone 1 makes the account and sets the doorbell
+ * up over its setup endpoint with the code from the label (SPAKE2+); phones 2..M enroll
+ * with the passphrase alone; the doorbell records clips on simulated presses and streams
+ * them sealed through the relay; with `--revoke K`, phone 1 revokes phone K halfway.
+ * Every phone then fetches every clip and opens what it may.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SimulatedDevice } from '../hosts/node/simulator.js';
-import { ClipFiles } from '../hosts/node/clip-files.js';
-import { formatIdentityFile } from '../src/age/identity-file.js';
-import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
-import { systemRandom } from '../src/crypto/noble.js';
+import { randomBytes } from 'node:crypto';
+import { SealbellError } from '../src/errors.js';
+import { RosterStore } from '../src/roster/roster-store.js';
+import { HostedDoorbell } from '../hosts/node/hosted-doorbell.js';
+import { startRelay } from './relay/server.js';
+import { newToken } from './relay/tokens.js';
+import { provision } from './provision.js';
+import { phoneInit, phoneSetup, registerOnRelay, enrollFromRelay, revokeOnRelay } from './phone/index.js';
+import { phoneClips, phoneFetch } from './phone/clips.js';
+import { readAccount, readDevice, readPhone } from './phone/state.js';
+import { authorityDevices, RelayApiError } from './relay/phone-client.js';
 import { checkClip, clipPaths } from './clip-check.js';
+import { keyIdHex } from '../src/minisign.js';
 
 export interface DemoOptions {
   out: string;
@@ -19,67 +29,153 @@ export interface DemoOptions {
   /** seconds of video per clip */
   seconds: number;
   fps: number;
+  /** revoke this phone (2..phones) halfway through the clips */
+  revoke?: number;
+  /** scrypt work factor of the escrow (default 18; tests lower it) */
+  escrowLogN?: number;
   log: (line: string) => void;
 }
 
 export interface DemoResult {
   clipIds: string[];
-  phoneKeys: string[];
-  devicePub: string;
+  deviceId: string;
+  /** per phone (index 0 = phone 1): the clips it opened */
+  opened: string[][];
+  phoneDirs: string[];
+  passphrase: string;
+}
+
+/** Polls `done` while real I/O runs; fails with `what` after `ms`. */
+async function until(done: () => boolean | Promise<boolean>, what: string, device?: HostedDoorbell, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > end) throw new SealbellError('DEMO_TIMEOUT', `timed out waiting: ${what}`);
+    if (device) await device.idle(10);
+    else await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log;
+  if (o.revoke !== undefined && (o.revoke < 2 || o.revoke > o.phones)) {
+    throw new SealbellError('DEMO_OPTIONS', `--revoke must name a phone from 2 to ${o.phones} (phone 1 owns the account)`);
+  }
   fs.mkdirSync(o.out, { recursive: true });
-  const clipsDir = path.join(o.out, 'clips');
-  fs.rmSync(clipsDir, { recursive: true, force: true });
-
-  // Phones make their own identities; until setup over the AP exists, the owner enrolls them directly.
-  const phones: string[] = [];
-  const phoneKeys: string[] = [];
-  for (let i = 1; i <= o.phones; i++) {
-    const identity = generateIdentity(systemRandom);
-    const file = path.join(o.out, `phone-${i}.key`);
-    fs.writeFileSync(file, formatIdentityFile(identity, new Date()), { mode: 0o600 });
-    phones.push(identity);
-    phoneKeys.push(file);
+  for (const old of fs.readdirSync(o.out)) {
+    if (/^(relay|device|factory|clips|phone-\d+(\.key)?|device\.pub|passphrase\.txt|account\.escrow\.age)$/.test(old)) fs.rmSync(path.join(o.out, old), { recursive: true, force: true });
   }
-  log(`phones: ${o.phones} identities written (${phoneKeys.map((f) => path.basename(f)).join(', ')})`);
+  const at = (...p: string[]) => path.join(o.out, ...p);
 
-  const sink = new ClipFiles(clipsDir);
-  const device = new SimulatedDevice({
-    stateDir: path.join(o.out, 'device'),
-    sink,
-    fps: o.fps,
-    log: (l) => log(`  device: ${l}`),
-    doorbell: { clipDuration: o.seconds * 1000 },
-  });
-  const devicePub = path.join(o.out, 'device.pub');
-  fs.writeFileSync(devicePub, device.identity.publicKeyText);
-  log(`device ${device.identity.deviceId}: identity key ready, public key in ${devicePub}`);
+  // The relay: ciphertext only. Its admin token registers doorbells (the owner runs it).
+  const adminToken = newToken();
+  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: at('relay'), adminToken });
+  log(`relay: listening on ${relay.url}, data in ${at('relay')}`);
+  const device = new HostedDoorbell({ dir: at('device'), fps: o.fps, clipSeconds: o.seconds, log: (l) => log(`  doorbell: ${l}`) });
+  try {
+    // Factory: the setup code goes on the label, its SPAKE2+ verifier into the doorbell.
+    const factory = await provision({ out: at('factory') });
+    HostedDoorbell.install(at('device'), factory.verifierRecord);
+    log(`factory: setup code ${factory.manualCode} on the label (${factory.labelPath})`);
+    const { setupUrl } = await device.boot();
+    log(`doorbell: first boot, setup mode open at ${setupUrl}`);
 
-  device.doorbell.setRecipients({ epoch: 1, recipients: phones.map(identityToRecipient) });
-  const t0 = Date.now();
-  device.prepare();
-  log(`device: ${device.doorbell.pool.available} clip headers prepared in idle time (${Date.now() - t0} ms)`);
+    // Phone 1 makes the account and sets the doorbell up with the code.
+    const phoneDirs = Array.from({ length: o.phones }, (_, i) => at(`phone-${i + 1}`));
+    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN });
+    fs.writeFileSync(at('passphrase.txt'), account.passphrase + '\n', { mode: 0o600 });
+    fs.copyFileSync(account.escrowPath, at('account.escrow.age'));
+    log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);
+    const wifi = { ssid: 'sealbell-demo', password: randomBytes(12).toString('base64url') };
+    const setup = await phoneSetup({ dir: phoneDirs[0], endpoint: setupUrl!, code: factory.manualCode, wifi, relayUrl: relay.url });
+    const deviceId = setup.deviceId;
+    log(`phone 1: doorbell ${deviceId} set up over SPAKE2+; it holds roster epoch ${setup.roster.roster.epoch}`);
+    await registerOnRelay({ dir: phoneDirs[0], deviceId, adminToken });
+    log('phone 1: doorbell registered on the relay, escrow uploaded');
+    fs.writeFileSync(at('device.pub'), readDevice(phoneDirs[0], deviceId).publicKeyText);
 
-  const clipIds: string[] = [];
-  for (let c = 1; c <= o.clips; c++) {
-    device.run(2000); // someone walks up
-    const id = device.press();
-    log(`[${c}/${o.clips}] button pressed: clip ${id}`);
-    device.run(o.seconds * 1000 + 1000);
-    clipIds.push(id);
+    const rosters = new RosterStore(device.store, deviceId);
+    const epoch = () => rosters.load()?.roster.epoch ?? 0;
+    // The doorbell joins the owner's network, connects and tells the relay its roster.
+    const authorityId = keyIdHex(readAccount(phoneDirs[0]).authority.keyId);
+    await until(async () => (await authorityDevices(relay.url, authorityId)).includes(deviceId), 'the doorbell connects to the relay', device);
+
+    // Phones 2..M: the passphrase is all they need.
+    for (let i = 2; i <= o.phones; i++) {
+      const want = epoch() + 1;
+      await enrollFromRelay({ dir: phoneDirs[i - 1], relay: relay.url, passphrase: account.passphrase, name: `phone ${i}` });
+      await until(() => epoch() === want, `the doorbell takes roster epoch ${want}`, device);
+      log(`phone ${i}: enrolled with the passphrase; the doorbell now seals to roster epoch ${want}`);
+    }
+
+    device.prepare();
+    const clipIds: string[] = [];
+    const revokeBefore = o.revoke ? Math.floor(o.clips / 2) + 1 : 0;
+    for (let c = 1; c <= o.clips; c++) {
+      if (c === revokeBefore) {
+        const want = epoch() + 1;
+        await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}` });
+        await until(() => epoch() === want, `the doorbell takes roster epoch ${want}`, device);
+        log(`phone 1: revoked phone ${o.revoke}; clips from now on are not sealed to it`);
+      }
+      await device.run(2000); // someone walks up
+      const id = device.press();
+      log(`[${c}/${o.clips}] button pressed: clip ${id}`);
+      await device.run(o.seconds * 1000 + 1000);
+      clipIds.push(id);
+    }
+    if (!(await device.drain())) throw new SealbellError('DEMO_TIMEOUT', 'the doorbell could not upload everything');
+    log(`doorbell: every sealed chunk acknowledged by the relay (${relay.stats.segmentsStored} segments)`);
+
+    // Every phone fetches every clip; phone 1's copies stay in DIR/clips.
+    const opened: string[][] = [];
+    for (let i = 1; i <= o.phones; i++) {
+      const dir = phoneDirs[i - 1];
+      fs.copyFileSync(path.join(dir, 'identity.key'), at(`phone-${i}.key`));
+      if (i === o.revoke) {
+        opened.push(await revokedPhoneView(dir, deviceId, relay.url, at('clips'), clipIds, log, i));
+        continue;
+      }
+      const listed = (await phoneClips(dir, deviceId))[0].clips.filter((c) => c.state === 'verified').map((c) => c.clip);
+      const mine: string[] = [];
+      for (const id of listed) {
+        const r = await phoneFetch({ dir, clip: id, deviceId, keepDir: i === 1 ? at('clips') : undefined });
+        mine.push(id);
+        if (i === 1) log(`clip ${id}: signature ok, ${r.frames} frames, ${fs.statSync(r.age).size} bytes`);
+      }
+      opened.push(mine);
+      log(`phone ${i}: fetched, checked and opened ${mine.length} of ${listed.length} clips`);
+    }
+    log(`done; files in ${o.out}`);
+    return { clipIds, deviceId, opened, phoneDirs, passphrase: account.passphrase };
+  } finally {
+    await device.close();
+    await relay.close();
   }
+}
 
-  const pubText = fs.readFileSync(devicePub, 'utf8');
+
+/**
+ * A revoked phone: the relay no longer lets it in, and of the clips (phone 1's copies) it
+ * opens only those recorded before its revocation.
+ */
+async function revokedPhoneView(dir: string, deviceId: string, relay: string, clipsDir: string, clipIds: string[], log: (l: string) => void, i: number): Promise<string[]> {
+  try {
+    await phoneClips(dir, deviceId);
+    throw new SealbellError('DEMO_REVOKE', `phone ${i} was revoked but the relay still lets it in`);
+  } catch (e) {
+    if (!(e instanceof RelayApiError && e.code === 'PHONE_NOT_ALLOWED')) throw e;
+  }
+  const identity = readPhone(dir).identity;
+  const pub = readDevice(dir, deviceId).publicKeyText;
+  const opens: string[] = [];
   for (const id of clipIds) {
-    const paths = clipPaths(sink.paths(id).age);
-    for (let i = 0; i < phones.length; i++) {
-      const { manifest, opened } = checkClip(paths, pubText, { identities: [phones[i]] });
-      if (i === 0) log(`clip ${id}: signature ok, ${opened!.frames}/${manifest.frames} frames, ${fs.statSync(paths.age).size} bytes`);
+    try {
+      checkClip(clipPaths(path.join(clipsDir, `${id}.age`)), pub, { identities: [identity] });
+      opens.push(id);
+    } catch (e) {
+      if (!(e instanceof SealbellError && e.code === 'NO_IDENTITY')) throw e;
     }
   }
-  log(`every phone opened every clip; files in ${o.out}`);
-  return { clipIds, phoneKeys, devicePub };
+  log(`phone ${i} (revoked): the relay refuses it (PHONE_NOT_ALLOWED); of phone 1's copies it opens ${opens.length} of ${clipIds.length}, the ones recorded before its revocation`);
+  return opens;
 }

@@ -12,7 +12,9 @@ import { SyntheticCamera } from './camera.js';
 import { FileKeyValueStore } from './kv-store.js';
 
 export interface SimulatedDeviceOptions {
-  stateDir: string;
+  /** the device's persistent store: a folder, or a store already open */
+  stateDir?: string;
+  store?: FileKeyValueStore;
   sink: ClipSink;
   fps?: number;
   width?: number;
@@ -37,7 +39,8 @@ export class SimulatedDevice {
 
   constructor(o: SimulatedDeviceOptions) {
     const random = o.random ?? systemRandom;
-    this.store = new FileKeyValueStore(o.stateDir);
+    if (!o.store && !o.stateDir) throw new Error('SimulatedDevice needs a store or a stateDir');
+    this.store = o.store ?? new FileKeyValueStore(o.stateDir!);
     this.identity = loadOrCreateIdentity(this.store, random);
     this.camera = new SyntheticCamera({ width: o.width, height: o.height });
     this.fps = o.fps ?? 10;

@@ -1,0 +1,86 @@
+// The demo is the whole system on loopback: provision → setup over SPAKE2+ → clips streamed
+// through the relay → phones fetch them; phones 2..M enrolled with the passphrase alone;
+// phone 2 revoked halfway. What a user would check afterwards, checked here.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { base64 } from '@scure/base';
+import { Decrypter } from 'age-encryption';
+import { utf8ToBytes } from '../src/bytes.js';
+import { loadDeviceConfig } from '../src/setup/device-config.js';
+import { FileKeyValueStore } from '../hosts/node/kv-store.js';
+import { runDemo, type DemoResult } from '../tools/demo.js';
+import { requireTool, tempDir } from './helpers.js';
+import { allFiles } from './relay-helpers.js';
+
+describe('demo: provision → setup → relay → phones, with enrollment and a revocation', function () {
+  this.timeout(180_000);
+  const dir = tempDir('demo');
+  let r: DemoResult;
+  const log: string[] = [];
+
+  before(async () => {
+    r = await runDemo({ out: dir, clips: 4, phones: 3, revoke: 2, seconds: 2, fps: 10, log: (l) => log.push(l) });
+  });
+
+  it('phones 1 and 3 open every clip; revoked phone 2 only those from before its revocation, and the relay shuts it out', () => {
+    assert.equal(r.clipIds.length, 4);
+    assert.deepEqual(r.opened[0], r.clipIds);
+    assert.deepEqual(r.opened[2], r.clipIds);
+    assert.deepEqual(r.opened[1], r.clipIds.slice(0, 2));
+    assert.ok(log.some((l) => /phone 2 \(revoked\): the relay refuses it/.test(l)));
+  });
+
+  it('stock age agrees: phone 2 cannot decrypt a clip recorded after its revocation', function () {
+    requireTool('age');
+    const age = (key: string, clip: string) => spawnSync('age', ['-d', '-i', path.join(dir, key), path.join(dir, 'clips', `${clip}.age`)]);
+    for (const [i, clip] of r.clipIds.entries()) {
+      assert.equal(age('phone-1.key', clip).status, 0);
+      assert.equal(age('phone-3.key', clip).status, 0);
+      const p2 = age('phone-2.key', clip);
+      if (i < 2) assert.equal(p2.status, 0, `clip ${i + 1} opens for phone 2`);
+      else assert.match(p2.stderr.toString(), /no identity matched/, `clip ${i + 1} is not for phone 2`);
+    }
+  });
+
+  it('leaves the passphrase and the escrow, which opens with it (age-encryption, scrypt)', async () => {
+    const passphrase = fs.readFileSync(path.join(dir, 'passphrase.txt'), 'utf8').trim();
+    assert.equal(passphrase, r.passphrase);
+    assert.equal(passphrase.split(' ').length, 12);
+    assert.equal(fs.statSync(path.join(dir, 'passphrase.txt')).mode & 0o077, 0, 'only the owner may read it');
+    const d = new Decrypter();
+    d.addPassphrase(passphrase);
+    const account = JSON.parse(await d.decrypt(fs.readFileSync(path.join(dir, 'account.escrow.age')), 'text'));
+    assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'v']);
+  });
+
+  it('warrant test: the relay\'s whole data folder holds no JPEG, no Wi-Fi password, no private key', () => {
+    const store = new FileKeyValueStore(path.join(dir, 'device', 'store'));
+    const wifi = loadDeviceConfig(store)!.wifi.password;
+    const secrets: [string, Uint8Array][] = [
+      ['JPEG start of image', new Uint8Array([0xff, 0xd8, 0xff])],
+      ['JFIF', utf8ToBytes('JFIF')],
+      ['Matroska', utf8ToBytes('matroska')],
+      ['age secret key', utf8ToBytes('AGE-SECRET-KEY-')],
+      ['Wi-Fi password', utf8ToBytes(wifi)],
+      ['passphrase', utf8ToBytes(r.passphrase)],
+      ['device identity key', store.get('identity.ed25519')!],
+    ];
+    for (const phoneDir of r.phoneDirs) {
+      const phone = JSON.parse(fs.readFileSync(path.join(phoneDir, 'phone.json'), 'utf8'));
+      const account = JSON.parse(fs.readFileSync(path.join(phoneDir, 'account.json'), 'utf8'));
+      for (const [what, b64] of [['phone auth key', phone.auth], ['account authority key', account.authority]]) {
+        const raw = base64.decode(b64);
+        secrets.push([what, raw], [`${what} (base64)`, utf8ToBytes(b64)], [`${what} (hex)`, utf8ToBytes(Buffer.from(raw).toString('hex'))]);
+      }
+      secrets.push(['history identity', utf8ToBytes(account.history)]);
+    }
+    const files = allFiles(path.join(dir, 'relay'));
+    assert.ok(files.filter((f) => f.endsWith('.seg')).length >= 8, 'the clips are there, as ciphertext');
+    for (const file of files) {
+      const bytes = fs.readFileSync(file);
+      for (const [what, needle] of secrets) assert.equal(bytes.indexOf(Buffer.from(needle)), -1, `${what} found in ${file}`);
+    }
+  });
+});

@@ -1,0 +1,123 @@
+/** `sealbell phone …`: the owner's phone, as a command. Its state lives in one folder (--dir). */
+import { parseArgs } from 'node:util';
+import type { SecretSource } from '../secret-input.js';
+import { phoneInit } from './init.js';
+import { phoneSetup } from './setup.js';
+import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
+import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
+
+export const PHONE_USAGE = `
+sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
+  init     make the account: shows the 12-word passphrase once; writes the escrow
+             [--name NAME]
+  setup    set up a doorbell in setup mode, then register it on the relay
+             --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
+             Wi-Fi password: --wifi-password-file F, $SEALBELL_WIFI_PASSWORD, or stdin.
+             Relay admin token: --admin-token-file F or $SEALBELL_ADMIN_TOKEN.
+  enroll   join this phone to the account with the passphrase alone
+             --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
+  revoke   remove a phone from every doorbell's roster (a signed update through the relay)
+             --phone NAME [--device ID]
+  clips    list the clips of this phone's doorbells
+  fetch    download a clip, check it, decrypt it and write the video
+             <clip id> --out FILE.mkv
+  watch    fetch every new clip as it arrives (Ctrl-C to stop)
+`;
+
+interface Deps {
+  UsageError: new (message: string) => Error;
+  readSecret: (s: SecretSource) => Promise<string>;
+}
+
+const common = { dir: { type: 'string' as const, default: 'sealbell-phone' } };
+
+export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
+  const [sub, ...args] = argv;
+  const need = (value: string | undefined, flag: string): string => {
+    if (!value) throw new d.UsageError(`phone ${sub} needs ${flag}`);
+    return value;
+  };
+  switch (sub) {
+    case 'init': {
+      const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' } } });
+      const r = phoneInit(values.dir!, { name: values.name });
+      console.log(`account made in ${values.dir}. Write this passphrase down; it is shown only now and is the only way to add a phone:\n`);
+      console.log(`    ${r.passphrase}\n`);
+      console.log(`this phone's age recipient: ${r.recipient}`);
+      console.log(`escrow (account keys sealed to the passphrase): ${r.escrowPath}`);
+      return;
+    }
+    case 'setup': {
+      const { values } = parseArgs({
+        args,
+        options: {
+          ...common,
+          endpoint: { type: 'string' },
+          code: { type: 'string' },
+          ssid: { type: 'string' },
+          relay: { type: 'string' },
+          'wifi-password-file': { type: 'string' },
+          'admin-token-file': { type: 'string' },
+        },
+      });
+      const adminToken = await d.readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+      const password = await d.readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
+      const outcome = await phoneSetup({
+        dir: values.dir!,
+        endpoint: need(values.endpoint, '--endpoint URL'),
+        code: need(values.code, '--code CODE'),
+        wifi: { ssid: need(values.ssid, '--ssid SSID'), password },
+        relayUrl: need(values.relay, '--relay URL'),
+      });
+      console.log(`doorbell ${outcome.deviceId} set up; it holds roster epoch ${outcome.roster.roster.epoch} and signed for it`);
+      await registerOnRelay({ dir: values.dir!, deviceId: outcome.deviceId, adminToken });
+      console.log(`registered on ${values.relay}; escrow uploaded`);
+      return;
+    }
+    case 'enroll': {
+      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const relay = need(values.relay, '--relay URL');
+      const name = need(values.name, '--name NAME');
+      const passphrase = await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name });
+      console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
+      return;
+    }
+    case 'revoke': {
+      const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' } } });
+      const updates = await revokeOnRelay({ dir: values.dir!, phone: need(values.phone, '--phone NAME'), deviceId: values.device });
+      for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
+      return;
+    }
+    case 'clips': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
+      for (const { deviceId, clips } of await phoneClips(values.dir!, values.device)) {
+        console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
+        for (const c of clips) console.log(`  ${c.clip}  ${c.state}${c.reason ? ` (${c.reason})` : ''}  ${c.bytes} bytes`);
+      }
+      return;
+    }
+    case 'fetch': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, out: { type: 'string' }, device: { type: 'string' } } });
+      if (positionals.length !== 1) throw new d.UsageError('phone fetch needs one clip id');
+      const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out: need(values.out, '--out FILE'), deviceId: values.device });
+      console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
+      return;
+    }
+    case 'watch': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
+      const w = await phoneWatch({
+        dir: values.dir!,
+        deviceId: values.device,
+        onClip: (r, clip) => console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`),
+      });
+      console.log('watching for new clips (Ctrl-C to stop)');
+      process.once('SIGINT', () => w.close());
+      process.once('SIGTERM', () => w.close());
+      await w.closed;
+      return;
+    }
+    default:
+      throw new d.UsageError(sub ? `unknown phone command "${sub}"` : 'which phone command?');
+  }
+}
