@@ -67,7 +67,9 @@ const commands: Record<string, Handler> = {
     const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
     if (!values.out) throw new UsageError('provision needs --out DIR');
     const r = await provision({ out: values.out });
+    console.log(r.qrTerminal);
     console.log(r.labelText);
+    console.log(`QR code for the label: ${r.qrPath}`);
     console.log(`verifier record for the doorbell's store: ${r.verifierPath}`);
     console.log(`label text: ${r.labelPath}`);
   },

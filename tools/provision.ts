@@ -6,10 +6,9 @@
  *   <out>/setup-verifier.bin   flash into the device's store under "setup.verifier"
  *                              ("SBV1" ‖ salt ‖ w0 ‖ L, src/setup/verifier-record.ts)
  *   <out>/setup-label.txt      the code for the label printer: manual digits and QR payload
+ *   <out>/setup-qr.png         the QR code for the label (error correction M)
  *
- * No QR library is installed, so the QR code itself is not drawn: the label text
- * carries the payload for a label printer (adding the `qrcode` npm package would give
- * `QRCode.toFile('setup-qr.png', payload)` and a terminal rendering with `toString`).
+ * `qrTerminal` renders the same QR code as text for a terminal.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { ID_PROVER, ID_VERIFIER, SALT_LENGTH } from '../src/setup/protocol.js';
 import { codePassword, formatManualCode, generateSetupCode, qrPayload } from '../src/setup/setup-code.js';
 import { encodeVerifierRecord } from '../src/setup/verifier-record.js';
 import { writeFileAtomic } from '../hosts/node/kv-store.js';
+import QRCode from 'qrcode';
 
 export interface ProvisionOptions {
   out: string;
@@ -39,10 +39,13 @@ export interface ProvisionResult {
   verifierRecord: Uint8Array;
   verifierPath: string;
   labelPath: string;
+  qrPath: string;
+  /** the QR code drawn with block characters, for a terminal */
+  qrTerminal: string;
 }
 
 export function labelText(manualCode: string, payload: string): string {
-  const width = Math.max(payload.length, 24) + 4;
+  const width = Math.max(payload.length + 6, 24) + 4;
   const line = (s: string) => `| ${s.padEnd(width - 4)} |`;
   const rule = `+${'-'.repeat(width - 2)}+`;
   return [rule, line('sealbell doorbell setup'), line(''), line(`code: ${manualCode}`), line(`QR:   ${payload}`), rule, ''].join('\n');
@@ -64,5 +67,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const labelPath = path.join(o.out, 'setup-label.txt');
   writeFileAtomic(verifierPath, verifierRecord);
   writeFileAtomic(labelPath, text);
-  return { code, manualCode, qrPayload: payload, labelText: text, verifierRecord, verifierPath, labelPath };
+  const qrPath = path.join(o.out, 'setup-qr.png');
+  const qr = { errorCorrectionLevel: 'M' as const, margin: 4 };
+  writeFileAtomic(qrPath, new Uint8Array(await QRCode.toBuffer(payload, { ...qr, type: 'png', scale: 8 })));
+  const qrTerminal = await QRCode.toString(payload, { ...qr, type: 'utf8' });
+  return { code, manualCode, qrPayload: payload, labelText: text, verifierRecord, verifierPath, labelPath, qrPath, qrTerminal };
 }
