@@ -18,6 +18,8 @@ import { nodeBackend } from '../../hosts/node/backend.js';
 import { openXs } from '../xs/run.js';
 import { xsJsSealPerByte } from './xs.js';
 import { nativeSealInstructionsPerByte } from './native.js';
+import { setupCosts } from './setup.js';
+import { relayBench } from './relay.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -137,6 +139,8 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('xs_js_seal', async () => ({ xs_js_seal_per_byte: +(await xsJsSealPerByte(ROOT)).toFixed(1) })));
   const native = await nativeSealInstructionsPerByte(ROOT);
   figures.native_seal_x86_instructions_per_byte = typeof native === 'number' ? +native.toFixed(2) : `not measured: ${native}`;
+  Object.assign(figures, await safely('xs_setup', () => setupCosts(ROOT)));
+  Object.assign(figures, await safely('relay', relayBench));
   return figures;
 }
 
