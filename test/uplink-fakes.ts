@@ -75,6 +75,11 @@ export class FakeRelay {
     if (c) this.queue.push(() => this.closeConn(c, 1006));
   }
 
+  /** Sends the device a roster update, as the relay does when a phone publishes one. */
+  pushRoster(bundle: string): void {
+    if (this.conn) this.reply(this.conn, { t: 'roster', bundle });
+  }
+
   /** Sends the held acknowledgements. */
   releaseAcks(): void {
     const c = this.conn;

@@ -27,7 +27,7 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 interface Vectors {
   segmentFrames: { clip: string; index: number; bytes: string; frame: string }[];
-  control: { message: DeviceMessage | RelayMessage; text: string }[];
+  control: { from?: 'device' | 'relay'; message: DeviceMessage | RelayMessage; text: string }[];
   phoneAuth: { challenge: string; origin: string; message: string; seed: string; publicKey: string; signature: string };
 }
 
@@ -54,7 +54,8 @@ describe('uplink wire format', function () {
   it('control messages match the documented text and parse back', () => {
     for (const c of v.control) {
       assert.equal(encodeControl(c.message), c.text);
-      const parsed = ['begin', 'end', 'incomplete'].includes(c.message.t) ? parseDeviceMessage(c.text) : parseRelayMessage(c.text);
+      const fromDevice = c.from ? c.from === 'device' : ['begin', 'end', 'incomplete'].includes(c.message.t);
+      const parsed = fromDevice ? parseDeviceMessage(c.text) : parseRelayMessage(c.text);
       assert.deepEqual(parsed, c.message);
     }
   });

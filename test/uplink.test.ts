@@ -2,6 +2,7 @@
 // the window, sends `end` only after every segment is acknowledged, backs off with
 // jitter, resumes idempotently, and gives up on a stalled connection.
 import assert from 'node:assert/strict';
+import { SealbellError } from '../src/errors.js';
 import { Spool } from '../src/uplink/spool.js';
 import { MemorySpoolStorage } from '../src/uplink/storage.js';
 import { Uplink, type UplinkOptions } from '../src/uplink/uplink.js';
@@ -45,6 +46,32 @@ describe('uplink (core, in-memory relay)', function () {
     assert.equal(relay.clips.get('c1')!.segments, 2);
     assert.equal(spool.empty, true);
     assert.equal(uplink.stats.segmentsAcked, 2);
+  });
+
+  it('tells the relay its roster after hello; answers an update with what it then holds, or with roster-refused', () => {
+    let held: { bundle: Uint8Array; authority: Uint8Array; ack: string } = { bundle: utf8ToBytes('SBR1 epoch 1'), authority: new Uint8Array(32), ack: 'ack 1' };
+    const roster = {
+      held: () => held,
+      update: (b: Uint8Array) => {
+        if (!String.fromCharCode(...b).includes('good')) throw new SealbellError('ROSTER_SIGNATURE', 'not signed by the account authority');
+        held = { ...held, bundle: b, ack: 'ack 2' };
+      },
+    };
+    const { relay, uplink, log } = rig({ roster });
+    uplink.start(0);
+    relay.flush();
+    const told = () => relay.control.filter((t) => t.startsWith('{"t":"roster"')).map((t) => JSON.parse(t));
+    assert.deepEqual(told().map((m) => m.ack), ['ack 1']);
+    relay.pushRoster(Buffer.from('forged').toString('base64'));
+    relay.flush();
+    const refused = relay.control.map((t) => JSON.parse(t)).filter((m) => m.t === 'roster-refused');
+    assert.deepEqual(refused.map((m) => m.code), ['ROSTER_SIGNATURE']);
+    assert.equal(uplink.state, 'ready', 'a refused update does not cost the connection');
+    assert.ok(log.some((l) => /roster update refused: ROSTER_SIGNATURE/.test(l)));
+    relay.pushRoster(Buffer.from('good update').toString('base64'));
+    relay.flush();
+    assert.deepEqual(told().map((m) => m.ack), ['ack 1', 'ack 2']);
+    assert.equal(Buffer.from(told()[1].bundle, 'base64').toString(), 'good update');
   });
 
   it('keeps at most `window` messages in flight and holds `end` until every segment is acknowledged', () => {
