@@ -117,7 +117,12 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       await w.closed;
       return;
     }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(PHONE_USAGE.trimStart());
+      return;
     default:
-      throw new d.UsageError(sub ? `unknown phone command "${sub}"` : 'which phone command?');
+      throw new d.UsageError(`unknown phone command "${sub}"`);
   }
 }
