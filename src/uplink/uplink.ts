@@ -28,6 +28,7 @@ import {
   type DeviceMessage,
   type RelayMessage,
 } from './wire.js';
+import { encodeLiveFrame, liveRequestBytes, parseLiveRelayMessage, type LiveHandler, type LiveKind } from './live-wire.js';
 
 /**
  * The device's roster, as the uplink sees it: told to the relay after every hello
@@ -42,6 +43,8 @@ export interface RosterLink {
 
 export interface UplinkOptions {
   spool: Spool;
+  /** live view requests arrive here (src/live/sessions.ts); without it they are ignored */
+  live?: LiveHandler;
   /** roster updates over this connection (optional: tests of the clip path leave it out) */
   roster?: RosterLink;
   connect: UplinkConnect;
@@ -128,6 +131,7 @@ export class Uplink {
     this.socket = undefined;
     this.state_ = 'stopped';
     this.inFlight.clear();
+    this.o.live?.onLiveDisconnect();
     s?.close(1000, 'device stopping');
   }
 
@@ -199,6 +203,7 @@ export class Uplink {
 
   private closed(why: string): void {
     this.generation++;
+    this.o.live?.onLiveDisconnect();
     this.socket = undefined;
     this.inFlight.clear();
     this.announced.clear();
@@ -222,6 +227,13 @@ export class Uplink {
 
   private onMessage(data: Uint8Array | string): void {
     if (typeof data !== 'string') return this.fail('the relay sent a binary message');
+    let live;
+    try {
+      live = parseLiveRelayMessage(data);
+    } catch (e) {
+      return this.fail(`unreadable message from the relay: ${(e as Error).message}`);
+    }
+    if (live) return this.onLive(live);
     let m: RelayMessage;
     try {
       m = parseRelayMessage(data);
@@ -359,6 +371,27 @@ export class Uplink {
   private inFlightAdd(key: string): void {
     if (this.inFlight.size === 0) this.lastProgress = this.now;
     this.inFlight.add(key);
+  }
+
+  // --- live view (src/uplink/live-wire.ts) ---------------------------------------------
+
+  private onLive(m: NonNullable<ReturnType<typeof parseLiveRelayMessage>>): void {
+    if (this.state_ !== 'ready' || !this.o.live) return;
+    if (m.t === 'live') this.o.live.onLiveRequest({ session: m.session, phone: m.phone, request: liveRequestBytes(m) }, this.now);
+    else this.o.live.onLiveStop(m.session);
+  }
+
+  /** Sends a live opening or record now (no spool: a frame that cannot go now is worth nothing later). */
+  sendLive(session: string, kind: LiveKind, bytes: Uint8Array): void {
+    if (this.socket && this.state_ === 'ready') this.socket.send(encodeLiveFrame(kind, session, bytes));
+  }
+
+  refuseLive(session: string, code: string, message: string): void {
+    if (this.state_ === 'ready') this.socket?.send(JSON.stringify({ t: 'live-refused', session, code, message: message.slice(0, 500) }));
+  }
+
+  endLive(session: string, reason: string): void {
+    if (this.state_ === 'ready') this.socket?.send(JSON.stringify({ t: 'live-end', session, reason }));
   }
 
   private sendControl(m: DeviceMessage): void {

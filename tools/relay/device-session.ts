@@ -18,7 +18,9 @@ import {
   type DeviceMessage,
   type RelayMessage,
 } from '../../src/uplink/wire.js';
+import { isLiveFrame, parseLiveDeviceMessage, type LiveRelayMessage } from '../../src/uplink/live-wire.js';
 import { checkFinishedClip } from './clip-check.js';
+import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import type { RelayRosters } from './rosters.js';
@@ -37,6 +39,8 @@ export interface DeviceSessionContext {
   events: ClipEvents;
   rosters: RelayRosters;
   log: (line: string) => void;
+  /** live view: frames and messages of the device's live sessions go here */
+  live?: LiveHub;
   window: number;
   maxSegmentsPerClip: number;
   stats: { segmentsStored: number; duplicateSegments: number };
@@ -66,8 +70,9 @@ export class DeviceSession {
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     try {
-      if (isBinary) this.onSegment(data);
-      else this.onControl(data);
+      if (isBinary && isLiveFrame(data)) this.onLiveFrame(data);
+      else if (isBinary) this.onSegment(data);
+      else if (!this.onLiveControl(data)) this.onControl(data);
     } catch (e) {
       // Only a fault of ours gets here (storage, a bug): say so without details and hang up.
       this.ctx.log(`relay: device ${this.device.id}: internal error: ${(e as Error).message}`);
@@ -78,6 +83,33 @@ export class DeviceSession {
   /** A roster update a phone published: the device checks it and answers with what it holds. */
   pushRoster(bundle: Uint8Array): void {
     this.send({ t: 'roster', bundle: base64.encode(bundle) });
+  }
+
+  /** A live request or stop for the device (tools/relay/live.ts). */
+  sendLive(m: LiveRelayMessage): void {
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(m));
+  }
+
+  private onLiveFrame(data: Buffer): void {
+    try {
+      this.ctx.live?.fromDevice(this.device.id, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      this.close(CLOSE.BAD_INPUT, 'BAD_FRAME', (e as Error).message);
+    }
+  }
+
+  /** True when the text was a live message (handled here). */
+  private onLiveControl(data: Buffer): boolean {
+    let m;
+    try {
+      m = parseLiveDeviceMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      this.close(CLOSE.BAD_INPUT, 'BAD_MESSAGE', (e as Error).message);
+      return true;
+    }
+    if (!m) return false;
+    this.ctx.live?.deviceMessage(this.device.id, m);
+    return true;
   }
 
   private send(m: RelayMessage): void {

@@ -146,6 +146,12 @@ export class PhoneClient {
     return { state: (res.headers.get(CLIP_STATE_HEADER) ?? 'receiving') as ClipInfo['state'] };
   }
 
+  /** The live-view socket of the device, logged in as this phone (tools/phone/live.ts speaks on it). */
+  liveSocket(): WebSocket {
+    const url = relayUrl(this.relay, this.path('live')).replace(/^http/, 'ws');
+    return new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false, maxPayload: 1 << 20 });
+  }
+
   /** Calls `onEvent` for every clip state change of the device until closed. Resolves once subscribed. */
   follow(onEvent: (e: ClipEvent) => void): Promise<Following> {
     const url = relayUrl(this.relay, this.path('follow')).replace(/^http/, 'ws');

@@ -17,6 +17,7 @@ import { CLOSE, DeviceSession } from './device-session.js';
 import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
 import { PhoneAuth } from './phone-auth.js';
+import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
@@ -33,6 +34,8 @@ export interface RelayOptions {
   /** Status lines; never given secrets. */
   log?: (line: string) => void;
   limits?: Partial<RelayLimits>;
+  /** sees every live frame forwarded to a phone (tests) */
+  liveTap?: (device: string, frame: Uint8Array) => void;
 }
 
 export interface RelayStats {
@@ -48,6 +51,7 @@ export interface Relay {
   uplinkUrl: string;
   port: number;
   stats: RelayStats;
+  live: LiveStats;
   /** Stops at once, as a crash would: connections are dropped without a close handshake. Everything acknowledged is already durable. */
   close(): Promise<void>;
 }
@@ -70,6 +74,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     policy: phoneKeys,
   });
   const deviceSessions = new Map<string, DeviceSession>();
+  const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
+  // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
+  const liveWss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4096,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false),
+  });
   const rosters = new RelayRosters({ store, log, push: (device, bundle) => deviceSessions.get(device)?.pushRoster(bundle) });
   const api = new HttpApi({
     store,
@@ -93,13 +105,17 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, events, rosters, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
+          live.deviceGone(device.id); // its live sessions ended with the old connection
           deviceSessions.set(device.id, session);
           ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
           ws.on('close', () => {
-            if (deviceSessions.get(device.id) === session) deviceSessions.delete(device.id);
+            if (deviceSessions.get(device.id) === session) {
+              deviceSessions.delete(device.id);
+              live.deviceGone(device.id);
+            }
           });
           ws.on('error', () => {});
           session.start();
@@ -119,6 +135,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
           ws.on('message', () => ws.close(CLOSE.BAD_INPUT, 'LISTEN_ONLY'));
           ws.send(JSON.stringify({ t: 'hello', v: 1, device }));
         });
+        return;
+      }
+      if (segments.length === 4 && segments[0] === 'v1' && segments[1] === 'devices' && segments[3] === 'live') {
+        const device = requireId(segments[2], 'device id');
+        const session = phoneAuth.session(bearer(req) ?? protocolBearer(req.headers['sec-websocket-protocol']));
+        if (!session) throw new RelayError(401, 'UNAUTHENTICATED', 'live view needs a phone session');
+        if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
+        liveWss.handleUpgrade(req, socket, head, (ws) => live.phoneConnected(ws, device, session.publicKey));
         return;
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
@@ -146,10 +170,13 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     uplinkUrl: `ws://${hostPart}:${port}/v1/uplink`,
     port,
     stats,
+    live: live.stats,
     async close() {
       if (closed) return;
       closed = true;
       for (const ws of wss.clients) ws.terminate();
+      for (const ws of liveWss.clients) ws.terminate();
+      liveWss.close();
       wss.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -157,6 +184,16 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       store.close();
     },
   };
+}
+
+/** The subprotocol a browser offers for live view, and the one that carries its session token. */
+export const LIVE_PROTOCOL = 'sealbell.live';
+const BEARER_PROTOCOL = 'sealbell.bearer.';
+
+function protocolBearer(header: string | undefined): string | undefined {
+  const offered = (header ?? '').split(',').map((p) => p.trim());
+  const token = offered.find((p) => p.startsWith(BEARER_PROTOCOL))?.slice(BEARER_PROTOCOL.length);
+  return token && isToken(token) ? token : undefined;
 }
 
 function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void): void {
