@@ -19,6 +19,8 @@ import { DeviceRoster } from '../../src/roster/device-roster.js';
 import { Spool } from '../../src/uplink/spool.js';
 import { Uplink } from '../../src/uplink/uplink.js';
 import { SealbellError } from '../../src/errors.js';
+import { LiveSessions } from '../../src/live/sessions.js';
+import { nodeBackend } from './backend.js';
 import { SimulatedDevice } from './simulator.js';
 import { FileKeyValueStore } from './kv-store.js';
 import { FileSpoolStorage } from './file-spool-storage.js';
@@ -52,6 +54,8 @@ export class HostedDoorbell {
   private device: SimulatedDevice | undefined;
   private spool: Spool | undefined;
   private uplink_: Uplink | undefined;
+  private live_: LiveSessions | undefined;
+  private liveFrames = 0;
 
   /** The factory step: the SPAKE2+ verifier record from `sealbell provision` goes into the store. */
   static install(dir: string, verifierRecord: Uint8Array): void {
@@ -76,6 +80,11 @@ export class HostedDoorbell {
 
   get uplink(): Uplink | undefined {
     return this.uplink_;
+  }
+
+  /** Live view (src/live/sessions.ts): phones in the roster ask through the relay. */
+  get live(): LiveSessions | undefined {
+    return this.live_;
   }
 
   /** Empty when every sealed segment has been acknowledged by the relay. */
@@ -124,20 +133,39 @@ export class HostedDoorbell {
         this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`);
       },
     });
+    const live = (this.live_ = new LiveSessions({
+      aead: nodeBackend.aead,
+      random: this.random,
+      identity: device.identity,
+      roster: () => rosters.load()?.roster,
+      width: device.camera.width,
+      height: device.camera.height,
+      log: this.log,
+    }));
     this.uplink_ = new Uplink({
       spool,
       roster,
+      live,
       connect: wsUplinkConnect({ url: uplinkUrlOf(config.relayUrl), credential: credentialToken(config.credential) }),
       random: this.random,
       deviceId: device.identity.deviceId,
       log: this.log,
     });
+    live.attach(this.uplink_);
     this.uplink_.start(device.now);
     // The access point goes down once the doorbell is on the owner's network: after the
     // reply that completed setup has reached the phone.
     const endpoint = this.endpoint;
     this.endpoint = undefined;
     if (endpoint) setTimeout(() => void endpoint.close(), 1000).unref();
+  }
+
+  /** The camera also runs while someone watches live: one frame per step to the live sessions. */
+  private liveFrame(device: SimulatedDevice): void {
+    const live = this.live_;
+    const now = Math.round(device.now);
+    if (live?.active) live.frame(device.camera.capture(this.liveFrames++, now), now);
+    else live?.tick(now);
   }
 
   private operating(): SimulatedDevice {
@@ -161,6 +189,7 @@ export class HostedDoorbell {
     const step = 1000 / device.fps;
     for (let t = 0; t < ms; t += step) {
       device.run(Math.min(step, ms - t));
+      this.liveFrame(device);
       this.uplink_!.tick(Math.round(device.now));
       await yieldToIo();
     }
