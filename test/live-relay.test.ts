@@ -92,6 +92,15 @@ describe('live view through the relay', function () {
     assert.ok(w.frames.length > 0);
   });
 
+  it('a doorbell that is offline: the phone is told so at once', async () => {
+    const env = await liveSetUp('live-offline');
+    env.dev.uplink.stop();
+    await env.pump(() => true, 'nothing');
+    const w = await watch(env, alice, 5);
+    assert.ok(w.error instanceof SealbellError, String(w.error));
+    assert.equal(w.error.code, 'DEVICE_OFFLINE');
+  });
+
   it('the relay handles only sealed records: a tap on the device\'s connection finds no JPEG', async () => {
     const env = await liveSetUp('live-tap', { tapDevice: true });
     const w = await watch(env, alice, 1.2);
