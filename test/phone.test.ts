@@ -9,7 +9,7 @@ import { validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { identityToRecipient } from '../src/age/x25519.js';
 import { RosterStore, recipientsOf } from '../src/roster/roster-store.js';
-import { phoneEnroll, phoneInit, phoneRevoke, phoneSetup, readAccount, readPhone, openEscrow } from '../tools/phone/index.js';
+import { phoneEnroll, phoneInit, phoneRevoke, phoneSetup, unlockAccount, readPhone, openEscrow } from '../tools/phone/index.js';
 import { parseAccount } from '../tools/phone/escrow.js';
 import { readRoster } from '../tools/phone/state.js';
 import { recordClip, requireTool, seededRandom, tempDir } from './helpers.js';
@@ -24,14 +24,20 @@ describe('phone: init, enroll, revoke', function () {
     const r = phoneInit(dir, { name: 'Alice', random: seededRandom('init') });
     assert.equal(r.passphrase.split(' ').length, 12);
     assert.ok(validateMnemonic(r.passphrase, wordlist));
-    for (const f of ['identity.key', 'phone.json', 'account.json', 'escrow.age']) {
+    for (const f of ['identity.key', 'phone.json', 'escrow.age']) {
       assert.equal(fs.statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
       assert.ok(!fs.readFileSync(path.join(dir, f), 'utf8').includes(r.passphrase), `${f} holds the passphrase`);
     }
+    // The account keys are not kept in the clear: a stolen phone cannot sign rosters or use the history key.
+    const account = unlockAccount(dir, r.passphrase);
+    const secretsAtRest = fs.readdirSync(dir).filter((f) => f !== 'escrow.age').map((f) => fs.readFileSync(path.join(dir, f)));
+    for (const [what, secret] of [['authority', Buffer.from(account.authority.secretKey).toString('base64')], ['history', account.history]]) {
+      assert.ok(secretsAtRest.every((b) => !b.includes(secret)), `the account ${what} key is on disk in the clear`);
+    }
+    throwsCode(() => unlockAccount(dir, 'legal winner thank year wave sausage worth useful legal winner thank yellow'), 'AGE_PASSPHRASE');
     throwsCode(() => phoneInit(dir), 'PHONE_EXISTS');
     const escrow = fs.readFileSync(r.escrowPath);
     assert.match(escrow.subarray(0, 120).toString(), /-> scrypt \S+ 18\n/);
-    const account = readAccount(dir);
     // age-encryption (npm)
     const d = new Decrypter();
     d.addPassphrase(r.passphrase);
@@ -50,11 +56,11 @@ describe('phone: init, enroll, revoke', function () {
   it('enroll by passphrase, then revoke: the doorbell follows each signed roster; clips recorded afterwards follow it too', async () => {
     const d = await freshDevice('enroll');
     const alice = freshPhone('alice', 'Alice');
-    const setup = await phoneSetup({ dir: alice.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, random: seededRandom('enroll/setup') });
+    const setup = await phoneSetup({ dir: alice.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, account: alice.account, random: seededRandom('enroll/setup') });
     const deviceId = setup.deviceId;
     const rosters = new RosterStore(d.store, deviceId);
     const rig = doorbellFor(d.store, d.results[0].recipients, 'enroll');
-    const account = readAccount(alice.dir);
+    const account = alice.account;
     const history = account.history;
     const aliceId = readPhone(alice.dir).identity;
     const before = recordClip(rig, T0 + 10_000, 5);
@@ -78,8 +84,9 @@ describe('phone: init, enroll, revoke', function () {
     assert.equal(opens(before, bobId, setup.devicePublicKey), false, 'Bob reads older clips only through the history key');
 
     // Alice's phone is stolen: Bob revokes it
-    throwsCode(() => phoneRevoke({ dir: bobDir, phone: 'Mallory' }), 'PHONE_NOT_FOUND');
-    const [rev] = phoneRevoke({ dir: bobDir, phone: 'Alice' });
+    const bobAccount = unlockAccount(bobDir, alice.init.passphrase);
+    throwsCode(() => phoneRevoke({ dir: bobDir, phone: 'Mallory', account: bobAccount }), 'PHONE_NOT_FOUND');
+    const [rev] = phoneRevoke({ dir: bobDir, phone: 'Alice', account: bobAccount });
     assert.equal(rev.roster.roster.epoch, 3);
     const r3 = rosters.accept(rev.bundle);
     rig.doorbell.setRecipients(recipientsOf(r3.roster));
@@ -100,7 +107,7 @@ describe('phone: init, enroll, revoke', function () {
     throwsCode(() => rosters.accept(Uint8Array.from(tampered, (c) => c.charCodeAt(0))), 'ROSTER_SIGNATURE');
     assert.equal(rosters.load()!.roster.epoch, 3);
     // and the last phone cannot be removed (nobody could watch)
-    throwsCode(() => phoneRevoke({ dir: bobDir, phone: 'Bob' }), 'PHONE_LAST');
+    throwsCode(() => phoneRevoke({ dir: bobDir, phone: 'Bob', account: bobAccount }), 'PHONE_LAST');
     // Bob's kept roster is the newest
     assert.equal(readRoster(bobDir, deviceId, account.authority.publicKey)!.roster.epoch, 3);
   });
@@ -109,7 +116,7 @@ describe('phone: init, enroll, revoke', function () {
     const a = freshPhone('acct-a');
     const b = freshPhone('acct-b');
     const d = await freshDevice('enroll-other');
-    const s = await phoneSetup({ dir: b.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, random: seededRandom('o') });
+    const s = await phoneSetup({ dir: b.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, account: b.account, random: seededRandom('o') });
     throwsCode(() => phoneEnroll({ dir: tempDir('c'), passphrase: a.init.passphrase, escrow: a.init.escrow, rosters: [s.bundle], name: 'C' }), 'ROSTER_SIGNATURE');
   });
 });

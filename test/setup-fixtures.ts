@@ -19,7 +19,8 @@ import { decodePublicKey } from '../src/minisign.js';
 import { parseHeader } from '../src/age/format.js';
 import { startSetupEndpoint, type SetupEndpoint } from '../hosts/node/setup-endpoint.js';
 import { provision, type ProvisionResult } from '../tools/provision.js';
-import { phoneInit, type PhoneInitResult } from '../tools/phone/index.js';
+import { phoneInit, unlockAccount, type PhoneInitResult } from '../tools/phone/index.js';
+import type { AccountKeys } from '../tools/phone/state.js';
 import type { SetupTransport } from '../tools/phone/setup-client.js';
 import { MemorySink, MemoryStore, seededRandom, tempDir, type RecordedClip, type TestRig } from './helpers.js';
 
@@ -79,12 +80,15 @@ export async function serve(d: TestDevice): Promise<SetupEndpoint> {
 export interface TestPhone {
   dir: string;
   init: PhoneInitResult;
+  /** the account keys, unlocked with the passphrase */
+  account: AccountKeys;
 }
 
 /** A phone with a new account (escrow at a low work factor: tests that need 2^18 make their own). */
 export function freshPhone(seed: string, name = 'phone 1'): TestPhone {
   const dir = tempDir('phone');
-  return { dir, init: phoneInit(dir, { name, random: seededRandom(`${seed}/phone`), logN: 10 }) };
+  const init = phoneInit(dir, { name, random: seededRandom(`${seed}/phone`), logN: 10 });
+  return { dir, init, account: unlockAccount(dir, init.passphrase) };
 }
 
 /** Everything the store holds, for "nothing changed" checks. */

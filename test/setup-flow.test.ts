@@ -19,7 +19,7 @@ import {
 } from './setup-fixtures.js';
 
 function setup(d: TestDevice, phone: TestPhone, code = d.prov.manualCode, extra: { wifi?: typeof WIFI; seed?: string } = {}) {
-  return phoneSetup({ dir: phone.dir, endpoint: d.transport, code, wifi: extra.wifi ?? WIFI, relayUrl: RELAY, random: seededRandom(extra.seed ?? 'phone-setup') });
+  return phoneSetup({ dir: phone.dir, endpoint: d.transport, code, wifi: extra.wifi ?? WIFI, relayUrl: RELAY, account: phone.account, random: seededRandom(extra.seed ?? 'phone-setup') });
 }
 
 describe('setup over the access point', () => {
@@ -30,7 +30,7 @@ describe('setup over the access point', () => {
     try {
       assert.match(endpoint.url, /^http:\/\/127\.0\.0\.1:\d+\/setup$/);
       assert.equal(isSetUp(d.store), false);
-      const outcome = await phoneSetup({ dir: phone.dir, endpoint: endpoint.url, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, random: seededRandom('flow/setup') });
+      const outcome = await phoneSetup({ dir: phone.dir, endpoint: endpoint.url, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, account: phone.account, random: seededRandom('flow/setup') });
       assert.equal(d.mode.state, 'closed');
       assert.equal(isSetUp(d.store), true);
       assert.equal(d.results.length, 1);

@@ -86,7 +86,7 @@ async function attempt(d: TestDevice, tamper: Tamper, seed: string, code = d.pro
   const mitm = await startMitm(endpoint.url, tamper);
   const phone = freshPhone(seed);
   try {
-    await phoneSetup({ dir: phone.dir, endpoint: mitm.url, code, wifi: WIFI, relayUrl: RELAY, random: seededRandom(`${seed}/setup`) });
+    await phoneSetup({ dir: phone.dir, endpoint: mitm.url, code, wifi: WIFI, relayUrl: RELAY, account: phone.account, random: seededRandom(`${seed}/setup`) });
     return { seen: mitm.seen };
   } catch (e) {
     assert.ok(e instanceof SealbellError, `the phone reports failures as SealbellErrors, got ${String(e)}`);

@@ -17,7 +17,7 @@ import { newToken } from './relay/tokens.js';
 import { provision } from './provision.js';
 import { phoneInit, phoneSetup, registerOnRelay, enrollFromRelay, revokeOnRelay } from './phone/index.js';
 import { phoneClips, phoneFetch } from './phone/clips.js';
-import { readAccount, readDevice, readPhone } from './phone/state.js';
+import { readDevice, readPhone, unlockAccount } from './phone/state.js';
 import { authorityDevices, RelayApiError } from './relay/phone-client.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { keyIdHex } from '../src/minisign.js';
@@ -85,18 +85,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     fs.writeFileSync(at('passphrase.txt'), account.passphrase + '\n', { mode: 0o600 });
     fs.copyFileSync(account.escrowPath, at('account.escrow.age'));
     log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);
+    // Account operations (setup, revoke) need the passphrase: the phone keeps the account keys only in the escrow.
+    const keys = unlockAccount(phoneDirs[0], account.passphrase);
     const wifi = { ssid: 'sealbell-demo', password: randomBytes(12).toString('base64url') };
-    const setup = await phoneSetup({ dir: phoneDirs[0], endpoint: setupUrl!, code: factory.manualCode, wifi, relayUrl: relay.url });
+    const setup = await phoneSetup({ dir: phoneDirs[0], endpoint: setupUrl!, code: factory.manualCode, wifi, relayUrl: relay.url, account: keys });
     const deviceId = setup.deviceId;
     log(`phone 1: doorbell ${deviceId} set up over SPAKE2+; it holds roster epoch ${setup.roster.roster.epoch}`);
-    await registerOnRelay({ dir: phoneDirs[0], deviceId, adminToken });
+    await registerOnRelay({ dir: phoneDirs[0], deviceId, adminToken, account: keys });
     log('phone 1: doorbell registered on the relay, escrow uploaded');
     fs.writeFileSync(at('device.pub'), readDevice(phoneDirs[0], deviceId).publicKeyText);
 
     const rosters = new RosterStore(device.store, deviceId);
     const epoch = () => rosters.load()?.roster.epoch ?? 0;
     // The doorbell joins the owner's network, connects and tells the relay its roster.
-    const authorityId = keyIdHex(readAccount(phoneDirs[0]).authority.keyId);
+    const authorityId = keyIdHex(keys.authority.keyId);
     await until(async () => (await authorityDevices(relay.url, authorityId)).includes(deviceId), 'the doorbell connects to the relay', device);
 
     // Phones 2..M: the passphrase is all they need.
@@ -113,7 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     for (let c = 1; c <= o.clips; c++) {
       if (c === revokeBefore) {
         const want = epoch() + 1;
-        await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}` });
+        await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}`, account: keys });
         await until(() => epoch() === want, `the doorbell takes roster epoch ${want}`, device);
         log(`phone 1: revoked phone ${o.revoke}; clips from now on are not sealed to it`);
       }

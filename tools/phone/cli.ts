@@ -5,6 +5,7 @@ import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
 import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
+import { unlockAccount } from './state.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -12,12 +13,14 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              [--name NAME]
   setup    set up a doorbell in setup mode, then register it on the relay
              --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
-             Wi-Fi password: --wifi-password-file F, $SEALBELL_WIFI_PASSWORD, or stdin.
-             Relay admin token: --admin-token-file F or $SEALBELL_ADMIN_TOKEN.
+             Secrets, each from a file, the environment, or a line of stdin in this order:
+             passphrase (--passphrase-file, $SEALBELL_PASSPHRASE), relay admin token
+             (--admin-token-file, $SEALBELL_ADMIN_TOKEN), Wi-Fi password (--wifi-password-file,
+             $SEALBELL_WIFI_PASSWORD).
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
   revoke   remove a phone from every doorbell's roster (a signed update through the relay)
-             --phone NAME [--device ID]
+             --phone NAME [--device ID]; passphrase as for setup
   clips    list the clips of this phone's doorbells
   fetch    download a clip, check it, decrypt it and write the video
              <clip id> --out FILE.mkv
@@ -58,8 +61,10 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
           relay: { type: 'string' },
           'wifi-password-file': { type: 'string' },
           'admin-token-file': { type: 'string' },
+          'passphrase-file': { type: 'string' },
         },
       });
+      const account = unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' }));
       const adminToken = await d.readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
       const password = await d.readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
       const outcome = await phoneSetup({
@@ -68,9 +73,10 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
         code: need(values.code, '--code CODE'),
         wifi: { ssid: need(values.ssid, '--ssid SSID'), password },
         relayUrl: need(values.relay, '--relay URL'),
+        account,
       });
       console.log(`doorbell ${outcome.deviceId} set up; it holds roster epoch ${outcome.roster.roster.epoch} and signed for it`);
-      await registerOnRelay({ dir: values.dir!, deviceId: outcome.deviceId, adminToken });
+      await registerOnRelay({ dir: values.dir!, deviceId: outcome.deviceId, adminToken, account });
       console.log(`registered on ${values.relay}; escrow uploaded`);
       return;
     }
@@ -84,8 +90,10 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       return;
     }
     case 'revoke': {
-      const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' } } });
-      const updates = await revokeOnRelay({ dir: values.dir!, phone: need(values.phone, '--phone NAME'), deviceId: values.device });
+      const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const phone = need(values.phone, '--phone NAME');
+      const account = unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' }));
+      const updates = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account });
       for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
       return;
     }

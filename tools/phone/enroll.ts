@@ -8,7 +8,7 @@ import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle } from '../../src/roster/bundle.js';
-import { hasPhone, verifyBundle, writeAccount, writeEscrow, writePhone, writeRoster } from './state.js';
+import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
 import { openEscrow } from './escrow.js';
 import { newPhoneKeys } from './init.js';
 import { rosterEntry, withPhone } from './roster-edit.js';
@@ -45,7 +45,7 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
     const roster = signRoster(withPhone(c.roster, rosterEntry(phone)), account.authority);
     return { deviceId: roster.roster.device, roster, bundle: encodeRosterBundle(roster) };
   });
-  writeAccount(a.dir, account);
+  writeAuthorityPub(a.dir, account);
   writePhone(a.dir, phone);
   writeEscrow(a.dir, a.escrow);
   for (const u of updates) writeRoster(a.dir, u.roster);

@@ -6,5 +6,5 @@ export { phoneRevoke, type PhoneRevokeArgs } from './revoke.js';
 export { runPhoneSetup, type SetupTransport, type PhoneSetupOutcome } from './setup-client.js';
 export { httpSetupTransport } from './http-transport.js';
 export { openEscrow, sealEscrow, normalizePassphrase } from './escrow.js';
-export { readPhone, readAccount, readRoster, listDevices } from './state.js';
+export { readPhone, unlockAccount, readAuthorityPub, readRoster, listDevices } from './state.js';
 export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay } from './relay-sync.js';

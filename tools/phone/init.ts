@@ -8,7 +8,7 @@ import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
-import { hasPhone, writeAccount, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
+import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
 import { newPassphrase, sealEscrow } from './escrow.js';
 import { accountIdFor, writeEscrowRecord } from './relay-sync.js';
 
@@ -43,7 +43,7 @@ export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResul
   const phone = newPhoneKeys(o.name ?? 'phone 1', random);
   const passphrase = newPassphrase(random);
   const escrow = sealEscrow(account, passphrase, random, o.logN);
-  writeAccount(dir, account);
+  writeAuthorityPub(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);
   writeEscrowRecord(dir, { account: accountIdFor(passphrase) });

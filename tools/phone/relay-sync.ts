@@ -22,7 +22,7 @@ import { authorityDevices, deviceKey, getEscrow, phoneAuthKeyFromSeed, PhoneClie
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
 import { normalizePassphrase, openEscrow } from './escrow.js';
-import { listDevices, readAccount, readDevice, readPhone, writeDevice } from './state.js';
+import { listDevices, readDevice, readPhone, writeDevice, type AccountKeys } from './state.js';
 
 /** Where the account's escrow lives on a relay: derived from the passphrase, so a new phone needs nothing else. */
 export function accountIdFor(passphrase: string): string {
@@ -91,10 +91,10 @@ export async function uploadEscrow(dir: string, relay: string): Promise<string> 
  * After setup: registers the doorbell on the relay (the relay's admin token; the credential
  * the phone gave the doorbell; the account's endorsement of its key) and uploads the escrow.
  */
-export async function registerOnRelay(a: { dir: string; deviceId: string; adminToken: string }): Promise<void> {
+export async function registerOnRelay(a: { dir: string; deviceId: string; adminToken: string; account: AccountKeys }): Promise<void> {
   const d = readDevice(a.dir, a.deviceId);
   if (!d.credential) throw new SealbellError('PHONE_STATE', `this phone did not set up ${a.deviceId}: it has no credential for it`);
-  const account = readAccount(a.dir);
+  const account = a.account;
   await registerDevice(d.relayUrl, a.adminToken, {
     credential: credentialToken(d.credential),
     publicKey: d.publicKeyText,
@@ -147,11 +147,11 @@ export async function enrollFromRelay(a: { dir: string; relay: string; passphras
 }
 
 /** `phone revoke`: the current rosters from the relay, without that phone, signed and published. */
-export async function revokeOnRelay(a: { dir: string; phone: string; deviceId?: string }): Promise<RosterUpdate[]> {
+export async function revokeOnRelay(a: { dir: string; phone: string; account: AccountKeys; deviceId?: string }): Promise<RosterUpdate[]> {
   const ids = a.deviceId ? [a.deviceId] : listDevices(a.dir);
   const rosters: Uint8Array[] = [];
   for (const id of ids) rosters.push(await currentRoster(await phoneLogin(a.dir, id)));
-  const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, rosters });
+  const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, rosters, account: a.account });
   await publish(updates, (id) => readDevice(a.dir, id).relayUrl);
   return updates;
 }

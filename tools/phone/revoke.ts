@@ -5,7 +5,7 @@
 import { SealbellError } from '../../src/errors.js';
 import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle } from '../../src/roster/bundle.js';
-import { listDevices, readAccount, readRoster, verifyBundle, writeRoster } from './state.js';
+import { listDevices, readRoster, verifyBundle, writeRoster, type AccountKeys } from './state.js';
 import { withoutPhone } from './roster-edit.js';
 import type { RosterUpdate } from './enroll.js';
 
@@ -17,10 +17,12 @@ export interface PhoneRevokeArgs {
   deviceId?: string;
   /** current roster bundles from the relay, if fresher than the ones kept here */
   rosters?: Uint8Array[];
+  /** the account keys: unlockAccount(dir, passphrase) */
+  account: AccountKeys;
 }
 
 export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
-  const account = readAccount(a.dir);
+  const account = a.account;
   const key = account.authority.publicKey;
   const newest = new Map<string, SignedRoster>();
   const consider = (s: SignedRoster | undefined) => {

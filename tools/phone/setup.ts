@@ -10,7 +10,7 @@ import type { Roster } from '../../src/roster/roster.js';
 import type { WifiCredentials } from '../../src/setup/records.js';
 import { runPhoneSetup, type DeviceSeen, type PhoneSetupOutcome, type SetupTransport } from './setup-client.js';
 import { httpSetupTransport } from './http-transport.js';
-import { readAccount, readPhone, writeDevice, writeRoster } from './state.js';
+import { readPhone, writeDevice, writeRoster, type AccountKeys } from './state.js';
 import { rosterEntry, withPhone } from './roster-edit.js';
 
 export interface PhoneSetupArgs {
@@ -21,13 +21,15 @@ export interface PhoneSetupArgs {
   code: string;
   wifi: WifiCredentials;
   relayUrl: string;
+  /** the account keys: unlockAccount(dir, passphrase) */
+  account: AccountKeys;
   random?: Random;
 }
 
 export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> {
   const random = a.random ?? systemRandom;
   const phone = readPhone(a.dir);
-  const account = readAccount(a.dir);
+  const account = a.account;
   const history = identityToRecipient(account.history);
   const credential = random(32);
   // A doorbell this account set up before: its current roster, plus this phone. A new one: this phone.

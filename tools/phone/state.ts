@@ -3,9 +3,14 @@
  *
  *   identity.key          this phone's age identity (age -d -i identity.key opens its clips)
  *   phone.json            { v, name, recipient, auth: base64 Ed25519 seed } (secret)
- *   account.json          { v, authority: base64 Ed25519 seed, history: AGE-SECRET-KEY-1… } (secret)
  *   authority.pub         the account authority's minisign public key
- *   escrow.age            the account keys, age-encrypted to the passphrase (for the relay)
+ *   escrow.age            the account keys, age-encrypted to the passphrase (also on the relay)
+ *   escrow.json           where the escrow lives on the relay, and its write token
+ *
+ * The account keys (authority, history) are not kept in the clear: a stolen phone must not be
+ * able to sign itself back into a roster, nor read the clips recorded after its revocation
+ * through the history recipient. Account operations (setup, enroll, revoke) ask for the
+ * passphrase and open escrow.age (`unlockAccount`).
  *   devices/<ID>/device.pub            the doorbell's identity (minisign public key)
  *   devices/<ID>/device.json           { relayUrl, credential: base64 } (secret)
  *   devices/<ID>/roster.json           the newest roster this phone signed or saw
@@ -19,7 +24,8 @@ import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
 import { identityToRecipient } from '../../src/age/x25519.js';
-import { encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
+import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
+import { openEscrow } from './escrow.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
 
@@ -92,16 +98,30 @@ export function readPhone(dir: string): PhoneKeys {
   return { name: j.name, identity, recipient, auth: signingKeyFromSeed(seed(j.auth, 'phone auth key')) };
 }
 
-export function writeAccount(dir: string, a: AccountKeys): void {
+/** Keeps the account authority's public key (the secret keys stay in the escrow). */
+export function writeAuthorityPub(dir: string, a: AccountKeys): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(file(dir, 'account.json'), JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history }, null, 2) + '\n');
   fs.writeFileSync(file(dir, 'authority.pub'), encodePublicKey(a.authority.publicKey, a.authority.keyId));
 }
 
-export function readAccount(dir: string): AccountKeys {
-  const j = readJson(file(dir, 'account.json'), 'account.json');
-  const [history] = parseIdentityFile(String(j.history));
-  return { authority: signingKeyFromSeed(seed(j.authority, 'account authority key')), history };
+/** The account authority's public key, as kept by writeAuthorityPub. */
+export function readAuthorityPub(dir: string): Uint8Array {
+  try {
+    return decodePublicKey(fs.readFileSync(file(dir, 'authority.pub'), 'utf8')).publicKey;
+  } catch {
+    throw new SealbellError('PHONE_STATE', `${file(dir, 'authority.pub')} is missing or corrupt: run phone init or enroll first`);
+  }
+}
+
+/** The account keys, from this phone's escrow.age and the passphrase (AGE_PASSPHRASE if wrong). */
+export function unlockAccount(dir: string, passphrase: string): AccountKeys {
+  let escrow: Uint8Array;
+  try {
+    escrow = new Uint8Array(fs.readFileSync(file(dir, 'escrow.age')));
+  } catch {
+    throw new SealbellError('PHONE_STATE', `${file(dir, 'escrow.age')} is missing: run phone init or enroll first`);
+  }
+  return openEscrow(escrow, passphrase);
 }
 
 export function writeEscrow(dir: string, escrow: Uint8Array): string {
