@@ -47,6 +47,11 @@ export interface LiveSessionsOptions {
   maxDuration?: number;
   /** sessions at once (default 2) */
   maxSessions?: number;
+  /**
+   * How often running sessions re-check the roster, ms (default 1000). Reading the stored
+   * roster parses and validates it: too costly under XS for every frame.
+   */
+  rosterCheckEvery?: number;
   alloc?: Alloc;
   log?: Log;
 }
@@ -63,6 +68,7 @@ export class LiveSessions {
   private link: LiveLink | undefined;
   private readonly log: Log;
   private epoch = 0;
+  private rosterCheckedAt = -Infinity;
   /** frames skipped because they were too large for a record */
   oversized = 0;
 
@@ -143,11 +149,13 @@ export class LiveSessions {
 
   /** Time passes: sessions past their end close; a roster change ends sessions of phones no longer in it. */
   tick(now: number): void {
+    for (const s of [...this.sessions.values()]) if (now >= s.ends) this.end(s, 'timeout', now);
+    if (this.sessions.size === 0 || now - this.rosterCheckedAt < (this.o.rosterCheckEvery ?? 1000)) return;
+    this.rosterCheckedAt = now;
     const roster = this.o.roster();
-    const rosterMoved = roster?.epoch !== this.epoch;
+    if (roster?.epoch === this.epoch) return;
     for (const s of [...this.sessions.values()]) {
-      if (now >= s.ends) this.end(s, 'timeout', now);
-      else if (rosterMoved && !roster?.phones.some((p) => p.auth === s.phone)) this.end(s, 'roster', now);
+      if (!roster?.phones.some((p) => p.auth === s.phone)) this.end(s, 'roster', now);
     }
     if (roster) this.epoch = roster.epoch;
   }
