@@ -134,6 +134,12 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.match(typo.stderr, /PASSPHRASE_TYPO/);
     await waitFor(() => rosters.load()!.roster.epoch === 2, 'the doorbell takes epoch 2', doorbell);
     assert.match(ok(await sealbell(['phone', 'clips', '--dir', at('phone2')])), new RegExp(clip));
+    // The clip from before the tablet joined: not sealed to it, but to the account history key.
+    const before = await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv')]);
+    assert.equal(before.status, 1);
+    assert.match(before.stderr, /NO_IDENTITY/);
+    assert.ok(!fs.existsSync(at('old.mkv')));
+    assert.match(ok(await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv'), '--history'], { input: `${passphrase}\n` })), /20 frames/);
 
     // Watch: a new clip is fetched and checked as soon as the relay has it.
     const watch = await startUntil(['phone', 'watch', '--dir', at('phone2')], /watching/);

@@ -23,7 +23,8 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              --phone NAME [--device ID]; passphrase as for setup
   clips    list the clips of this phone's doorbells
   fetch    download a clip, check it, decrypt it and write the video
-             <clip id> --out FILE.mkv
+             <clip id> --out FILE.mkv [--history: also try the account history key, which
+             opens clips from before this phone joined; asks for the passphrase]
   watch    fetch every new clip as it arrives (Ctrl-C to stop)
 `;
 
@@ -106,9 +107,17 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       return;
     }
     case 'fetch': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, out: { type: 'string' }, device: { type: 'string' } } });
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
+      });
       if (positionals.length !== 1) throw new d.UsageError('phone fetch needs one clip id');
-      const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out: need(values.out, '--out FILE'), deviceId: values.device });
+      const out = need(values.out, '--out FILE');
+      const history = values.history
+        ? unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' })).history
+        : undefined;
+      const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
       return;
     }

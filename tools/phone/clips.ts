@@ -39,15 +39,16 @@ export interface FetchedClip {
 }
 
 /** Finds the clip on this phone's doorbells, downloads it, checks it and (with `out`) writes the video. */
-export async function phoneFetch(a: { dir: string; clip: string; out?: string; deviceId?: string; keepDir?: string }): Promise<FetchedClip> {
-  const identity = readPhone(a.dir).identity;
+export async function phoneFetch(a: { dir: string; clip: string; out?: string; deviceId?: string; keepDir?: string; history?: string }): Promise<FetchedClip> {
+  // The account history identity (unlocked with the passphrase) opens clips from before this phone joined.
+  const identities = [readPhone(a.dir).identity, ...(a.history ? [a.history] : [])];
   for (const id of devicesOf(a.dir, a.deviceId)) {
     const client = await phoneLogin(a.dir, id);
     const listed = (await client.clips()).find((c) => c.clip === a.clip);
     if (!listed) continue;
     const device = readDevice(a.dir, id);
     const got = await client.download(a.clip, a.keepDir ?? path.join(a.dir, 'clips'), { devicePub: device.publicKeyText });
-    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, device.publicKeyText, { identities: [identity], out: a.out });
+    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, device.publicKeyText, { identities, out: a.out });
     return { deviceId: id, clip: a.clip, frames: opened!.frames, age: got.age, out: a.out };
   }
   throw new SealbellError('UNKNOWN_CLIP', `no doorbell of this phone has a clip ${a.clip}`);
