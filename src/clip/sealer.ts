@@ -3,10 +3,13 @@
  * bytes come out as numbered segments — segment 0 is the header and payload
  * nonce, segment i ≥ 1 is STREAM chunk i−1 — each as soon as it exists.
  * Concatenated in order they are the clip's .age file. Memory stays at one
- * chunk of plaintext and one of ciphertext, whatever the clip's length.
+ * chunk buffer, whatever the clip's length: frames are sealed straight into it
+ * from where the camera left them (StreamWriter), with no plaintext copy, and
+ * the core's work per frame does not grow with the frame's size.
  */
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
-import { StreamSealer, type Alloc } from '../age/stream.js';
+import type { Alloc } from '../age/stream.js';
+import { StreamWriter } from '../age/stream-writer.js';
 import { concatBytes, bytesToHex } from '../bytes.js';
 import { check } from '../errors.js';
 import { mkvFramePrefix, mkvHead } from './mkv.js';
@@ -36,7 +39,7 @@ export interface ClipSealerOptions {
 
 export class ClipSealer {
   readonly clipId: string;
-  private readonly stream: StreamSealer;
+  private readonly stream: StreamWriter;
   private readonly hash: Sha256;
   private frames = 0;
   private lastTime: number;
@@ -51,7 +54,7 @@ export class ClipSealer {
     this.hash.update(o.header.nonce);
     this.payloadSize = o.header.nonce.length;
     o.sink.segment(o.clipId, 0, concatBytes(o.header.header, o.header.nonce));
-    this.stream = new StreamSealer(
+    this.stream = new StreamWriter(
       o.backend.aead,
       o.header.key,
       (sealed, index) => {
@@ -64,7 +67,7 @@ export class ClipSealer {
     this.stream.write(mkvHead({ width: o.width, height: o.height, startTime: o.startTime }));
   }
 
-  /** Plaintext held right now, in bytes. */
+  /** Bytes of the chunk in progress, not yet handed to the sink (at most one chunk). */
   get buffered(): number {
     return this.stream.buffered;
   }

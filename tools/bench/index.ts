@@ -108,15 +108,18 @@ async function xsTrigger(): Promise<Figures> {
     await s.call('finish');
     const firstChunk = (await units('first_chunk_ready', 'fill')) - noop;
     await s.call('finish');
-    const copy = (await units('copy_chunk')) - noop;
+    const largeFrame = (await units('first_chunk_ready_large_frame', 'fill')) - noop;
+    await s.call('finish');
+    const bytes = (await s.call('frame_bytes')).value as { frame: number; large: number };
     return {
       xs_header_3_recipients: header3,
       xs_trigger_ready: ready,
       xs_trigger_cold: cold,
       xs_trigger_to_first_chunk: firstChunk,
       xs_trigger_to_first_chunk_vs_header_3: +(firstChunk / header3).toFixed(5),
-      // of which: XS meters TypedArray.set at ~2 units per byte (a native memmove on the device)
-      xs_trigger_to_first_chunk_copy_64k: copy,
+      // the same with a frame 60,000 bytes larger: JS work that grew with the bytes would show here
+      xs_trigger_to_first_chunk_units_per_frame_byte: +((largeFrame - firstChunk) / (bytes.large - bytes.frame)).toFixed(4),
+      xs_trigger_to_first_chunk_sealing: (await s.call('backend')).value as string,
     };
   } finally {
     await s.close();

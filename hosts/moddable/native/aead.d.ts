@@ -2,14 +2,9 @@
  * Types for aead.js (native ChaCha20-Poly1305 and CSPRNG on Moddable). The
  * shapes match `Aead` and `Random` in src/crypto/backend.ts.
  */
-export interface NativeAead {
-  /** Seals `plaintext`; returns ciphertext‖tag (length + 16), written into `out` when given. */
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, out?: Uint8Array): Uint8Array;
-  /** Opens ciphertext‖tag; returns the plaintext (into `out` when given). Throws if the tag is wrong. */
-  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, out?: Uint8Array): Uint8Array;
-}
+import type { Aead } from '../../../src/crypto/backend.js';
 
-export declare const aead: NativeAead;
+export declare const aead: Aead;
 export default aead;
 
 /** Fills `buffer` from the platform CSPRNG (esp_fill_random / getrandom) and returns it. */

@@ -12,10 +12,26 @@
  * input and output may be the same memory (in place) but must not otherwise
  * overlap.
  *
+ * Incremental sealing (aead.js SealStream, a host object holding an
+ * sb_aead_stream in host memory):
+ *
+ *   xs_sealbell_seal_stream()                      constructor
+ *   xs_sealbell_seal_stream_begin(key, nonce)      -> undefined
+ *   xs_sealbell_seal_stream_update(input, output)  -> message length so far
+ *   xs_sealbell_seal_stream_finish(output[, nonce]) -> message length
+ *
+ * update encrypts input into output at the message length so far (output is
+ * the message's whole buffer, passed on every call because XS heap buffers
+ * may move between calls); finish writes the tag after the message, first
+ * re-sealing it under `nonce` when one is given (age's last chunk).
+ *
  * Buffer pointers from the XS heap may move when the GC compacts, so all of
  * them are taken after anything that could allocate and used right away.
  */
 #include "xsmc.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "chacha20poly1305.h"
 
@@ -79,4 +95,109 @@ void xs_sealbell_aead_open(xsMachine *the)
 	checkOverlap(the, a.in, a.inLen, a.out, len);
 
 	xsmcSetBoolean(xsResult, 0 == sb_aead_open(a.key, a.nonce, a.aad, a.aadLen, a.in, len, a.out));
+}
+
+/* ---- incremental sealing ---------------------------------------------- */
+
+typedef struct {
+	sb_aead_stream stream;
+	int active;			/* a message is begun and not yet finished */
+} SealStream;
+
+static void wipeSealStream(SealStream *s)
+{
+	volatile uint8_t *v = (volatile uint8_t *)s;
+	size_t n = sizeof(*s);
+	while (n--)
+		*v++ = 0;
+}
+
+void xs_sealbell_seal_stream_destructor(void *data)
+{
+	if (data) {
+		wipeSealStream(data);
+		free(data);
+	}
+}
+
+void xs_sealbell_seal_stream(xsMachine *the)
+{
+	SealStream *s = calloc(1, sizeof(SealStream));
+	if (!s)
+		xsUnknownError("no memory for the seal stream");
+	xsmcSetHostData(xsThis, s);
+}
+
+static SealStream *getSealStream(xsMachine *the)
+{
+	SealStream *s = xsmcGetHostDataValidate(xsThis, xs_sealbell_seal_stream_destructor);
+	if (!s)
+		xsUnknownError("seal stream is closed");
+	return s;
+}
+
+void xs_sealbell_seal_stream_begin(xsMachine *the)
+{
+	SealStream *s = getSealStream(the);
+	uint8_t *key, *nonce;
+	xsUnsignedValue keyLen, nonceLen;
+
+	xsmcGetBufferReadable(xsArg(0), (void **)&key, &keyLen);
+	xsmcGetBufferReadable(xsArg(1), (void **)&nonce, &nonceLen);
+	if (SB_AEAD_KEY_BYTES != keyLen)
+		xsRangeError("key must be 32 bytes");
+	if (SB_AEAD_NONCE_BYTES != nonceLen)
+		xsRangeError("nonce must be 12 bytes");
+	sb_aead_stream_begin(&s->stream, key, nonce);
+	s->active = 1;
+}
+
+void xs_sealbell_seal_stream_update(xsMachine *the)
+{
+	SealStream *s = getSealStream(the);
+	uint8_t *in, *out, *at;
+	xsUnsignedValue inLen, outLen;
+	uint64_t length;
+
+	if (!s->active)
+		xsUnknownError("no message begun");
+	xsmcGetBufferReadable(xsArg(0), (void **)&in, &inLen);
+	xsmcGetBufferWritable(xsArg(1), (void **)&out, &outLen);
+	length = sb_aead_stream_length(&s->stream);
+	if ((uint64_t)outLen < length + inLen + SB_AEAD_TAG_BYTES)
+		xsRangeError("output too small for the message and its tag");
+	at = out + length;
+	/* in place (input already where its ciphertext goes) is fine; other overlap is not */
+	if ((in != at) && (in < at + inLen) && (at < in + inLen))
+		xsUnknownError("input and output overlap");
+	sb_aead_stream_update(&s->stream, in, inLen, out);
+	xsmcSetNumber(xsResult, (double)(length + inLen));
+}
+
+void xs_sealbell_seal_stream_finish(xsMachine *the)
+{
+	SealStream *s = getSealStream(the);
+	uint8_t *out, *nonce, finalNonce[SB_AEAD_NONCE_BYTES];
+	xsUnsignedValue outLen, nonceLen;
+	uint64_t length;
+	int renonce = (xsmcArgc > 1) && (xsUndefinedType != xsmcTypeOf(xsArg(1)));
+
+	if (!s->active)
+		xsUnknownError("no message begun");
+	if (renonce) {
+		xsmcGetBufferReadable(xsArg(1), (void **)&nonce, &nonceLen);
+		if (SB_AEAD_NONCE_BYTES != nonceLen)
+			xsRangeError("nonce must be 12 bytes");
+		memcpy(finalNonce, nonce, sizeof(finalNonce));
+	}
+	xsmcGetBufferWritable(xsArg(0), (void **)&out, &outLen);
+	length = sb_aead_stream_length(&s->stream);
+	if ((uint64_t)outLen < length + SB_AEAD_TAG_BYTES)
+		xsRangeError("output too small for the message and its tag");
+	if (renonce)
+		sb_aead_stream_finish_as(&s->stream, finalNonce, out);
+	else
+		sb_aead_stream_finish(&s->stream, out);
+	s->active = 0;
+	xsmcSetNumber(xsResult, (double)length);
 }
