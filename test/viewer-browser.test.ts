@@ -92,7 +92,7 @@ describe('web viewer in headless Chromium', function () {
       }
     })();
     try {
-      await env!.pump(() => ok, what, 600);
+      await env!.pump(() => ok, what, 3000);
     } finally {
       polling = false;
       await poll;
@@ -101,7 +101,7 @@ describe('web viewer in headless Chromium', function () {
 
   it('decrypts live view and a recorded clip in the page and shows the frames', async () => {
     const liveFrame = quadrants(LIVE);
-    env = await liveSetUp('viewer-browser', { capture: () => liveFrame, width: W, height: H });
+    env = await liveSetUp('viewer-browser', { capture: () => liveFrame, width: W, height: H, maxDuration: 3_600_000 });
     // a recorded clip, sealed to the roster, on the relay
     const clipFrame = quadrants(CLIP);
     const id = env.dev.doorbell.press(env.clock.now);
