@@ -39,6 +39,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Use the debug worker build. */
   debug?: boolean;
+  /** Worker binary (default: xsnap's own); tools/xs-native builds one with sealbell's natives. */
+  bin?: string;
   /** Called with each printed line as it arrives. */
   onPrint?: (line: string) => void;
   bundle?: Omit<BundleOptions, 'root'>;
@@ -139,6 +141,7 @@ export class XsSession {
       meterLimit: opts.meterLimit,
       timeoutMs: opts.timeoutMs,
       debug: opts.debug,
+      bin: opts.bin,
       onPrint: opts.onPrint,
       handleCommand: (request) => this.onGuestMessage(request),
     };
