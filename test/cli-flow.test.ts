@@ -126,6 +126,24 @@ describe('the sealbell command, end to end on loopback', function () {
     requireTool('ffprobe');
     assert.equal(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', at('clip.mkv')]).trim(), '20');
 
+    // Live view from the command line, while the doorbell runs in real time.
+    let liveDone: Result | undefined;
+    const live = sealbell(['phone', 'live', '--dir', at('phone1'), '--seconds', '2', '--out', at('live.mkv')]).then((r) => (liveDone = r));
+    while (!liveDone) {
+      await doorbell.run(100);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(ok(await live), /live: \d+ frames decrypted into/);
+    assert.ok(Number(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', at('live.mkv')]).trim()) >= 5);
+
+    // The web viewer serves its page on loopback.
+    const viewer = await startUntil(['viewer', '--dir', at('phone1'), '--port', '0'], /viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/);
+    children.push(viewer.child);
+    const page = await fetch(viewer.match[1]);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    viewer.child.kill('SIGTERM');
+
     // A second phone, with nothing but the passphrase (on stdin).
     const enrolled = ok(await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--name', 'kitchen tablet'], { input: `${passphrase.toUpperCase()}\n` }));
     assert.match(enrolled, new RegExp(`${deviceId} epoch 2`));

@@ -13,7 +13,7 @@ import { FileKeyValueStore } from '../hosts/node/kv-store.js';
 import { SyntheticCamera } from '../hosts/node/camera.js';
 import { runDemo, type DemoResult } from '../tools/demo.js';
 import { unlockAccount } from '../tools/phone/state.js';
-import { requireTool, tempDir } from './helpers.js';
+import { requireTool, run, tempDir } from './helpers.js';
 import { allFiles } from './relay-helpers.js';
 
 describe('demo: provision → setup → relay → phones, with enrollment and a revocation', function () {
@@ -23,7 +23,7 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
   const log: string[] = [];
 
   before(async () => {
-    r = await runDemo({ out: dir, clips: 4, phones: 3, revoke: 2, seconds: 2, fps: 10, log: (l) => log.push(l) });
+    r = await runDemo({ out: dir, clips: 4, phones: 3, revoke: 2, seconds: 2, fps: 10, live: 2, log: (l) => log.push(l) });
   });
 
   it('phones 1 and 3 open every clip; revoked phone 2 only those from before its revocation, and the relay shuts it out', () => {
@@ -55,6 +55,13 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
     d.addPassphrase(passphrase);
     const account = JSON.parse(await d.decrypt(fs.readFileSync(path.join(dir, 'account.escrow.age')), 'text'));
     assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'v']);
+  });
+
+  it('--live: phone 1 watched live, and DIR/live.mkv holds the decrypted frames (ffprobe)', function () {
+    requireTool('ffprobe');
+    const frames = Number(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path.join(dir, 'live.mkv')]).trim());
+    assert.ok(frames >= 5, `${frames} live frames`);
+    assert.ok(log.some((l) => /live: \d+ frames decrypted at the phone/.test(l)));
   });
 
   it('warrant test: the relay\'s whole data folder holds no JPEG, no Wi-Fi password, no private key', () => {

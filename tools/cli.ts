@@ -7,6 +7,7 @@ import { provision } from './provision.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
+import { startViewer } from './viewer/server.js';
 import { readSecret } from './secret-input.js';
 import { RelayApiError } from './relay/client-http.js';
 import { checkClip, clipPaths } from './clip-check.js';
@@ -21,6 +22,7 @@ commands:
                --clips N      clips to record (default 3)
                --phones M     phones: phone 1 sets up, 2..M enroll with the passphrase (default 2)
                --revoke K     phone 1 revokes phone K halfway through the clips
+               --live S       then phone 1 watches live for S seconds (DIR/live.mkv)
                --seconds S    seconds per clip (default 4)
                --fps F        camera frames per second (default 10)
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
@@ -29,8 +31,10 @@ commands:
                sealbell relay --port P --data DIR [--host 127.0.0.1]
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch>
+  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch|live>
                (sealbell phone help for details)
+  viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
+               sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
   verify   check a clip against its signed manifest
              sealbell verify CLIP.age --pub DEVICE.pub [-i PHONE.key] [--out VIDEO.mkv]
              [--manifest FILE] [--signature FILE]
@@ -50,6 +54,7 @@ const commands: Record<string, Handler> = {
         seconds: { type: 'string', default: '4' },
         fps: { type: 'string', default: '10' },
         revoke: { type: 'string' },
+        live: { type: 'string' },
       },
     });
     await runDemo({
@@ -59,6 +64,7 @@ const commands: Record<string, Handler> = {
       seconds: positiveInt(values.seconds!, '--seconds'),
       fps: positiveInt(values.fps!, '--fps'),
       revoke: values.revoke === undefined ? undefined : positiveInt(values.revoke, '--revoke'),
+      live: values.live === undefined ? undefined : positiveInt(values.live, '--live'),
       log: (l) => console.log(l),
     });
   },
@@ -99,6 +105,22 @@ const commands: Record<string, Handler> = {
     });
     await relay.close();
     console.log('relay: stopped');
+  },
+
+  async viewer(args) {
+    const { values } = parseArgs({
+      args,
+      options: { dir: { type: 'string', default: 'sealbell-phone' }, port: { type: 'string', default: '8090' }, device: { type: 'string' } },
+    });
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+    const viewer = await startViewer({ port, phoneDir: values.dir, deviceId: values.device, log: (l) => console.log(l) });
+    console.log(`viewer: open ${viewer.url} (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await viewer.close();
   },
 
   async phone(args) {

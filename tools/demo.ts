@@ -4,7 +4,8 @@
  * up over its setup endpoint with the code from the label (SPAKE2+); phones 2..M enroll
  * with the passphrase alone; the doorbell records clips on simulated presses and streams
  * them sealed through the relay; with `--revoke K`, phone 1 revokes phone K halfway.
- * Every phone then fetches every clip and opens what it may.
+ * Every phone then fetches every clip and opens what it may. With `--live S`, phone 1
+ * then watches the doorbell live for S seconds (DIR/live.mkv).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { phoneClips, phoneFetch } from './phone/clips.js';
 import { readDevice, readPhone, unlockAccount } from './phone/state.js';
 import { authorityDevices, RelayApiError } from './relay/phone-client.js';
 import { checkClip, clipPaths } from './clip-check.js';
+import { demoLive } from './live-demo.js';
 import { keyIdHex } from '../src/minisign.js';
 
 export interface DemoOptions {
@@ -31,6 +33,8 @@ export interface DemoOptions {
   fps: number;
   /** revoke this phone (2..phones) halfway through the clips */
   revoke?: number;
+  /** then phone 1 watches live for this many seconds (DIR/live.mkv) */
+  live?: number;
   /** scrypt work factor of the escrow (default 18; tests lower it) */
   escrowLogN?: number;
   log: (line: string) => void;
@@ -62,7 +66,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
   fs.mkdirSync(o.out, { recursive: true });
   for (const old of fs.readdirSync(o.out)) {
-    if (/^(relay|device|factory|clips|phone-\d+(\.key)?|device\.pub|passphrase\.txt|account\.escrow\.age)$/.test(old)) fs.rmSync(path.join(o.out, old), { recursive: true, force: true });
+    if (/^(relay|device|factory|clips|phone-\d+(\.key)?|device\.pub|passphrase\.txt|account\.escrow\.age|live\.mkv)$/.test(old)) fs.rmSync(path.join(o.out, old), { recursive: true, force: true });
   }
   const at = (...p: string[]) => path.join(o.out, ...p);
 
@@ -146,6 +150,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       }
       opened.push(mine);
       log(`phone ${i}: fetched, checked and opened ${mine.length} of ${listed.length} clips`);
+    }
+    if (o.live) {
+      log(`phone 1: watching live for ${o.live} s`);
+      await demoLive({ doorbell: device, phoneDir: phoneDirs[0], deviceId, seconds: o.live, out: at('live.mkv'), log });
     }
     log(`done; files in ${o.out}`);
     return { clipIds, deviceId, opened, phoneDirs, passphrase: account.passphrase };

@@ -6,6 +6,7 @@ import { phoneSetup } from './setup.js';
 import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
 import { unlockAccount } from './state.js';
+import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -26,6 +27,8 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              <clip id> --out FILE.mkv [--history: also try the account history key, which
              opens clips from before this phone joined; asks for the passphrase]
   watch    fetch every new clip as it arrives (Ctrl-C to stop)
+  live     watch the doorbell live: decrypted frames into a file ffprobe reads
+             --seconds S --out FILE.mkv|.mjpeg [--device ID]
 `;
 
 interface Deps {
@@ -132,6 +135,15 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       process.once('SIGINT', () => w.close());
       process.once('SIGTERM', () => w.close());
       await w.closed;
+      return;
+    }
+    case 'live': {
+      const { values } = parseArgs({ args, options: { ...common, seconds: { type: 'string', default: '10' }, out: { type: 'string' }, device: { type: 'string' } } });
+      const seconds = Number(values.seconds);
+      if (!Number.isInteger(seconds) || seconds < 1) throw new d.UsageError('--seconds must be a positive whole number');
+      const r = await phoneLive({ dir: values.dir!, deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
+      const dropped = r.dropped.replayed + r.dropped.late + r.dropped.forged;
+      console.log(`live: ${r.frames} frames decrypted into ${r.out}${dropped ? `; ${dropped} records dropped (replayed ${r.dropped.replayed}, late ${r.dropped.late}, forged ${r.dropped.forged})` : ''}`);
       return;
     }
     case undefined:
