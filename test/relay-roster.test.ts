@@ -3,49 +3,23 @@
 // reaches the doorbell over its uplink (at once, or when it next connects); forged, stale
 // and misdirected updates are refused and change nothing.
 import assert from 'node:assert/strict';
-import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { utf8ToBytes } from '../src/bytes.js';
-import { signingKeyFromSeed, keyIdHex, type SigningKey } from '../src/minisign.js';
-import { encodeAuthKey, signRoster, type Roster } from '../src/roster/roster.js';
-import { encodeRosterBundle } from '../src/roster/bundle.js';
+import { signingKeyFromSeed, keyIdHex } from '../src/minisign.js';
 import { recipientsOf, RosterStore } from '../src/roster/roster-store.js';
 import { DeviceRoster } from '../src/roster/device-roster.js';
-import { authorityDevices, phoneAuthKeyFromSeed, PhoneClient, publishRoster, type PhoneAuthKey } from '../tools/relay/phone-client.js';
+import { authorityDevices, phoneAuthKeyFromSeed, PhoneClient, publishRoster } from '../tools/relay/phone-client.js';
 import { publishPhoneKeys } from '../tools/relay/owner-client.js';
 import { MemoryStore, seededRandom } from './helpers.js';
 import { closeRelays, drive, expectApiError, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
+import { alice, authority, bob, phone, rosterBundle, rosterOf } from './live-helpers.js';
 
-interface Phone {
-  name: string;
-  identity: string;
-  auth: PhoneAuthKey;
-}
-
-const phone = (name: string): Phone => ({
-  name,
-  identity: generateIdentity(seededRandom(`roster-relay/${name}/age`)),
-  auth: phoneAuthKeyFromSeed(seededRandom(`roster-relay/${name}/auth`)(32)),
-});
-
-function rosterOf(device: string, epoch: number, phones: Phone[]): Roster {
-  return {
-    v: 1,
-    device,
-    epoch,
-    phones: phones.map((p) => ({ name: p.name, recipient: identityToRecipient(p.identity), auth: encodeAuthKey(p.auth.publicKey) })),
-    history: null,
-  };
-}
-
-const bundle = (r: Roster, key: SigningKey) => encodeRosterBundle(signRoster(r, key));
 const stanzas = (age: Uint8Array) => Buffer.from(age).toString('latin1').split('\n-> X25519 ').length - 1;
 
 describe('rosters through the relay', function () {
   this.timeout(60_000);
   afterEach(closeRelays);
 
-  const authority = signingKeyFromSeed(seededRandom('roster-relay/authority')(32));
-  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(phone);
+  const carol = phone('carol');
 
   async function setUp(seed: string) {
     const relay = await startTestRelay();
@@ -59,7 +33,7 @@ describe('rosters through the relay', function () {
       roster: (identity, doorbell) => {
         const rosters = new RosterStore(kv, identity.deviceId);
         // what setup left: epoch 1 with Alice
-        if (!rosters.load()) rosters.accept(bundle(rosterOf(identity.deviceId, 1, [alice]), authority), authority.publicKey);
+        if (!rosters.load()) rosters.accept(rosterBundle(rosterOf(identity.deviceId, 1, [alice])), authority.publicKey);
         doorbell.setRecipients(recipientsOf(rosters.load()!.roster));
         return new DeviceRoster({
           rosters,
@@ -105,7 +79,7 @@ describe('rosters through the relay', function () {
     dev.uplink.start(clock.now);
     await epochHeld(1);
 
-    assert.equal(await publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 2, [alice, bob]), authority)), 2);
+    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, bob]))), 2);
     await epochHeld(2);
     await PhoneClient.login(relay.url, dev.id, bob.auth);
     const both = dev.recordClip(clock.now + 1000, 3);
@@ -114,7 +88,7 @@ describe('rosters through the relay', function () {
     // Bob's phone is lost while someone is at the door.
     const during = dev.startClip(clock.now + 10_000);
     dev.addFrames(clock.now + 10_000, 1, 3);
-    await publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 3, [alice]), authority));
+    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 3, [alice])));
     await epochHeld(3);
     assert.equal(dev.doorbell.recording, false, 'the clip sealed to Bob was ended when he was revoked');
     assert.ok(dev.sealed.clips.get(during)!.manifest, 'and closed properly');
@@ -127,13 +101,13 @@ describe('rosters through the relay', function () {
   it('forged, stale, misdirected and garbled updates are refused by the relay and change nothing', async () => {
     const { relay, clock, dev, rosters, epochHeld } = await setUp('forged');
     // Before the doorbell has told its roster, the relay cannot check an update: refused.
-    await expectApiError(publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 2, [alice, carol]), authority)), 409, 'NO_ROSTER');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol]))), 409, 'NO_ROSTER');
     dev.uplink.start(clock.now);
     await epochHeld(1);
     const mallory = signingKeyFromSeed(seededRandom('roster-relay/mallory')(32));
-    await expectApiError(publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 9, [carol]), mallory)), 403, 'ROSTER_SIGNATURE');
-    await expectApiError(publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 1, [alice, carol]), authority)), 409, 'STALE_EPOCH');
-    await expectApiError(publishRoster(relay.url, dev.id, bundle(rosterOf('0123456789ABCDEF', 5, [carol]), authority)), 400, 'ROSTER_DEVICE');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 9, [carol]), mallory)), 403, 'ROSTER_SIGNATURE');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 1, [alice, carol]))), 409, 'STALE_EPOCH');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf('0123456789ABCDEF', 5, [carol]))), 400, 'ROSTER_DEVICE');
     await expectApiError(publishRoster(relay.url, dev.id, utf8ToBytes('SBR1 not a roster')), 400, 'ROSTER_FORMAT');
     await drive(clock, [dev], () => true);
     assert.equal(rosters.load()!.roster.epoch, 1);
@@ -145,7 +119,7 @@ describe('rosters through the relay', function () {
     dev.uplink.start(clock.now);
     await epochHeld(1);
     dev.uplink.stop();
-    await publishRoster(relay.url, dev.id, bundle(rosterOf(dev.id, 2, [alice, carol]), authority));
+    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol])));
     // Carol cannot log in until the doorbell holds the roster that lists her.
     await expectApiError(PhoneClient.login(relay.url, dev.id, carol.auth), 403, 'PHONE_NOT_ALLOWED');
     dev.uplink.start(clock.now);
