@@ -46,7 +46,7 @@ export class Doorbell {
   private readonly clipDuration: number;
   private readonly maxClipDuration: number;
   private readonly log: Log;
-  /** One clip records at a time, so its two chunk buffers are made once and reused for every clip. */
+  /** One clip records at a time, so its chunk buffer is made once and reused for every clip. */
   private readonly buffers = new Map<number, Uint8Array>();
   private readonly alloc: Alloc = (n) => {
     let b = this.buffers.get(n);

@@ -2,8 +2,9 @@
  * xs_sealbell_hostbuffer(byteLength): makes `this` (a HostMemory instance, see
  * hostbuffer.js) a writable host buffer of byteLength zeroed bytes in host
  * memory rather than the XS heap: PSRAM on ESP32 boards that have it, else
- * internal RAM; malloc in the simulator. The sealer's two 64 KiB chunk buffers
- * live here (a device's whole JS heap can be ~77 KB).
+ * internal RAM; malloc in the simulator. The sealer's 64 KiB chunk buffer
+ * lives here (a device's whole JS heap can be ~77 KB), and the camera's
+ * frames are host buffers too.
  *
  * When the object is collected the destructor zeroes the bytes (they held
  * video) and frees them. The buffer never moves, so native code may keep using

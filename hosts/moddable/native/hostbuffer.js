@@ -1,6 +1,6 @@
 /*
  * Buffers in host memory (hostbuffer.c): the Alloc of src/age/stream.ts on
- * Moddable, so the sealer's 64 KiB chunk buffers stay out of the XS heap.
+ * Moddable, so the sealer's 64 KiB chunk buffer stays out of the XS heap.
  */
 
 class HostMemory @ "xs_sealbell_hostbuffer_destructor" {
