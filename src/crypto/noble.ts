@@ -6,8 +6,8 @@ import { TAG_LENGTH, type Aead, type AeadSealStream, type CryptoBackend, type Ra
 /**
  * Incremental sealing with noble: each piece is copied into the output buffer
  * (V8 copies at memory speed) and the message is sealed there in place, by
- * noble's own ChaCha20-Poly1305, when it is finished. One copy per byte, as
- * the one-shot path into a plaintext buffer needed, and no second buffer.
+ * noble's own ChaCha20-Poly1305, when it is finished. One buffer and one copy
+ * per byte (sealing from a separate plaintext buffer took two of each).
  */
 class NobleSealStream implements AeadSealStream {
   private key: Uint8Array | undefined;
