@@ -111,6 +111,6 @@ describe('setup codes and provisioning', () => {
     assert.deepEqual(parseVerifierRecord(new Uint8Array(rec)).salt, parseSetupCode(r.qrPayload).salt);
     const label = fs.readFileSync(r.labelPath, 'utf8');
     assert.ok(label.includes(r.manualCode) && label.includes(r.qrPayload));
-    assert.deepEqual(fs.readdirSync(out).sort(), ['setup-label.txt', 'setup-verifier.bin']);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['setup-label.txt', 'setup-qr.png', 'setup-verifier.bin']);
   });
 });
