@@ -21,6 +21,7 @@ import { nativeSealInstructionsPerByte } from './native.js';
 import { nativeWorker, xsStreamFigures } from './xs-stream.js';
 import { setupCosts } from './setup.js';
 import { relayBench } from './relay.js';
+import { benchLiveLatency, xsLiveStartCost } from './live.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -164,6 +165,8 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('xs_stream', () => xsStreamFigures(ROOT)));
   Object.assign(figures, await safely('xs_setup', () => setupCosts(ROOT)));
   Object.assign(figures, await safely('relay', relayBench));
+  Object.assign(figures, await safely('live', async () => ({ ...(await benchLiveLatency()) })));
+  Object.assign(figures, await safely('xs_live', () => xsLiveStartCost(ROOT)));
   return figures;
 }
 
