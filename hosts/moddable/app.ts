@@ -1,0 +1,381 @@
+/**
+ * The doorbell firmware as a whole, wired from the core's parts: on a first
+ * boot it opens setup mode (access point + setup endpoint); once set up it
+ * seals clips to the stored roster into the spool, and the uplink streams them
+ * to the relay named at setup, taking roster updates back. A long press reopens
+ * setup (and lifts a lockout); a long press while setup is open is a factory reset.
+ *
+ * It imports nothing from the Moddable SDK: main.ts gives it the SDK bindings
+ * (AppHost), and Node tests give it loopback ones, so the same wiring is what
+ * both run. It owns no timers: the host calls `tick` every 100 ms or so.
+ */
+import type { Alloc, CryptoBackend, KeyValueStore, Log, Random } from '../../src/host.js';
+import type { SpoolStorage } from '../../src/uplink/storage.js';
+import type { UplinkConnect } from '../../src/uplink/socket.js';
+import type { WifiCredentials } from '../../src/setup/records.js';
+import { equalBytes } from '../../src/bytes.js';
+import { Doorbell } from '../../src/device/doorbell.js';
+import { loadOrCreateIdentity, type DeviceIdentity } from '../../src/device/identity.js';
+import { isSetUp, SetupMode, type SetupResult } from '../../src/setup/setup-mode.js';
+import { installVerifierRecord, VERIFIER_KEY } from '../../src/setup/verifier-record.js';
+import { loadDeviceConfig } from '../../src/setup/device-config.js';
+import { credentialToken } from '../../src/setup/records.js';
+import { recipientsOf, RosterStore } from '../../src/roster/roster-store.js';
+import { DeviceRoster } from '../../src/roster/device-roster.js';
+import { Spool } from '../../src/uplink/spool.js';
+import { Uplink } from '../../src/uplink/uplink.js';
+import type { HttpHandler } from './http-server.js';
+import { setupHttpHandler } from './setup-http.js';
+import { uplinkEndpoint, type UplinkEndpoint } from './relay-url.js';
+import type { LedStatus, StatusLight } from './types.js';
+
+export interface Closable {
+  close(): void;
+}
+
+/** Wi-Fi as the app needs it; the simulator's is the host's network (always online). */
+export interface AppNetwork {
+  openAccessPoint(ssid: string): void;
+  closeAccessPoint(): void;
+  /** Joins the owner's network (leaving any other); reports the link as it comes and goes. */
+  join(wifi: WifiCredentials, events: { onOnline(): void; onOffline(): void }): void;
+  leave(): void;
+}
+
+/** Spool storage; a flash partition may erase ahead in idle time and be wiped at a factory reset. */
+export interface AppSpoolStorage extends SpoolStorage {
+  maintain?(): number;
+  wipe?(): void;
+}
+
+export interface AppHost {
+  log: Log;
+  store: KeyValueStore;
+  random: Random;
+  backend: CryptoBackend;
+  alloc?: Alloc;
+  /** UTC ms; `sync` asks the network for the time (SNTP) once online */
+  clock: { now(): number; sync?(): void };
+  camera: { width: number; height: number };
+  light: StatusLight;
+  spool: { storage: AppSpoolStorage; capacity: number };
+  network: AppNetwork;
+  /** Serves the setup endpoint (HTTP) until closed. */
+  openSetupEndpoint(handler: HttpHandler): Closable;
+  /** The connection to the relay, with the device credential as its bearer token. */
+  uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
+  /** Runs `fn` after `ms` (outside the current call). */
+  later(fn: () => void, ms: number): void;
+  /** The provisioning record given by the build or the simulator's folder, installed when it differs. */
+  verifierRecord?: Uint8Array;
+}
+
+export interface AppOptions {
+  /** ms a clip runs after the last press (default 10 s) */
+  clipDuration?: number;
+  /** the access point's name is this plus the first 4 digits of the device id */
+  apPrefix?: string;
+  /** ms between answering the last setup message and closing the access point (default 2 s) */
+  apLinger?: number;
+}
+
+type Status = LedStatus;
+
+export class DoorbellApp {
+  identity!: DeviceIdentity;
+  doorbell!: Doorbell;
+  spool!: Spool;
+  setup!: SetupMode;
+  uplink: Uplink | undefined;
+  private endpoint: Closable | undefined;
+  private apOpen = false;
+  private online = false;
+  private idleWork = true;
+  private idleRetry = 0;
+  private lastStatus: Status | undefined;
+  /** bumped at each boot: late callbacks of an earlier boot are ignored */
+  private generation = 0;
+
+  constructor(
+    private readonly host: AppHost,
+    private readonly o: AppOptions = {},
+  ) {}
+
+  private get log(): Log {
+    return this.host.log;
+  }
+
+  get status(): Status {
+    if (this.doorbell?.recording) return 'recording';
+    if (this.setup?.state !== 'closed') return 'setup';
+    if (this.uplink && !this.online) return 'offline';
+    return 'idle';
+  }
+
+  /** Power on (also after a factory reset). */
+  boot(now: number): void {
+    const h = this.host;
+    const generation = ++this.generation;
+    this.show('booting');
+    this.installVerifier();
+    this.identity = loadOrCreateIdentity(h.store, h.random);
+    this.log(`device id ${this.identity.deviceId}`);
+    this.log(`device public key:\n${this.identity.publicKeyText}`);
+    this.spool = new Spool({ storage: h.spool.storage, capacity: h.spool.capacity, log: this.log });
+    const r = this.spool.recovery;
+    if (r.clips) this.log(`spool: ${r.clips} clip(s), ${r.segments} segment(s) waiting for the relay`);
+    const spool = this.spool;
+    this.doorbell = new Doorbell({
+      backend: h.backend,
+      random: h.random,
+      identity: this.identity,
+      sink: spool,
+      width: h.camera.width,
+      height: h.camera.height,
+      clipDuration: this.o.clipDuration,
+      alloc: h.alloc,
+      log: this.log,
+      takeDropped: () => spool.takeDropped(),
+      onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
+    });
+    this.setup = new SetupMode({
+      store: h.store,
+      random: h.random,
+      log: this.log,
+      onConfigured: (result) => this.configured(result, generation),
+    });
+    this.idleWork = true;
+    if (isSetUp(h.store)) {
+      this.operate();
+    } else {
+      this.log('not set up: opening setup');
+      this.openSetup(now);
+    }
+  }
+
+  /** A camera frame (only used while a clip records). */
+  frame(jpeg: Uint8Array, now: number): void {
+    const bell = this.doorbell;
+    if (!bell?.recording) return;
+    try {
+      bell.frame(jpeg, now);
+    } catch (e) {
+      // A clip that cannot take a frame is closed with what it has, not left failing at every frame.
+      this.log(`frame: ${String(e)}; closing the clip`);
+      try {
+        bell.finishClip();
+      } catch (e2) {
+        this.log(`frame: the clip could not be closed: ${String(e2)}`);
+      }
+    }
+  }
+
+  /** The doorbell button or the PIR: returns the clip id, or undefined when it cannot record. */
+  press(what: string, now: number): string | undefined {
+    try {
+      const clipId = this.doorbell.press(now);
+      this.log(`${what}: clip ${clipId}`);
+      this.show('recording');
+      return clipId;
+    } catch (e) {
+      this.log(`${what}: cannot record: ${String(e)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * The button held down. Setup closed (or locked after wrong codes): (re)open it.
+   * Setup open: factory reset — identity, roster, settings and the spool are wiped.
+   */
+  longPress(now: number): void {
+    if (this.setup.state === 'open') return this.factoryReset(now);
+    this.log('button held: opening setup');
+    this.setup.longPress(now);
+    this.openSetup(now);
+  }
+
+  factoryReset(now: number): void {
+    this.log('button held in setup: factory reset');
+    this.shutdown();
+    this.setup.factoryReset();
+    const storage = this.host.spool.storage;
+    if (storage.wipe) storage.wipe();
+    else for (const r of storage.list()) storage.remove(r.id);
+    this.boot(now);
+  }
+
+  /** Time passes (call every ~100 ms). Never throws. */
+  tick(now: number): void {
+    const bell = this.doorbell;
+    this.guard('setup', () => {
+      const wasOpen = this.setup.state !== 'closed';
+      this.setup.tick(now);
+      if (wasOpen && this.setup.state === 'closed') this.closeSetup();
+    });
+    this.guard('tick', () => bell.tick(now));
+    if (this.uplink) this.guard('uplink', () => this.uplink!.tick(now));
+    if (!bell.recording) this.idle();
+    this.show(this.status);
+  }
+
+  /** Stops the network side (before a factory reset or when the host stops the app). */
+  shutdown(): void {
+    this.generation++;
+    this.guard('shutdown', () => {
+      if (this.doorbell?.recording) this.doorbell.finishClip();
+    });
+    this.uplink?.stop();
+    this.uplink = undefined;
+    this.closeSetup();
+    this.host.network.leave();
+    this.online = false;
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private installVerifier(): void {
+    const record = this.host.verifierRecord;
+    if (!record) return;
+    const stored = this.host.store.get(VERIFIER_KEY);
+    if (stored && equalBytes(stored, record)) return;
+    try {
+      installVerifierRecord(this.host.store, record);
+      this.log('setup: provisioning record installed');
+    } catch (e) {
+      this.log(`setup: the provisioning record is unusable: ${String(e)}`);
+    }
+  }
+
+  private openSetup(now: number): void {
+    if (this.setup.state === 'closed') this.setup.open(now);
+    if (!this.apOpen) {
+      this.host.network.openAccessPoint(`${this.o.apPrefix ?? 'sealbell-'}${this.identity.deviceId.slice(0, 4)}`);
+      this.apOpen = true;
+    }
+    if (!this.endpoint) {
+      const clock = this.host.clock;
+      this.endpoint = this.host.openSetupEndpoint(
+        setupHttpHandler({
+          mode: this.setup,
+          now: () => clock.now(),
+          onReply: (r) => {
+            if (r.error) this.log(`setup: ${r.error.code}`);
+          },
+        }),
+      );
+    }
+  }
+
+  private closeSetup(): void {
+    this.endpoint?.close();
+    this.endpoint = undefined;
+    if (this.apOpen) this.host.network.closeAccessPoint();
+    this.apOpen = false;
+  }
+
+  /** Setup stored settings and a roster (called inside the endpoint's request). */
+  private configured(result: SetupResult, generation: number): void {
+    this.doorbell.setRecipients(result.recipients);
+    this.idleWork = true;
+    this.log(`setup: sealing to ${result.recipients.recipients.length} recipient(s), roster epoch ${result.recipients.epoch}`);
+    // The DONE reply still has to reach the phone over the access point: switch a little later.
+    this.host.later(() => {
+      if (generation !== this.generation) return;
+      this.closeSetup();
+      this.uplink?.stop();
+      this.uplink = undefined;
+      this.operate();
+    }, this.o.apLinger ?? 2000);
+  }
+
+  /** A set-up doorbell: recipients from the stored roster, Wi-Fi, the uplink to the relay. */
+  private operate(): void {
+    const h = this.host;
+    let relay: UplinkEndpoint;
+    let credential: string;
+    let wifi: WifiCredentials;
+    try {
+      const config = loadDeviceConfig(h.store);
+      const held = new RosterStore(h.store, this.identity.deviceId).load();
+      if (!config || !held) throw new Error('the settings or the roster are missing');
+      relay = uplinkEndpoint(config.relayUrl);
+      credential = credentialToken(config.credential);
+      wifi = config.wifi;
+      this.doorbell.setRecipients(recipientsOf(held.roster));
+      this.log(`sealing to ${held.roster.phones.length} phone(s)${held.roster.history ? ' and the history recipient' : ''}, roster epoch ${held.roster.epoch}`);
+    } catch (e) {
+      this.log(`cannot operate: ${String(e)}; long-press to set up again`);
+      this.show('error');
+      return;
+    }
+    const rosters = new RosterStore(h.store, this.identity.deviceId);
+    const roster = new DeviceRoster({
+      rosters,
+      identity: this.identity,
+      onChange: (r, removed) => {
+        // Nothing more may be sealed to a removed phone: end the clip in progress.
+        if (removed && this.doorbell.recording) this.doorbell.finishClip();
+        this.doorbell.setRecipients(recipientsOf(r.roster));
+        this.idleWork = true;
+        this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`);
+      },
+    });
+    const uplink = new Uplink({
+      spool: this.spool,
+      roster,
+      connect: h.uplinkConnect(relay, credential),
+      random: h.random,
+      deviceId: this.identity.deviceId,
+      log: this.log,
+    });
+    this.uplink = uplink;
+    this.log(`uplink: relay ${relay.url}`);
+    const generation = this.generation;
+    h.network.join(wifi, {
+      onOnline: () => {
+        if (generation !== this.generation) return;
+        this.online = true;
+        h.clock.sync?.();
+        uplink.start(h.clock.now());
+      },
+      onOffline: () => {
+        if (generation === this.generation) this.online = false;
+      },
+    });
+  }
+
+  private idle(): void {
+    if (this.idleRetry > 0) {
+      this.idleRetry--;
+      return;
+    }
+    if (this.idleWork) {
+      this.guard('idle', () => {
+        this.idleWork = this.doorbell.idle();
+        if (!this.idleWork && this.doorbell.pool.recipients) this.log(`ready: ${this.doorbell.pool.available} clip header(s) prepared`);
+      }) || (this.idleRetry = 300); // a failed header build: try again in ~30 s
+      return;
+    }
+    // A finished clip uses up a header: refill on the next ticks.
+    const pool = this.doorbell.pool;
+    if (pool.recipients && pool.available < pool.size) this.idleWork = true;
+    else if (this.host.spool.storage.maintain) this.guard('spool', () => this.host.spool.storage.maintain!());
+  }
+
+  private show(status: Status): void {
+    if (status === this.lastStatus) return;
+    this.lastStatus = status;
+    this.host.light.show(status);
+  }
+
+  /** Runs `fn`; logs and swallows what it throws (a timer callback that throws would stop the device). */
+  private guard(what: string, fn: () => unknown): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      this.log(`${what}: ${String(e)}`);
+      return false;
+    }
+  }
+}

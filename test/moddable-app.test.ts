@@ -1,0 +1,186 @@
+/**
+ * The Moddable firmware's wiring (hosts/moddable/app.ts) end to end, without
+ * the SDK: the same DoorbellApp that main.ts runs, given Node stand-ins for the
+ * SDK bindings (net sockets, a NOR flash in RAM). A provisioned doorbell boots
+ * into setup; the phone sets it up over the device's HTTP server; the doorbell
+ * registers its roster with the relay over the device's WebSocket client; a
+ * press records a clip from a real JPEG camera into the flash spool; it reaches
+ * the relay; the phone downloads it and Debian `age -d` opens it. Then a long
+ * press reopens setup, and a second one is a factory reset.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { DoorbellApp, type AppHost, type AppNetwork } from '../hosts/moddable/app.js';
+import { HttpConnection } from '../hosts/moddable/http-server.js';
+import { FlashSpoolStorage, recommendedCapacity } from '../hosts/moddable/flash-spool-storage.js';
+import type { LedStatus } from '../hosts/moddable/types.js';
+import { isSetUp } from '../src/setup/setup-mode.js';
+import { VERIFIER_KEY } from '../src/setup/verifier-record.js';
+import { nobleBackend } from '../src/crypto/noble.js';
+import { SyntheticCamera } from '../hosts/node/camera.js';
+import { provision, type ProvisionResult } from '../tools/provision.js';
+import { phoneSetup, readPhone } from '../tools/phone/index.js';
+import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
+import { MemoryStore, requireTool, run, seededRandom, tempDir } from './helpers.js';
+import { freshPhone } from './setup-fixtures.js';
+import { ADMIN_TOKEN, closeRelays, sleep, startTestRelay } from './relay-helpers.js';
+import { netStream, RamFlash, wsConnect } from './moddable-node-host.js';
+
+const T0 = Date.UTC(2026, 10, 27, 9, 0, 0);
+const rigs: Rig[] = [];
+
+/** A device: the app with Node bindings, its simulated clock, its setup server on 127.0.0.1. */
+class Rig {
+  now = T0;
+  readonly store: MemoryStore;
+  readonly flash: RamFlash;
+  readonly camera = new SyntheticCamera({ width: 160, height: 120 });
+  readonly logs: string[] = [];
+  readonly lights: LedStatus[] = [];
+  readonly ap: string[] = [];
+  setupUrl: Promise<string> | undefined;
+  readonly app: DoorbellApp;
+  private frameNo = 0;
+
+  constructor(prov: ProvisionResult, seed: string, from?: { store: MemoryStore; flash: RamFlash }) {
+    this.store = from?.store ?? new MemoryStore();
+    this.flash = from?.flash ?? new RamFlash(1 << 20);
+    const random = seededRandom(seed);
+    const network: AppNetwork = {
+      openAccessPoint: (ssid) => this.ap.push(`open ${ssid}`),
+      closeAccessPoint: () => this.ap.push('close'),
+      join: (_wifi, events) => setImmediate(() => events.onOnline()),
+      leave: () => {},
+    };
+    const host: AppHost = {
+      log: (m) => this.logs.push(m),
+      store: this.store,
+      random,
+      backend: nobleBackend,
+      clock: { now: () => this.now },
+      camera: this.camera,
+      light: { show: (s) => this.lights.push(s), close() {} },
+      spool: { storage: new FlashSpoolStorage(this.flash), capacity: recommendedCapacity(this.flash.byteLength, this.flash.blockSize) },
+      network,
+      openSetupEndpoint: (handler) => {
+        const sockets = new Set<net.Socket>();
+        const server = net.createServer((socket) => {
+          sockets.add(socket);
+          const conn = new HttpConnection(handler, {}, () => sockets.delete(socket));
+          conn.attach(netStream(socket, conn));
+        });
+        this.setupUrl = new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/setup`)));
+        return {
+          close: () => {
+            server.close();
+            this.setupUrl = undefined;
+          },
+        };
+      },
+      uplinkConnect: wsConnect(random),
+      later: (fn, ms) => setTimeout(fn, ms),
+      verifierRecord: prov.verifierRecord,
+    };
+    this.app = new DoorbellApp(host, { apLinger: 20 });
+    rigs.push(this);
+  }
+
+  /** Real I/O runs while simulated time moves `step` ms per round (frames at 10 fps while recording). */
+  async drive(done: () => boolean, what: string, step = 100, rounds = 3000): Promise<void> {
+    for (let i = 0; i < rounds; i++) {
+      if (done()) return;
+      this.now += step;
+      if (this.app.doorbell.recording) this.app.frame(this.camera.capture(this.frameNo++, this.now), this.now);
+      this.app.tick(this.now);
+      await sleep(2);
+    }
+    throw new Error(`did not happen: ${what}\n${this.logs.slice(-15).join('\n')}`);
+  }
+}
+
+describe('Moddable app wiring (Node bindings in place of the SDK)', function () {
+  this.timeout(180_000);
+  afterEach(async () => {
+    for (const r of rigs.splice(0)) r.app.shutdown();
+    await closeRelays();
+  });
+
+  it('provisioned → setup → roster at the relay → press → clip in the flash spool → relay → phone → age -d', async () => {
+    requireTool('age');
+    const relay = await startTestRelay();
+    const prov = await provision({ out: tempDir('app-factory'), random: seededRandom('app/factory') });
+    const phone = freshPhone('app');
+    const rig = new Rig(prov, 'app/device');
+    rig.app.boot(rig.now);
+    assert.deepEqual(rig.store.get(VERIFIER_KEY), prov.verifierRecord, 'the provisioning record is installed at boot');
+    assert.equal(rig.app.status, 'setup');
+    assert.deepEqual(rig.ap, [`open sealbell-${rig.app.identity.deviceId.slice(0, 4)}`]);
+    assert.equal(rig.app.press('button', rig.now), undefined, 'no roster yet: nothing to seal to');
+
+    const url = await rig.setupUrl!;
+    const outcome = await phoneSetup({ dir: phone.dir, endpoint: url, code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom('app/setup') });
+    assert.equal(outcome.deviceId, rig.app.identity.deviceId);
+    assert.equal(isSetUp(rig.store), true);
+    await registerOnRelay({ dir: phone.dir, deviceId: outcome.deviceId, adminToken: ADMIN_TOKEN, account: phone.account });
+    await rig.drive(() => rig.app.uplink?.state === 'ready', 'uplink ready', 1000);
+    assert.deepEqual(rig.ap.slice(1), ['close'], 'the access point closed after setup');
+    await rig.drive(() => rig.app.doorbell.pool.available === rig.app.doorbell.pool.size, 'clip headers prepared', 0);
+
+    const clipId = rig.app.press('button', rig.now)!;
+    assert.ok(clipId);
+    await rig.drive(() => !rig.app.doorbell.recording, 'clip recorded');
+    await rig.drive(() => rig.app.spool.empty, 'clip uploaded', 100);
+    assert.ok(rig.lights.includes('recording') && rig.lights.includes('idle'));
+
+    const client = await phoneLogin(phone.dir, outcome.deviceId);
+    const out = tempDir('app-download');
+    const got = await client.download(clipId, out, { devicePub: outcome.devicePublicKey });
+    assert.equal(got.state, 'verified');
+    assert.equal(got.checked, true);
+    const plainFile = path.join(out, 'clip.mkv');
+    run('age', ['-d', '-i', path.join(phone.dir, 'identity.key'), '-o', plainFile, got.age]);
+    assert.equal(fs.readFileSync(plainFile).subarray(0, 4).toString('hex'), '1a45dfa3', 'a Matroska file');
+    assert.ok(fs.statSync(got.age).size > 50_000);
+    assert.equal(readPhone(phone.dir).recipient.startsWith('age1'), true);
+
+    // A reboot (same store and flash) comes back set up and online, with the same identity.
+    rig.app.shutdown();
+    const again = new Rig(prov, 'app/device-boot2', { store: rig.store, flash: rig.flash });
+    again.now = rig.now;
+    again.app.boot(again.now);
+    assert.equal(again.app.identity.deviceId, outcome.deviceId);
+    assert.equal(again.app.setup.state, 'closed');
+    assert.equal(again.setupUrl, undefined);
+    await again.drive(() => again.app.uplink?.state === 'ready', 'uplink ready after a reboot', 1000);
+  });
+
+  it('long press reopens setup; a long press while it is open is a factory reset (new identity, spool wiped)', async () => {
+    const prov = await provision({ out: tempDir('app-factory2'), random: seededRandom('app2/factory') });
+    const phone = freshPhone('app2');
+    const rig = new Rig(prov, 'app2/device');
+    rig.app.boot(rig.now);
+    const first = rig.app.identity.deviceId;
+    await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl!, code: prov.manualCode, wifi: { ssid: 'Home', password: '' }, relayUrl: 'http://127.0.0.1:9', account: phone.account, random: seededRandom('app2/setup') });
+    await rig.drive(() => rig.app.setup.state === 'closed' && rig.setupUrl === undefined && rig.app.uplink !== undefined, 'operating', 100);
+    // the relay is unreachable (port 9): a clip waits in the flash spool
+    await rig.drive(() => rig.app.doorbell.pool.available > 0, 'a header', 0);
+    rig.app.press('button', rig.now);
+    await rig.drive(() => !rig.app.doorbell.recording, 'clip recorded');
+    assert.equal(rig.app.spool.empty, false);
+
+    rig.app.longPress(rig.now);
+    assert.equal(rig.app.setup.state, 'open');
+    assert.ok(rig.setupUrl, 'the setup endpoint is back');
+    assert.equal(rig.app.identity.deviceId, first, 'reopening setup keeps the identity');
+    rig.app.longPress(rig.now);
+    assert.notEqual(rig.app.identity.deviceId, first, 'factory reset: a new identity');
+    assert.equal(isSetUp(rig.store), false);
+    assert.equal(rig.app.setup.state, 'open', 'and setup is open for the new owner');
+    assert.equal(rig.app.spool.empty, true, 'the old owner’s clips are gone');
+    assert.deepEqual(new FlashSpoolStorage(rig.flash).list(), []);
+    assert.deepEqual(rig.store.get(VERIFIER_KEY), prov.verifierRecord, 'the provisioning record stays');
+  });
+});
