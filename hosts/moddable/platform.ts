@@ -1,16 +1,25 @@
 /**
  * The device platform (ESP32 boards): the board camera, the doorbell button and
- * optional PIR on GPIO, the status LED, and preferences in NVS. Pins and sizes
- * come from the board's `config.sealbell` (boards/<board>/manifest.json).
+ * optional PIR on GPIO, the status LED, preferences in NVS, the spool in the
+ * `spool` flash partition, Wi-Fi (setup access point and station), the setup
+ * endpoint on port 80 and the SNTP clock. Pins and sizes come from the board's
+ * `config.sealbell` (boards/<board>/manifest.json).
  *
  * The simulator build maps this module to sim-platform.ts instead (manifest.json).
  */
 import Preference from 'preference';
+import config from 'mc/config';
 import { JpegCamera } from './camera.js';
 import { Button, MotionSensor } from './inputs.js';
 import { StatusLed } from './led.js';
 import { LoggedLight } from './led-pattern.js';
 import { PreferenceStore } from './kv-store.js';
+import { Clock } from './clock.js';
+import { DeviceNetwork } from './wifi.js';
+import { PartitionFlashArea } from './flash-area.js';
+import { FlashSpoolStorage, recommendedCapacity } from './flash-spool-storage.js';
+import { startSetupServer } from './setup-server.js';
+import { verifierFromConfig } from './provisioning.js';
 import type { CreatePlatform, Inputs } from './types.js';
 
 export const createPlatform: CreatePlatform = (o) => {
@@ -35,12 +44,20 @@ export const createPlatform: CreatePlatform = (o) => {
     o.log('platform: this board has no doorbell button configured');
   }
   if (c.pir) inputs.push(new MotionSensor({ ...c.pir, onMotion: () => o.inputs.onMotion() }));
+  const store = new PreferenceStore(Preference);
+  const clock = new Clock(store, o.log);
+  const area = new PartitionFlashArea('spool');
   return {
     name: `esp32/${c.board ?? 'board'}`,
     camera,
     inputs: { close: () => inputs.forEach((i) => i.close()) },
     light: c.led ? new StatusLed(c.led) : new LoggedLight(o.log),
-    store: new PreferenceStore(Preference),
+    store,
     hasWifi: true,
+    clock: { now: () => clock.now(), sync: () => clock.sync(c.sntp) },
+    spool: { storage: new FlashSpoolStorage(area), capacity: recommendedCapacity(area.byteLength, area.blockSize) },
+    network: new DeviceNetwork(o.log),
+    openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
+    verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
   };
 };

@@ -3,6 +3,8 @@
  * a Moddable module, so the pure parts can be unit-tested in Node.
  */
 import type { KeyValueStore, Log } from '../../src/host.js';
+import type { AppNetwork, AppSpoolStorage, Closable } from './app.js';
+import type { HttpHandler } from './http-server.js';
 
 /** What `mc/config` carries under `sealbell` (set per board in boards/<board>/manifest.json). */
 export interface BoardConfig {
@@ -25,13 +27,16 @@ export interface BoardConfig {
   longPressMs?: number;
   /** SNTP servers tried in order */
   sntp?: string[];
-  /**
-   * Development only: age recipients (age1…) to seal to until the setup protocol
-   * enrolls phones. Never a secret: these are public keys.
-   */
-  devRecipients?: string[];
+  /** seconds a clip runs after the last press (default 10) */
+  clipSeconds?: number;
+  /** setup endpoint port (default 80 on a device, 8081 in the simulator) */
+  setupPort?: number;
+  /** the setup access point's name: this plus the first 4 digits of the device id (default "sealbell-") */
+  apPrefix?: string;
   /** simulator only: ms after start at which to press the (absent) button */
   simPresses?: number[];
+  /** simulator only: bytes of the file standing in for the spool partition (default 4 MiB) */
+  simSpoolBytes?: number;
 }
 
 export interface InputPinConfig {
@@ -91,6 +96,14 @@ export interface Platform {
   readonly store: KeyValueStore;
   /** true where the `wifi` module drives a real radio */
   readonly hasWifi: boolean;
+  /** UTC ms; `sync` sets it from SNTP once online (devices) */
+  readonly clock: { now(): number; sync?(): void };
+  /** the spool's storage (the `spool` flash partition; a file in the simulator) and its capacity in bytes */
+  readonly spool: { storage: AppSpoolStorage; capacity: number };
+  readonly network: AppNetwork;
+  openSetupEndpoint(handler: HttpHandler): Closable;
+  /** the SPAKE2+ record from provisioning, when the build or the simulator's folder carries one */
+  readonly verifierRecord?: Uint8Array;
 }
 
 export type CreatePlatform = (o: PlatformOptions) => Platform;

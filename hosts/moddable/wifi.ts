@@ -7,6 +7,8 @@ import WiFi from 'wifi';
 import Net from 'net';
 import Timer from 'timer';
 import type { Log } from '../../src/host.js';
+import type { WifiCredentials } from '../../src/setup/records.js';
+import type { AppNetwork } from './app.js';
 
 export interface StationOptions {
   ssid: string;
@@ -117,5 +119,40 @@ export class AccessPoint {
     WiFi.mode = keepStation ? WiFi.Mode.station : WiFi.Mode.none;
     this.open_ = false;
     this.log('wifi: access point closed');
+  }
+}
+
+/** Wi-Fi as the app sees it on a device: the setup access point and the owner's network. */
+export class DeviceNetwork implements AppNetwork {
+  private station: WifiStation | undefined;
+  private readonly ap: AccessPoint;
+
+  constructor(private readonly log: Log) {
+    this.ap = new AccessPoint(log);
+  }
+
+  openAccessPoint(ssid: string): void {
+    // A doorbell already on the owner's network keeps it while setup is open (re-setup).
+    this.ap.start({ ssid, station: this.station !== undefined });
+  }
+
+  closeAccessPoint(): void {
+    this.ap.stop(this.station !== undefined);
+  }
+
+  join(wifi: WifiCredentials, events: { onOnline(): void; onOffline(): void }): void {
+    this.leave();
+    this.station = new WifiStation({
+      ssid: wifi.ssid,
+      password: wifi.password || undefined,
+      log: this.log,
+      onOnline: () => events.onOnline(),
+      onOffline: () => events.onOffline(),
+    });
+  }
+
+  leave(): void {
+    this.station?.close();
+    this.station = undefined;
   }
 }

@@ -1,0 +1,135 @@
+/**
+ * ByteStream over the SDK's `socket` (and `securesocket` for TLS): what the
+ * setup server and the uplink's WebSocket client run on.
+ *
+ * The SDK socket takes writes only up to the room it reports (`write()` with no
+ * arguments: 1 KiB at a time in the simulator), and says when there is room
+ * again. In the simulator a write that the kernel takes only in part throws
+ * although the bytes are kept; such a write counts as taken, and a timer makes
+ * sure writing resumes even if no "writable" message follows.
+ */
+import { Socket, Listener } from 'socket';
+import SecureSocket from 'securesocket';
+import Timer from 'timer';
+import type { ByteStream, ByteStreamEvents, OpenStream } from './byte-stream.js';
+
+/** The part of Socket / SecureSocket used here (their SDK typings differ in detail). */
+interface SdkSocket {
+  callback: (message: number, value?: number) => void;
+  read(type: typeof ArrayBuffer): ArrayBuffer | undefined;
+  write(): number;
+  write(data: ArrayBufferView): void;
+  close(): void;
+}
+
+const RESUME_MS = 20;
+
+class SocketStream implements ByteStream {
+  private closed = false;
+  private resume: Timer | undefined;
+
+  constructor(
+    private readonly sock: SdkSocket,
+    private readonly events: ByteStreamEvents,
+  ) {
+    sock.callback = (message, value) => {
+      if (this.closed) return;
+      try {
+        if (message === 1) events.onConnect();
+        else if (message === 2) {
+          for (;;) {
+            const data = sock.read(ArrayBuffer);
+            if (!data || data.byteLength === 0) break;
+            events.onData(new Uint8Array(data));
+            if (this.closed) return;
+          }
+        } else if (message === 3) this.writable();
+        else if (message < 0) this.end(message === -2 ? 'socket error' : undefined);
+      } catch (e) {
+        this.end(`socket: ${(e as Error).message}`);
+      }
+      void value;
+    };
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.closed) return bytes.length;
+    let n = 0;
+    while (n < bytes.length) {
+      let room = 0;
+      try {
+        room = this.sock.write();
+      } catch {
+        break;
+      }
+      if (room <= 0) break;
+      const k = Math.min(room, bytes.length - n);
+      try {
+        this.sock.write(bytes.subarray(n, n + k));
+      } catch {
+        // The simulator's socket throws when the kernel took part of it; it keeps the rest.
+        n += k;
+        break;
+      }
+      n += k;
+    }
+    if (n < bytes.length) this.armResume();
+    return n;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearResume();
+    try {
+      this.sock.close();
+    } catch {
+      // already closed by the peer
+    }
+  }
+
+  private writable(): void {
+    this.clearResume();
+    this.events.onWritable();
+  }
+
+  private armResume(): void {
+    if (this.resume) return;
+    this.resume = Timer.set(() => {
+      this.resume = undefined;
+      if (!this.closed) this.events.onWritable();
+    }, RESUME_MS);
+  }
+
+  private clearResume(): void {
+    if (this.resume) Timer.clear(this.resume);
+    this.resume = undefined;
+  }
+
+  private end(error?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearResume();
+    try {
+      this.sock.close();
+    } catch {
+      // nothing to close
+    }
+    this.events.onClose(error);
+  }
+}
+
+/** A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect. */
+export function openTcp(o: { host: string; port: number; secure?: boolean }): OpenStream {
+  return (events) => {
+    const sock = o.secure
+      ? (new SecureSocket({ host: o.host, port: o.port, secure: { protocolVersion: 0x303 } }) as unknown as SdkSocket)
+      : (new Socket({ host: o.host, port: o.port }) as unknown as SdkSocket);
+    return new SocketStream(sock, events);
+  };
+}
+
+/** A connection a Listener has waiting; it is up already (no onConnect). */
+export function acceptTcp(listener: Listener, events: ByteStreamEvents): ByteStream {
+  return new SocketStream(new Socket({ listener }) as unknown as SdkSocket, events);
+}

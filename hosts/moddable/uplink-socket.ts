@@ -1,0 +1,29 @@
+/**
+ * The uplink's connection to the relay on Moddable: the project's WebSocket
+ * client (ws-client.ts) over the SDK's `socket`, or `securesocket` for a wss://
+ * relay, with the device credential as a bearer token on the upgrade request.
+ */
+import Timer from 'timer';
+import Logical from 'logical';
+import type { Random } from '../../src/host.js';
+import type { UplinkConnect } from '../../src/uplink/socket.js';
+import { WsClient } from './ws-client.js';
+import { openTcp } from './tcp-stream.js';
+import type { UplinkEndpoint } from './relay-url.js';
+
+export function moddableUplinkConnect(random: Random): (endpoint: UplinkEndpoint, credential: string) => UplinkConnect {
+  return (endpoint, credential) => (events) =>
+    new WsClient(
+      {
+        path: endpoint.path,
+        hostHeader: endpoint.hostHeader,
+        headers: { Authorization: `Bearer ${credential}` },
+        random,
+        defer: (fn) => void Timer.set(fn, 0),
+        // Masking a 64 KiB chunk natively rather than byte by byte in XS.
+        xor: (bytes, key) => void (bytes.length && Logical.xor(bytes, key)),
+      },
+      events,
+      openTcp({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure }),
+    );
+}

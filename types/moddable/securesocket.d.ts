@@ -1,0 +1,13 @@
+// `securesocket`: a TLS client connection with the same interface as `socket`'s Socket.
+declare module 'securesocket' {
+  class SecureSocket {
+    /** `secure`: TLS options, e.g. { protocolVersion: 0x303 }; the server name is `host` */
+    constructor(options: { host: string; port: number; secure?: Record<string, unknown> });
+    callback: (message: 1 | 2 | 3 | -1 | -2, value?: number) => void;
+    read(type: typeof ArrayBuffer): ArrayBuffer | undefined;
+    write(): number;
+    write(...data: (string | number | ArrayBuffer | ArrayBufferView)[]): void;
+    close(): void;
+  }
+  export default SecureSocket;
+}
