@@ -14,6 +14,8 @@ import { requireTool, run, tempDir } from './helpers.js';
 import { closeRelays, expectApiError } from './relay-helpers.js';
 import { alice, bob, liveSetUp, mallory, rosterBundle, rosterOf, watch } from './live-helpers.js';
 
+const JPEG_SOI = Buffer.from([0xff, 0xd8, 0xff]);
+
 
 describe('live view through the relay', function () {
   this.timeout(60_000);
