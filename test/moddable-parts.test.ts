@@ -1,16 +1,17 @@
 /**
  * The pure parts of hosts/moddable: the device clock before and after SNTP,
  * status LED patterns, JPEG frame checks, the simulator's frames (real JPEGs,
- * cycled in order) and the size-logging ClipSink.
+ * cycled in order), the provisioning record from the build, and the e2e script's skip.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { ClockState, PLAUSIBLE_TIME } from '../hosts/moddable/clock-state.js';
 import { LoggedLight, PATTERNS, PatternCursor } from '../hosts/moddable/led-pattern.js';
 import { frameIndex, frameResourceName, isWholeJpeg } from '../hosts/moddable/jpeg.js';
-import { SizeLogSink } from '../hosts/moddable/log-sink.js';
+import { verifierFromConfig } from '../hosts/moddable/provisioning.js';
 import { ROOT } from './helpers.js';
 
 describe('Moddable clock', () => {
@@ -114,23 +115,23 @@ describe('Moddable camera frames', () => {
   });
 });
 
-describe('Moddable size-logging clip sink', () => {
-  it('totals a clip and logs its sizes', () => {
+describe('Moddable provisioning record and end-to-end script', () => {
+  it('takes the verifier from the build as hex, and nothing else', () => {
     const lines: string[] = [];
-    const sink = new SizeLogSink((m) => lines.push(m), false);
-    sink.begin('c1', 3);
-    sink.segment('c1', 0, new Uint8Array(100));
-    sink.segment('c1', 1, new Uint8Array(65552));
-    sink.end('c1', new Uint8Array(250), 'sig');
-    assert.deepEqual(sink.last, { clipId: 'c1', epoch: 3, segments: 2, bytes: 65652, manifestBytes: 250 });
+    const log = (m: string) => lines.push(m);
+    assert.deepEqual(verifierFromConfig('53425631ff', log), Uint8Array.of(0x53, 0x42, 0x56, 0x31, 0xff));
+    assert.equal(verifierFromConfig(undefined, log), undefined);
+    assert.equal(verifierFromConfig('', log), undefined);
+    assert.equal(verifierFromConfig('abc', log), undefined);
+    assert.equal(verifierFromConfig('zz', log), undefined);
     assert.equal(lines.length, 2);
-    assert.match(lines[1], /2 segments, 65652 bytes/);
   });
 
-  it('refuses segments outside a clip', () => {
-    const sink = new SizeLogSink(() => {});
-    assert.throws(() => sink.segment('x', 0, new Uint8Array(1)), /outside its clip/);
-    sink.begin('a', 0);
-    assert.throws(() => sink.end('b', new Uint8Array(1), ''), /outside its clip/);
+  it('tools/moddable-e2e skips with a clear message where there is no SDK (as in CI)', () => {
+    const env = { ...process.env };
+    delete env.MODDABLE;
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'tools', 'moddable-e2e.js')], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /skipped: \$MODDABLE is not set/);
   });
 });

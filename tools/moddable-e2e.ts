@@ -1,10 +1,12 @@
 /**
  * The Moddable simulator end to end, for real: builds the app with the SDK
- * (`mcconfig -m -p lin -t build`), runs it headless (xvfb-run), and from Node
- * starts a relay on 127.0.0.1, provisions the doorbell, runs phone init and
- * phone setup against the simulator's setup endpoint, presses its button, waits
- * for the clip at the relay, downloads it as the phone and opens it with Debian
- * `age -d -i`.
+ * (`mcconfig -m -p lin -t build`), runs it headless (xvfb-run), and drives it
+ * with the `sealbell` command as a user would: `sealbell relay` on 127.0.0.1,
+ * `sealbell provision` (the verifier goes into the simulator's state folder),
+ * `sealbell phone init` and `sealbell phone setup` against the simulator's setup
+ * endpoint; then it presses the simulator's button, waits for the clip at the
+ * relay (`sealbell phone clips`), fetches it (`sealbell phone fetch`) and opens
+ * the downloaded .age with Debian `age -d -i`. Then a power cycle and long presses.
  *
  *   node dist/tools/moddable-e2e.js [--work DIR] [--seconds N]
  *
@@ -21,11 +23,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startRelay, type Relay } from './relay/server.js';
-import { provision } from './provision.js';
-import { phoneInit, phoneSetup, unlockAccount } from './phone/index.js';
-import { phoneLogin, registerOnRelay } from './phone/relay-sync.js';
-import { RelayApiError } from './relay/phone-client.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -171,18 +168,48 @@ async function main(): Promise<number> {
   if (!fs.existsSync(app)) throw new Error(`the build made no ${app}`);
   say(`build: ok (${app})`);
 
-  let relay: Relay | undefined;
+  const sealbellJs = path.join(ROOT, 'bin', 'sealbell.js');
+  const adminToken = randomBytes(32).toString('base64url');
+  const phoneDir = path.join(work, 'phone');
+  /** `sealbell …` as a user runs it; secrets in its environment, never in its arguments. */
+  const sealbell = (argv: string[], secrets: Record<string, string> = {}, hide?: RegExp): string => {
+    say(`$ sealbell ${argv.join(' ')}`);
+    const r = spawnSync(process.execPath, [sealbellJs, ...argv], { cwd: work, env: { ...env, ...secrets }, encoding: 'utf8', input: '' });
+    for (const line of `${r.stdout}${r.stderr}`.trimEnd().split('\n')) if (line) console.log(`  cli | ${hide?.test(line) ? '    (passphrase shown here; not copied to this log)' : line}`);
+    if (r.status !== 0) throw new Error(`sealbell ${argv[0]} ${argv[1] ?? ''} failed (exit ${r.status})`);
+    return r.stdout;
+  };
+
+  let relayProc: ChildProcess | undefined;
   let sim: ChildProcess | undefined;
+  const stop = async (child: ChildProcess | undefined): Promise<void> => {
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid, 'SIGTERM'); // the process group this script started
+    await gone;
+  };
   try {
-    // 2. The relay, on loopback.
-    const adminToken = randomBytes(32).toString('base64url');
-    relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: path.join(work, 'relay'), adminToken, log: (l) => fs.appendFileSync(path.join(work, 'relay.log'), `${l}\n`) });
-    say(`relay: ${relay.url}`);
+    // 2. The relay, on loopback, as `sealbell relay`.
+    const relayPort = await freePort();
+    const relayUrl = `http://127.0.0.1:${relayPort}`;
+    const relayLog = new SimLog(path.join(work, 'relay.log'), false);
+    say(`$ sealbell relay --port ${relayPort} --data ${path.join(work, 'relay')} --host 127.0.0.1   (SEALBELL_ADMIN_TOKEN in its environment)`);
+    relayProc = spawn(process.execPath, [sealbellJs, 'relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1'], {
+      env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+    relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+    say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay'))[1]}`);
 
     // 3. Provisioning: the verifier record goes where the simulator reads it (its state folder).
-    const prov = await provision({ out: path.join(work, 'factory') });
-    fs.copyFileSync(prov.verifierPath, path.join(state, 'setup-verifier.bin'));
-    say(`provision: code ${prov.manualCode}; ${prov.verifierPath} → ${state}setup-verifier.bin`);
+    sealbell(['provision', '--out', path.join(work, 'factory')]);
+    const label = fs.readFileSync(path.join(work, 'factory', 'setup-label.txt'), 'utf8');
+    const qr = /QR:\s+(SB1:\S+)/.exec(label)?.[1];
+    if (!qr) throw new Error('no QR payload on the setup label');
+    fs.copyFileSync(path.join(work, 'factory', 'setup-verifier.bin'), path.join(state, 'setup-verifier.bin'));
+    say(`provision: ${path.join(work, 'factory', 'setup-verifier.bin')} → ${state}setup-verifier.bin; QR text ${qr}`);
 
     // 4. The simulator, headless. mcsim copies the app under ~/.config and exits silently without it.
     fs.mkdirSync(path.join(os.homedir(), '.config'), { recursive: true });
@@ -195,12 +222,6 @@ async function main(): Promise<number> {
       say(`simulator: pid ${child.pid}: timeout ${args.seconds} xvfb-run -a stdbuf -oL mcsim ${app}`);
       return child;
     };
-    const stopSim = async (child: ChildProcess): Promise<void> => {
-      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      process.kill(-child.pid, 'SIGTERM'); // the process group this script started
-      await gone;
-    };
     const press = async (what: 'press' | 'long', from: number): Promise<void> => {
       fs.writeFileSync(path.join(state, 'button'), `${what}\n`);
       say(`button: wrote "${what}" to ${state}button`);
@@ -212,73 +233,65 @@ async function main(): Promise<number> {
     const setupUrl = `http://127.0.0.1:${setupPort}/setup`;
     say(`simulator: device ${id}, setup endpoint ${setupUrl}`);
 
-    // 5. The phone: a new account, then setup against the simulator.
-    const phoneDir = path.join(work, 'phone');
-    const init = phoneInit(phoneDir, { name: 'e2e phone' });
-    const account = unlockAccount(phoneDir, init.passphrase);
-    say(`phone init: recipient ${init.recipient}; account unlocked with the passphrase`);
-    const setup = await phoneSetup({ dir: phoneDir, endpoint: setupUrl, code: prov.qrPayload, wifi: { ssid: 'simulator', password: '' }, relayUrl: relay.url, account });
-    say(`phone setup: done; device ${setup.deviceId}, roster epoch ${setup.roster.roster.epoch}`);
-    if (setup.deviceId !== id) throw new Error(`setup reached device ${setup.deviceId}, not the simulator's ${id}`);
-    await registerOnRelay({ dir: phoneDir, deviceId: id, adminToken, account });
-    say('phone: doorbell registered on the relay (credential from setup, endorsed key), escrow uploaded');
+    // 5. The phone: a new account, then setup against the simulator (which also registers it on the relay).
+    const init = sealbell(['phone', 'init', '--dir', phoneDir, '--name', 'e2e phone'], {}, /^ {4}\S/);
+    const passphrase = /^ {4}(\S.*)$/m.exec(init)?.[1];
+    if (!passphrase) throw new Error('phone init showed no passphrase');
+    const secrets = { SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken, SEALBELL_WIFI_PASSWORD: 'simulator wifi' };
+    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'simulator', '--relay', relayUrl], secrets);
+    if (!setupOut.includes(`doorbell ${id} set up`)) throw new Error(`phone setup did not set up the simulator's doorbell ${id}`);
+    await log.wait(/uplink: relay /, 30_000, 'the doorbell to start its uplink');
 
-    // 6. The doorbell connects and tells the relay its roster: then the phone can log in.
-    const client = await until('the phone to log in (the doorbell must have told the relay its roster)', 90_000, () => phoneLogin(phoneDir, id));
-    say('phone: logged in to the relay');
+    // 6. The doorbell connects and tells the relay its roster: then the phone can list its clips.
+    const clipsOf = (): string | undefined => {
+      const r = spawnSync(process.execPath, [sealbellJs, 'phone', 'clips', '--dir', phoneDir], { cwd: work, env, encoding: 'utf8' });
+      return r.status === 0 ? r.stdout : undefined;
+    };
+    await until('the phone to be let in (the doorbell tells the relay its roster)', 90_000, async () => clipsOf());
+    say('phone: `sealbell phone clips` works: the relay lets this phone in');
     await log.wait(/ready: \d+ clip header\(s\) prepared/, 120_000, 'clip headers prepared');
 
-    // 7. Press the button (the simulator reads <state>/button).
-    let mark = log.lines.length;
-    await press('press', mark);
-    const clipId = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
-    await log.wait(new RegExp(`clip ${clipId}: done`), 60_000, 'the clip to finish', mark);
-    say(`clip ${clipId}: recorded`);
-
-    // 8. The clip at the relay, downloaded by the phone and opened with age -d.
-    const fetchAndOpen = async (clipId: string): Promise<void> => {
-      await until(`clip ${clipId} verified at the relay`, 120_000, async () => {
-        try {
-          return (await client.clip(clipId)).state === 'verified' ? true : undefined;
-        } catch (e) {
-          if (e instanceof RelayApiError && e.status === 404) return undefined;
-          throw e;
-        }
-      });
-      say(`relay: clip ${clipId} verified`);
-      const out = path.join(work, 'downloads');
-      const got = await client.download(clipId, out, { devicePub: setup.devicePublicKey });
-      say(`phone: downloaded ${got.age} (${fs.statSync(got.age).size} bytes), manifest signature checked: ${got.checked}`);
-      const mkv = path.join(out, `${clipId}.mkv`);
-      const identity = path.join(phoneDir, 'identity.key');
-      run('age', ['-d', '-i', identity, '-o', mkv, got.age]);
-      const head = fs.readFileSync(mkv).subarray(0, 4).toString('hex');
-      say(`age -d -i ${identity} -o ${mkv} ${got.age}: ok, ${fs.statSync(mkv).size} bytes, starts ${head}`);
-      if (head !== '1a45dfa3') throw new Error('the decrypted clip is not a Matroska file');
+    // 7. A press, and the clip through the relay to the phone.
+    const identity = path.join(phoneDir, 'identity.key');
+    const pressAndFetch = async (): Promise<string> => {
+      const mark = log.lines.length;
+      await press('press', mark);
+      const clipId = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
+      await log.wait(new RegExp(`clip ${clipId}: done`), 60_000, 'the clip to finish', mark);
+      say(`clip ${clipId}: recorded`);
+      await until(`clip ${clipId} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${clipId}  verified`) ? true : undefined));
+      sealbell(['phone', 'clips', '--dir', phoneDir]);
+      const mkv = path.join(work, 'downloads', `${clipId}.mkv`);
+      fs.mkdirSync(path.dirname(mkv), { recursive: true });
+      sealbell(['phone', 'fetch', clipId, '--dir', phoneDir, '--out', mkv]);
+      // The same clip, opened by Debian age with the phone's identity file.
+      const age = path.join(phoneDir, 'clips', `${clipId}.age`);
+      const byAge = path.join(work, 'downloads', `${clipId}.age-d.mkv`);
+      run('age', ['-d', '-i', identity, '-o', byAge, age]);
+      const same = fs.readFileSync(byAge).equals(fs.readFileSync(mkv));
+      say(`$ age -d -i ${identity} -o ${byAge} ${age}: ok, ${fs.statSync(byAge).size} bytes, ${same ? 'identical to what sealbell phone fetch wrote' : 'DIFFERENT from sealbell phone fetch'}`);
+      if (!same || fs.readFileSync(byAge).subarray(0, 4).toString('hex') !== '1a45dfa3') throw new Error('age -d did not give the clip');
       if (has('ffprobe')) {
-        const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', mkv], { encoding: 'utf8' });
+        const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', byAge], { encoding: 'utf8' });
         say(`ffprobe: ${r.stdout.trim()} (codec,width,height,frames)`);
       }
+      return clipId;
     };
-    await fetchAndOpen(clipId);
-    say('PASS 1: simulator setup → press → relay → phone → age -d');
+    await pressAndFetch();
+    say('PASS 1: simulator setup with sealbell phone setup → press → relay → phone → age -d');
 
-    // 9. Power cycle: the same state folder. The doorbell comes back set up and online.
-    await stopSim(sim);
-    mark = log.lines.length;
+    // 8. Power cycle: the same state folder. The doorbell comes back set up and online.
+    await stop(sim);
+    let mark = log.lines.length;
     sim = startSim();
     const again = (await log.wait(/device id ([0-9A-F]{16})/, 60_000, 'the device id after the restart', mark))[1];
     if (again !== id) throw new Error(`after a restart the device is ${again}, not ${id}`);
     await log.wait(/uplink: relay /, 30_000, 'the uplink after the restart', mark);
     await log.wait(/ready: \d+ clip header\(s\) prepared/, 120_000, 'clip headers after the restart', mark);
-    mark = log.lines.length;
-    await press('press', mark);
-    const clip2 = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
-    await log.wait(new RegExp(`clip ${clip2}: done`), 60_000, 'the clip to finish', mark);
-    await fetchAndOpen(clip2);
+    await pressAndFetch();
     say('PASS 2: after a restart, still set up: press → relay → phone → age -d');
 
-    // 10. Long press: setup reopens; a long press while it is open is a factory reset.
+    // 9. Long press: setup reopens; a long press while it is open is a factory reset.
     mark = log.lines.length;
     await press('long', mark);
     await log.wait(/setup: window open/, 10_000, 'setup to reopen', mark);
@@ -286,20 +299,14 @@ async function main(): Promise<number> {
     await press('long', mark);
     await log.wait(/factory reset: identity, roster and settings wiped/, 10_000, 'the factory reset', mark);
     const fresh = (await log.wait(/device id ([0-9A-F]{16})/, 30_000, 'a new identity', mark))[1];
-    await log.wait(/not set up: opening setup/, 10_000, 'setup for a new owner', mark);
+    await log.wait(/setup: endpoint listening/, 10_000, 'setup for a new owner', mark);
     if (fresh === id) throw new Error('the factory reset kept the identity');
-    say(`PASS 3: long press reopened setup; a second one reset the doorbell (new device id ${fresh})`);
+    say(`PASS 3: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
     return 0;
   } finally {
-    if (sim?.pid && sim.exitCode === null && sim.signalCode === null) {
-      try {
-        process.kill(-sim.pid, 'SIGTERM'); // the process group this script started
-      } catch {
-        // already gone
-      }
-    }
-    await relay?.close();
-    say(`work folder: ${work} (build.log, sim.log, relay.log, relay/, phone/, downloads/)`);
+    await stop(sim);
+    await stop(relayProc);
+    say(`work folder: ${work} (build.log, sim.log, relay.log, relay/, factory/, phone/, downloads/)`);
   }
 }
 
