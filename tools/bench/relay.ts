@@ -80,8 +80,8 @@ export async function relayBench(): Promise<{ relay_ingest_mb_per_s: number; wir
     uplink.stop();
     const written = sockets.reduce((n, s) => n + s.bytesWritten, 0);
     return {
-      relay_ingest_mb_per_s: uplink.stats.payloadBytes / 1e6 / seconds,
-      wire_overhead_bytes_per_chunk: (written - uplink.stats.payloadBytes) / uplink.stats.segmentsSent,
+      relay_ingest_mb_per_s: +(uplink.stats.payloadBytes / 1e6 / seconds).toFixed(2),
+      wire_overhead_bytes_per_chunk: +((written - uplink.stats.payloadBytes) / uplink.stats.segmentsSent).toFixed(1),
     };
   } finally {
     await relay.close();
