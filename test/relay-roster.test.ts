@@ -38,10 +38,7 @@ describe('rosters through the relay', function () {
         return new DeviceRoster({
           rosters,
           identity,
-          onChange: (r, removed) => {
-            if (removed && doorbell.recording) doorbell.finishClip();
-            doorbell.setRecipients(recipientsOf(r.roster));
-          },
+          doorbell,
         });
       },
     });

@@ -312,10 +312,8 @@ export class DoorbellApp {
     const roster = new DeviceRoster({
       rosters,
       identity: this.identity,
-      onChange: (r, removed) => {
-        // Nothing more may be sealed to a removed phone: end the clip in progress.
-        if (removed && this.doorbell.recording) this.doorbell.finishClip();
-        this.doorbell.setRecipients(recipientsOf(r.roster));
+      doorbell: this.doorbell,
+      onChange: (r) => {
         this.idleWork = true;
         this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`);
       },

@@ -127,11 +127,8 @@ export class HostedDoorbell {
     const roster = new DeviceRoster({
       rosters,
       identity: device.identity,
-      onChange: (r, removed) => {
-        if (removed && device.doorbell.recording) device.doorbell.finishClip();
-        device.doorbell.setRecipients(recipientsOf(r.roster));
-        this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`);
-      },
+      doorbell: device.doorbell,
+      onChange: (r) => this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`),
     });
     const live = (this.live_ = new LiveSessions({
       aead: nodeBackend.aead,

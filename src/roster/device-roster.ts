@@ -8,16 +8,23 @@ import type { DeviceIdentity } from '../device/identity.js';
 import type { RosterLink } from '../uplink/uplink.js';
 import { encodeRosterBundle } from './bundle.js';
 import { signRosterAck } from './ack.js';
-import type { RosterStore, StoredRoster } from './roster-store.js';
+import { recipientsOf, type RosterStore, type StoredRoster } from './roster-store.js';
+import type { Doorbell } from '../device/doorbell.js';
+
+/** What a roster change does to the doorbell. */
+export type RosterFollower = Pick<Doorbell, 'recording' | 'finishClip' | 'setRecipients'>;
 
 export interface DeviceRosterOptions {
   rosters: RosterStore;
   identity: DeviceIdentity;
   /**
-   * A new roster was stored. `removed` says a phone or the history recipient left it:
-   * the host should end a clip in progress, so that nothing more is sealed to it.
+   * The doorbell to follow each stored roster: clips from then on are sealed to exactly it,
+   * and when a phone or the history recipient left it, a clip in progress is ended so that
+   * nothing more is sealed to them.
    */
-  onChange: (roster: StoredRoster, removed: boolean) => void;
+  doorbell?: RosterFollower;
+  /** after the doorbell has followed (logging, host state); `removed` as above */
+  onChange?: (roster: StoredRoster, removed: boolean) => void;
 }
 
 export class DeviceRoster implements RosterLink {
@@ -38,7 +45,13 @@ export class DeviceRoster implements RosterLink {
   update(bundle: Uint8Array): void {
     const before = this.o.rosters.load();
     const next = this.o.rosters.accept(bundle);
-    this.o.onChange(next, before !== undefined && removesSomeone(before, next));
+    const removed = before !== undefined && removesSomeone(before, next);
+    const d = this.o.doorbell;
+    if (d) {
+      if (removed && d.recording) d.finishClip();
+      d.setRecipients(recipientsOf(next.roster));
+    }
+    this.o.onChange?.(next, removed);
   }
 }
 
