@@ -78,7 +78,12 @@ class SocketStream implements ByteStream {
   }
 
   close(): void {
-    if (this.closed) return;
+    this.shut();
+  }
+
+  /** Closes the socket once; false if it was already closed. */
+  private shut(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     this.clearResume();
     try {
@@ -86,6 +91,7 @@ class SocketStream implements ByteStream {
     } catch {
       // already closed by the peer
     }
+    return true;
   }
 
   private writable(): void {
@@ -107,14 +113,7 @@ class SocketStream implements ByteStream {
   }
 
   private end(error?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.clearResume();
-    try {
-      this.sock.close();
-    } catch {
-      // nothing to close
-    }
+    if (!this.shut()) return;
     this.events.onClose(error);
   }
 }

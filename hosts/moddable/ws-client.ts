@@ -160,16 +160,7 @@ export class WsClient implements UplinkSocket {
 
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;
-    if (this.state === 'open') {
-      this.sendClose(code, reason);
-      this.state = 'closed';
-      this.closeAfterFlush = true;
-      this.flush();
-    } else {
-      this.state = 'closed';
-      this.stream?.close();
-    }
-    this.report(code, reason);
+    this.shut(code, reason, reason);
   }
 
   /** Bytes queued but not yet taken by the connection. */
@@ -329,8 +320,13 @@ export class WsClient implements UplinkSocket {
 
   /** A protocol failure: close with `code` (when open) and report it. */
   private fail(code: number, why: string): void {
+    this.shut(code, '', why);
+  }
+
+  /** Sends a close frame (when open) and lets the queue drain before the connection goes; reports `why`. */
+  private shut(code: number, closeReason: string, why: string): void {
     if (this.state === 'open') {
-      this.sendClose(code, '');
+      this.sendClose(code, closeReason);
       this.state = 'closed';
       this.closeAfterFlush = true;
       this.flush();
