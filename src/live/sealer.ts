@@ -2,11 +2,16 @@
  * The device's side of one live session: the signed opening (a fresh session
  * file key wrapped with age's X25519 stanza to the requesting phone only), then
  * one sealed record per frame with a strictly increasing counter.
+ *
+ * A record is sealed by the backend's incremental AEAD straight into the one
+ * record buffer (host memory on devices): the 7-byte plaintext prefix, then the
+ * frame from where the camera left it. No plaintext buffer, no copy in
+ * JavaScript: the JS work per frame is O(1), every byte is the backend's
+ * (native on a device).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import type { Aead, Random } from '../crypto/backend.js';
+import type { Aead, AeadSealStream, Random } from '../crypto/backend.js';
 import type { Alloc } from '../age/stream.js';
-import { TAG_LENGTH } from '../crypto/backend.js';
 import { encodeHeader } from '../age/header.js';
 import { decodeRecipient, FILE_KEY_LENGTH, wrapX25519 } from '../age/x25519.js';
 import { concatBytes, readUintBE, writeUintBE } from '../bytes.js';
@@ -42,7 +47,7 @@ export interface LiveSealerOptions {
   height: number;
   /** the requesting phone's age recipient (age1…) from the roster */
   recipient: string;
-  /** where the record buffers come from (host memory on devices); both are reused for every record */
+  /** where the record buffer comes from (host memory on devices); it is reused for every record */
   alloc?: Alloc;
 }
 
@@ -50,8 +55,15 @@ export class LiveSealer {
   readonly opening: Uint8Array;
   readonly kid: number;
   private readonly key: Uint8Array;
-  private readonly plain: Uint8Array;
+  private readonly aead: AeadSealStream;
+  /** the record: header (the nonce) ‖ ciphertext ‖ tag */
   private readonly out: Uint8Array;
+  private readonly nonce: Uint8Array;
+  /** where the AEAD writes: the record after its header */
+  private readonly sealed: Uint8Array;
+  /** kind ‖ capture time, the plaintext before the frame */
+  private readonly prefix = new Uint8Array(PLAIN_PREFIX_LENGTH);
+  private readonly endData = new Uint8Array(1);
   private ctr = 0;
   private ended = false;
 
@@ -77,8 +89,10 @@ export class LiveSealer {
     });
     this.opening = concatBytes(body, ed25519.sign(body, o.key.secretKey));
     const alloc = o.alloc ?? ((n: number) => new Uint8Array(n));
-    this.plain = alloc(PLAIN_PREFIX_LENGTH + MAX_LIVE_FRAME_BYTES);
     this.out = alloc(MAX_RECORD_BYTES);
+    this.nonce = this.out.subarray(0, RECORD_HEADER_LENGTH);
+    this.sealed = this.out.subarray(RECORD_HEADER_LENGTH);
+    this.aead = o.aead.sealStream();
   }
 
   /** Records sealed so far (= the next counter). */
@@ -98,7 +112,8 @@ export class LiveSealer {
 
   /** The last record: the session ended on the device's side. Nothing can be sealed after it. */
   end(reason: EndReason, time: number): Uint8Array {
-    const record = this.seal(RECORD_END, time, Uint8Array.of(END_REASONS.indexOf(reason)));
+    this.endData[0] = END_REASONS.indexOf(reason);
+    const record = this.seal(RECORD_END, time, this.endData);
     this.ended = true;
     this.key.fill(0);
     return record;
@@ -107,13 +122,13 @@ export class LiveSealer {
   private seal(kind: number, time: number, data: Uint8Array): Uint8Array {
     check(!this.ended, 'LIVE_CLOSED', 'the live session has ended');
     check(this.ctr <= MAX_COUNTER, 'LIVE_COUNTER', 'the live session counter is exhausted');
-    const n = PLAIN_PREFIX_LENGTH + data.length;
-    this.plain[0] = kind;
-    writeUintBE(this.plain, 1, Math.max(0, Math.floor(time)), 6);
-    this.plain.set(data, PLAIN_PREFIX_LENGTH);
-    const nonce = this.out.subarray(0, RECORD_HEADER_LENGTH);
-    writeRecordHeader(nonce, this.kid, this.ctr++);
-    this.o.aead.seal(this.key, nonce, this.plain.subarray(0, n), this.out.subarray(RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH + n + TAG_LENGTH));
-    return this.out.subarray(0, RECORD_HEADER_LENGTH + n + TAG_LENGTH);
+    this.prefix[0] = kind;
+    writeUintBE(this.prefix, 1, Math.max(0, Math.floor(time)), 6);
+    // the counter moves on before sealing: a nonce is never used twice, even after a failure
+    writeRecordHeader(this.nonce, this.kid, this.ctr++);
+    this.aead.begin(this.key, this.nonce, this.sealed);
+    this.aead.update(this.prefix);
+    this.aead.update(data);
+    return this.out.subarray(0, RECORD_HEADER_LENGTH + this.aead.finish().length);
   }
 }
