@@ -33,6 +33,9 @@ import {
   type EndReason,
 } from './format.js';
 
+/** built once: a template in the check would make a new string for every frame */
+const FRAME_SIZE_MESSAGE = `a live frame must be 1–${MAX_LIVE_FRAME_BYTES} bytes`;
+
 export interface LiveSealerOptions {
   aead: Aead;
   random: Random;
@@ -106,7 +109,7 @@ export class LiveSealer {
 
   /** One frame as a record. The result is a view into a buffer reused by the next call: send or copy it at once. */
   frame(jpeg: Uint8Array, time: number): Uint8Array {
-    check(jpeg.length >= 1 && jpeg.length <= MAX_LIVE_FRAME_BYTES, 'LIVE_FRAME_SIZE', `a live frame must be 1–${MAX_LIVE_FRAME_BYTES} bytes`);
+    check(jpeg.length >= 1 && jpeg.length <= MAX_LIVE_FRAME_BYTES, 'LIVE_FRAME_SIZE', FRAME_SIZE_MESSAGE);
     return this.seal(RECORD_FRAME, time, jpeg);
   }
 
