@@ -169,7 +169,7 @@ export async function runBench(): Promise<Figures> {
     const r = await benchLiveLatency();
     return { ...r, live_within_budget: r.live_within_budget ? 'yes' : 'no' };
   }));
-  Object.assign(figures, await safely('xs_live', () => xsLiveStartCost(ROOT)));
+  Object.assign(figures, await safely('xs_live', async () => ({ ...(await xsLiveStartCost(ROOT)), ...(await (await import('./live.js')).xsLiveRecordCost(ROOT)) })));
   return figures;
 }
 

@@ -12,6 +12,14 @@
  *                                          decrypted JPEG in the phone's hands
  *   live_latency_budget_ms                 one frame interval + 50 ms (the aim)
  *
+ * and, under XS, what the device's JavaScript pays (meter units):
+ *
+ *   xs_live_session_start                  one opening: X25519 stanza + Ed25519 signature
+ *   xs_live_record_small_frame / _large    sealing a 1,000- / 65,000-byte frame as a record,
+ *                                          native AEAD (tools/xs-native), host buffers
+ *   xs_live_record_units_per_frame_byte    their difference per byte: JS work that grows
+ *                                          with the frame (0: every byte is native work)
+ *
  * Standalone: `node dist/tools/bench/live.js` prints the figures as JSON.
  */
 import fs from 'node:fs';
@@ -171,4 +179,43 @@ export async function xsLiveStartCost(root: string): Promise<{ xs_live_session_s
   // (noble keeps small caches, so runs differ by ~0.1 %: the median is reported)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return { xs_live_session_start: median(m.start.computeRuns) - median(m.noop.computeRuns) };
+}
+
+/**
+ * XS meter units for sealing one frame as a live record on the device, for a small and a
+ * large frame (tools/bench/xs-live-record-entry.ts), with the device's native AEAD in the
+ * xsnap-sealbell worker (tools/xs-native) and host buffers: the per-byte sealing runs in C,
+ * off the meter, so units that grow with the frame are JavaScript work per byte.
+ */
+export async function xsLiveRecordCost(root: string): Promise<Record<string, number | string>> {
+  const { nativeWorker } = await import('./xs-stream.js');
+  const { bin, why } = await nativeWorker(root);
+  if (!bin) return { xs_live_record_units_per_frame_byte: `not measured: ${why}` };
+  const { openXs } = await import('../xs/run.js');
+  const s = await openXs('tools/bench/xs-live-record-entry.ts', { root, bin });
+  try {
+    const units = async (op: string) => (await s.call(op)).meter.compute;
+    const median = async (op: string) => {
+      const runs: number[] = [];
+      for (let i = 0; i < 5; i++) runs.push(await units(op));
+      return runs.sort((a, b) => a - b)[2];
+    };
+    // warm-up, then the medians of five, the dispatch baseline subtracted
+    for (const op of ['noop', 'frame_small', 'frame_large']) await units(op);
+    const noop = await median('noop');
+    const small = (await median('frame_small')) - noop;
+    const large = (await median('frame_large')) - noop;
+    const bytes = (await s.call('frame_bytes')).value as { small: number; large: number };
+    const heap = (await s.call('frame_large_heap')).value as { chunks: number; slots: number };
+    return {
+      xs_live_record_small_frame: small,
+      xs_live_record_large_frame: large,
+      // JS work that grows with the frame: ~0 when every byte is handled natively
+      xs_live_record_units_per_frame_byte: +((large - small) / (bytes.large - bytes.small)).toFixed(4),
+      // XS heap one 65,000-byte frame's record allocates (garbage included): chunk bytes, slots
+      xs_live_record_heap: `${heap.chunks} chunk bytes + ${heap.slots} slots`,
+    };
+  } finally {
+    await s.close();
+  }
 }
