@@ -11,100 +11,21 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { DoorbellApp, type AppHost, type AppNetwork } from '../hosts/moddable/app.js';
-import { HttpConnection } from '../hosts/moddable/http-server.js';
-import { FlashSpoolStorage, recommendedCapacity } from '../hosts/moddable/flash-spool-storage.js';
-import type { LedStatus } from '../hosts/moddable/types.js';
+import { FlashSpoolStorage } from '../hosts/moddable/flash-spool-storage.js';
 import { isSetUp } from '../src/setup/setup-mode.js';
 import { VERIFIER_KEY } from '../src/setup/verifier-record.js';
-import { nobleBackend } from '../src/crypto/noble.js';
-import { SyntheticCamera } from '../hosts/node/camera.js';
-import { provision, type ProvisionResult } from '../tools/provision.js';
+import { provision } from '../tools/provision.js';
 import { phoneSetup, readPhone } from '../tools/phone/index.js';
 import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
-import { MemoryStore, requireTool, run, seededRandom, tempDir } from './helpers.js';
+import { requireTool, run, seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
-import { ADMIN_TOKEN, closeRelays, sleep, startTestRelay } from './relay-helpers.js';
-import { netStream, RamFlash, wsConnect } from './moddable-node-host.js';
-
-const T0 = Date.UTC(2026, 10, 27, 9, 0, 0);
-const rigs: Rig[] = [];
-
-/** A device: the app with Node bindings, its simulated clock, its setup server on 127.0.0.1. */
-class Rig {
-  now = T0;
-  readonly store: MemoryStore;
-  readonly flash: RamFlash;
-  readonly camera = new SyntheticCamera({ width: 160, height: 120 });
-  readonly logs: string[] = [];
-  readonly lights: LedStatus[] = [];
-  readonly ap: string[] = [];
-  setupUrl: Promise<string> | undefined;
-  readonly app: DoorbellApp;
-  private frameNo = 0;
-
-  constructor(prov: ProvisionResult, seed: string, from?: { store: MemoryStore; flash: RamFlash }) {
-    this.store = from?.store ?? new MemoryStore();
-    this.flash = from?.flash ?? new RamFlash(1 << 20);
-    const random = seededRandom(seed);
-    const network: AppNetwork = {
-      openAccessPoint: (ssid) => this.ap.push(`open ${ssid}`),
-      closeAccessPoint: () => this.ap.push('close'),
-      join: (_wifi, events) => setImmediate(() => events.onOnline()),
-      leave: () => {},
-    };
-    const host: AppHost = {
-      log: (m) => this.logs.push(m),
-      store: this.store,
-      random,
-      backend: nobleBackend,
-      clock: { now: () => this.now },
-      camera: this.camera,
-      light: { show: (s) => this.lights.push(s), close() {} },
-      spool: { storage: new FlashSpoolStorage(this.flash), capacity: recommendedCapacity(this.flash.byteLength, this.flash.blockSize) },
-      network,
-      openSetupEndpoint: (handler) => {
-        const sockets = new Set<net.Socket>();
-        const server = net.createServer((socket) => {
-          sockets.add(socket);
-          const conn = new HttpConnection(handler, {}, () => sockets.delete(socket));
-          conn.attach(netStream(socket, conn));
-        });
-        this.setupUrl = new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/setup`)));
-        return {
-          close: () => {
-            server.close();
-            this.setupUrl = undefined;
-          },
-        };
-      },
-      uplinkConnect: wsConnect(random),
-      later: (fn, ms) => setTimeout(fn, ms),
-      verifierRecord: prov.verifierRecord,
-    };
-    this.app = new DoorbellApp(host, { apLinger: 20 });
-    rigs.push(this);
-  }
-
-  /** Real I/O runs while simulated time moves `step` ms per round (frames at 10 fps while recording). */
-  async drive(done: () => boolean, what: string, step = 100, rounds = 3000): Promise<void> {
-    for (let i = 0; i < rounds; i++) {
-      if (done()) return;
-      this.now += step;
-      if (this.app.doorbell.recording) this.app.frame(this.camera.capture(this.frameNo++, this.now), this.now);
-      this.app.tick(this.now);
-      await sleep(2);
-    }
-    throw new Error(`did not happen: ${what}\n${this.logs.slice(-15).join('\n')}`);
-  }
-}
+import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
+import { Rig, shutdownRigs } from './moddable-rig.js';
 
 describe('Moddable app wiring (Node bindings in place of the SDK)', function () {
   this.timeout(180_000);
   afterEach(async () => {
-    for (const r of rigs.splice(0)) r.app.shutdown();
+    shutdownRigs();
     await closeRelays();
   });
 

@@ -2,8 +2,9 @@
  * The doorbell firmware as a whole, wired from the core's parts: on a first
  * boot it opens setup mode (access point + setup endpoint); once set up it
  * seals clips to the stored roster into the spool, and the uplink streams them
- * to the relay named at setup, taking roster updates back. A long press reopens
- * setup (and lifts a lockout); a long press while setup is open is a factory reset.
+ * to the relay named at setup, taking roster updates back, and serves live view
+ * to the roster's phones through it. A long press reopens setup (and lifts a
+ * lockout); a long press while setup is open is a factory reset.
  *
  * It imports nothing from the Moddable SDK: main.ts gives it the SDK bindings
  * (AppHost), and Node tests give it loopback ones, so the same wiring is what
@@ -11,8 +12,9 @@
  */
 import type { Alloc, CryptoBackend, KeyValueStore, Log, Random } from '../../src/host.js';
 import type { SpoolStorage } from '../../src/uplink/storage.js';
-import type { UplinkConnect } from '../../src/uplink/socket.js';
+import type { UplinkConnect, UplinkSocket } from '../../src/uplink/socket.js';
 import type { WifiCredentials } from '../../src/setup/records.js';
+import type { Roster } from '../../src/roster/roster.js';
 import { equalBytes } from '../../src/bytes.js';
 import { Doorbell } from '../../src/device/doorbell.js';
 import { loadOrCreateIdentity, type DeviceIdentity } from '../../src/device/identity.js';
@@ -24,6 +26,7 @@ import { recipientsOf, RosterStore } from '../../src/roster/roster-store.js';
 import { DeviceRoster } from '../../src/roster/device-roster.js';
 import { Spool } from '../../src/uplink/spool.js';
 import { Uplink } from '../../src/uplink/uplink.js';
+import { LiveSessions } from '../../src/live/sessions.js';
 import type { HttpHandler } from './http-server.js';
 import { setupHttpHandler } from './setup-http.js';
 import { uplinkEndpoint, type UplinkEndpoint } from './relay-url.js';
@@ -62,7 +65,11 @@ export interface AppHost {
   network: AppNetwork;
   /** Serves the setup endpoint (HTTP) until closed. */
   openSetupEndpoint(handler: HttpHandler): Closable;
-  /** The connection to the relay, with the device credential as its bearer token. */
+  /**
+   * The connection to the relay, with the device credential as its bearer token. A socket
+   * that reports `buffered` (bytes queued, not yet taken by the network: ws-client.ts does)
+   * lets live view skip frames while the connection is backed up.
+   */
   uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
   /** Runs `fn` after `ms` (outside the current call). */
   later(fn: () => void, ms: number): void;
@@ -77,7 +84,20 @@ export interface AppOptions {
   apPrefix?: string;
   /** ms between answering the last setup message and closing the access point (default 2 s) */
   apLinger?: number;
+  /** live view: longest session, ms (default 120 s: a phone that wants more asks again) */
+  liveMaxDuration?: number;
+  /**
+   * live view: a frame is skipped (not sealed) while the relay connection holds more than
+   * this many bytes unsent (default 128 KiB): a frame that cannot go now is worth nothing
+   * later, and the queue is XS heap
+   */
+  liveBacklog?: number;
 }
+
+/** An uplink socket that may say how much it still holds (WsClient.buffered). */
+type BufferedSocket = UplinkSocket & { readonly buffered?: number };
+
+const LIVE_BACKLOG = 128 * 1024;
 
 type Status = LedStatus;
 
@@ -87,6 +107,14 @@ export class DoorbellApp {
   spool!: Spool;
   setup!: SetupMode;
   uplink: Uplink | undefined;
+  /** live view (src/live/sessions.ts), once set up */
+  live: LiveSessions | undefined;
+  /** frames live view skipped because the relay connection was backed up */
+  liveSkipped = 0;
+  /** the current roster, kept from DeviceRoster's changes: live sessions check it each second */
+  private roster: Roster | undefined;
+  /** the uplink's current connection, for its backlog */
+  private socket: BufferedSocket | undefined;
   private endpoint: Closable | undefined;
   private apOpen = false;
   private online = false;
@@ -153,8 +181,19 @@ export class DoorbellApp {
     }
   }
 
-  /** A camera frame (only used while a clip records). */
+  /** True while frames are used: a clip records or a phone watches live. */
+  get capturing(): boolean {
+    return !!this.doorbell?.recording || !!this.live?.active;
+  }
+
+  /**
+   * A camera frame, used while a clip records and while a phone watches live. `jpeg` is
+   * the camera's buffer (host memory on a device), only valid during the call: both the
+   * clip and each live session seal it from there, natively; nothing here copies it.
+   */
   frame(jpeg: Uint8Array, now: number): void {
+    const live = this.live;
+    if (live?.active) this.liveFrame(live, jpeg, now);
     const bell = this.doorbell;
     if (!bell?.recording) return;
     try {
@@ -167,6 +206,18 @@ export class DoorbellApp {
       } catch (e2) {
         this.log(`frame: the clip could not be closed: ${String(e2)}`);
       }
+    }
+  }
+
+  private liveFrame(live: LiveSessions, jpeg: Uint8Array, now: number): void {
+    if ((this.socket?.buffered ?? 0) > (this.o.liveBacklog ?? LIVE_BACKLOG)) {
+      this.liveSkipped++;
+      return;
+    }
+    try {
+      live.frame(jpeg, now);
+    } catch (e) {
+      this.log(`live: ${String(e)}`);
     }
   }
 
@@ -214,6 +265,8 @@ export class DoorbellApp {
     });
     this.guard('tick', () => bell.tick(now));
     if (this.uplink) this.guard('uplink', () => this.uplink!.tick(now));
+    // sessions end on time even when no frame comes
+    if (this.live?.active) this.guard('live', () => this.live!.tick(now));
     if (!bell.recording) this.idle();
     this.show(this.status);
   }
@@ -224,8 +277,9 @@ export class DoorbellApp {
     this.guard('shutdown', () => {
       if (this.doorbell?.recording) this.doorbell.finishClip();
     });
-    this.uplink?.stop();
-    this.uplink = undefined;
+    // watching phones get an end record (reason "shutdown") before the connection goes
+    this.guard('shutdown', () => this.live?.stopAll(this.host.clock.now()));
+    this.stopUplink();
     this.closeSetup();
     this.host.network.leave();
     this.online = false;
@@ -282,13 +336,20 @@ export class DoorbellApp {
     this.host.later(() => {
       if (generation !== this.generation) return;
       this.closeSetup();
-      this.uplink?.stop();
-      this.uplink = undefined;
+      this.stopUplink();
       this.operate();
     }, this.o.apLinger ?? 2000);
   }
 
-  /** A set-up doorbell: recipients from the stored roster, Wi-Fi, the uplink to the relay. */
+  private stopUplink(): void {
+    this.uplink?.stop();
+    this.uplink = undefined;
+    this.live = undefined;
+    this.socket = undefined;
+    this.roster = undefined;
+  }
+
+  /** A set-up doorbell: recipients from the stored roster, Wi-Fi, the uplink to the relay, live view. */
   private operate(): void {
     const h = this.host;
     let relay: UplinkEndpoint;
@@ -301,6 +362,7 @@ export class DoorbellApp {
       relay = uplinkEndpoint(config.relayUrl);
       credential = credentialToken(config.credential);
       wifi = config.wifi;
+      this.roster = held.roster;
       this.doorbell.setRecipients(recipientsOf(held.roster));
       this.log(`sealing to ${held.roster.phones.length} phone(s)${held.roster.history ? ' and the history recipient' : ''}, roster epoch ${held.roster.epoch}`);
     } catch (e) {
@@ -315,18 +377,36 @@ export class DoorbellApp {
       doorbell: this.doorbell,
       onChange: (r) => {
         this.idleWork = true;
+        this.roster = r.roster;
         this.log(`roster epoch ${r.roster.epoch}: ${r.roster.phones.length} phone(s)`);
       },
     });
+    // Live view: a phone asks through the relay; only a phone in the roster gets a session,
+    // sealed to it alone. Its records come from host memory (alloc) like the clip's chunks.
+    const live = new LiveSessions({
+      aead: h.backend.aead,
+      random: h.random,
+      identity: this.identity,
+      roster: () => this.roster,
+      width: h.camera.width,
+      height: h.camera.height,
+      maxDuration: this.o.liveMaxDuration,
+      alloc: h.alloc,
+      log: this.log,
+    });
+    const connect = h.uplinkConnect(relay, credential);
     const uplink = new Uplink({
       spool: this.spool,
       roster,
-      connect: h.uplinkConnect(relay, credential),
+      live,
+      connect: (events) => (this.socket = connect(events)),
       random: h.random,
       deviceId: this.identity.deviceId,
       log: this.log,
     });
+    live.attach(uplink);
     this.uplink = uplink;
+    this.live = live;
     this.log(`uplink: relay ${relay.url}`);
     const generation = this.generation;
     h.network.join(wifi, {

@@ -4,7 +4,11 @@
  * firmware's wiring (app.ts): camera frames, the button (press, long press) and
  * the PIR go to the app, and a 100 ms timer drives it. First boot: setup mode
  * (access point + setup endpoint). Set up: clips sealed to the roster, spooled
- * in flash, streamed to the relay.
+ * in flash, streamed to the relay; live view for the roster's phones.
+ *
+ * The camera runs from boot on: a press records from the next frame, and a
+ * phone that asks for live view gets frames without a clip recording. The app
+ * uses a frame only while it records or someone watches (`app.capturing`).
  *
  * globals.ts MUST stay the first import: it installs TextEncoder/TextDecoder and
  * crypto.getRandomValues, which noble reads while its modules load.
