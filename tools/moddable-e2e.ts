@@ -6,14 +6,15 @@
  * `sealbell phone init` and `sealbell phone setup` against the simulator's setup
  * endpoint; then it presses the simulator's button, waits for the clip at the
  * relay (`sealbell phone clips`), fetches it (`sealbell phone fetch`) and opens
- * the downloaded .age with Debian `age -d -i`. Then a power cycle and long presses.
+ * the downloaded .age with Debian `age -d -i`. Then the phone watches live
+ * (`sealbell phone live --seconds 3 --out live.mkv`, checked with ffprobe), and a
+ * power cycle and long presses.
  *
  *   node dist/tools/moddable-e2e.js [--work DIR] [--seconds N]
  *
  * Logs, the build, the relay's data, the phone and the clip stay in the work folder.
  *
- * Needs $MODDABLE (an SDK with its Linux tools built), xvfb-run, age; ffprobe
- * is used when present. Without $MODDABLE it says so and exits 0: it is not part
+ * Needs $MODDABLE (an SDK with its Linux tools built), xvfb-run, age, ffprobe. Without $MODDABLE it says so and exits 0: it is not part
  * of `npm test` (CI has no SDK). Everything listens on 127.0.0.1 only, except the
  * simulator's setup listener, which the SDK binds on every interface.
  */
@@ -143,9 +144,9 @@ async function main(): Promise<number> {
       return 0;
     }
   }
-  for (const tool of ['xvfb-run', 'age']) {
+  for (const tool of ['xvfb-run', 'age', 'ffprobe']) {
     if (!has(tool)) {
-      console.log(`moddable-e2e: skipped: ${tool} is not installed (apt-get install xvfb xauth age)`);
+      console.log(`moddable-e2e: skipped: ${tool} is not installed (apt-get install xvfb xauth age ffmpeg)`);
       return 0;
     }
   }
@@ -251,6 +252,29 @@ async function main(): Promise<number> {
     say('phone: `sealbell phone clips` works: the relay lets this phone in');
     await log.wait(/ready: \d+ clip header\(s\) prepared/, 120_000, 'clip headers prepared');
 
+    /** codec, width, height and frame count of a video file, by ffprobe. */
+    const probe = (file: string): string[] => {
+      const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`ffprobe cannot read ${file}: ${r.stderr.trim()}`);
+      return r.stdout.trim().split(',');
+    };
+
+    const liveView = async (): Promise<void> => {
+      const mark = log.lines.length;
+      const out = path.join(work, 'downloads', 'live.mkv');
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.rmSync(out, { force: true });
+      const said = sealbell(['phone', 'live', '--dir', phoneDir, '--seconds', '3', '--out', out]);
+      const frames = Number(/live: (\d+) frames decrypted into/.exec(said)?.[1]);
+      await log.wait(/live \S+: started for /, 10_000, 'the simulator to start the live session', mark);
+      await log.wait(/live \S+: (the phone left|ended)/, 10_000, 'the simulator to end the live session', mark);
+      const [codec, width, height, counted] = probe(out);
+      say(`ffprobe ${out}: ${codec},${width},${height},${counted} (codec,width,height,frames); the phone said ${frames} frames`);
+      // 3 s at the simulator's 10 fps, less the session's start
+      if (codec !== 'mjpeg' || width !== '160' || height !== '120' || Number(counted) !== frames || frames < 10) throw new Error('live view did not give the frames');
+      if (log.lines.slice(mark).some((l) => /button: clip/.test(l))) throw new Error('a clip recorded during the live check');
+    };
+
     // 7. A press, and the clip through the relay to the phone.
     const identity = path.join(phoneDir, 'identity.key');
     const pressAndFetch = async (): Promise<string> => {
@@ -271,14 +295,15 @@ async function main(): Promise<number> {
       const same = fs.readFileSync(byAge).equals(fs.readFileSync(mkv));
       say(`$ age -d -i ${identity} -o ${byAge} ${age}: ok, ${fs.statSync(byAge).size} bytes, ${same ? 'identical to what sealbell phone fetch wrote' : 'DIFFERENT from sealbell phone fetch'}`);
       if (!same || fs.readFileSync(byAge).subarray(0, 4).toString('hex') !== '1a45dfa3') throw new Error('age -d did not give the clip');
-      if (has('ffprobe')) {
-        const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', byAge], { encoding: 'utf8' });
-        say(`ffprobe: ${r.stdout.trim()} (codec,width,height,frames)`);
-      }
+      say(`ffprobe: ${probe(byAge).join(',')} (codec,width,height,frames)`);
       return clipId;
     };
     await pressAndFetch();
     say('PASS 1: simulator setup with sealbell phone setup → press → relay → phone → age -d');
+
+    // 8. Live view: the phone watches for 3 s through the relay, with no clip recording.
+    await liveView();
+    say('PASS 2: sealbell phone live → relay → simulator: decrypted frames in a file ffprobe reads');
 
     // 8. Power cycle: the same state folder. The doorbell comes back set up and online.
     await stop(sim);
@@ -289,7 +314,7 @@ async function main(): Promise<number> {
     await log.wait(/uplink: relay /, 30_000, 'the uplink after the restart', mark);
     await log.wait(/ready: \d+ clip header\(s\) prepared/, 120_000, 'clip headers after the restart', mark);
     await pressAndFetch();
-    say('PASS 2: after a restart, still set up: press → relay → phone → age -d');
+    say('PASS 3: after a restart, still set up: press → relay → phone → age -d');
 
     // 9. Long press: setup reopens; a long press while it is open is a factory reset.
     mark = log.lines.length;
@@ -301,7 +326,7 @@ async function main(): Promise<number> {
     const fresh = (await log.wait(/device id ([0-9A-F]{16})/, 30_000, 'a new identity', mark))[1];
     await log.wait(/setup: endpoint listening/, 10_000, 'setup for a new owner', mark);
     if (fresh === id) throw new Error('the factory reset kept the identity');
-    say(`PASS 3: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
+    say(`PASS 4: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
     return 0;
   } finally {
     await stop(sim);
