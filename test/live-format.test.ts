@@ -16,7 +16,7 @@ import { ReplayWindow } from '../src/live/replay-window.js';
 import { decodeLiveFrame, encodeLiveFrame, parseLiveDeviceMessage, parseLiveRelayMessage } from '../src/uplink/live-wire.js';
 import { SealbellError } from '../src/errors.js';
 import { errorCode, MemoryStore, ROOT, seededRandom } from './helpers.js';
-import { makeLiveVector, type LiveVector } from './live-vector.js';
+import { makeLiveVector, openLiveVector, type LiveVector } from './live-vector.js';
 
 const FILE = path.join(ROOT, 'test/vectors/live-v1.json');
 
@@ -61,13 +61,7 @@ describe('live format', function () {
   });
 
   it('the opener opens the vector: fields, frames and the end record', function () {
-    const opener = openLiveSession(hexToBytes(v.opening), {
-      aead: nobleAead,
-      identity: v.identity,
-      devicePublicKey: decodePublicKey(v.devicePublicKey).publicKey,
-      device: v.device,
-      request: hexToBytes(v.request),
-    });
+    const opener = openLiveVector(v);
     assert.equal(opener.info.session, v.session);
     assert.equal(opener.info.kid, v.kid);
     assert.equal(opener.info.epoch, 3);

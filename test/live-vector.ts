@@ -12,6 +12,8 @@ import { openHeader } from '../src/age/header.js';
 import { MemoryKeyValueStore } from '../src/memory-store.js';
 import { LiveSealer } from '../src/live/sealer.js';
 import { parseOpening, recordKey } from '../src/live/format.js';
+import { openLiveSession } from '../src/live/opener.js';
+import { decodePublicKey } from '../src/minisign.js';
 import { seededRandom } from './seeded.js';
 
 export interface LiveVector {
@@ -91,3 +93,14 @@ export function makeLiveVector(): LiveVector {
 }
 
 export { hexToBytes };
+
+/** The phone's side of the vector: its opening opened with the vector's phone identity. */
+export function openLiveVector(v: LiveVector) {
+  return openLiveSession(hexToBytes(v.opening), {
+    aead: nobleAead,
+    identity: v.identity,
+    devicePublicKey: decodePublicKey(v.devicePublicKey).publicKey,
+    device: v.device,
+    request: hexToBytes(v.request),
+  });
+}

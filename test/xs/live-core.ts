@@ -14,7 +14,7 @@ import { loadOrCreateIdentity } from '../../src/device/identity.js';
 import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { runCases, type Case } from '../../tools/xs/guest.js';
-import { makeLiveVector } from '../live-vector.js';
+import { makeLiveVector, openLiveVector } from '../live-vector.js';
 import { seededRandom } from '../seeded.js';
 
 /** SHA-256 of JSON.stringify(test/vectors/live-v1.json); test/live-xs.test.ts checks it against the file. */
@@ -36,13 +36,7 @@ export const cases: Case[] = [
     name: 'the opener opens it; a replay and a forgery are flagged',
     run() {
       const v = makeLiveVector();
-      const opener = openLiveSession(hexToBytes(v.opening), {
-        aead: nobleAead,
-        identity: v.identity,
-        devicePublicKey: decodePublicKey(v.devicePublicKey).publicKey,
-        device: v.device,
-        request: hexToBytes(v.request),
-      });
+      const opener = openLiveVector(v);
       const r0 = hexToBytes(v.records[0].record);
       const e0 = opener.open(r0);
       expect(e0.t === 'frame' && bytesToHex(e0.data) === v.records[0].data, 'frame 0');
