@@ -15,7 +15,7 @@ import { setupHttpHandler } from '../hosts/moddable/setup-http.js';
 import { formatResponse, parseHead } from '../hosts/moddable/http-server.js';
 import { ReadBuffer, WriteQueue } from '../hosts/moddable/byte-stream.js';
 import { WsClient, encodeClientFrame, readServerFrame, Opcode, WsProtocolError } from '../hosts/moddable/ws-client.js';
-import { uplinkEndpoint } from '../hosts/moddable/relay-url.js';
+import { uplinkEndpoint } from '../src/uplink/relay-url.js';
 import { startSetupEndpoint } from '../hosts/node/setup-endpoint.js';
 import { seededRandom } from './helpers.js';
 import { T0, WIFI, freshDevice, freshPhone } from './setup-fixtures.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { ByteStream, ByteStreamEvents, OpenStream } from '../hosts/moddable/byte-stream.js';
 import { HttpConnection, type HttpHandler } from '../hosts/moddable/http-server.js';
 import { WsClient } from '../hosts/moddable/ws-client.js';
-import type { UplinkEndpoint } from '../hosts/moddable/relay-url.js';
+import type { UplinkEndpoint } from '../src/uplink/relay-url.js';
 import type { FlashArea } from '../hosts/moddable/flash-spool-storage.js';
 import type { UplinkConnect } from '../src/uplink/socket.js';
 import type { Random } from '../src/host.js';

@@ -29,7 +29,7 @@ import { Uplink } from '../../src/uplink/uplink.js';
 import { LiveSessions } from '../../src/live/sessions.js';
 import type { HttpHandler } from './http-server.js';
 import { setupHttpHandler } from './setup-http.js';
-import { uplinkEndpoint, type UplinkEndpoint } from './relay-url.js';
+import { uplinkEndpoint, type UplinkEndpoint } from '../../src/uplink/relay-url.js';
 import type { LedStatus, StatusLight } from './types.js';
 
 export interface Closable {

@@ -9,7 +9,7 @@ import type { Random } from '../../src/host.js';
 import type { UplinkConnect } from '../../src/uplink/socket.js';
 import { WsClient } from './ws-client.js';
 import { openTcp } from './tcp-stream.js';
-import type { UplinkEndpoint } from './relay-url.js';
+import type { UplinkEndpoint } from '../../src/uplink/relay-url.js';
 
 export function moddableUplinkConnect(random: Random): (endpoint: UplinkEndpoint, credential: string) => UplinkConnect {
   return (endpoint, credential) => (events) =>

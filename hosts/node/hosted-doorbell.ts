@@ -26,6 +26,7 @@ import { FileKeyValueStore } from './kv-store.js';
 import { FileSpoolStorage } from './file-spool-storage.js';
 import { startSetupEndpoint, type SetupEndpoint } from './setup-endpoint.js';
 import { wsUplinkConnect } from './uplink-socket.js';
+import { uplinkEndpoint } from '../../src/uplink/relay-url.js';
 
 export interface HostedDoorbellOptions {
   /** the device's flash: key-value store in <dir>/store, spool in <dir>/spool */
@@ -36,13 +37,6 @@ export interface HostedDoorbellOptions {
   spoolBytes?: number;
   random?: Random;
   log?: Log;
-}
-
-/** ws(s)://…/v1/uplink of a relay given by its base URL at setup. */
-export function uplinkUrlOf(relayUrl: string): string {
-  const u = new URL('v1/uplink', relayUrl.endsWith('/') ? relayUrl : `${relayUrl}/`);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return u.href;
 }
 
 export class HostedDoorbell {
@@ -143,7 +137,7 @@ export class HostedDoorbell {
       spool,
       roster,
       live,
-      connect: wsUplinkConnect({ url: uplinkUrlOf(config.relayUrl), credential: credentialToken(config.credential) }),
+      connect: wsUplinkConnect({ url: uplinkEndpoint(config.relayUrl).url, credential: credentialToken(config.credential) }),
       random: this.random,
       deviceId: device.identity.deviceId,
       log: this.log,

@@ -4,7 +4,7 @@
  * relay's WebSocket endpoint `<base>/v1/uplink`, over TLS for https/wss.
  * Written without `URL`, which the Moddable runtime does not have.
  */
-import { SealbellError } from '../../src/errors.js';
+import { SealbellError } from '../errors.js';
 
 export interface UplinkEndpoint {
   secure: boolean;
