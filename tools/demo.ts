@@ -17,7 +17,7 @@ import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { provision } from './provision.js';
 import { phoneInit, phoneSetup, registerOnRelay, enrollFromRelay, revokeOnRelay } from './phone/index.js';
-import { phoneClips, phoneFetch } from './phone/clips.js';
+import { DeviceFetcher } from './phone/clips.js';
 import { readDevice, readPhone, unlockAccount } from './phone/state.js';
 import { authorityDevices, RelayApiError } from './relay/phone-client.js';
 import { checkClip, clipPaths } from './clip-check.js';
@@ -141,10 +141,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         opened.push(await revokedPhoneView(dir, deviceId, relay.url, at('clips'), clipIds, log, i));
         continue;
       }
-      const listed = (await phoneClips(dir, deviceId))[0].clips.filter((c) => c.state === 'verified').map((c) => c.clip);
+      const fetcher = new DeviceFetcher(dir, deviceId);
+      const listed = (await fetcher.clips()).filter((c) => c.state === 'verified').map((c) => c.clip);
       const mine: string[] = [];
       for (const id of listed) {
-        const r = await phoneFetch({ dir, clip: id, deviceId, keepDir: i === 1 ? at('clips') : undefined });
+        const r = await fetcher.fetch(id, { keepDir: i === 1 ? at('clips') : undefined });
         mine.push(id);
         if (i === 1) log(`clip ${id}: signature ok, ${r.frames} frames, ${fs.statSync(r.age).size} bytes`);
       }
@@ -170,7 +171,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
  */
 async function revokedPhoneView(dir: string, deviceId: string, relay: string, clipsDir: string, clipIds: string[], log: (l: string) => void, i: number): Promise<string[]> {
   try {
-    await phoneClips(dir, deviceId);
+    await new DeviceFetcher(dir, deviceId).clips();
     throw new SealbellError('DEMO_REVOKE', `phone ${i} was revoked but the relay still lets it in`);
   } catch (e) {
     if (!(e instanceof RelayApiError && e.code === 'PHONE_NOT_ALLOWED')) throw e;

@@ -7,9 +7,9 @@
 import path from 'node:path';
 import { SealbellError } from '../../src/errors.js';
 import { checkClip } from '../clip-check.js';
-import type { ClipInfo, Following } from '../relay/phone-client.js';
+import { RelayApiError, type ClipInfo, type Following, type PhoneClient } from '../relay/phone-client.js';
 import { phoneLogin } from './relay-sync.js';
-import { listDevices, readDevice, readPhone } from './state.js';
+import { listDevices, readDevice, readPhone, type DeviceRecord } from './state.js';
 
 export interface DeviceClips {
   deviceId: string;
@@ -24,7 +24,7 @@ function devicesOf(dir: string, deviceId?: string): string[] {
 
 export async function phoneClips(dir: string, deviceId?: string): Promise<DeviceClips[]> {
   const out: DeviceClips[] = [];
-  for (const id of devicesOf(dir, deviceId)) out.push({ deviceId: id, clips: await (await phoneLogin(dir, id)).clips() });
+  for (const id of devicesOf(dir, deviceId)) out.push({ deviceId: id, clips: await new DeviceFetcher(dir, id).clips() });
   return out;
 }
 
@@ -38,18 +38,62 @@ export interface FetchedClip {
   out?: string;
 }
 
+export interface FetchOptions {
+  /** write the decrypted video here */
+  out?: string;
+  /** where the .age and manifest go (default <dir>/clips) */
+  keepDir?: string;
+  /** the account history identity (unlocked with the passphrase): opens clips from before this phone joined */
+  history?: string;
+}
+
+/** One doorbell's clips through one login: what `fetch`, `watch` and the demo use for each clip. */
+export class DeviceFetcher {
+  private client: PhoneClient | undefined;
+  private readonly device: DeviceRecord;
+
+  constructor(
+    private readonly dir: string,
+    readonly deviceId: string,
+  ) {
+    this.device = readDevice(dir, deviceId);
+  }
+
+  async clips(): Promise<ClipInfo[]> {
+    return this.call((c) => c.clips());
+  }
+
+  /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video). */
+  async fetch(clip: string, o: FetchOptions = {}): Promise<FetchedClip> {
+    const identities = [readPhone(this.dir).identity, ...(o.history ? [o.history] : [])];
+    const pub = this.device.publicKeyText;
+    const got = await this.call((c) => c.download(clip, o.keepDir ?? path.join(this.dir, 'clips'), { devicePub: pub }));
+    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out });
+    return { deviceId: this.deviceId, clip, frames: opened!.frames, age: got.age, out: o.out };
+  }
+
+  /** Calls the relay with this phone's session, logging in (again, once a session has expired) as needed. */
+  async call<T>(fn: (c: PhoneClient) => Promise<T>): Promise<T> {
+    if (this.client) {
+      try {
+        return await fn(this.client);
+      } catch (e) {
+        if (!(e instanceof RelayApiError && e.status === 401)) throw e;
+      }
+    }
+    this.client = await phoneLogin(this.dir, this.deviceId);
+    return fn(this.client);
+  }
+}
+
 /** Finds the clip on this phone's doorbells, downloads it, checks it and (with `out`) writes the video. */
-export async function phoneFetch(a: { dir: string; clip: string; out?: string; deviceId?: string; keepDir?: string; history?: string }): Promise<FetchedClip> {
-  // The account history identity (unlocked with the passphrase) opens clips from before this phone joined.
-  const identities = [readPhone(a.dir).identity, ...(a.history ? [a.history] : [])];
+export async function phoneFetch(a: FetchOptions & { dir: string; clip: string; deviceId?: string }): Promise<FetchedClip> {
   for (const id of devicesOf(a.dir, a.deviceId)) {
-    const client = await phoneLogin(a.dir, id);
-    const listed = (await client.clips()).find((c) => c.clip === a.clip);
-    if (!listed) continue;
-    const device = readDevice(a.dir, id);
-    const got = await client.download(a.clip, a.keepDir ?? path.join(a.dir, 'clips'), { devicePub: device.publicKeyText });
-    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, device.publicKeyText, { identities, out: a.out });
-    return { deviceId: id, clip: a.clip, frames: opened!.frames, age: got.age, out: a.out };
+    try {
+      return await new DeviceFetcher(a.dir, id).fetch(a.clip, a);
+    } catch (e) {
+      if (!(e instanceof RelayApiError && e.code === 'UNKNOWN_CLIP')) throw e;
+    }
   }
   throw new SealbellError('UNKNOWN_CLIP', `no doorbell of this phone has a clip ${a.clip}`);
 }
@@ -63,15 +107,15 @@ export interface Watching {
 export async function phoneWatch(a: { dir: string; deviceId?: string; onClip: (r: FetchedClip | SealbellError, clip: string) => void }): Promise<Watching> {
   const follows: Following[] = [];
   for (const id of devicesOf(a.dir, a.deviceId)) {
-    const client = await phoneLogin(a.dir, id);
+    const fetcher = new DeviceFetcher(a.dir, id);
     follows.push(
-      await client.follow((e) => {
+      await fetcher.call((c) => c.follow((e) => {
         if (e.state !== 'verified') return;
-        phoneFetch({ dir: a.dir, clip: e.clip, deviceId: id }).then(
+        fetcher.fetch(e.clip).then(
           (r) => a.onClip(r, e.clip),
           (err) => a.onClip(err instanceof SealbellError ? err : new SealbellError('FETCH', (err as Error).message), e.clip),
         );
-      }),
+      })),
     );
   }
   return {
