@@ -8,7 +8,7 @@ import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { startViewer } from './viewer/server.js';
-import { readSecret } from './secret-input.js';
+import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
 import { RelayApiError } from './relay/client-http.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
@@ -35,10 +35,10 @@ commands:
                (sealbell phone help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
-  verify   check a clip against its signed manifest
-             sealbell verify CLIP.age --pub DEVICE.pub [-i PHONE.key] [--out VIDEO.mkv]
-             [--manifest FILE] [--signature FILE]
-             Without -i only the signature and the payload hash are checked.
+  verify     check a clip against its signed manifest
+               sealbell verify CLIP.age --pub DEVICE.pub [-i PHONE.key] [--out VIDEO.mkv]
+               [--manifest FILE] [--signature FILE]
+               Without -i only the signature and the payload hash are checked.
 `;
 
 type Handler = (args: string[]) => Promise<void>;
@@ -86,8 +86,7 @@ const commands: Record<string, Handler> = {
       options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+    const port = portNumber(values.port!);
     const tokenFile = path.join(values.data, 'admin-token');
     let adminToken = process.env.SEALBELL_ADMIN_TOKEN;
     if (!adminToken) {
@@ -98,11 +97,7 @@ const commands: Record<string, Handler> = {
     const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log: (l) => console.log(l) });
     console.log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     console.log(process.env.SEALBELL_ADMIN_TOKEN ? 'admin token: from $SEALBELL_ADMIN_TOKEN' : `admin token: in ${tokenFile}`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilStopped();
     await relay.close();
     console.log('relay: stopped');
   },
@@ -112,19 +107,15 @@ const commands: Record<string, Handler> = {
       args,
       options: { dir: { type: 'string', default: 'sealbell-phone' }, port: { type: 'string', default: '8090' }, device: { type: 'string' } },
     });
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+    const port = portNumber(values.port!);
     const viewer = await startViewer({ port, phoneDir: values.dir, deviceId: values.device, log: (l) => console.log(l) });
     console.log(`viewer: open ${viewer.url} (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    await untilStopped();
     await viewer.close();
   },
 
   async phone(args) {
-    await phoneCommand(args, { UsageError, readSecret });
+    await phoneCommand(args);
   },
 
   async verify(args) {
@@ -151,13 +142,6 @@ const commands: Record<string, Handler> = {
   },
 };
 
-export class UsageError extends Error {}
-
-function positiveInt(s: string, name: string): number {
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number`);
-  return n;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

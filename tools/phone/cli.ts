@@ -1,6 +1,7 @@
 /** `sealbell phone …`: the owner's phone, as a command. Its state lives in one folder (--dir). */
 import { parseArgs } from 'node:util';
-import type { SecretSource } from '../secret-input.js';
+import { readSecret } from '../secret-input.js';
+import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
 import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
@@ -31,17 +32,15 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
 `;
 
-interface Deps {
-  UsageError: new (message: string) => Error;
-  readSecret: (s: SecretSource) => Promise<string>;
-}
+/** The passphrase unlocks the account keys: from --passphrase-file, $SEALBELL_PASSPHRASE or stdin. */
+const readPassphrase = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
 
 const common = { dir: { type: 'string' as const, default: 'sealbell-phone' } };
 
-export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
+export async function phoneCommand(argv: string[]): Promise<void> {
   const [sub, ...args] = argv;
   const need = (value: string | undefined, flag: string): string => {
-    if (!value) throw new d.UsageError(`phone ${sub} needs ${flag}`);
+    if (!value) throw new UsageError(`phone ${sub} needs ${flag}`);
     return value;
   };
   switch (sub) {
@@ -68,9 +67,9 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
           'passphrase-file': { type: 'string' },
         },
       });
-      const account = unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' }));
-      const adminToken = await d.readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
-      const password = await d.readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
+      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
+      const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+      const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
       const outcome = await phoneSetup({
         dir: values.dir!,
         endpoint: need(values.endpoint, '--endpoint URL'),
@@ -88,7 +87,7 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
-      const passphrase = await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
+      const passphrase = await readPassphrase(values['passphrase-file']);
       const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name });
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       return;
@@ -96,7 +95,7 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
     case 'revoke': {
       const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
       const phone = need(values.phone, '--phone NAME');
-      const account = unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' }));
+      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
       const updates = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account });
       for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
       return;
@@ -115,10 +114,10 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
         allowPositionals: true,
         options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
       });
-      if (positionals.length !== 1) throw new d.UsageError('phone fetch needs one clip id');
+      if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = need(values.out, '--out FILE');
       const history = values.history
-        ? unlockAccount(values.dir!, await d.readSecret({ file: values['passphrase-file'], env: 'SEALBELL_PASSPHRASE', what: 'passphrase' })).history
+        ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])).history
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
@@ -132,15 +131,13 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
         onClip: (r, clip) => console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`),
       });
       console.log('watching for new clips (Ctrl-C to stop)');
-      process.once('SIGINT', () => w.close());
-      process.once('SIGTERM', () => w.close());
+      void untilStopped().then(() => w.close());
       await w.closed;
       return;
     }
     case 'live': {
       const { values } = parseArgs({ args, options: { ...common, seconds: { type: 'string', default: '10' }, out: { type: 'string' }, device: { type: 'string' } } });
-      const seconds = Number(values.seconds);
-      if (!Number.isInteger(seconds) || seconds < 1) throw new d.UsageError('--seconds must be a positive whole number');
+      const seconds = positiveInt(values.seconds!, '--seconds');
       const r = await phoneLive({ dir: values.dir!, deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
       const dropped = r.dropped.replayed + r.dropped.late + r.dropped.forged;
       console.log(`live: ${r.frames} frames decrypted into ${r.out}${dropped ? `; ${dropped} records dropped (replayed ${r.dropped.replayed}, late ${r.dropped.late}, forged ${r.dropped.forged})` : ''}`);
@@ -152,6 +149,6 @@ export async function phoneCommand(argv: string[], d: Deps): Promise<void> {
       process.stdout.write(PHONE_USAGE.trimStart());
       return;
     default:
-      throw new d.UsageError(`unknown phone command "${sub}"`);
+      throw new UsageError(`unknown phone command "${sub}"`);
   }
 }
