@@ -196,6 +196,16 @@ export function computeShare(role: 'prover' | 'verifier', w0: Uint8Array, scalar
   return G.multiply(e).add((role === 'prover' ? M : N).multiply(s0)).toBytes(false);
 }
 
+/**
+ * share − w0·mask (the other side's share with the password mask taken off). A share equal to
+ * w0·mask would make Z and V the identity (no encoding, no secret): refused.
+ */
+function unmask(share: Uint8Array, mask: typeof M, s0: bigint, name: 'shareP' | 'shareV') {
+  const T = decodePoint(share, name, 'SPAKE2_BAD_SHARE').subtract(mask.multiply(s0));
+  if (T.is0()) throw new SealbellError('SPAKE2_BAD_SHARE', `${name} cancels the password mask`);
+  return T;
+}
+
 /** The prover's Z = x·(Y − w0·N), V = w1·(Y − w0·N) (h = 1 on P-256). Validates shareV. */
 export function proverSecrets(
   w0: Uint8Array,
@@ -206,10 +216,7 @@ export function proverSecrets(
   const s0 = decodeScalar(w0, 'w0');
   const s1 = decodeScalar(w1, 'w1');
   const sx = decodeScalar(x, 'x');
-  const Y = decodePoint(shareV, 'shareV', 'SPAKE2_BAD_SHARE');
-  const T = Y.subtract(N.multiply(s0));
-  // Y = w0·N would make Z and V the identity (no encoding, no secret): refuse it.
-  if (T.is0()) throw new SealbellError('SPAKE2_BAD_SHARE', 'shareV cancels the password mask');
+  const T = unmask(shareV, N, s0, 'shareV');
   return { Z: T.multiply(sx).toBytes(false), V: T.multiply(s1).toBytes(false) };
 }
 
@@ -223,9 +230,7 @@ export function verifierSecrets(
   const s0 = decodeScalar(w0, 'w0');
   const sy = decodeScalar(y, 'y');
   const record = decodePoint(L, 'L', 'SPAKE2_BAD_RECORD');
-  const X = decodePoint(shareP, 'shareP', 'SPAKE2_BAD_SHARE');
-  const T = X.subtract(M.multiply(s0));
-  if (T.is0()) throw new SealbellError('SPAKE2_BAD_SHARE', 'shareP cancels the password mask');
+  const T = unmask(shareP, M, s0, 'shareP');
   return { Z: T.multiply(sy).toBytes(false), V: record.multiply(sy).toBytes(false) };
 }
 
