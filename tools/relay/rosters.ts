@@ -11,6 +11,7 @@
  *   is connected, or when it next connects.
  */
 import { base64 } from '@scure/base';
+import { equalBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
 import { decodePublicKey, keyIdHex, keyIdOf } from '../../src/minisign.js';
 import { parseRosterBundle } from '../../src/roster/bundle.js';
@@ -37,9 +38,11 @@ export class RelayRosters {
     const bundle = base64.decode(m.bundle);
     const authority = base64.decode(m.authority);
     if (authority.length !== 32) throw new SealbellError('ROSTER_AUTHORITY', 'the authority key must be 32 bytes');
+    const before = this.o.store.heldRoster(device.id);
+    // The same roster again (every reconnect): it was checked when it was stored.
+    if (before && equalBytes(before.bundle, bundle) && equalBytes(before.authority, authority)) return this.pendingAfter(device.id, before.epoch);
     const signed = this.verify(bundle, authority, device.id);
     verifyRosterAck(signed.bytes, signed.roster, m.ack, decodePublicKey(device.public_key));
-    const before = this.o.store.heldRoster(device.id);
     if (before && before.epoch > signed.roster.epoch) {
       throw new SealbellError('ROSTER_EPOCH', `the relay saw this device hold epoch ${before.epoch}, not ${signed.roster.epoch}`);
     }
@@ -48,9 +51,14 @@ export class RelayRosters {
       { device: device.id, authority_id: keyIdHex(keyIdOf(authority)), authority, epoch: signed.roster.epoch, bundle, ack: m.ack, updated: now },
       phones,
     );
-    if (before?.epoch !== signed.roster.epoch) this.o.log(`relay: device ${device.id} holds roster epoch ${signed.roster.epoch} (${signed.roster.phones.length} phones)`);
-    const pending = this.o.store.roster(device.id);
-    return pending && pending.epoch > signed.roster.epoch ? pending.blob : undefined;
+    this.o.log(`relay: device ${device.id} holds roster epoch ${signed.roster.epoch} (${signed.roster.phones.length} phones)`);
+    return this.pendingAfter(device.id, signed.roster.epoch);
+  }
+
+  /** A pending update newer than `epoch`, to push to the device. */
+  private pendingAfter(device: string, epoch: number): Uint8Array | undefined {
+    const pending = this.o.store.roster(device);
+    return pending && pending.epoch > epoch ? pending.blob : undefined;
   }
 
   /** The device refused the pending update: it is dropped, so it is not pushed again. */
