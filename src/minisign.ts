@@ -20,6 +20,18 @@ export interface SigningKey {
   keyId: Uint8Array;
 }
 
+/**
+ * A usable Ed25519 public key: a valid point that is not of small order (those are valid
+ * encodings but nobody's key: signatures under them prove nothing).
+ */
+export function isEd25519PublicKey(bytes: Uint8Array): boolean {
+  try {
+    return !ed25519.Point.fromBytes(bytes).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
 /** The key number is derived from the public key, so the same device always has the same id. */
 export function keyIdOf(publicKey: Uint8Array): Uint8Array {
   return blake2b(publicKey, { dkLen: 8 });

@@ -10,12 +10,11 @@
  * Parsing is strict: the bytes must be exactly the canonical encoding of a valid
  * roster (so there is one byte string per roster, and what is signed is what is read).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64 } from '@scure/base';
 import { utf8Decode, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { decodeRecipient, encodeRecipient } from '../age/x25519.js';
-import { keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
+import { isEd25519PublicKey, keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
 
 export const ROSTER_VERSION = 1;
 /** Canonical roster bytes never exceed this (16 phones with long names fit easily). */
@@ -93,14 +92,7 @@ export function decodeAuthKey(text: unknown): Uint8Array {
     // non-zero padding bits
   }
   if (bytes.length !== 32 || base64.encode(bytes) !== text) bad('auth is not canonical base64');
-  let ok = false;
-  try {
-    // Small-order points are valid encodings but no one's key: signatures under them prove nothing.
-    ok = !ed25519.Point.fromBytes(bytes).isSmallOrder();
-  } catch {
-    // reported below
-  }
-  if (!ok) bad('auth is not an Ed25519 public key');
+  if (!isEd25519PublicKey(bytes)) bad('auth is not an Ed25519 public key');
   return bytes;
 }
 

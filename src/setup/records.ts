@@ -8,12 +8,11 @@
  *
  * identity = the device's minisign public key text.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64urlnopad } from '@scure/base';
 import { utf8Decode, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { Reader, Writer } from '../wire.js';
-import { decodePublicKey, encodePublicKey } from '../minisign.js';
+import { decodePublicKey, encodePublicKey, isEd25519PublicKey } from '../minisign.js';
 import { MAX_BUNDLE_BYTES } from '../roster/bundle.js';
 import { MAX_SIGNATURE_BYTES } from '../roster/roster.js';
 
@@ -108,13 +107,7 @@ function checkIdentityText(t: string): string {
 }
 
 function checkAuthority(key: Uint8Array): Uint8Array {
-  let ok = false;
-  try {
-    ok = !ed25519.Point.fromBytes(key).isSmallOrder();
-  } catch {
-    // reported below
-  }
-  if (!ok) fail('the account authority is not an Ed25519 public key');
+  if (!isEd25519PublicKey(key)) fail('the account authority is not an Ed25519 public key');
   return key;
 }
 
