@@ -7,6 +7,8 @@ import { provision } from './provision.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
+import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
+import { STATE_FILES } from '../hosts/node/doorbell.js';
 import { startViewer } from './viewer/server.js';
 import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
 import { RelayApiError } from './relay/client-http.js';
@@ -26,7 +28,13 @@ commands:
                --seconds S    seconds per clip (default 4)
                --fps F        camera frames per second (default 10)
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
-               sealbell provision --out DIR
+               sealbell provision --out DIR [--state DOORBELL_DIR]
+               --state also puts the verifier into a hosted doorbell's state folder
+  doorbell   run a doorbell on this machine: the firmware with a synthetic (or file) camera,
+             the setup endpoint on 127.0.0.1 standing in for its access point
+               sealbell doorbell --state DIR [--setup-port 8081] [--fps F] [--camera synthetic|FILE]
+               sealbell doorbell press|long-press|motion --state DIR
+               (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1]
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
@@ -70,14 +78,20 @@ const commands: Record<string, Handler> = {
   },
 
   async provision(args) {
-    const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+    const { values } = parseArgs({ args, options: { out: { type: 'string' }, state: { type: 'string' } } });
     if (!values.out) throw new UsageError('provision needs --out DIR');
     const r = await provision({ out: values.out });
+    if (values.state) {
+      // the factory step for a hosted doorbell: its flash gets the verifier, never the code
+      fs.mkdirSync(values.state, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(values.state, STATE_FILES.verifier), r.verifierRecord, { mode: 0o600 });
+    }
     console.log(r.qrTerminal);
     console.log(r.labelText);
     console.log(`QR code for the label: ${r.qrPath}`);
     console.log(`verifier record for the doorbell's store: ${r.verifierPath}`);
     console.log(`label text: ${r.labelPath}`);
+    if (values.state) console.log(`verifier record written into the doorbell's state folder: ${path.join(values.state, STATE_FILES.verifier)}`);
   },
 
   async relay(args) {
@@ -116,6 +130,10 @@ const commands: Record<string, Handler> = {
 
   async phone(args) {
     await phoneCommand(args);
+  },
+
+  async doorbell(args) {
+    await doorbellCommand(args);
   },
 
   async verify(args) {
@@ -159,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : USAGE}`);
+      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE}`);
       return 2;
     }
     if (e instanceof RelayApiError) {
