@@ -154,10 +154,15 @@ export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
 
 export type LiveEnv = Awaited<ReturnType<typeof liveSetUp>>;
 
-/** Watches for `seconds` (real time) while the camera pumps; resolves with the result and the frames. */
-export async function watch(env: LiveEnv, who: Phone, seconds: number) {
+/**
+ * Watches until `frames` frames arrived, then leaves, while the camera pumps; resolves with the
+ * result and the frames. Waits for events, not for real time: `seconds` only bounds a watch that
+ * never gets its frames (the device ending the session first ends it too).
+ */
+export async function watch(env: LiveEnv, who: Phone, o: { frames: number; seconds?: number }) {
   const client = await PhoneClient.login(env.relay.url, env.dev.id, who.auth);
   const frames: { ctr: number; time: number; data: Uint8Array }[] = [];
+  const leave = new AbortController();
   let done = false;
   let result: LiveResult | undefined;
   let error: unknown;
@@ -165,8 +170,12 @@ export async function watch(env: LiveEnv, who: Phone, seconds: number) {
     client,
     identity: who.identity,
     devicePub: env.dev.identity.publicKeyText,
-    seconds,
-    onFrame: (f) => frames.push({ ...f, data: f.data.slice() }),
+    seconds: o.seconds ?? 120,
+    leave: leave.signal,
+    onFrame: (f) => {
+      frames.push({ ...f, data: f.data.slice() });
+      if (frames.length >= o.frames) leave.abort();
+    },
   })
     .then(
       (r) => (result = r),
