@@ -7,13 +7,15 @@
  * - roster-v1.json: stock `minisign -V` on the signed roster, stock `age-keygen -y` for the recipients;
  * - setup-v1.json: SPAKE2+ recomputed from RFC 9383 and docs/setup-spake2plus.md with Node's scrypt,
  *   SHA-256, HKDF and HMAC and noble's bare P-256 point arithmetic, M and N from the RFC;
- * - clip-v1.json: typage (the age-encryption package); Debian age and minisign in clip-vectors.test.ts.
+ * - clip-v1.json: typage (the age-encryption package); Debian age and minisign in clip-vectors.test.ts;
+ * - test/xs/core-vectors.ts (the XS conformance constants): OpenSSL's X25519, HKDF and
+ *   ChaCha20-Poly1305 re-make the payload; Debian age, age-keygen and typage open the file.
  *
  * test/vectors/README.md names, per file, the check that covers it; the first test keeps that true.
  */
 import assert from 'node:assert/strict';
 import {
-  createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, scryptSync, verify,
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, scryptSync, verify,
 } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +23,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { bech32 } from '@scure/base';
 import { Decrypter } from 'age-encryption';
 import { ROOT, requireTool, run, tempDir } from './helpers.js';
+import { CORE_VECTOR } from './xs/core-vectors.js';
 
 const VECTORS = path.join(ROOT, 'test', 'vectors');
 const load = (name: string) => JSON.parse(fs.readFileSync(path.join(VECTORS, name), 'utf8'));
@@ -282,6 +285,52 @@ describe('test vectors, checked independently of the code that made them', funct
       const rec = message('RECORD (DEVICE_INFO)');
       const nonce = Buffer.concat([Buffer.alloc(8), rec.subarray(12, 16)]);
       assert.equal(chachaOpen(hex(v.keyDeviceToPhone), nonce, rec.subarray(16), rec.subarray(0, 16)).toString('hex'), v.plaintexts.deviceInfo);
+    });
+  });
+
+  describe('test/xs/core-vectors.ts: OpenSSL, Debian age and typage', () => {
+    const c = CORE_VECTOR;
+    const buf = (b: Uint8Array) => Buffer.from(b);
+
+    /** age STREAM (C2SP age): 64 KiB chunks, nonce = 11-byte big-endian counter ‖ last-chunk flag, on OpenSSL. */
+    function sealStream(key: Buffer, plain: Buffer): Buffer {
+      const out: Buffer[] = [];
+      const chunks = Math.max(1, Math.ceil(plain.length / 65536));
+      for (let i = 0; i < chunks; i++) {
+        const nonce = Buffer.alloc(12);
+        nonce.writeUIntBE(i, 5, 6);
+        nonce[11] = i === chunks - 1 ? 1 : 0;
+        const e = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+        out.push(e.update(plain.subarray(i * 65536, (i + 1) * 65536)), e.final(), e.getAuthTag());
+      }
+      return Buffer.concat(out);
+    }
+
+    it('keys: the identity and recipient (age-keygen -y, bech32), X25519 of the RFC 7748 keys, the payload key', () => {
+      requireTool('age-keygen');
+      assert.deepEqual(bech32Key(c.ALICE_IDENTITY), buf(c.ALICE_SECRET));
+      assert.equal(run('age-keygen', ['-y'], `${c.ALICE_IDENTITY}\n`).trim(), c.ALICE_RECIPIENT);
+      assert.deepEqual(bech32Key(c.ALICE_RECIPIENT), buf(c.ALICE_PUBLIC));
+      const shared = diffieHellman({ privateKey: x25519Private(buf(c.ALICE_SECRET)), publicKey: x25519Public(buf(c.BOB_PUBLIC)) });
+      assert.equal(shared.toString('hex'), c.RFC_SHARED);
+      assert.equal(hkdf(buf(c.FILE_KEY), buf(c.PAYLOAD_NONCE), 'payload', 32).toString('hex'), c.PAYLOAD_KEY_HEX);
+    });
+
+    it('the sealed stream OpenSSL makes has the expected length and SHA-256; with the header, Debian age and typage open it', async () => {
+      requireTool('age');
+      const plain = buf(c.plaintext(c.PLAINTEXT_LENGTH));
+      const sealed = sealStream(hkdf(buf(c.FILE_KEY), buf(c.PAYLOAD_NONCE), 'payload', 32), plain);
+      assert.equal(sealed.length, c.SEALED_LENGTH);
+      assert.equal(createHash('sha256').update(sealed).digest('hex'), c.SEALED_SHA256);
+      const file = Buffer.concat([ascii(c.HEADER_TEXT), buf(c.PAYLOAD_NONCE), sealed]);
+      const dir = tempDir('core-vector');
+      fs.writeFileSync(path.join(dir, 'id.key'), `${c.ALICE_IDENTITY}\n`);
+      fs.writeFileSync(path.join(dir, 'core.age'), file);
+      run('age', ['-d', '-i', path.join(dir, 'id.key'), '-o', path.join(dir, 'out'), path.join(dir, 'core.age')]);
+      assert.ok(fs.readFileSync(path.join(dir, 'out')).equals(plain), 'Debian age: the plaintext');
+      const d = new Decrypter();
+      d.addIdentity(c.ALICE_IDENTITY);
+      assert.ok(Buffer.from(await d.decrypt(file)).equals(plain), 'typage: the plaintext');
     });
   });
 
