@@ -16,7 +16,7 @@ import { SyntheticCamera } from '../hosts/node/camera.js';
 import { phoneAuthKeyFromSeed, PhoneClient, type PhoneAuthKey } from '../tools/relay/phone-client.js';
 import { watchLive, type LiveResult } from '../tools/phone/live.js';
 import { MemoryStore, seededRandom } from './helpers.js';
-import { drive, sleep, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
+import { awaitingRelay, drive, sleep, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
 
 export interface Phone {
   name: string;
@@ -138,13 +138,22 @@ export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
     await sleep(5);
   }
   let frameNo = 0;
-  /** The camera runs while someone watches: one frame per 100 ms of simulated time, with real I/O in between. */
+  /**
+   * The camera runs while someone watches: one frame per 100 ms of simulated time, with real I/O in
+   * between. Time (and the camera) holds while the uplink awaits the relay, so a busy machine cannot
+   * make the device's connect or acknowledgement timeouts fire; `rounds` bounds the simulated steps,
+   * a generous 60 s the waits on real I/O.
+   */
   const pump = async (until: () => boolean, what: string, rounds = 2000) => {
-    for (let i = 0; i < rounds && !until(); i++) {
-      clock.now += 100;
+    const deadline = Date.now() + 60_000;
+    for (let steps = 0; steps < rounds && Date.now() < deadline && !until(); ) {
+      if (!awaitingRelay([dev])) {
+        steps++;
+        clock.now += 100;
+        if (sessions!.active) sessions!.frame(capture(frameNo++, clock.now), clock.now);
+        else sessions!.tick(clock.now);
+      }
       dev.uplink.tick(clock.now);
-      if (sessions!.active) sessions!.frame(capture(frameNo++, clock.now), clock.now);
-      else sessions!.tick(clock.now);
       await sleep(3);
     }
     if (!until()) throw new Error(`did not happen: ${what}`);

@@ -186,6 +186,11 @@ export class TestDevice {
   }
 }
 
+/** Some uplink waits on the relay (a connection being made, segments unacknowledged): simulated time must hold. */
+export function awaitingRelay(devices: { uplink: Uplink }[]): boolean {
+  return devices.some((d) => d.uplink.state === 'connecting' || (d.uplink.state === 'ready' && d.uplink.inFlightCount > 0));
+}
+
 /**
  * Lets real I/O happen while the simulated clock moves `step` ms per round,
  * ticking every uplink, until `done()` holds. Step 0: time stands still (only
@@ -206,11 +211,10 @@ export async function drive(
   const step = o.step ?? 0;
   const rounds = o.rounds ?? 3000;
   const deadline = Date.now() + (o.realBoundMs ?? 60_000);
-  const awaitingRelay = () => devices.some((d) => d.uplink.state === 'connecting' || (d.uplink.state === 'ready' && d.uplink.inFlightCount > 0));
   let steps = 0;
   for (let i = 0; ; i++) {
     if (done()) return i;
-    if (step > 0 && !awaitingRelay()) {
+    if (step > 0 && !awaitingRelay(devices)) {
       if (steps++ >= rounds) break;
       clock.now += step;
     } else if (Date.now() > deadline) break;
