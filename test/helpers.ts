@@ -29,6 +29,24 @@ export function requireTool(tool: string): void {
   }
 }
 
+/**
+ * The seed of a random test: `env` (e.g. SEALBELL_TEST_SEED) when set, so a failing run replays,
+ * else a fresh one. Printed either way, so the run that failed can be replayed.
+ */
+export function testSeed(what: string, env = 'SEALBELL_TEST_SEED'): string {
+  const seed = process.env[env] || `${Date.now() % 1_000_000}`;
+  console.log(`    (${what}: seed ${seed}; replay with ${env}=${seed})`);
+  return seed;
+}
+
+/** FUZZ_CASES (else `fallback`): a fuzz test refuses to run with no cases, rather than passing having checked nothing. */
+export function fuzzCases(fallback: number): number {
+  const raw = process.env.FUZZ_CASES;
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`FUZZ_CASES=${raw}: a fuzz run needs at least 1 case`);
+  return n;
+}
+
 /** Runs a command; returns stdout, throws with stderr on failure. */
 export function run(cmd: string, args: string[], input?: Uint8Array | string): string {
   return execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString();

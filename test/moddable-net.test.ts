@@ -13,7 +13,7 @@ import { MAX_MESSAGE_BYTES } from '../src/setup/protocol.js';
 import { phoneSetup } from '../tools/phone/index.js';
 import { setupHttpHandler } from '../src/app/setup-http.js';
 import { formatResponse, parseHead } from '../src/net/http-server.js';
-import { ReadBuffer, WriteQueue } from '../src/net/byte-stream.js';
+import { ReadBuffer, WriteQueue, type OpenStream } from '../src/net/byte-stream.js';
 import { WsClient, encodeClientFrame, readServerFrame, Opcode, WsProtocolError } from '../src/net/ws-client.js';
 import { uplinkEndpoint } from '../src/uplink/relay-url.js';
 import { serveHttpHandler } from '../hosts/node/setup-endpoint.js';
@@ -274,10 +274,31 @@ describe('Moddable uplink WebSocket client', function () {
     });
     try {
       let opened = false;
+      // the TCP connection's end (closed by the client, or by the peer on its way to the client):
+      // after it, nothing more can reach the client to close it again
+      let transportClosed = false;
+      const open: OpenStream = (events) => {
+        const stream = openTcp({ host: '127.0.0.1', port })({
+          onConnect: () => events.onConnect(),
+          onData: (b) => events.onData(b),
+          onWritable: () => events.onWritable(),
+          onClose: (error) => {
+            transportClosed = true;
+            events.onClose(error);
+          },
+        });
+        return {
+          write: (b) => stream.write(b),
+          close: () => {
+            transportClosed = true;
+            stream.close();
+          },
+        };
+      };
       const c = new WsClient(
         { path: '/x', hostHeader: `127.0.0.1:${port}`, headers: { authorization: 'Bearer t0ken' }, random: seededRandom('ws-plain'), defer: (fn) => setImmediate(fn) },
         { onOpen: () => (opened = true), onMessage: (m) => got.push(m), onClose: (code) => closes.push(code) },
-        openTcp({ host: '127.0.0.1', port }),
+        open,
       );
       await drive({ now: 0 }, [], () => opened, { realMs: 5 });
       c.send(new Uint8Array(100_000).fill(7));
@@ -290,7 +311,10 @@ describe('Moddable uplink WebSocket client', function () {
       assert.deepEqual(closes, [4321]);
       c.close();
       c.send('ignored once closed');
-      await new Promise((r) => setTimeout(r, 20));
+      // wait for the events that could call onClose again, not for some milliseconds: the
+      // transport's end, then the turns the client defers its callbacks to (setImmediate)
+      await drive({ now: 0 }, [], () => transportClosed, { realMs: 5, what: 'the TCP connection ends' });
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
       assert.deepEqual(closes, [4321], 'onClose exactly once');
     } finally {
       wss.close();

@@ -105,7 +105,8 @@ function nodeTrigger(): Figures {
   return { node_trigger_to_first_byte_ready_ms: +ready.toFixed(3), node_trigger_to_first_byte_cold_ms: +cold.toFixed(3) };
 }
 
-async function xsTrigger(): Promise<Figures> {
+/** The XS meter figures of a press (deterministic compute units): header, trigger, first chunk. */
+export async function xsTrigger(): Promise<Figures> {
   // the device's own native sealing code when it can be built here (tools/xs-native), else an O(1) stand-in
   const s = await openXs('tools/bench/xs-trigger-entry.ts', { root: ROOT, bin: (await nativeWorker(ROOT)).bin });
   try {
