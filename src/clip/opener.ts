@@ -13,7 +13,7 @@
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
 import { parseHeader, MAX_HEADER_BYTES, type ParsedHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { x25519Identity, type X25519Identity } from '../age/x25519.js';
+import { ageIdentity, type AgeIdentity } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, StreamOpener, payloadKey } from '../age/stream.js';
 import { bytesToHex, concatBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
@@ -31,7 +31,7 @@ export interface OpenedClip {
 
 export interface ClipOpenerOptions {
   backend: CryptoBackend;
-  /** AGE-SECRET-KEY-1… strings */
+  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… strings */
   identities: string[];
   onFrame?: (frame: Frame) => void;
   /** Raw plaintext (the video container), as it is decrypted. */
@@ -74,14 +74,14 @@ class PayloadScanner {
 
 export class ClipOpener {
   private readonly scanner: PayloadScanner;
-  private readonly identities: X25519Identity[];
+  private readonly identities: AgeIdentity[];
   private readonly reader: MkvReader;
   private nonce = new Uint8Array(0);
   private stream: StreamOpener | undefined;
   private lastTimestamp = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
-    this.identities = o.identities.map(x25519Identity);
+    this.identities = o.identities.map(ageIdentity);
     this.reader = new MkvReader((f) => {
       this.lastTimestamp = f.timestamp;
       o.onFrame?.(f);

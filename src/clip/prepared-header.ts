@@ -1,6 +1,7 @@
 /**
  * Ready clip headers. Building an age header costs two X25519 scalar
- * multiplications per recipient — far too slow to do when the button is
+ * multiplications per recipient (an X-Wing encapsulation — ML-KEM-768 plus the
+ * two X25519 multiplications — for post-quantum recipients) — far too slow to do when the button is
  * pressed on a 240 MHz chip — so the doorbell keeps a small pool of them,
  * built in idle time: file key wrapped for every recipient, header MAC,
  * payload nonce and payload key. Taking one makes sealing start at once.
@@ -8,11 +9,15 @@
  */
 import type { Random } from '../crypto/backend.js';
 import { encodeHeader } from '../age/header.js';
-import { FILE_KEY_LENGTH, decodeRecipient, wrapX25519 } from '../age/x25519.js';
+import { FILE_KEY_LENGTH } from '../age/x25519.js';
+import { kemOf, wrapFileKeyToAll } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
 
-/** Who clips are sealed to right now: the roster's recipients (and the history recipient, if kept). */
+/**
+ * Who clips are sealed to right now: the roster's recipients (and the history recipient,
+ * if kept), all classic (age1…) or all post-quantum (age1pq1…), never mixed.
+ */
 export interface RecipientSet {
   epoch: number;
   recipients: string[];
@@ -31,7 +36,7 @@ export interface PreparedHeader {
 export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
   check(set.recipients.length > 0, 'NO_RECIPIENTS', 'no enrolled phone to seal clips to');
   const fileKey = random(FILE_KEY_LENGTH);
-  const stanzas = set.recipients.map((r) => wrapX25519(fileKey, decodeRecipient(r), random));
+  const stanzas = wrapFileKeyToAll(fileKey, set.recipients, random);
   const header = encodeHeader(fileKey, stanzas);
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
@@ -64,6 +69,7 @@ export class HeaderPool {
 
   /** A new recipient set invalidates every prepared header. */
   setRecipients(set: RecipientSet): void {
+    kemOf(set.recipients); // a mixed set is refused before it replaces the current one
     this.set = { epoch: set.epoch, recipients: [...set.recipients] };
     this.ready.splice(0).forEach(wipeHeader);
   }
