@@ -28,6 +28,7 @@ import {
   x25519Identity,
 } from '../../src/age/x25519.js';
 import { runCases, type Case } from '../../tools/xs/guest.js';
+import { pqCases } from './pq-vectors.js';
 
 // --- inputs -------------------------------------------------------------------------
 
@@ -256,6 +257,7 @@ export const cases: Case[] = [
       expectEqual(threw, true, 'invalid UTF-8 throws');
     },
   },
+  ...pqCases,
 ];
 
 runCases(cases);
