@@ -10,7 +10,7 @@
 import type { Random } from '../crypto/backend.js';
 import { encodeHeader } from '../age/header.js';
 import { FILE_KEY_LENGTH } from '../age/x25519.js';
-import { kemOf, wrapFileKeyToAll } from '../age/recipients.js';
+import { kemOf, wrapFileKeyToAll, type Kem } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
 
@@ -25,6 +25,8 @@ export interface RecipientSet {
 
 export interface PreparedHeader {
   epoch: number;
+  /** the recipients' one kind: the manifest says "mlkem768x25519" for post-quantum clips */
+  kem: Kem;
   /** the age header, through the MAC line's newline */
   header: Uint8Array;
   /** the payload's 16-byte nonce (first bytes of the payload) */
@@ -36,12 +38,13 @@ export interface PreparedHeader {
 export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
   check(set.recipients.length > 0, 'NO_RECIPIENTS', 'no enrolled phone to seal clips to');
   const fileKey = random(FILE_KEY_LENGTH);
+  const kem = kemOf(set.recipients);
   const stanzas = wrapFileKeyToAll(fileKey, set.recipients, random);
   const header = encodeHeader(fileKey, stanzas);
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
   fileKey.fill(0);
-  return { epoch: set.epoch, header, nonce, key };
+  return { epoch: set.epoch, kem, header, nonce, key };
 }
 
 export function wipeHeader(h: PreparedHeader): void {

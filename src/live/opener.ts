@@ -34,7 +34,7 @@ import { ReplayWindow } from './replay-window.js';
 
 export interface OpenLiveOptions {
   aead: Aead;
-  /** the phone's AGE-SECRET-KEY-1… */
+  /** the phone's AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) */
   identity: string;
   /** the device's Ed25519 public key (from device.pub) */
   devicePublicKey: Uint8Array;
