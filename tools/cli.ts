@@ -25,6 +25,7 @@ commands:
                --live S       then phone 1 watches live for S seconds (DIR/live.mkv)
                --seconds S    seconds per clip (default 4)
                --fps F        camera frames per second (default 10)
+               --pq           a post-quantum account: phones and clips use mlkem768x25519 (age1pq1…)
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
                sealbell provision --out DIR
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
@@ -55,6 +56,7 @@ const commands: Record<string, Handler> = {
         fps: { type: 'string', default: '10' },
         revoke: { type: 'string' },
         live: { type: 'string' },
+        pq: { type: 'boolean', default: false },
       },
     });
     await runDemo({
@@ -65,6 +67,7 @@ const commands: Record<string, Handler> = {
       fps: positiveInt(values.fps!, '--fps'),
       revoke: values.revoke === undefined ? undefined : positiveInt(values.revoke, '--revoke'),
       live: values.live === undefined ? undefined : positiveInt(values.live, '--live'),
+      pq: values.pq,
       log: (l) => console.log(l),
     });
   },

@@ -12,7 +12,9 @@ import { phoneLive } from './live.js';
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
   init     make the account: shows the 12-word passphrase once; writes the escrow
-             [--name NAME]
+             [--name NAME] [--pq: post-quantum keys (mlkem768x25519, age1pq1…) for this
+             phone and the account; phones enrolled later follow. Such clips open with
+             age ≥ 1.3 and typage ≥ 0.3, not Debian's age 1.1]
   setup    set up a doorbell in setup mode, then register it on the relay
              --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
              Secrets, each from a file, the environment, or a line of stdin in this order:
@@ -45,8 +47,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
   };
   switch (sub) {
     case 'init': {
-      const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' } } });
-      const r = phoneInit(values.dir!, { name: values.name });
+      const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' }, pq: { type: 'boolean', default: false } } });
+      const r = phoneInit(values.dir!, { name: values.name, pq: values.pq });
       console.log(`account made in ${values.dir}. Write this passphrase down; it is shown only now and is the only way to add a phone:\n`);
       console.log(`    ${r.passphrase}\n`);
       console.log(`this phone's age recipient: ${r.recipient}`);

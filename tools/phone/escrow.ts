@@ -6,6 +6,10 @@
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
  *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"}
+ *               (history "AGE-SECRET-KEY-PQ-1…" for a post-quantum account)
+ *
+ * The escrow stays passphrase-based (age scrypt): a quantum computer gives no useful
+ * speed-up against scrypt and a 128-bit passphrase (Grover at best halves the bits).
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -16,7 +20,7 @@ import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decryptWithPassphrase, encryptWithPassphrase } from '../../src/age/file.js';
 import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
-import { decodeIdentity } from '../../src/age/x25519.js';
+import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import type { AccountKeys } from './state.js';
 
@@ -53,7 +57,7 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
   let seed: Uint8Array = new Uint8Array(0);
   try {
     seed = base64.decode(j.authority as string);
-    decodeIdentity(j.history as string);
+    ageIdentity(j.history as string); // X25519 or post-quantum
   } catch {
     bad();
   }

@@ -23,7 +23,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
-import { identityToRecipient } from '../../src/age/x25519.js';
+import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
 import { openEscrow } from './escrow.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
@@ -40,7 +40,7 @@ export interface PhoneKeys {
 
 export interface AccountKeys {
   authority: SigningKey;
-  /** AGE-SECRET-KEY-1… of the account history recipient */
+  /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
   history: string;
 }
 
@@ -93,7 +93,7 @@ export function writePhone(dir: string, p: PhoneKeys): void {
 export function readPhone(dir: string): PhoneKeys {
   const j = readJson(file(dir, 'phone.json'), 'phone.json');
   const [identity] = parseIdentityFile(fs.readFileSync(file(dir, 'identity.key'), 'utf8'));
-  const recipient = identityToRecipient(identity);
+  const recipient = anyIdentityToRecipient(identity);
   if (j.recipient !== recipient || typeof j.name !== 'string') throw new SealbellError('PHONE_STATE', 'phone.json does not match identity.key');
   return { name: j.name, identity, recipient, auth: signingKeyFromSeed(seed(j.auth, 'phone auth key')) };
 }
