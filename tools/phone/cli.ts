@@ -4,7 +4,7 @@ import { readSecret } from '../secret-input.js';
 import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
-import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
+import { enrollFromRelay, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
 import { unlockAccount } from './state.js';
 import { phoneLive } from './live.js';
@@ -23,6 +23,9 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              $SEALBELL_WIFI_PASSWORD).
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
+  pq-upgrade  move this phone (and, run first on the phone that made the account, the account)
+             to post-quantum keys: signed roster updates through the relay. Phones not yet
+             moved get no new clips until they run it too. Passphrase as for setup.
   revoke   remove a phone from every doorbell's roster (a signed update through the relay)
              --phone NAME [--device ID]; passphrase as for setup
   clips    list the clips of this phone's doorbells
@@ -102,6 +105,15 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
       return;
     }
+    case 'pq-upgrade': {
+      const { values } = parseArgs({ args, options: { ...common, 'passphrase-file': { type: 'string' } } });
+      const r = await pqUpgradeOnRelay({ dir: values.dir!, passphrase: await readPassphrase(values['passphrase-file']) });
+      if (r.escrow) console.log('the account moved to post-quantum: new history key, escrow replaced on the relay');
+      for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published, sealing post-quantum to ${u.roster.roster.phones.map((p) => `"${p.name}"`).join(', ')}`);
+      if (r.waiting.length) console.log(`still classic, no new clips until each runs phone pq-upgrade: ${r.waiting.map((n) => `"${n}"`).join(', ')}`);
+      console.log(`this phone's post-quantum recipient: ${r.recipient}`);
+      return;
+    }
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
       for (const { deviceId, clips } of await phoneClips(values.dir!, values.device)) {
@@ -118,8 +130,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = need(values.out, '--out FILE');
-      const history = values.history
-        ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])).history
+      const account = values.history ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])) : undefined;
+      const history = account
+        ? [account.history, ...(account.previous ?? [])]
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
