@@ -150,6 +150,14 @@ describe('post-quantum rosters: all post-quantum or all classic, history include
     }
   });
 
+  it('the doorbell prepares hybrid headers in idle time, so a press takes a ready one', () => {
+    const rig = makeRig('pq-idle', 2, { kem: 'mlkem768x25519' });
+    while (rig.doorbell.idle());
+    assert.equal(rig.doorbell.pool.available, rig.doorbell.pool.size);
+    recordClip(rig, T0, 3);
+    assert.equal(rig.doorbell.pool.misses, 0, 'no header was built on the press path');
+  });
+
   it('the doorbell refuses a mixed recipient set and keeps the one it had (AGE_KEM_MIX)', () => {
     const rig = makeRig('pq-mix-doorbell', 1, { kem: 'mlkem768x25519' });
     const mixed = [anyIdentityToRecipient(rig.phones[0]), classicHistory];
