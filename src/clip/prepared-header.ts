@@ -1,8 +1,9 @@
 /**
  * Ready clip headers. Building an age header costs two X25519 scalar
- * multiplications per recipient (an X-Wing encapsulation — ML-KEM-768 plus the
- * two X25519 multiplications — for post-quantum recipients) — far too slow to do when the button is
- * pressed on a 240 MHz chip — so the doorbell keeps a small pool of them,
+ * multiplications per recipient (for post-quantum recipients an X-Wing
+ * encapsulation: ML-KEM-768 and the two X25519 multiplications, ~9× the cost) —
+ * far too slow to do when the button is pressed on a 240 MHz chip — so the
+ * doorbell keeps a small pool of them,
  * built in idle time: file key wrapped for every recipient, header MAC,
  * payload nonce and payload key. Taking one makes sealing start at once.
  * They live in RAM only and each is used for exactly one clip.
@@ -37,8 +38,8 @@ export interface PreparedHeader {
 
 export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
   check(set.recipients.length > 0, 'NO_RECIPIENTS', 'no enrolled phone to seal clips to');
-  const fileKey = random(FILE_KEY_LENGTH);
   const kem = kemOf(set.recipients);
+  const fileKey = random(FILE_KEY_LENGTH);
   const stanzas = wrapFileKeyToAll(fileKey, set.recipients, random);
   const header = encodeHeader(fileKey, stanzas);
   const nonce = random(PAYLOAD_NONCE_LENGTH);
