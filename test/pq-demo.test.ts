@@ -11,7 +11,7 @@ import { parseIdentityFile } from '../src/age/identity-file.js';
 import { decodeManifest } from '../src/clip/manifest.js';
 import { runDemo, type DemoResult } from '../tools/demo.js';
 import { unlockAccount } from '../tools/phone/state.js';
-import { requireTool, tempDir } from './helpers.js';
+import { ROOT, requireTool, run, tempDir } from './helpers.js';
 
 describe('demo --pq: the whole flow on a post-quantum account', function () {
   this.timeout(300_000);
@@ -59,6 +59,14 @@ describe('demo --pq: the whole flow on a post-quantum account', function () {
       assert.notEqual(age.status, 0);
       assert.match(age.stderr.toString(), /unknown identity type/);
     }
+  });
+
+  it('`sealbell verify` checks a clip with a phone\'s post-quantum key file, and says it is post-quantum', () => {
+    const clip = path.join(dir, 'clips', `${r.clipIds[0]}.age`);
+    const args = ['verify', clip, '--pub', path.join(dir, 'device.pub')];
+    const sealbell = (...more: string[]) => run(process.execPath, [path.join(ROOT, 'bin/sealbell.js'), ...args, ...more]);
+    assert.match(sealbell('-i', path.join(dir, 'phone-3.key')), /^ok: clip .* sealed post-quantum \(mlkem768x25519\), .* decrypted \d+ frames/);
+    assert.match(sealbell(), /sealed post-quantum .* payload hash matches/);
   });
 
   it('live view ran post-quantum', () => {

@@ -138,7 +138,8 @@ const commands: Record<string, Handler> = {
     if (values.out && !identities.length) throw new UsageError('--out needs an identity (-i) to decrypt with');
     const paths = clipPaths(positionals[0], values.manifest, values.signature);
     const { manifest, opened } = checkClip(paths, fs.readFileSync(values.pub, 'utf8'), { identities, out: values.out });
-    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, ${manifest.frames} frames, ` +
+    const sealing = manifest.kem === 'mlkem768x25519' ? 'post-quantum (mlkem768x25519)' : 'X25519';
+    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, sealed ${sealing}, ${manifest.frames} frames, ` +
       `${new Date(manifest.start).toISOString()} – ${new Date(manifest.end).toISOString()}` +
       (opened ? `; decrypted ${opened.frames} frames ${opened.info.width}x${opened.info.height}` : '; payload hash matches (not decrypted)'));
     if (manifest.dropped.length) console.log(`note: the device dropped ${manifest.dropped.length} clip(s) before this one: ${manifest.dropped.join(', ')}`);
