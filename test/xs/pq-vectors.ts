@@ -3,16 +3,27 @@
  * the C2SP age test kit's `hybrid` and `hybrid_low_order` vectors (test/vectors/cctv-age/,
  * from github.com/C2SP/CCTV age/testdata, 0BSD/CC0/Unlicense) opened by src/age, and a
  * seeded wrap whose bytes were produced in Node with this code (and opened by typage
- * there, test/pq-age.test.ts). Part of the cases of test/xs/core-vectors.ts.
+ * there, test/pq-age.test.ts); then the doorbell's post-quantum flow on the real core —
+ * headers prepared in idle time, a press, a clip both phones open, a live session — with
+ * the same bytes as in Node. Part of the cases of test/xs/core-vectors.ts.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64 } from '@scure/base';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '../../src/bytes.js';
-import { nobleAead } from '../../src/crypto/noble.js';
+import { nobleAead, nobleBackend } from '../../src/crypto/noble.js';
+import { Doorbell } from '../../src/device/doorbell.js';
+import { loadOrCreateIdentity } from '../../src/device/identity.js';
+import { MemoryKeyValueStore } from '../../src/memory-store.js';
+import { ClipOpener } from '../../src/clip/opener.js';
+import { decodeManifest } from '../../src/clip/manifest.js';
+import { LiveSealer } from '../../src/live/sealer.js';
+import { openLiveSession } from '../../src/live/opener.js';
+import { concatBytes } from '../../src/bytes.js';
+import type { ClipSink } from '../../src/host.js';
 import { decryptAgeFile } from '../../src/age/file.js';
 import { encodeHeader, openHeader } from '../../src/age/header.js';
 import { parseHeader } from '../../src/age/format.js';
-import { ageIdentity, anyIdentityToRecipient, wrapFileKey } from '../../src/age/recipients.js';
+import { ageIdentity, anyIdentityToRecipient, generateAgeIdentity, wrapFileKey } from '../../src/age/recipients.js';
 import { SealbellError } from '../../src/errors.js';
 import { seededRandom } from '../seeded.js';
 import type { Case } from '../../tools/xs/guest.js';
@@ -79,6 +90,33 @@ const KIT_LOW_ORDER = base64.decode(
 // Computed in Node with this code (seeded: reproducible).
 const SEEDED_RECIPIENT_SHA256 = '3391361ba4a3d211173b3161b1460630cee790d95b732cd447313243226cb082';
 const SEEDED_HEADER_SHA256 = '04b855af0b30d1aa1cc89fa38b89622234827b9abda796bfd81d90bc4df2a4e3';
+const DOORBELL_CLIP_SHA256 = '5cd8f984b23ba918b47b90f040b4370e913e2ce325d1c9a72e2e0c9cf263a389';
+const T0 = 1_800_000_000_000;
+
+/** A clip recorded by a doorbell sealing to two post-quantum phones (seeded: the same bytes everywhere). */
+function recordPqClip(): { phones: string[]; age: Uint8Array; manifest: Uint8Array; misses: number } {
+  const random = seededRandom('xs pq doorbell');
+  const phones = [0, 1].map(() => generateAgeIdentity('mlkem768x25519', random));
+  const segments: Uint8Array[] = [];
+  let manifest: Uint8Array = new Uint8Array(0);
+  const sink: ClipSink = {
+    begin() {},
+    segment(_id, _i, bytes) {
+      segments.push(bytes.slice());
+    },
+    end(_id, m) {
+      manifest = m;
+    },
+  };
+  const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
+  const doorbell = new Doorbell({ backend: nobleBackend, random, identity, sink, width: 32, height: 16, headerPoolSize: 1 });
+  doorbell.setRecipients({ epoch: 1, recipients: phones.map(anyIdentityToRecipient) });
+  while (doorbell.idle()); // the header is prepared before the press
+  doorbell.press(T0);
+  for (let i = 1; i <= 3; i++) doorbell.frame(new Uint8Array(500).fill(i), T0 + i * 100);
+  doorbell.finishClip();
+  return { phones, age: concatBytes(...segments), manifest, misses: doorbell.pool.misses };
+}
 
 function fail(what: string, got: string, expected: string): never {
   throw new Error(`${what}: got ${got}, expected ${expected}`);
@@ -122,6 +160,41 @@ export const pqCases: Case[] = [
       if (h !== SEEDED_HEADER_SHA256) fail('header SHA-256', h, SEEDED_HEADER_SHA256);
       const opened = bytesToHex(openHeader(parseHeader(header)!, [identity]));
       if (opened !== KIT_FILE_KEY) fail('file key', opened, KIT_FILE_KEY);
+    },
+  },
+  {
+    name: 'mlkem768x25519: a doorbell seals a clip to two post-quantum phones (header ready before the press), both open it',
+    run() {
+      const clip = recordPqClip();
+      if (clip.misses !== 0) throw new Error('the header was built on the press path');
+      const digest = bytesToHex(sha256(clip.age));
+      if (digest !== DOORBELL_CLIP_SHA256) fail('clip SHA-256', digest, DOORBELL_CLIP_SHA256);
+      const manifest = decodeManifest(clip.manifest);
+      if (manifest.kem !== 'mlkem768x25519') fail('manifest kem', String(manifest.kem), 'mlkem768x25519');
+      for (const phone of clip.phones) {
+        const opener = new ClipOpener({ backend: nobleBackend, identities: [phone], manifest });
+        opener.push(clip.age);
+        const frames = opener.end().frames;
+        if (frames !== 3) fail('frames', String(frames), '3');
+      }
+    },
+  },
+  {
+    name: 'mlkem768x25519: a live session key wrapped to a post-quantum phone opens',
+    run() {
+      const random = seededRandom('xs pq live');
+      const phone = generateAgeIdentity('mlkem768x25519', random);
+      const device = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
+      const request = random(16);
+      const sealer = new LiveSealer({
+        aead: nobleAead, random, key: device.key, device: device.deviceId, session: 'xs-pq', request,
+        epoch: 1, start: T0, width: 16, height: 8, recipient: anyIdentityToRecipient(phone),
+      });
+      const data = new Uint8Array([0xff, 0xd8, 7, 7, 0xff, 0xd9]);
+      const record = sealer.frame(data, T0 + 100);
+      const opener = openLiveSession(sealer.opening, { aead: nobleAead, identity: phone, devicePublicKey: device.key.publicKey, device: device.deviceId, request });
+      const ev = opener.open(record);
+      if (ev.t !== 'frame' || bytesToHex(ev.data) !== bytesToHex(data)) throw new Error(`live frame not opened: ${ev.t}`);
     },
   },
 ];
