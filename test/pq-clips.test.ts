@@ -19,6 +19,7 @@ import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { RosterStore, recipientsOf } from '../src/roster/roster-store.js';
 import { DeviceRoster } from '../src/roster/device-roster.js';
 import { signingKeyFromSeed } from '../src/minisign.js';
+import { MAX_CONTROL_BYTES } from '../src/uplink/wire.js';
 import { LiveSealer } from '../src/live/sealer.js';
 import { openLiveSession } from '../src/live/opener.js';
 import { parseOpening } from '../src/live/format.js';
@@ -133,10 +134,14 @@ describe('post-quantum rosters: all post-quantum or all classic, history include
     assert.equal(recipientsOf(r).recipients.length, 3);
   });
 
-  it('16 post-quantum phones and a history recipient fit the roster limit', () => {
+  it('16 post-quantum phones and a history recipient fit the roster limit, and the relay\'s control message', () => {
     const phones = Array.from({ length: MAX_PHONES }, (_, i) => phone(`phone ${String(i).padStart(2, '0')} ${'x'.repeat(50)}`, 'mlkem768x25519'));
     const bytes = encodeRoster(roster(1, phones, pqHistory));
     assert.ok(bytes.length <= MAX_ROSTER_BYTES, `${bytes.length} bytes`);
+    // the device tells the relay the roster it holds: base64 bundle, authority key, minisign ack (≤ 4 KiB)
+    const bundle = encodeRosterBundle(signRoster(roster(1, phones, pqHistory), authority));
+    const held = JSON.stringify({ t: 'roster', bundle: Buffer.from(bundle).toString('base64'), authority: 'A'.repeat(44), ack: 'x'.repeat(4096) });
+    assert.ok(held.length <= MAX_CONTROL_BYTES, `${held.length} bytes`);
   });
 
   it('a roster mixing the two kinds is refused at signing and at parsing (ROSTER_KEM_MIX)', () => {
