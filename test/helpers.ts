@@ -12,7 +12,7 @@ import type { ClipSink, Random } from '../src/host.js';
 import { Doorbell } from '../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { nobleBackend } from '../src/crypto/noble.js';
-import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
+import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../src/age/recipients.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -110,11 +110,11 @@ export interface TestRig {
 }
 
 /** A doorbell on the real core with in-memory host parts, sealing to `phones` new identities. */
-export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number } = {}): TestRig {
+export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number; kem?: Kem } = {}): TestRig {
   const random = seededRandom(seed);
   const sink = new MemorySink();
   const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
-  const ids = Array.from({ length: phones }, () => generateIdentity(random));
+  const ids = Array.from({ length: phones }, () => generateAgeIdentity(opts.kem ?? 'x25519', random));
   const doorbell = new Doorbell({
     backend: nobleBackend,
     random,
@@ -124,7 +124,7 @@ export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number 
     height: 240,
     clipDuration: opts.clipDuration ?? 2000,
   });
-  doorbell.setRecipients({ epoch: 1, recipients: ids.map(identityToRecipient) });
+  doorbell.setRecipients({ epoch: 1, recipients: ids.map(anyIdentityToRecipient) });
   return { doorbell, sink, phones: ids, devicePub: identity.publicKeyText, random };
 }
 

@@ -27,6 +27,7 @@ commands:
                --live S       then phone 1 watches live for S seconds (DIR/live.mkv)
                --seconds S    seconds per clip (default 4)
                --fps F        camera frames per second (default 10)
+               --pq           a post-quantum account: phones and clips use mlkem768x25519 (age1pq1…)
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
                sealbell provision --out DIR [--state DOORBELL_DIR]
                --state also puts the verifier into a hosted doorbell's state folder
@@ -39,7 +40,7 @@ commands:
                sealbell relay --port P --data DIR [--host 127.0.0.1]
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch|live>
+  phone      the owner's side: sealbell phone <init|setup|enroll|pq-upgrade|revoke|clips|fetch|watch|live>
                (sealbell phone help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
@@ -63,6 +64,7 @@ const commands: Record<string, Handler> = {
         fps: { type: 'string', default: '10' },
         revoke: { type: 'string' },
         live: { type: 'string' },
+        pq: { type: 'boolean', default: false },
       },
     });
     await runDemo({
@@ -73,6 +75,7 @@ const commands: Record<string, Handler> = {
       fps: positiveInt(values.fps!, '--fps'),
       revoke: values.revoke === undefined ? undefined : positiveInt(values.revoke, '--revoke'),
       live: values.live === undefined ? undefined : positiveInt(values.live, '--live'),
+      pq: values.pq,
       log: (l) => console.log(l),
     });
   },
@@ -153,7 +156,8 @@ const commands: Record<string, Handler> = {
     if (values.out && !identities.length) throw new UsageError('--out needs an identity (-i) to decrypt with');
     const paths = clipPaths(positionals[0], values.manifest, values.signature);
     const { manifest, opened } = checkClip(paths, fs.readFileSync(values.pub, 'utf8'), { identities, out: values.out });
-    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, ${manifest.frames} frames, ` +
+    const sealing = manifest.kem === 'mlkem768x25519' ? 'post-quantum (mlkem768x25519)' : 'X25519';
+    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, sealed ${sealing}, ${manifest.frames} frames, ` +
       `${new Date(manifest.start).toISOString()} – ${new Date(manifest.end).toISOString()}` +
       (opened ? `; decrypted ${opened.frames} frames ${opened.info.width}x${opened.info.height}` : '; payload hash matches (not decrypted)'));
     if (manifest.dropped.length) console.log(`note: the device dropped ${manifest.dropped.length} clip(s) before this one: ${manifest.dropped.join(', ')}`);

@@ -37,6 +37,8 @@ export interface DemoOptions {
   live?: number;
   /** scrypt work factor of the escrow (default 18; tests lower it) */
   escrowLogN?: number;
+  /** a post-quantum account (phone init --pq; enrolled phones follow the account) */
+  pq?: boolean;
   log: (line: string) => void;
 }
 
@@ -85,7 +87,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     // Phone 1 makes the account and sets the doorbell up with the code.
     const phoneDirs = Array.from({ length: o.phones }, (_, i) => at(`phone-${i + 1}`));
-    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN });
+    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN, pq: o.pq });
     fs.writeFileSync(at('passphrase.txt'), account.passphrase + '\n', { mode: 0o600 });
     fs.copyFileSync(account.escrowPath, at('account.escrow.age'));
     log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);

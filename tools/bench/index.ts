@@ -22,6 +22,7 @@ import { nativeWorker, xsStreamFigures } from './xs-stream.js';
 import { setupCosts } from './setup.js';
 import { relayBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
+import { pqFigures } from './pq.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -171,6 +172,7 @@ export async function runBench(): Promise<Figures> {
     return { ...r, live_within_budget: r.live_within_budget ? 'yes' : 'no' };
   }));
   Object.assign(figures, await safely('xs_live', async () => ({ ...(await xsLiveStartCost(ROOT)), ...(await (await import('./live.js')).xsLiveRecordCost(ROOT)) })));
+  Object.assign(figures, await safely('xs_pq', () => pqFigures(ROOT)));
   return figures;
 }
 

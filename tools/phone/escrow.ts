@@ -6,6 +6,11 @@
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
  *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"}
+ *               (history "AGE-SECRET-KEY-PQ-1…" for a post-quantum account; after
+ *               `phone pq-upgrade`, "previous":["AGE-SECRET-KEY-1…"] the earlier history keys)
+ *
+ * The escrow stays passphrase-based (age scrypt): a quantum computer gives no useful
+ * speed-up against scrypt and a 128-bit passphrase (Grover at best halves the bits).
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -16,7 +21,7 @@ import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decryptWithPassphrase, encryptWithPassphrase } from '../../src/age/file.js';
 import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
-import { decodeIdentity } from '../../src/age/x25519.js';
+import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import type { AccountKeys } from './state.js';
 
@@ -35,7 +40,8 @@ export function normalizePassphrase(text: string): string {
 }
 
 export function encodeAccount(a: AccountKeys): Uint8Array {
-  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history }));
+  const previous = a.previous?.length ? { previous: a.previous } : {};
+  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history, ...previous }));
 }
 
 export function parseAccount(bytes: Uint8Array): AccountKeys {
@@ -48,17 +54,23 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
   } catch {
     bad();
   }
-  if (typeof j !== 'object' || j === null || Object.keys(j).sort().join() !== 'authority,history,v' || j.v !== 1) bad();
+  const keys = typeof j === 'object' && j !== null ? Object.keys(j).sort().join() : '';
+  if ((keys !== 'authority,history,v' && keys !== 'authority,history,previous,v') || j.v !== 1) bad();
   if (typeof j.authority !== 'string' || typeof j.history !== 'string') bad();
+  const previous = j.previous ?? [];
+  if (!Array.isArray(previous) || previous.length > 16 || !previous.every((p) => typeof p === 'string')) bad();
   let seed: Uint8Array = new Uint8Array(0);
   try {
     seed = base64.decode(j.authority as string);
-    decodeIdentity(j.history as string);
+    ageIdentity(j.history as string); // X25519 or post-quantum
+    (previous as string[]).forEach(ageIdentity);
   } catch {
     bad();
   }
   if (seed.length !== 32) bad();
-  return { authority: signingKeyFromSeed(seed), history: j.history as string };
+  const account: AccountKeys = { authority: signingKeyFromSeed(seed), history: j.history as string };
+  if ((previous as string[]).length) account.previous = previous as string[];
+  return account;
 }
 
 export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Uint8Array {

@@ -7,4 +7,5 @@ export { runPhoneSetup, type SetupTransport, type PhoneSetupOutcome } from './se
 export { httpSetupTransport } from './http-transport.js';
 export { openEscrow, sealEscrow, normalizePassphrase } from './escrow.js';
 export { readPhone, unlockAccount, readAuthorityPub, readRoster, listDevices } from './state.js';
-export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay } from './relay-sync.js';
+export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay, pqUpgradeOnRelay } from './relay-sync.js';
+export { phonePqUpgrade, type PhonePqUpgradeArgs, type PhonePqUpgradeResult } from './pq-upgrade.js';

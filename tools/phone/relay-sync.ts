@@ -20,6 +20,7 @@ import { newToken } from '../relay/tokens.js';
 import { registerDevice } from '../relay/owner-client.js';
 import { authorityDevices, deviceKey, getEscrow, phoneAuthKeyFromSeed, PhoneClient, publishRoster, putEscrow } from '../relay/phone-client.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
+import { phonePqUpgrade, type PhonePqUpgradeResult } from './pq-upgrade.js';
 import { phoneRevoke } from './revoke.js';
 import { normalizePassphrase, openEscrow } from './escrow.js';
 import { listDevices, readDevice, readPhone, writeDevice, type AccountKeys } from './state.js';
@@ -154,4 +155,26 @@ export async function revokeOnRelay(a: { dir: string; phone: string; account: Ac
   const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, rosters, account: a.account });
   await publish(updates, (id) => readDevice(a.dir, id).relayUrl);
   return updates;
+}
+
+/**
+ * `phone pq-upgrade` (tools/phone/pq-upgrade.ts) through the relay: the current escrow and
+ * rosters come from the relay, read with the account authority's login as enroll does (a
+ * phone left out of a roster by an earlier upgrade can no longer log in as itself); the
+ * new escrow, if the account moved, is uploaded first, then the roster updates.
+ */
+export async function pqUpgradeOnRelay(a: { dir: string; passphrase: string }): Promise<PhonePqUpgradeResult> {
+  const ids = listDevices(a.dir);
+  if (ids.length === 0) throw new SealbellError('PHONE_STATE', 'no doorbell known to this phone');
+  const relayOf = (id: string) => readDevice(a.dir, id).relayUrl;
+  const record = readEscrowRecord(a.dir);
+  const escrow = await getEscrow(relayOf(ids[0]), record.account);
+  const keys = openEscrow(escrow, a.passphrase);
+  const authKey = phoneAuthKeyFromSeed(keys.authority.secretKey);
+  const rosters: Uint8Array[] = [];
+  for (const id of ids) rosters.push(await currentRoster(await PhoneClient.login(relayOf(id), id, authKey)));
+  const result = phonePqUpgrade({ dir: a.dir, passphrase: a.passphrase, escrow, rosters, canReplaceEscrow: record.writeToken !== undefined });
+  if (result.escrow) await uploadEscrow(a.dir, relayOf(ids[0]));
+  await publish(result.updates, relayOf);
+  return result;
 }
