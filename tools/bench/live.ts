@@ -29,7 +29,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateIdentity } from '../../src/device/identity.js';
-import { nobleAead, systemRandom } from '../../src/crypto/noble.js';
+import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
