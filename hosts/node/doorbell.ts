@@ -53,6 +53,8 @@ export interface NodeDoorbellOptions {
   random?: Random;
   backend?: CryptoBackend;
   log?: Log;
+  /** a platform whose RNG is not strong from power-on (AppHost.rng): the app waits for `ready()` before making keys */
+  rng?: { ready(): boolean; prepare?(): void };
   /** tests: a store and a flash in RAM in place of the files */
   store?: KeyValueStore;
   flash?: FlashArea;
@@ -133,6 +135,7 @@ export class NodeDoorbell {
       // the device's own WebSocket client (src/net/ws-client.ts) over Node's sockets
       uplinkConnect: wsClientConnect(o.random ?? systemRandom),
       later: (fn, ms) => this.later(fn, ms),
+      rng: o.rng,
       verifierRecord: o.verifier ?? readIfExists(path.join(o.state, STATE_FILES.verifier)),
     };
     this.app = new DoorbellApp(host, { clipDuration: o.clipSeconds === undefined ? undefined : o.clipSeconds * 1000, ...o.app });
