@@ -49,6 +49,7 @@ export class SimulatedDevice {
       backend: o.backend ?? nodeBackend,
       random,
       identity: this.identity,
+      store: this.store,
       sink: o.sink,
       width: this.camera.width,
       height: this.camera.height,

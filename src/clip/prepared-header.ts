@@ -11,15 +11,20 @@ import { encodeHeader } from '../age/header.js';
 import { FILE_KEY_LENGTH, decodeRecipient, wrapX25519 } from '../age/x25519.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
+import { NO_ROSTER } from '../roster/roster-hash.js';
 
 /** Who clips are sealed to right now: the roster's recipients (and the history recipient, if kept). */
 export interface RecipientSet {
   epoch: number;
   recipients: string[];
+  /** rosterHash() of the roster these come from (absent: none, as in tests and benchmarks) */
+  roster?: string;
 }
 
 export interface PreparedHeader {
   epoch: number;
+  /** the roster's hash, or NO_ROSTER */
+  roster: string;
   /** the age header, through the MAC line's newline */
   header: Uint8Array;
   /** the payload's 16-byte nonce (first bytes of the payload) */
@@ -36,7 +41,7 @@ export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
   fileKey.fill(0);
-  return { epoch: set.epoch, header, nonce, key };
+  return { epoch: set.epoch, roster: set.roster ?? NO_ROSTER, header, nonce, key };
 }
 
 export function wipeHeader(h: PreparedHeader): void {
