@@ -95,6 +95,13 @@ export class PhoneClient {
     return relayJson<ClipInfo>(this.relay, this.path(`clips/${idPath(id)}`), { token: this.token });
   }
 
+  /** The clip's manifest and signature as the relay has them (the caller checks them with the device key). */
+  async signedManifest(id: string): Promise<{ manifest: Uint8Array; signature: string }> {
+    const manifest = new Uint8Array(await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/manifest`), { token: this.token })).arrayBuffer());
+    const signature = await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/signature`), { token: this.token })).text();
+    return { manifest, signature };
+  }
+
   /**
    * Saves a verified clip as <dir>/<id>.age, .manifest.json and .manifest.json.minisig
    * (what `sealbell verify` reads). Files appear only once complete (and checked).
@@ -110,8 +117,7 @@ export class PhoneClient {
       const { state } = await this.saveAge(id, file);
       return { state, age: file, checked: false };
     }
-    const manifest = new Uint8Array(await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/manifest`), { token: this.token })).arrayBuffer());
-    const signature = await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/signature`), { token: this.token })).text();
+    const { manifest, signature } = await this.signedManifest(id);
     let verifier: PayloadVerifier | undefined;
     if (o.devicePub) {
       const m = verifySignedManifest(manifest, signature, decodePublicKey(o.devicePub));
