@@ -69,7 +69,7 @@ export class HeaderPool {
 
   /** A new recipient set invalidates every prepared header. */
   setRecipients(set: RecipientSet): void {
-    this.set = { epoch: set.epoch, recipients: [...set.recipients] };
+    this.set = { epoch: set.epoch, recipients: [...set.recipients], roster: set.roster };
     this.ready.splice(0).forEach(wipeHeader);
   }
 
