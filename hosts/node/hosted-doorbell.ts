@@ -22,7 +22,7 @@ import { SealbellError } from '../../src/errors.js';
 import { LiveSessions } from '../../src/live/sessions.js';
 import { nodeBackend } from './backend.js';
 import { SimulatedDevice } from './simulator.js';
-import { FileKeyValueStore } from './kv-store.js';
+import { FileKeyValueStore, privateDir } from './kv-store.js';
 import { FileSpoolStorage } from './file-spool-storage.js';
 import { startSetupEndpoint, type SetupEndpoint } from './setup-endpoint.js';
 import { wsUplinkConnect } from './uplink-socket.js';
@@ -57,6 +57,7 @@ export class HostedDoorbell {
   }
 
   constructor(private readonly o: HostedDoorbellOptions) {
+    privateDir(o.dir); // the device's secrets and sealed clips: 0700, files 0600
     this.store = new FileKeyValueStore(path.join(o.dir, 'store'));
     this.random = o.random ?? systemRandom;
     this.log = o.log ?? (() => {});
