@@ -214,9 +214,14 @@ describe('live format', function () {
       assert.equal(errorCode(() => decodeLiveFrame(hexToBytes(bad))), 'WIRE_FORMAT', bad);
     }
     const phone = 'iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=';
-    assert.deepEqual(parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`), {
-      t: 'live', session: 'abc', phone, request: 'AAECAwQFBgcICQoLDA0ODw==',
+    const sig = 'A'.repeat(85) + 'A==';
+    const signed = `"time":1795694400000,"signature":"${sig}"`;
+    assert.deepEqual(parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw==",${signed}}`), {
+      t: 'live', session: 'abc', phone, request: 'AAECAwQFBgcICQoLDA0ODw==', time: 1795694400000, signature: sig,
     });
+    // A request without the phone's signature, or with a malformed time, is not a live request.
+    assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`)), 'WIRE_FORMAT');
+    assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw==","time":-1,"signature":"${sig}"}`)), 'WIRE_FORMAT');
     assert.equal(parseLiveRelayMessage('{"t":"ack","clip":"a","seg":1}'), undefined);
     assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"../x","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`)), 'WIRE_FORMAT');
     assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"a","phone":"${phone}","request":"AAEC"}`)), 'WIRE_FORMAT');

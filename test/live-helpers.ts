@@ -166,6 +166,7 @@ export async function watch(env: LiveEnv, who: Phone, seconds: number) {
     identity: who.identity,
     devicePub: env.dev.identity.publicKeyText,
     seconds,
+    now: () => env.clock.now,
     onFrame: (f) => frames.push({ ...f, data: f.data.slice() }),
   })
     .then(

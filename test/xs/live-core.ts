@@ -5,6 +5,9 @@
  * in Node there as the reference.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { encodeAuthKey } from '../../src/roster/roster.js';
+import { signLiveRequest } from '../../src/live/request.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decodePublicKey } from '../../src/minisign.js';
@@ -54,7 +57,8 @@ export const cases: Case[] = [
       const random = seededRandom('xs-live-sessions');
       const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
       const phone = generateIdentity(random);
-      const auth = 'iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=';
+      const authSeed = random(32);
+      const auth = encodeAuthKey(ed25519.getPublicKey(authSeed));
       const sent: string[] = [];
       const sessions = new LiveSessions({
         aead: nobleAead,
@@ -69,11 +73,15 @@ export const cases: Case[] = [
         refuseLive: (s, code) => sent.push(`${s}:${code}`),
         endLive: (s, reason) => sent.push(`${s}:end:${reason}`),
       });
-      sessions.onLiveRequest({ session: 'a', phone: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', request: new Uint8Array(16) }, 0);
-      sessions.onLiveRequest({ session: 'b', phone: auth, request: new Uint8Array(16) }, 0);
+      const request = new Uint8Array(16);
+      const signature = signLiveRequest({ device: identity.deviceId, session: 'b', request, time: 0 }, authSeed);
+      sessions.onLiveRequest({ session: 'a', phone: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', request, time: 0, signature }, 0);
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature: new Uint8Array(64) }, 0); // unsigned: nobody asked
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature }, 0);
+      sessions.onLiveRequest({ session: 'c', phone: auth, request, time: 0, signature }, 0); // moved to another session: the signature covers the id
       sessions.frame(Uint8Array.of(0xff, 0xd8, 1), 100);
       sessions.tick(200_000);
-      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:opening,b:record,b:record,b:end:timeout', sent.join());
+      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:LIVE_SIGNATURE,b:opening,c:LIVE_SIGNATURE,b:record,b:record,b:end:timeout', sent.join());
     },
   },
 ];

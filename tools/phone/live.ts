@@ -30,6 +30,8 @@ export interface WatchLiveOptions {
   /** the opening was checked: the session's video size and start */
   onOpen?: (info: { width: number; height: number; start: number; session: string }) => void;
   random?: Random;
+  /** the phone's clock (default Date.now): signed into the request, checked against the doorbell's */
+  now?: () => number;
 }
 
 export interface LiveResult {
@@ -51,6 +53,8 @@ export function watchLive(o: WatchLiveOptions): Promise<LiveResult> {
     identity: o.identity,
     devicePublicKey: decodePublicKey(o.devicePub).publicKey,
     device: o.client.device,
+    authSecretKey: o.client.authKey.secretKey,
+    now: o.now,
     onFrame: (f) => o.onFrame?.(f),
   });
   const ws = o.client.liveSocket();
@@ -101,6 +105,7 @@ export interface PhoneLiveOptions {
   out: string;
   log?: (line: string) => void;
   random?: Random;
+  now?: () => number;
 }
 
 /** `sealbell phone live`: watch for `seconds`, decrypted frames into `out`. */
@@ -119,6 +124,7 @@ export async function phoneLive(o: PhoneLiveOptions): Promise<LiveResult & { out
       devicePub: device.publicKeyText,
       seconds: o.seconds,
       random: o.random,
+      now: o.now,
       onOpen: (i) => {
         file.begin(i.width, i.height, i.start);
         o.log?.(`live: session ${i.session} open, ${i.width}×${i.height}`);

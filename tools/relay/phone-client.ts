@@ -68,6 +68,8 @@ export class PhoneClient {
     readonly relay: string,
     readonly device: string,
     private readonly token: string,
+    /** the key it logged in with: the phone's roster auth key, which also signs its live requests */
+    readonly authKey: PhoneAuthKey,
   ) {}
 
   /** Signs the relay's challenge with `key`; the key must be published for the device. */
@@ -80,7 +82,7 @@ export class PhoneClient {
       method: 'POST',
       json: { challenge, publicKey: Buffer.from(key.publicKey).toString('base64'), signature: Buffer.from(signature).toString('base64') },
     });
-    return new PhoneClient(relay, device, token);
+    return new PhoneClient(relay, device, token, key);
   }
 
   private path(rest: string): string {
