@@ -4,7 +4,10 @@
  * with, under another label), the device, the relay's session id, 16 fresh random bytes and
  * its clock; the device starts a session only for a request whose signature verifies with a
  * key in its roster, whose time is near its own, and which it has not seen before. So the relay
- * cannot start a session nobody asked for, nor replay one that somebody did.
+ * cannot start a session nobody asked for, nor replay one that somebody did: a request is
+ * accepted only if its time is later than that of the last request accepted from that phone
+ * (kept in RAM: after a reboot, a request captured within the skew window could be replayed
+ * once — docs/threat-model.md).
  *
  *   signed = "sealbell live request v1" ‖ device id (16 ASCII) ‖ L (1) ‖ session id (L ASCII)
  *            ‖ request (16) ‖ time (6, ms since the Unix epoch, big-endian)
@@ -16,9 +19,8 @@ import { Writer } from '../wire.js';
 import { REQUEST_LENGTH } from './format.js';
 
 export const LIVE_REQUEST_CONTEXT = 'sealbell live request v1';
-/** how far a request's time may be from the device's clock, either way (ms) */
-export const MAX_REQUEST_SKEW = 120_000;
-const MAX_REMEMBERED = 64;
+/** how far a request's time may be from the device's clock, either way (ms): clocks drift, networks delay */
+export const MAX_REQUEST_SKEW = 10 * 60_000;
 
 export interface SignedLiveRequest {
   device: string;
@@ -42,11 +44,11 @@ export function signLiveRequest(r: SignedLiveRequest, authSecretKey: Uint8Array)
  * The device's check of requests, with a memory of the recent ones:
  *   LIVE_SIGNATURE  not signed by that phone's key (forged, or altered on the way)
  *   LIVE_STALE      its time is more than MAX_REQUEST_SKEW from the device's clock
- *   LIVE_REPLAYED   the same request was already used
+ *   LIVE_REPLAYED   it is not later than the last request accepted from this phone
  */
 export class LiveRequestCheck {
-  /** request (hex) → until when it is remembered: past that, its time is stale anyway */
-  private readonly seen = new Map<string, number>();
+  /** phone key (hex) → time of the last request accepted from it (one entry per roster phone at most) */
+  private readonly last = new Map<string, number>();
 
   check(r: SignedLiveRequest, signature: Uint8Array, phoneKey: Uint8Array, now: number): void {
     if (!(signature instanceof Uint8Array) || signature.length !== 64 || r.request.length !== REQUEST_LENGTH) {
@@ -62,10 +64,10 @@ export class LiveRequestCheck {
     if (!Number.isSafeInteger(r.time) || Math.abs(r.time - now) > MAX_REQUEST_SKEW) {
       throw new SealbellError('LIVE_STALE', `the request's time is more than ${MAX_REQUEST_SKEW / 1000} s from the doorbell's clock (replayed, or a clock is wrong)`);
     }
-    for (const [k, until] of this.seen) if (until < now) this.seen.delete(k);
-    const key = bytesToHex(r.request);
-    if (this.seen.has(key)) throw new SealbellError('LIVE_REPLAYED', 'this request was already used');
-    if (this.seen.size >= MAX_REMEMBERED) throw new SealbellError('LIVE_BUSY', 'too many live requests lately; try again in a minute');
-    this.seen.set(key, r.time + MAX_REQUEST_SKEW);
+    const key = bytesToHex(phoneKey);
+    const last = this.last.get(key);
+    if (last !== undefined && r.time <= last) throw new SealbellError('LIVE_REPLAYED', 'this request is not newer than the last one this phone made: replayed');
+    if (this.last.size >= 64) this.last.clear(); // more keys than a roster holds: forget (the window still holds)
+    this.last.set(key, r.time);
   }
 }

@@ -81,7 +81,8 @@ export const cases: Case[] = [
       sessions.onLiveRequest({ session: 'c', phone: auth, request, time: 0, signature }, 0); // moved to another session: the signature covers the id
       sessions.frame(Uint8Array.of(0xff, 0xd8, 1), 100);
       sessions.tick(200_000);
-      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:LIVE_SIGNATURE,b:opening,c:LIVE_SIGNATURE,b:record,b:record,b:end:timeout', sent.join());
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature }, 200_001); // the relay replays it later
+      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:LIVE_SIGNATURE,b:opening,c:LIVE_SIGNATURE,b:record,b:record,b:end:timeout,b:LIVE_REPLAYED', sent.join());
     },
   },
 ];
