@@ -3,6 +3,8 @@
 // forged records, and refuses openings that are forged, replayed or not for it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { LiveRequestCheck, liveRequestMessage, MAX_REQUEST_SKEW } from '../src/live/request.js';
+import { decodeAuthKey } from '../src/roster/roster.js';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '../src/bytes.js';
 import { nobleAead } from '../src/crypto/noble.js';
@@ -79,6 +81,20 @@ describe('live format', function () {
     assert.equal(opener.closed, true);
   });
 
+  it('the signed request: the doorbell accepts it once, and nothing altered or replayed', function () {
+    const r = v.signedRequest;
+    const asked = { device: v.device, session: v.session, request: hexToBytes(v.request), time: r.time };
+    assert.equal(bytesToHex(liveRequestMessage(asked)), r.message);
+    const check = new LiveRequestCheck();
+    const key = decodeAuthKey(r.auth);
+    const sig = hexToBytes(r.signature);
+    check.check(asked, sig, key, v.start);
+    assert.equal(errorCode(() => check.check(asked, sig, key, v.start)), 'LIVE_REPLAYED');
+    assert.equal(errorCode(() => new LiveRequestCheck().check({ ...asked, session: 'other' }, sig, key, v.start)), 'LIVE_SIGNATURE');
+    assert.equal(errorCode(() => new LiveRequestCheck().check({ ...asked, time: r.time + 1 }, sig, key, v.start)), 'LIVE_SIGNATURE');
+    assert.equal(errorCode(() => new LiveRequestCheck().check(asked, sig, key, v.start + MAX_REQUEST_SKEW + 1000)), 'LIVE_STALE');
+  });
+
   it('docs/live-format.md shows this vector', function () {
     const doc = fs.readFileSync(path.join(ROOT, 'docs/live-format.md'), 'utf8').replace(/\n\s*/g, '\n');
     const wrapped = (hex: string) => hex.match(/.{1,64}/g)!.join('\n');
@@ -94,6 +110,9 @@ describe('live format', function () {
       `0x${v.kid.toString(16).padStart(8, '0')}`,
       wrapped(v.opening),
       ...v.records.map((r) => wrapped(r.record)),
+      v.signedRequest.auth,
+      wrapped(v.signedRequest.message),
+      wrapped(v.signedRequest.signature),
     ];
     for (const text of texts) assert.ok(doc.includes(text), `the doc lacks: ${text}`);
   });
