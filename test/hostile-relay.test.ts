@@ -18,7 +18,7 @@ import { readPhone, unlockAccount } from '../tools/phone/state.js';
 import { authorityDevices, getEscrow, newPhoneAuthKey, phoneAuthKeyFromSeed, PhoneClient, publishRoster } from '../tools/relay/phone-client.js';
 import { enrollFromRelay, registerOnRelay } from '../tools/phone/relay-sync.js';
 import { phoneClips, phoneWatch, type FetchedClip } from '../tools/phone/clips.js';
-import { phoneLive } from '../tools/phone/live.js';
+import { phoneLive, readLiveSessions } from '../tools/phone/live.js';
 import { publishPhoneKeys } from '../tools/relay/owner-client.js';
 import { RelayTamper } from './relay-tamper.js';
 import { tempDir } from './helpers.js';
@@ -167,7 +167,10 @@ describe('a hostile relay (issue 12)', function () {
       let done = false;
       const watching = phoneLive({ dir: env.phoneDir, seconds: 1, out: env.at('live.mkv'), now: () => env.device.now }).finally(() => (done = true));
       await until(() => done, 'the phone watches', env.device);
-      assert.ok((await watching).frames > 0, 'the honest session ran');
+      const watched = await watching;
+      assert.ok(watched.frames > 0, 'the honest session ran');
+      // The phone keeps the sessions it asked for (for the owner to look back on).
+      assert.deepEqual(readLiveSessions(env.phoneDir, env.deviceId).map((l) => [l.session, l.frames]), [[watched.session, watched.frames]]);
       await until(() => !env.device.live!.active, 'the session ends', env.device);
       const asked = env.tamper.seen.find((m) => m.path === '/v1/uplink' && m.text.includes('"t":"live"'));
       assert.ok(asked, 'the relay saw the signed request');
