@@ -168,11 +168,11 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/clips/:clip/manifest', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'manifest')),
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
-      r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d)),
+      r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a), true),
-      r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a)),
+      r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a), true), // the first write needs no token
     ];
   }
 
