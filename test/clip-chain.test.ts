@@ -90,6 +90,16 @@ describe('clip chain', function () {
     assert.match(r.messages[1], /^clip 2 of doorbell/);
   });
 
+  it('a drop reported a clip late: the clip reported missing is put down to the doorbell', function () {
+    // Clip 2 is dropped from the spool after clip 3 was signed: manifest 4 reports it.
+    const b = bell(new MemoryStore(), [[], [], [], ['20261201T000200Z-bbbbbb']]);
+    const all = Array.from({ length: 4 }, () => b.clip());
+    const { out, state } = run([all[0], all[2], all[3]]);
+    assert.deepEqual(out.map((o) => o.codes), [[], ['CLIPS_MISSING'], ['CLIPS_DROPPED']]);
+    assert.match(out[2].messages[0], /clip\(s\) 2, reported missing before, were not hidden by the relay/);
+    assert.deepEqual(state!.missing, []);
+  });
+
   it('a replayed manifest is not new; a hidden clip arriving late is', function () {
     const b = bell(new MemoryStore());
     const all = Array.from({ length: 3 }, () => b.clip());

@@ -87,7 +87,9 @@ export function observeManifest(prior: ChainState | undefined, m: ClipManifest, 
     if (m.seq === s.seq + 1 && s.seq > 0 && m.prev !== s.hash) {
       notices.push({ code: 'CLIP_FORK', message: `clip ${m.seq} (${m.clip}) of ${dev} does not follow clip ${s.seq} this phone has: its clip history forked` });
     }
-    if (prior && m.seq > s.seq + 1) reportGap(s, m, notices, dev);
+    const earlier = s.missing.length;
+    const used = prior && m.seq > s.seq + 1 ? reportGap(s, m, notices, dev) : 0;
+    if (m.dropped.length > used && earlier > 0) explainEarlier(s, m.dropped.length - used, earlier, notices, dev);
   } else if (isMissing(s, m.seq)) {
     removeMissing(s, m.seq); // a clip reported missing arrived late
   } else if (m.seq > s.seq - RECENT) {
@@ -115,7 +117,7 @@ export function observeManifest(prior: ChainState | undefined, m: ClipManifest, 
  * Clips prior+1 … m.seq−1 were signed and not delivered. The device lists in `dropped` the clips
  * it dropped itself (full spool) since its previous manifest: up to that many are put down to it.
  */
-function reportGap(s: ChainState, m: ClipManifest, notices: ChainNotice[], dev: string): void {
+function reportGap(s: ChainState, m: ClipManifest, notices: ChainNotice[], dev: string): number {
   const from = s.seq + 1;
   const to = m.seq - 1;
   const count = to - from + 1;
@@ -129,6 +131,24 @@ function reportGap(s: ChainState, m: ClipManifest, notices: ChainNotice[], dev: 
     s.missing.push([from, from + hidden - 1]);
     if (s.missing.length > MAX_MISSING_RANGES) s.missing.shift();
   }
+  return dropped;
+}
+
+/**
+ * A drop is reported in the first manifest signed after it, which may come after clips that
+ * followed the dropped one: clips this phone reported missing earlier (the first `ranges` of
+ * `s.missing`) may turn out to be the device's own drops. The newest of them are put down to it.
+ */
+function explainEarlier(s: ChainState, count: number, ranges: number, notices: ChainNotice[], dev: string): void {
+  const explained: number[] = [];
+  for (let i = ranges - 1; i >= 0 && explained.length < count; i--) {
+    const r = s.missing[i];
+    while (r[1] >= r[0] && explained.length < count) explained.push(r[1]--);
+  }
+  s.missing = s.missing.filter((r) => r[1] >= r[0]);
+  if (explained.length === 0) return;
+  const list = explained.sort((a, b) => a - b).join(', ');
+  notices.push({ code: 'CLIPS_DROPPED', message: `${dev} dropped ${explained.length} clip(s) itself (its spool was full): clip(s) ${list}, reported missing before, were not hidden by the relay` });
 }
 
 function rosterNotices(s: ChainState, m: ClipManifest, r: RosterKnowledge, notices: ChainNotice[], dev: string): void {
