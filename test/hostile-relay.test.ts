@@ -242,22 +242,23 @@ describe('a hostile relay (issue 12)', function () {
   });
 
   it('attack 10: one address cannot hold every connection; slow headers time out', async () => {
-    const relay = await startTestRelay(tempDir('relay-conns'), 0, { maxConnectionsPerSource: 20, headersTimeout: 500, requestTimeout: 1000 });
-    const port = relay.port;
-    const slow: net.Socket[] = [];
+    // 30 connections in all, 20 per address; a request's headers may take 3 s.
+    const relay = await startTestRelay(tempDir('relay-conns'), 0, { maxConnections: 30, maxConnectionsPerSource: 20, headersTimeout: 3000, requestTimeout: 4000 });
+    let closedCount = 0;
     const closed: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {
-      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      const s = net.connect({ port: relay.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
       s.on('error', () => {});
       s.resume(); // read what the relay answers (408), so its close reaches us
-      closed.push(new Promise((r) => s.on('close', () => r())));
+      closed.push(new Promise((r) => s.on('close', () => r(void closedCount++))));
       s.write('GET /v1/health HTTP/1.1\r\nHost: x\r\n'); // never finishes its headers
-      slow.push(s);
     }
-    // Another address is served meanwhile.
+    // Those over the address's share are closed at once; 20 slow ones stay, below the relay's 30.
+    await until(() => closedCount >= 20, 'the connections over the per-address cap are closed');
+    // Another address is served meanwhile (without the per-address cap, 30 slow sockets would hold every slot).
     const r = await fetch(`${relay.url}/v1/health`);
     assert.equal(r.status, 200);
-    // The slow sockets are all closed: 20 at once (over the per-source cap), the rest by the header timeout.
+    // The slow ones are closed by the header timeout.
     await Promise.all(closed);
   });
 
