@@ -128,6 +128,7 @@ export class DoorbellApp {
       backend: h.backend,
       random: h.random,
       identity: this.identity,
+      store: h.store,
       sink: spool,
       width: h.camera.width,
       height: h.camera.height,

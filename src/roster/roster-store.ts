@@ -11,7 +11,8 @@ import type { RecipientSet } from '../clip/prepared-header.js';
 import { equalBytes, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { Reader, Writer } from '../wire.js';
-import { parseRoster, verifyRoster, type Roster, type SignedRoster } from './roster.js';
+import { rosterHash } from './roster-hash.js';
+import { encodeRoster, parseRoster, verifyRoster, type Roster, type SignedRoster } from './roster.js';
 import { encodeRosterBundle, parseRosterBundle } from './bundle.js';
 
 export const ROSTER_KEY = 'roster.signed';
@@ -26,7 +27,7 @@ export interface StoredRoster extends SignedRoster {
 export function recipientsOf(roster: Roster): RecipientSet {
   const recipients = roster.phones.map((p) => p.recipient);
   if (roster.history !== null) recipients.push(roster.history);
-  return { epoch: roster.epoch, recipients };
+  return { epoch: roster.epoch, recipients, roster: rosterHash(encodeRoster(roster)) };
 }
 
 export class RosterStore {
