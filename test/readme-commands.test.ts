@@ -2,8 +2,8 @@
 // each command runs through bash in a fresh folder, in order, as a newcomer types them.
 // What a person does between the lines is done here too: answering the passphrase
 // prompts, waiting for the clip to be recorded and uploaded, putting the clip id in for
-// `<clip id>`. The only change to the text: the relay's port 8080 and the setup port 8081
-// become free ports, so the test cannot collide with anything on the machine.
+// `<clip id>`. The only change to the text: the relay's port 8080, the setup port 8081 and
+// the viewer's port become free ports, so the test cannot collide with anything on the machine.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -44,7 +44,8 @@ class Shell {
   private readonly waiters = new Set<() => void>();
 
   constructor(line: string, cwd: string, input?: string) {
-    this.child = spawn('bash', ['-c', line], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SEALBELL_PASSPHRASE: '' } });
+    // its own process group: `npx` runs the command as a grandchild, and stop() must reach it
+    this.child = spawn('bash', ['-c', line], { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const take = (d: Buffer) => {
       this.out += d;
       for (const w of [...this.waiters]) w();
@@ -83,7 +84,13 @@ class Shell {
   }
 
   stop(): Promise<number | null> {
-    if (this.status === undefined) this.child.kill('SIGTERM');
+    if (this.status === undefined) {
+      try {
+        process.kill(-this.child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     return this.done();
   }
 }
@@ -110,6 +117,7 @@ describe("README's commands, as written", function () {
     for (const c of commands) {
       let line = c.line.replaceAll('8080', String(relayPort)).replaceAll('127.0.0.1:8081', `127.0.0.1:${setupPort}`);
       if (/sealbell doorbell --state/.test(line)) line += ` --setup-port ${setupPort}`;
+      if (/sealbell viewer/.test(line)) line += ' --port 0'; // its default, 8090, may be taken on this machine
       line = line.replaceAll('<clip id>', clipId);
       const asks = /phone (setup|enroll|revoke)|--history/.test(line);
       const shell = new Shell(line, dir, asks ? `${passphrase}\n` : undefined);

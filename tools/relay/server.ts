@@ -122,7 +122,9 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   );
   // An idle connection (no bytes either way) is closed; WebSockets keep theirs open (ws clears the timeout).
   server.timeout = limits.idleTimeout;
-  server.keepAliveTimeout = Math.min(5000, limits.idleTimeout);
+  // Long, so that clients drop idle keep-alive sockets first (they take the Keep-Alive hint less a
+  // second): a server that closes first races a client reusing the socket ("other side closed").
+  server.keepAliveTimeout = limits.idleTimeout;
   server.maxConnections = limits.maxConnections;
   const perSource = new SourceConnections(limits.maxConnectionsPerSource);
   server.on('connection', (socket) => {
