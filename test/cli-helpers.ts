@@ -31,15 +31,19 @@ export const ok = (r: Result) => {
   return r.stdout;
 };
 
-/** A long-running command (relay, doorbell, watch): its output so far, and waits for lines in it. */
+/** A running command (relay, doorbell, watch, a shell line): its output so far, and waits for lines in it. */
 export class Running {
   out = '';
   exited: number | null | undefined;
   readonly child: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `sealbell ARGS`, or with `shell`, that line through bash (in its own process group, so stop() reaches what it starts). */
+  constructor(args: string[], o: { shell?: string; cwd?: string; input?: string } = {}) {
+    this.child = o.shell === undefined
+      ? spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', o.shell], { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin?.end(o.input ?? '');
     const take = (d: Buffer) => {
       this.out += d;
       for (const w of [...this.waiters]) w();
@@ -72,13 +76,23 @@ export class Running {
     });
   }
 
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null> {
+  /** The exit code, once it has ended by itself. */
+  done(): Promise<number | null> {
     if (this.exited !== undefined) return Promise.resolve(this.exited);
-    return new Promise((resolve) => {
-      this.child.once('close', (code) => resolve(code));
-      this.child.kill('SIGTERM');
-    });
+    return new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
+  }
+
+  /** SIGTERM (to its process group when it has one), then the exit code. */
+  stop(): Promise<number | null> {
+    if (this.exited === undefined) {
+      try {
+        if (this.child.spawnargs[0] === 'bash') process.kill(-this.child.pid!, 'SIGTERM');
+        else this.child.kill('SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    return this.done();
   }
 }
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT, tempDir } from './helpers.js';
+import { Running } from './cli-helpers.js';
 
 interface Command {
   line: string;
@@ -37,67 +37,9 @@ function freePort(): Promise<number> {
   });
 }
 
-class Shell {
-  out = '';
-  status: number | null | undefined;
-  readonly child: ChildProcess;
-  private readonly waiters = new Set<() => void>();
-
-  constructor(line: string, cwd: string, input?: string) {
-    // its own process group: `npx` runs the command as a grandchild, and stop() must reach it
-    this.child = spawn('bash', ['-c', line], { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-    const take = (d: Buffer) => {
-      this.out += d;
-      for (const w of [...this.waiters]) w();
-    };
-    this.child.stdout!.on('data', take);
-    this.child.stderr!.on('data', take);
-    this.child.on('close', (code) => {
-      this.status = code;
-      for (const w of [...this.waiters]) w();
-    });
-    this.child.stdin!.end(input ?? '');
-  }
-
-  wait(pattern: RegExp, what: string, bound = 180_000): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`${what}: no ${pattern} in ${bound / 1000} s:\n${this.out.slice(-2000)}`)), bound);
-      const check = () => {
-        const m = this.out.match(pattern);
-        if (m) return finish(undefined, m);
-        if (this.status !== undefined) finish(new Error(`${what}: exited ${this.status} before ${pattern}:\n${this.out.slice(-2000)}`));
-      };
-      const finish = (e?: Error, m?: RegExpMatchArray) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        if (e) reject(e);
-        else resolve(m!);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  done(): Promise<number | null> {
-    if (this.status !== undefined) return Promise.resolve(this.status);
-    return new Promise((resolve) => this.child.once('close', resolve));
-  }
-
-  stop(): Promise<number | null> {
-    if (this.status === undefined) {
-      try {
-        process.kill(-this.child.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-    return this.done();
-  }
-}
-
 describe("README's commands, as written", function () {
   this.timeout(600_000);
-  const background: Shell[] = [];
+  const background: Running[] = [];
   after(async () => {
     for (const s of background) await s.stop();
   });
@@ -113,23 +55,23 @@ describe("README's commands, as written", function () {
     const setupPort = await freePort();
     let passphrase = '';
     let clipId = '';
-    let doorbell: Shell | undefined;
+    let doorbell: Running | undefined;
     for (const c of commands) {
       let line = c.line.replaceAll('8080', String(relayPort)).replaceAll('127.0.0.1:8081', `127.0.0.1:${setupPort}`);
       if (/sealbell doorbell --state/.test(line)) line += ` --setup-port ${setupPort}`;
       if (/sealbell viewer/.test(line)) line += ' --port 0'; // its default, 8090, may be taken on this machine
       line = line.replaceAll('<clip id>', clipId);
       const asks = /phone (setup|enroll|revoke)|--history/.test(line);
-      const shell = new Shell(line, dir, asks ? `${passphrase}\n` : undefined);
+      const shell = new Running([], { shell: line, cwd: dir, input: asks ? `${passphrase}\n` : undefined });
       if (c.background) {
         background.push(shell);
-        if (/ relay /.test(line)) await shell.wait(/relay: http/, line);
+        if (/ relay /.test(line)) await shell.wait(/relay: http/);
         else if (/doorbell --state/.test(line)) {
           doorbell = shell;
-          await shell.wait(/setup endpoint: http/, line);
-        } else if (/phone watch/.test(line)) await shell.wait(/watching/, line);
+          await shell.wait(/setup endpoint: http/);
+        } else if (/phone watch/.test(line)) await shell.wait(/watching/);
         else if (/viewer/.test(line)) {
-          const url = (await shell.wait(/viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/, line))[1];
+          const url = (await shell.wait(/viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/))[1];
           assert.equal((await fetch(url)).status, 200);
         }
         continue;
@@ -137,14 +79,14 @@ describe("README's commands, as written", function () {
       const status = await shell.done();
       assert.equal(status, 0, `${c.line}\n${shell.out}`);
       if (/phone init/.test(line)) passphrase = shell.out.match(/^ {4}((?:[a-z]+ ){11}[a-z]+)$/m)![1];
-      if (/phone setup/.test(line)) await doorbell!.wait(/connected to the relay/, 'the doorbell reaches the relay');
+      if (/phone setup/.test(line)) await doorbell!.wait(/connected to the relay/);
       if (/doorbell press/.test(line)) {
         clipId = shell.out.match(/clip ([0-9A-Za-z_-]+)/)![1];
         // a person waits for the clip: it is recorded (10 s), sealed and uploaded
-        await doorbell!.wait(new RegExp(`clip ${clipId}: done`), 'the clip is recorded');
+        await doorbell!.wait(new RegExp(`clip ${clipId}: done`));
         const end = Date.now() + 120_000;
         for (;;) {
-          const list = new Shell('npx sealbell phone clips --dir me', dir);
+          const list = new Running([], { shell: 'npx sealbell phone clips --dir me', cwd: dir });
           await list.done();
           if (new RegExp(`${clipId}\\s+verified`).test(list.out)) break;
           assert.ok(Date.now() < end, `the clip never reached the relay: ${list.out}`);
@@ -153,11 +95,11 @@ describe("README's commands, as written", function () {
       }
       if (/phone clips/.test(line)) assert.match(shell.out, new RegExp(`${clipId}\\s+verified`));
       if (/phone live/.test(line)) assert.match(shell.out, /live: [1-9]\d* frames decrypted into/);
-      if (/phone enroll/.test(line)) await doorbell!.wait(/roster epoch 2: 2 phone\(s\)/, 'the doorbell takes the tablet');
+      if (/phone enroll/.test(line)) await doorbell!.wait(/roster epoch 2: 2 phone\(s\)/);
       if (/doorbell long-press/.test(line)) assert.match(shell.out, /setup open/);
     }
     assert.ok(fs.statSync(path.join(dir, 'clip.mkv')).size > 10_000);
     assert.ok(fs.statSync(path.join(dir, 'old.mkv')).size > 10_000);
-    await doorbell!.wait(/button held: opening setup/, 'the long press reopens setup');
+    await doorbell!.wait(/button held: opening setup/);
   });
 });

@@ -20,6 +20,7 @@ import { concatBytes, utf8ToBytes } from '../bytes.js';
 import { check, SealbellError } from '../errors.js';
 import type { Random } from '../crypto/backend.js';
 import { b64decode, b64encode, type Stanza } from './format.js';
+import { decodeBech32 } from './x25519.js';
 
 export const HYBRID_STANZA_TYPE = 'mlkem768x25519';
 export const HYBRID_RECIPIENT_PREFIX = 'age1pq';
@@ -62,20 +63,6 @@ function keySchedule(sharedSecret: Uint8Array): { key: Uint8Array; nonce: Uint8A
 }
 
 // --- encodings ------------------------------------------------------------------------
-
-/** Bech32 without the 90-character limit (an age1pq1… recipient is 1,960 characters). */
-function decodeBech32(text: string, prefix: string, length: number, what: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    const decoded = bech32.decode(text as `${string}1${string}`, false);
-    check(decoded.prefix === prefix, 'AGE_KEY', '');
-    bytes = bech32.fromWords(decoded.words);
-  } catch {
-    throw new SealbellError('AGE_KEY', `not a valid ${what}`);
-  }
-  check(bytes.length === length, 'AGE_KEY', `not a valid ${what}`);
-  return bytes;
-}
 
 export function encodeHybridRecipient(publicKey: Uint8Array): string {
   return bech32.encode(HYBRID_RECIPIENT_PREFIX, bech32.toWords(publicKey), false);

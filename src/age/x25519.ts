@@ -24,7 +24,8 @@ export function encodeIdentity(secretKey: Uint8Array): string {
   return bech32.encode('AGE-SECRET-KEY-', bech32.toWords(secretKey), false).toUpperCase();
 }
 
-function decodeBech32(text: string, prefix: string, what: string): Uint8Array {
+/** Bech32 (no 90-character limit: an age1pq1… recipient is 1,960 characters) of exactly `length` bytes. */
+export function decodeBech32(text: string, prefix: string, length: number, what: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     const decoded = bech32.decode(text as `${string}1${string}`, false);
@@ -33,18 +34,18 @@ function decodeBech32(text: string, prefix: string, what: string): Uint8Array {
   } catch {
     throw new SealbellError('AGE_KEY', `not a valid ${what}`);
   }
-  check(bytes.length === 32, 'AGE_KEY', `not a valid ${what}`);
+  check(bytes.length === length, 'AGE_KEY', `not a valid ${what}`);
   return bytes;
 }
 
 export function decodeRecipient(text: string): Uint8Array {
   check(text === text.toLowerCase(), 'AGE_KEY', 'age recipients are lower case');
-  return decodeBech32(text, 'age', 'age X25519 recipient');
+  return decodeBech32(text, 'age', 32, 'age X25519 recipient');
 }
 
 export function decodeIdentity(text: string): Uint8Array {
   check(text === text.toUpperCase(), 'AGE_KEY', 'age identities are upper case');
-  return decodeBech32(text.toLowerCase(), 'age-secret-key-', 'age X25519 identity');
+  return decodeBech32(text.toLowerCase(), 'age-secret-key-', 32, 'age X25519 identity');
 }
 
 export function identityToRecipient(identity: string): string {
