@@ -75,12 +75,13 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
       ['Matroska', utf8ToBytes('matroska')],
       ['age secret key', utf8ToBytes('AGE-SECRET-KEY-')],
       ['Wi-Fi password', utf8ToBytes(wifi)],
-      ['passphrase', utf8ToBytes(r.passphrase)],
+      ...r.passphrases.map((p, i): [string, Uint8Array] => [`passphrase ${i + 1}`, utf8ToBytes(p)]),
       ['device identity key', store.get('identity.ed25519')!],
     ];
     for (const phoneDir of r.phoneDirs) {
       const phone = JSON.parse(fs.readFileSync(path.join(phoneDir, 'phone.json'), 'utf8'));
-      const account = unlockAccount(phoneDir, r.passphrase);
+      // phone 1 revoked phone 2 and holds the new escrow; the others keep the old one
+      const account = r.passphrases.map((p) => { try { return unlockAccount(phoneDir, p); } catch { return undefined; } }).find((a) => a !== undefined)!;
       for (const [what, b64] of [['phone auth key', phone.auth], ['account authority key', base64.encode(account.authority.secretKey)]]) {
         const raw = base64.decode(b64);
         secrets.push([what, raw], [`${what} (base64)`, utf8ToBytes(b64)], [`${what} (hex)`, utf8ToBytes(Buffer.from(raw).toString('hex'))]);

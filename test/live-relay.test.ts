@@ -79,7 +79,7 @@ describe('live view through the relay', function () {
       (e) => (outcome = e),
     );
     await env.pump(() => frames.length >= 3, 'Bob watches');
-    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice])));
+    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice], rosterOf(env.dev.id, 1, [alice, bob]))));
     await env.pump(() => env.rosters.load()!.roster.epoch === 2 && outcome !== undefined, 'the device takes the update and ends Bob\'s session');
     assert.equal((outcome as LiveResult).ended, 'roster');
     // His next session: the relay no longer lets him in (the device would refuse him too).

@@ -76,7 +76,9 @@ describe('rosters through the relay', function () {
     dev.uplink.start(clock.now);
     await epochHeld(1);
 
-    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, bob]))), 2);
+    const r1 = rosterOf(dev.id, 1, [alice]);
+    const r2 = rosterOf(dev.id, 2, [alice, bob], r1);
+    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(r2)), 2);
     await epochHeld(2);
     await PhoneClient.login(relay.url, dev.id, bob.auth);
     const both = dev.recordClip(clock.now + 1000, 3);
@@ -85,7 +87,7 @@ describe('rosters through the relay', function () {
     // Bob's phone is lost while someone is at the door.
     const during = dev.startClip(clock.now + 10_000);
     dev.addFrames(clock.now + 10_000, 1, 3);
-    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 3, [alice])));
+    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 3, [alice], r2)));
     await epochHeld(3);
     assert.equal(dev.doorbell.recording, false, 'the clip sealed to Bob was ended when he was revoked');
     assert.ok(dev.sealed.clips.get(during)!.manifest, 'and closed properly');
@@ -98,13 +100,17 @@ describe('rosters through the relay', function () {
   it('forged, stale, misdirected and garbled updates are refused by the relay and change nothing', async () => {
     const { relay, clock, dev, rosters, epochHeld } = await setUp('forged');
     // Before the doorbell has told its roster, the relay cannot check an update: refused.
-    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol]))), 409, 'NO_ROSTER');
+    const r1 = rosterOf(dev.id, 1, [alice]);
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol], r1))), 409, 'NO_ROSTER');
     dev.uplink.start(clock.now);
     await epochHeld(1);
     const mallory = signingKeyFromSeed(seededRandom('roster-relay/mallory')(32));
-    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 9, [carol]), mallory)), 403, 'ROSTER_SIGNATURE');
-    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 1, [alice, carol]))), 409, 'STALE_EPOCH');
-    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf('0123456789ABCDEF', 5, [carol]))), 400, 'ROSTER_DEVICE');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [carol], r1), mallory)), 403, 'ROSTER_SIGNATURE');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(r1)), 409, 'STALE_EPOCH');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 1, [alice, carol]))), 409, 'ROSTER_FORK');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol], rosterOf(dev.id, 1, [carol])))), 409, 'ROSTER_FORK');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 3, [alice, carol], r1))), 409, 'ROSTER_GAP');
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf('0123456789ABCDEF', 2, [carol], r1))), 400, 'ROSTER_DEVICE');
     await expectApiError(publishRoster(relay.url, dev.id, utf8ToBytes('SBR1 not a roster')), 400, 'ROSTER_FORMAT');
     await drive(clock, [dev], () => true);
     assert.equal(rosters.load()!.roster.epoch, 1);
@@ -116,7 +122,7 @@ describe('rosters through the relay', function () {
     dev.uplink.start(clock.now);
     await epochHeld(1);
     dev.uplink.stop();
-    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol])));
+    await publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, carol], rosterOf(dev.id, 1, [alice]))));
     // Carol cannot log in until the doorbell holds the roster that lists her.
     await expectApiError(PhoneClient.login(relay.url, dev.id, carol.auth), 403, 'PHONE_NOT_ALLOWED');
     dev.uplink.start(clock.now);

@@ -10,7 +10,7 @@ import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
 import { newPassphrase, sealEscrow } from './escrow.js';
-import { accountIdFor, writeEscrowRecord } from './relay-sync.js';
+import { accountIdFor, escrowWriteToken, writeEscrowRecord } from './relay-sync.js';
 
 export interface PhoneInitOptions {
   name?: string;
@@ -46,7 +46,7 @@ export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResul
   writeAuthorityPub(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);
-  writeEscrowRecord(dir, { account: accountIdFor(passphrase) });
+  writeEscrowRecord(dir, { account: accountIdFor(passphrase), writeToken: escrowWriteToken(passphrase) });
   return {
     passphrase,
     recipient: phone.recipient,
