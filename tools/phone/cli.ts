@@ -112,6 +112,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const name = need(values.name, '--name NAME');
       const passphrase = await readPassphrase(values['passphrase-file']);
       const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait) });
+      for (const a of r.alarms ?? []) console.error(a);
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       report(r.confirmations ?? [], 'this phone is not in its roster yet and cannot open its new clips');
       return;
@@ -123,6 +124,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const passphrase = await readPassphrase(values['passphrase-file']);
       const account = unlockAccount(values.dir!, passphrase);
       const r = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account, passphrase });
+      for (const a of r.alarms) console.error(a);
       for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published${r.removedFrom.includes(u.deviceId) ? ` without "${phone}"` : ''}, handing the account to a new authority`);
       console.log(`the account has a NEW passphrase; the old one opens nothing from now on. Write it down; it is shown only now:\n`);
       console.log(`    ${r.passphrase}\n`);

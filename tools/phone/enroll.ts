@@ -6,9 +6,9 @@
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
+import { encodeAuthKey, signRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterRun } from '../../src/roster/bundle.js';
-import type { EditBase } from './roster-sync.js';
+import { accountSigners, type EditBase } from './roster-sync.js';
 import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
 import { openEscrow } from './escrow.js';
 import { newPhoneKeys } from './init.js';
@@ -56,9 +56,15 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const random = a.random ?? systemRandom;
   if (hasPhone(a.dir)) throw new SealbellError('PHONE_EXISTS', `${a.dir} already holds a phone`);
   const account = openEscrow(a.escrow, a.passphrase);
-  const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [] }));
+  const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
   const phone = newPhoneKeys(a.name, random);
-  const updates = bases.map((c) => rosterUpdate(signRoster(withPhone(c.base.roster, rosterEntry(phone)), account.authority), c.run));
+  const signers = accountSigners(account);
+  const updates = bases.map((c) => {
+    const next = withPhone(c.base.roster, rosterEntry(phone));
+    // A doorbell still on an authority the account rotated away from: this update hands it over too.
+    const handover = c.signer === 0 ? {} : { handover: encodeAuthKey(account.authority.publicKey) };
+    return rosterUpdate(signRoster({ ...next, ...handover }, signers[c.signer]), c.run);
+  });
   writeAuthorityPub(a.dir, account);
   writePhone(a.dir, phone);
   writeEscrow(a.dir, a.escrow);

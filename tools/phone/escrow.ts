@@ -5,7 +5,12 @@
  *
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
- *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"}
+ *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"[,"previous":["<base64 seed>",…]]}
+ *
+ * `previous`: the authorities a revocation rotated away from, newest first (at most 4), so the
+ * owner can still sign the handover for a doorbell that has not taken it yet (the relay withheld
+ * it, or forked the roster meanwhile). The removed member held them too: they only ever sign a
+ * roster that hands the doorbell over to the current authority.
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -34,8 +39,11 @@ export function normalizePassphrase(text: string): string {
   return phrase;
 }
 
+export const MAX_PREVIOUS_AUTHORITIES = 4;
+
 export function encodeAccount(a: AccountKeys): Uint8Array {
-  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history }));
+  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => base64.encode(k.secretKey));
+  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history, ...(previous.length ? { previous } : {}) }));
 }
 
 export function parseAccount(bytes: Uint8Array): AccountKeys {
@@ -48,17 +56,28 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
   } catch {
     bad();
   }
-  if (typeof j !== 'object' || j === null || Object.keys(j).sort().join() !== 'authority,history,v' || j.v !== 1) bad();
+  const keys = typeof j === 'object' && j !== null ? Object.keys(j).sort().join() : '';
+  if ((keys !== 'authority,history,v' && keys !== 'authority,history,previous,v') || j.v !== 1) bad();
   if (typeof j.authority !== 'string' || typeof j.history !== 'string') bad();
-  let seed: Uint8Array = new Uint8Array(0);
+  const previous = j.previous ?? [];
+  if (!Array.isArray(previous) || previous.length > MAX_PREVIOUS_AUTHORITIES) bad();
+  const seedOf = (text: unknown): Uint8Array => {
+    let seed: Uint8Array = new Uint8Array(0);
+    try {
+      seed = base64.decode(String(text));
+    } catch {
+      bad();
+    }
+    if (typeof text !== 'string' || seed.length !== 32) bad();
+    return seed;
+  };
   try {
-    seed = base64.decode(j.authority as string);
     decodeIdentity(j.history as string);
   } catch {
     bad();
   }
-  if (seed.length !== 32) bad();
-  return { authority: signingKeyFromSeed(seed), history: j.history as string };
+  const prev = (previous as unknown[]).map((t) => signingKeyFromSeed(seedOf(t)));
+  return { authority: signingKeyFromSeed(seedOf(j.authority)), history: j.history as string, ...(prev.length ? { previous: prev } : {}) };
 }
 
 export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Uint8Array {

@@ -25,9 +25,9 @@ import { generateIdentity } from '../../src/age/x25519.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
-import { newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
+import { MAX_PREVIOUS_AUTHORITIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
 import { listDevices, readDevice, readPhone, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
-import { ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
+import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
 
 /**
  * The escrow's write token on the relay, from the passphrase too: any phone that knows the
@@ -142,7 +142,7 @@ export async function enrollFromRelay(a: {
   name: string;
   /** then wait (bounded) for each doorbell's acknowledgement */
   wait?: WaitOptions;
-}): Promise<PhoneEnrollResult & { confirmations?: Confirmation[] }> {
+}): Promise<PhoneEnrollResult & { confirmations?: Confirmation[]; alarms?: string[] }> {
   const account = accountIdFor(a.passphrase);
   const escrow = await getEscrow(a.relay, account);
   // Opened here first: a wrong passphrase fails before anything is asked of the relay or written.
@@ -162,22 +162,25 @@ export async function enrollFromRelay(a: {
   const bases: EditBase[] = [];
   for (const id of devices) {
     const acked = await ackedRoster(a.dir, id, await PhoneClient.login(a.relay, id, authKey));
-    bases.push(editBase(a.dir, acked, keys.authority.publicKey));
+    bases.push(editBase(a.dir, acked, accountSigners(keys).map((k) => k.publicKey)));
   }
   const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, rosters: [], bases, name: a.name, keep: false });
   writeEscrowRecord(a.dir, { account, writeToken: escrowWriteToken(a.passphrase) });
   await publish(result.updates, () => a.relay);
   for (const u of result.updates) writeRoster(a.dir, u.roster);
-  if (!a.wait) return result;
+  const alarms = bases.flatMap((b) => b.alarms);
+  if (!a.wait) return { ...result, alarms };
   // This phone logs in only once a doorbell holds it: the account authority's login watches meanwhile.
   const confirmations = await confirmUpdates(a.dir, result.updates, (id) => PhoneClient.login(a.relay, id, authKey), a.wait);
-  return { ...result, confirmations };
+  return { ...result, confirmations, alarms };
 }
 
 export interface RevokeOutcome {
   updates: RosterUpdate[];
   /** the doorbells whose roster listed the phone */
   removedFrom: string[];
+  /** forks seen on the way (the edit went on from what each doorbell acknowledged) */
+  alarms: string[];
   /** the account's new passphrase: show it once */
   passphrase: string;
   /** the new escrow's place on the relay */
@@ -207,8 +210,10 @@ export async function revokeOnRelay(a: {
   const ids = listDevices(a.dir);
   if (a.deviceId && !ids.includes(a.deviceId)) throw new SealbellError('PHONE_STATE', `no roster known for ${a.deviceId}`);
   const bases: EditBase[] = [];
-  for (const id of ids) bases.push(editBase(a.dir, await ackedRoster(a.dir, id, await phoneLogin(a.dir, id)), a.account.authority.publicKey));
-  const next: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random) };
+  const authorities = accountSigners(a.account).map((k) => k.publicKey);
+  for (const id of ids) bases.push(editBase(a.dir, await ackedRoster(a.dir, id, await phoneLogin(a.dir, id)), authorities));
+  // The old authority stays in the new escrow only to hand over a doorbell that has not taken this handover.
+  const next: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random), previous: accountSigners(a.account).slice(0, MAX_PREVIOUS_AUTHORITIES) };
   const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, bases, account: a.account, rotate: next, keep: false });
   const relay = readDevice(a.dir, ids[0]).relayUrl;
   const passphrase = newPassphrase(random);
@@ -240,5 +245,6 @@ export async function revokeOnRelay(a: {
     }
   }
   const removedFrom = bases.filter((b) => b.base.roster.phones.some((p) => [p.name, p.recipient, p.auth].includes(a.phone))).map((b) => b.base.roster.device);
-  return { updates, removedFrom, passphrase, account, ...(oldEscrow === undefined ? {} : { oldEscrow }) };
+  const alarms = bases.flatMap((b) => b.alarms);
+  return { updates, removedFrom, alarms, passphrase, account, ...(oldEscrow === undefined ? {} : { oldEscrow }) };
 }

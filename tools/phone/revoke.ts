@@ -14,7 +14,7 @@ import type { SigningKey } from '../../src/minisign.js';
 import { listDevices, readRoster, verifyBundle, writeRoster, type AccountKeys } from './state.js';
 import { withoutPhone } from './roster-edit.js';
 import { rosterUpdate, type RosterUpdate } from './enroll.js';
-import type { EditBase } from './roster-sync.js';
+import { accountSigners, type EditBase } from './roster-sync.js';
 
 export interface PhoneRevokeArgs {
   dir: string;
@@ -39,7 +39,7 @@ export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
   const key = account.authority.publicKey;
   const newest = new Map<string, EditBase>();
   const consider = (s: SignedRoster | undefined) => {
-    if (s && (newest.get(s.roster.device)?.base.roster.epoch ?? 0) < s.roster.epoch) newest.set(s.roster.device, { base: { ...s, authority: key }, run: [] });
+    if (s && (newest.get(s.roster.device)?.base.roster.epoch ?? 0) < s.roster.epoch) newest.set(s.roster.device, { base: { ...s, authority: key }, run: [], signer: 0, alarms: [] });
   };
   if (a.bases) for (const b of a.bases) newest.set(b.base.roster.device, b);
   else {
@@ -58,7 +58,7 @@ export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
     const base = s.base.roster;
     let next: Roster = removeFrom.includes(s) ? withoutPhone(base, a.phone) : successor(base, {});
     if (r) next = { ...next, history: identityToRecipient(r.history), handover: encodeAuthKey(r.authority.publicKey) };
-    return rosterUpdate(signRoster(next, account.authority), s.run);
+    return rosterUpdate(signRoster(next, accountSigners(account)[s.signer]), s.run);
   });
   if (a.keep !== false) for (const u of edited) writeRoster(a.dir, u.roster);
   return edited;

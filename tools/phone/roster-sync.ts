@@ -16,7 +16,7 @@ import path from 'node:path';
 import { base64 } from '@scure/base';
 import { equalBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
-import { decodePublicKey, keyIdHex, keyIdOf } from '../../src/minisign.js';
+import { decodePublicKey, keyIdHex, keyIdOf, type SigningKey } from '../../src/minisign.js';
 import { parseRosterBundle, parseRosterRun, type RosterBundle } from '../../src/roster/bundle.js';
 import { parseRoster, rosterHash, verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { verifyRosterAck } from '../../src/roster/ack.js';
@@ -99,19 +99,51 @@ export interface EditBase {
   base: StoredRoster;
   /** not yet acknowledged successors of the acknowledged roster up to `base`: published again in front of the edit */
   run: StoredRoster[];
+  /**
+   * which of the given authorities signs the edit (0: the account's current one; another: an
+   * authority rotated away from, still followed by this doorbell: the edit must hand it over)
+   */
+  signer: number;
+  /** forks seen (ROSTER_FORK messages naming the doorbell): the edit starts from what the doorbell acknowledged anyway */
+  alarms: string[];
 }
 
 /**
- * Where an edit by `authority` starts for this doorbell: the acknowledged roster, followed by
- * any chain of successors (this phone's own unacknowledged roster, the relay's pending run)
- * that leads to `authority`. ROSTER_FORK when two authority-signed rosters share an epoch;
- * ROSTER_AUTHORITY when the doorbell follows another authority and no handover to this one
- * is at hand (withheld by the relay, or this phone's passphrase is an old one).
+ * Where an edit starts for this doorbell: the acknowledged roster, followed by any chain of
+ * successors (this phone's own unacknowledged roster, the relay's pending run) that leads
+ * to one of `authorities` (the account's current one first, then earlier ones). Two
+ * authority-signed rosters for one epoch are a fork: reported in `alarms`, and the edit
+ * starts from what the doorbell acknowledged (it is what the doorbell holds; the other is
+ * dropped). ROSTER_AUTHORITY when the doorbell follows none of `authorities` and no
+ * handover to one is at hand (withheld by the relay, or this passphrase is an old one).
  */
-export function editBase(dir: string, acked: AckedRoster, authority: Uint8Array, extra: RosterBundle[] = []): EditBase {
+export function editBase(dir: string, acked: AckedRoster, authorities: Uint8Array[], extra: RosterBundle[] = []): EditBase {
+  const { base, run, alarms } = chainFrom(dir, acked, extra);
+  const after = authorityAfter(base);
+  const signer = authorities.findIndex((k) => equalBytes(k, after));
+  if (signer < 0) throw notOurAuthority(acked.deviceId, after, authorities[0]);
+  return { base, run, signer, alarms };
+}
+
+export function notOurAuthority(id: string, follows: Uint8Array, ours: Uint8Array): SealbellError {
+  return new SealbellError(
+    'ROSTER_AUTHORITY',
+    `doorbell ${id} follows account authority ${keyIdHex(keyIdOf(follows))}, not this account's ${keyIdHex(keyIdOf(ours))}: ` +
+      'either the roster handing it over has not reached it (the relay is withholding it: see `sealbell phone status`), ' +
+      'or this passphrase is an old one (a revocation made a new one)',
+  );
+}
+
+/**
+ * The acknowledged roster and the chain of not yet acknowledged successors after it that this
+ * phone or the relay holds (each signed by the authority the one before names, and chained to
+ * it by hash), and the forks seen on the way.
+ */
+export function chainFrom(dir: string, acked: AckedRoster, extra: RosterBundle[] = []): Omit<EditBase, 'signer'> {
   const id = acked.deviceId;
   const local = localBundle(dir, id);
   const candidates = [...(local ? [local] : []), ...acked.pending, ...extra];
+  const alarms: string[] = [];
   const epochOf = (b: RosterBundle) => {
     try {
       return parseRoster(b.bytes).epoch;
@@ -122,7 +154,8 @@ export function editBase(dir: string, acked: AckedRoster, authority: Uint8Array,
   // Another roster for the acknowledged epoch, signed by the same authority: a fork.
   for (const b of candidates) {
     if (epochOf(b) === acked.held.roster.epoch && !equalBytes(b.bytes, acked.held.bytes) && signedBy(b, acked.held.authority, id)) {
-      throw forkAlarm(id, acked.held.roster.epoch, 'the doorbell acknowledged one, this phone or the relay holds another');
+      alarms.push(forkAlarm(id, acked.held.roster.epoch, 'the doorbell acknowledged one, this phone or the relay holds another').message);
+      break;
     }
   }
   const run: StoredRoster[] = [];
@@ -135,22 +168,23 @@ export function editBase(dir: string, acked: AckedRoster, authority: Uint8Array,
       const s = signedBy(b, key, id);
       if (s) next.set(rosterHash(s.bytes), s);
     }
-    if (next.size > 1) throw forkAlarm(id, cur.roster.epoch + 1, 'both are waiting to reach it');
     const [s] = next.values();
-    if (!s) break;
-    if (s.roster.prev !== rosterHash(cur.bytes)) throw forkAlarm(id, cur.roster.epoch, `epoch ${s.roster.epoch} follows another one than the doorbell acknowledged`);
+    if (next.size > 1) alarms.push(forkAlarm(id, cur.roster.epoch + 1, 'both are waiting to reach it').message);
+    if (!s || next.size > 1) break;
+    if (s.roster.prev !== rosterHash(cur.bytes)) {
+      // built on another roster than the acknowledged one: the fork above, or one the doorbell refused
+      if (!alarms.length) alarms.push(forkAlarm(id, cur.roster.epoch, `epoch ${s.roster.epoch} follows another one than the doorbell acknowledged`).message);
+      break;
+    }
     run.push(s);
     cur = s;
   }
-  if (!equalBytes(authorityAfter(cur), authority)) {
-    throw new SealbellError(
-      'ROSTER_AUTHORITY',
-      `doorbell ${id} follows account authority ${keyIdHex(keyIdOf(authorityAfter(cur)))}, not this account's ${keyIdHex(keyIdOf(authority))}: ` +
-        'either the roster handing it over has not reached it (the relay is withholding it: see `sealbell phone status`), ' +
-        'or this passphrase is an old one (a revocation made a new one)',
-    );
-  }
-  return { base: cur, run };
+  return { base: cur, run, alarms };
+}
+
+/** The account's signing keys in editBase's order: the current authority, then earlier ones. */
+export function accountSigners(a: { authority: SigningKey; previous?: SigningKey[] }): SigningKey[] {
+  return [a.authority, ...(a.previous ?? [])];
 }
 
 export type AckOutcome =

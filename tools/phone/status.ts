@@ -10,7 +10,8 @@ import { authorityAfter } from '../../src/roster/roster-store.js';
 import { parseRoster } from '../../src/roster/roster.js';
 import { listDevices, readAuthorityPub } from './state.js';
 import { phoneLogin } from './relay-sync.js';
-import { ackedRoster, editBase, localBundle, type AckedRoster } from './roster-sync.js';
+import { ackedRoster, chainFrom, localBundle, notOurAuthority, type AckedRoster } from './roster-sync.js';
+import { equalBytes } from '../../src/bytes.js';
 
 export interface DoorbellStatus {
   deviceId: string;
@@ -52,13 +53,11 @@ export async function phoneStatus(dir: string, deviceId?: string): Promise<Doorb
       at: acked.at,
       authority: keyIdHex(keyIdOf(authorityAfter(held))),
     };
-    try {
-      const { run } = editBase(dir, acked, authority);
-      s.pending = run.map((r) => r.roster.epoch);
-    } catch (e) {
-      if (e instanceof SealbellError && e.code === 'ROSTER_FORK') s.alarm = e.message;
-      else s.warnings.push((e as Error).message);
-    }
+    const { base, run, alarms } = chainFrom(dir, acked);
+    s.pending = run.map((r) => r.roster.epoch);
+    if (alarms.length) s.alarm = alarms.join(' ');
+    const follows = authorityAfter(base);
+    if (!equalBytes(follows, authority)) s.warnings.push(notOurAuthority(id, follows, authority).message);
     const relayPending = acked.pending.map((b) => epochOf(b.bytes)).filter((e) => e > held.roster.epoch && !s.pending.includes(e));
     if (relayPending.length) s.warnings.push(`the relay has epoch ${relayPending.join(', ')} pending that does not follow on from what the doorbell acknowledged`);
     const local = localBundle(dir, id);
