@@ -16,9 +16,9 @@ import { DeviceRoster } from '../src/roster/device-roster.js';
 import { registerDevice, newDeviceCredential } from '../tools/relay/owner-client.js';
 import { getEscrow, publishRoster } from '../tools/relay/phone-client.js';
 import { phoneInit } from '../tools/phone/init.js';
-import { readPhone, unlockAccount, writeDevice, writeRoster, type AccountKeys } from '../tools/phone/state.js';
+import { readAuthorityPub, readPhone, unlockAccount, writeDevice, writeRoster, type AccountKeys } from '../tools/phone/state.js';
 import { rosterEntry } from '../tools/phone/roster-edit.js';
-import { accountIdFor, endorseDevice, enrollFromRelay, phoneLogin, revokeOnRelay, uploadEscrow } from '../tools/phone/relay-sync.js';
+import { accountIdFor, endorseDevice, enrollFromRelay, phoneLogin, revokeOnRelay, unlockCurrentAccount, uploadEscrow } from '../tools/phone/relay-sync.js';
 import { confirmUpdates, describeConfirmations } from '../tools/phone/roster-sync.js';
 import { phoneStatus } from '../tools/phone/status.js';
 import { openEscrow } from '../tools/phone/escrow.js';
@@ -205,6 +205,7 @@ describe('a hostile relay and rosters (issue 12, attacks 1–3)', function () {
   it('attack 3: after a revocation the old passphrase opens no current escrow, enrolls nothing, and its authority signs nothing the doorbell takes', async () => {
     const w = await world('rotate');
     const bob = await w.enroll('bob');
+    const tablet = await w.enroll('tablet');
     const oldEscrow = w.init.escrow;
     const rev = await revokeOnRelay({ dir: w.ownerDir, phone: 'bob', account: w.account, passphrase: w.init.passphrase, logN: LOG_N, random: seededRandom('rotate/rotate') });
     assert.equal(rev.oldEscrow, undefined, 'the relay dropped the old escrow');
@@ -215,6 +216,12 @@ describe('a hostile relay and rosters (issue 12, attacks 1–3)', function () {
     assert.equal(openEscrow(newEscrow, rev.passphrase).history, next.history);
     assert.notEqual(next.authority.keyId.join(), w.account.authority.keyId.join(), 'a new account authority');
     assert.notEqual(next.history, w.account.history, 'a new history identity');
+    // The tablet (not removed) keeps its old escrow copy; the new passphrase fetches the new escrow.
+    throwsCode(() => unlockAccount(tablet.dir, rev.passphrase), 'AGE_PASSPHRASE');
+    const onTablet = await unlockCurrentAccount(tablet.dir, rev.passphrase);
+    assert.equal(onTablet.history, next.history);
+    assert.deepEqual(readAuthorityPub(tablet.dir), next.authority.publicKey);
+    assert.equal(unlockAccount(tablet.dir, rev.passphrase).history, next.history, 'and keeps it');
     // the old passphrase: no escrow at the relay, so no enrolling
     await expectApiError(getEscrow(w.relay.url, accountIdFor(w.init.passphrase)), 404, 'NO_ESCROW');
     await expectApiError(enrollFromRelay({ dir: tempDir('rotate-again'), relay: w.proxy.url, passphrase: w.init.passphrase, name: 'bob again' }), 404, 'NO_ESCROW');
@@ -230,7 +237,7 @@ describe('a hostile relay and rosters (issue 12, attacks 1–3)', function () {
     w.uplinkConn().inject('down', JSON.stringify({ t: 'roster', bundle: base64.encode(encodeRosterBundle(back)) }));
     await until(() => w.refusals().length === before + 1, 'the doorbell refuses it');
     assert.deepEqual(w.refusals().slice(before), ['ROSTER_SIGNATURE']);
-    assert.equal(w.rosters.load()!.roster.epoch, 3);
+    assert.equal(w.rosters.load()!.roster.epoch, 4);
     const after = w.clip();
     for (const id of [bob.identity, old.history]) assert.equal(opens(after, id, w.publicKeyText), false);
   });

@@ -5,11 +5,10 @@ import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
 import { SealbellError } from '../../src/errors.js';
-import { enrollFromRelay, phoneLogin, registerOnRelay, revokeOnRelay } from './relay-sync.js';
+import { enrollFromRelay, phoneLogin, registerOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
 import { confirmUpdates, describeConfirmations, type Confirmation, type WaitOptions } from './roster-sync.js';
 import { describeStatus, phoneStatus } from './status.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
-import { unlockAccount } from './state.js';
 import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
@@ -90,7 +89,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           'passphrase-file': { type: 'string' },
         },
       });
-      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
+      const account = await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']));
       const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
       const outcome = await phoneSetup({
@@ -122,12 +121,14 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const phone = need(values.phone, '--phone NAME');
       const wait = waitOptions(values.wait);
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const account = unlockAccount(values.dir!, passphrase);
-      const r = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account, passphrase });
+      const account = await unlockCurrentAccount(values.dir!, passphrase);
+      const showPassphrase = (fresh: string) => {
+        console.log(`the account has a NEW passphrase; the old one opens nothing from now on. Write it down; it is shown only now:\n`);
+        console.log(`    ${fresh}\n`);
+      };
+      const r = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account, passphrase, onPassphrase: showPassphrase });
       for (const a of r.alarms) console.error(a);
       for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published${r.removedFrom.includes(u.deviceId) ? ` without "${phone}"` : ''}, handing the account to a new authority`);
-      console.log(`the account has a NEW passphrase; the old one opens nothing from now on. Write it down; it is shown only now:\n`);
-      console.log(`    ${r.passphrase}\n`);
       console.log(r.oldEscrow === undefined ? 'the relay dropped the old escrow' : `warning: the relay did not drop the old escrow (${r.oldEscrow}); it opens only the old account keys, which no doorbell takes once it confirms`);
       report(await confirmUpdates(values.dir!, r.updates, (id) => phoneLogin(values.dir!, id), wait!), 'the removed phone may still read new clips');
       return;
@@ -157,7 +158,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = need(values.out, '--out FILE');
       const history = values.history
-        ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])).history
+        ? (await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']))).history
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);

@@ -5,12 +5,14 @@
  *
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
- *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"[,"previous":["<base64 seed>",…]]}
+ *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"
+ *                [,"previous":[{"authority":"<base64 seed>","history":"AGE-SECRET-KEY-1…"},…]]}
  *
- * `previous`: the authorities a revocation rotated away from, newest first (at most 4), so the
- * owner can still sign the handover for a doorbell that has not taken it yet (the relay withheld
- * it, or forked the roster meanwhile). The removed member held them too: they only ever sign a
- * roster that hands the doorbell over to the current authority.
+ * `previous`: the account keys a revocation rotated away from, newest first (at most 4): the
+ * authority, so the owner can still sign the handover for a doorbell that has not taken it yet
+ * (the relay withheld it, or forked the roster meanwhile); the history key, which opens the clips
+ * recorded before. The removed member held them too: they open nothing recorded after the
+ * doorbell took the handover, and only ever sign a roster that hands it over to the current one.
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -42,7 +44,7 @@ export function normalizePassphrase(text: string): string {
 export const MAX_PREVIOUS_AUTHORITIES = 4;
 
 export function encodeAccount(a: AccountKeys): Uint8Array {
-  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => base64.encode(k.secretKey));
+  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => ({ authority: base64.encode(k.authority.secretKey), history: k.history }));
   return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history, ...(previous.length ? { previous } : {}) }));
 }
 
@@ -71,13 +73,20 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
     if (typeof text !== 'string' || seed.length !== 32) bad();
     return seed;
   };
-  try {
-    decodeIdentity(j.history as string);
-  } catch {
-    bad();
-  }
-  const prev = (previous as unknown[]).map((t) => signingKeyFromSeed(seedOf(t)));
-  return { authority: signingKeyFromSeed(seedOf(j.authority)), history: j.history as string, ...(prev.length ? { previous: prev } : {}) };
+  const historyOf = (text: unknown): string => {
+    try {
+      decodeIdentity(text as string);
+    } catch {
+      bad();
+    }
+    return text as string;
+  };
+  const prev = (previous as unknown[]).map((p) => {
+    const o = p as Record<string, unknown>;
+    if (typeof p !== 'object' || p === null || Object.keys(p).sort().join() !== 'authority,history') bad();
+    return { authority: signingKeyFromSeed(seedOf(o.authority)), history: historyOf(o.history) };
+  });
+  return { authority: signingKeyFromSeed(seedOf(j.authority)), history: historyOf(j.history), ...(prev.length ? { previous: prev } : {}) };
 }
 
 export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Uint8Array {

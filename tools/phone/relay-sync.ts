@@ -26,7 +26,7 @@ import { signingKeyFromSeed } from '../../src/minisign.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
 import { MAX_PREVIOUS_AUTHORITIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
-import { listDevices, readDevice, readPhone, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
+import { listDevices, readDevice, readPhone, unlockAccount, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
 import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
 
 /**
@@ -119,6 +119,32 @@ export async function registerOnRelay(a: { dir: string; deviceId: string; adminT
   await uploadEscrow(a.dir, d.relayUrl);
 }
 
+/**
+ * The account keys for `passphrase`: from this phone's escrow.age, or, when that is an older
+ * escrow (another phone revoked someone and the account moved to this new passphrase), from the
+ * relay's escrow for it, which is then kept here. AGE_PASSPHRASE when neither opens.
+ */
+export async function unlockCurrentAccount(dir: string, passphrase: string): Promise<AccountKeys> {
+  try {
+    return unlockAccount(dir, passphrase);
+  } catch (e) {
+    const [id] = listDevices(dir);
+    if (!(e instanceof SealbellError && e.code === 'AGE_PASSPHRASE') || !id) throw e;
+    const account = accountIdFor(passphrase);
+    let escrow: Uint8Array;
+    try {
+      escrow = await getEscrow(readDevice(dir, id).relayUrl, account);
+    } catch {
+      throw e;
+    }
+    const keys = openEscrow(escrow, passphrase);
+    writeEscrow(dir, escrow);
+    writeAuthorityPub(dir, keys);
+    writeEscrowRecord(dir, { account, writeToken: escrowWriteToken(passphrase) });
+    return keys;
+  }
+}
+
 /** Logs this phone in to the relay for one doorbell. */
 export async function phoneLogin(dir: string, deviceId: string): Promise<PhoneClient> {
   const d = readDevice(dir, deviceId);
@@ -205,6 +231,8 @@ export async function revokeOnRelay(a: {
   random?: Random;
   /** scrypt work factor of the new escrow (tests may lower it) */
   logN?: number;
+  /** shown the new passphrase once it is kept, before any doorbell is handed over to it */
+  onPassphrase?: (passphrase: string) => void;
 }): Promise<RevokeOutcome> {
   const random = a.random ?? systemRandom;
   const ids = listDevices(a.dir);
@@ -213,26 +241,32 @@ export async function revokeOnRelay(a: {
   const authorities = accountSigners(a.account).map((k) => k.publicKey);
   for (const id of ids) bases.push(editBase(a.dir, await ackedRoster(a.dir, id, await phoneLogin(a.dir, id)), authorities));
   // The old authority stays in the new escrow only to hand over a doorbell that has not taken this handover.
-  const next: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random), previous: accountSigners(a.account).slice(0, MAX_PREVIOUS_AUTHORITIES) };
+  const next: AccountKeys = {
+    authority: signingKeyFromSeed(random(32)),
+    history: generateIdentity(random),
+    previous: [{ authority: a.account.authority, history: a.account.history }, ...(a.account.previous ?? [])].slice(0, MAX_PREVIOUS_AUTHORITIES),
+  };
   const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, bases, account: a.account, rotate: next, keep: false });
   const relay = readDevice(a.dir, ids[0]).relayUrl;
   const passphrase = newPassphrase(random);
   const escrow = sealEscrow(next, passphrase, random, a.logN);
   const account = accountIdFor(passphrase);
   const writeToken = escrowWriteToken(passphrase);
-  // The new escrow first: once a doorbell takes the handover, the old passphrase opens nothing current.
-  await putEscrow(relay, account, writeToken, escrow);
-  await publish(updates, (id) => readDevice(a.dir, id).relayUrl);
   let old: EscrowRecord | undefined;
   try {
     old = readEscrowRecord(a.dir);
   } catch {
     // no record: nothing to drop
   }
-  for (const u of updates) writeRoster(a.dir, u.roster);
+  // The new account is kept (at the relay and here) and its passphrase shown before any doorbell
+  // is handed over to it: whatever fails later, the owner holds the keys the doorbells follow.
+  await putEscrow(relay, account, writeToken, escrow);
   writeEscrow(a.dir, escrow);
   writeAuthorityPub(a.dir, next);
   writeEscrowRecord(a.dir, { account, writeToken });
+  a.onPassphrase?.(passphrase);
+  await publish(updates, (id) => readDevice(a.dir, id).relayUrl);
+  for (const u of updates) writeRoster(a.dir, u.roster);
   let oldEscrow: string | undefined;
   const oldToken = old?.writeToken ?? (a.passphrase ? escrowWriteToken(a.passphrase) : undefined);
   if (!old || old.account === account) oldEscrow = 'this phone has no record of it';

@@ -42,8 +42,8 @@ export interface AccountKeys {
   authority: SigningKey;
   /** AGE-SECRET-KEY-1… of the account history recipient */
   history: string;
-  /** authorities a revocation rotated away from, newest first (escrow.ts) */
-  previous?: SigningKey[];
+  /** the account keys a revocation rotated away from, newest first (escrow.ts) */
+  previous?: { authority: SigningKey; history: string }[];
 }
 
 export interface DeviceRecord {
