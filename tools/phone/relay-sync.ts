@@ -13,7 +13,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { SealbellError } from '../../src/errors.js';
 import { utf8ToBytes } from '../../src/bytes.js';
-import { decodePublicKey, keyIdHex, keyIdOf, sign, verify, type SigningKey } from '../../src/minisign.js';
+import { decodePublicKey, keyIdHex, keyIdOf, sign, signingKeyFromSeed, verify, type SigningKey } from '../../src/minisign.js';
 import { credentialToken } from '../../src/setup/records.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { newToken } from '../relay/tokens.js';
@@ -22,7 +22,6 @@ import { authorityDevices, deleteEscrow, deviceKey, getEscrow, phoneAuthKeyFromS
 import type { Random } from '../../src/host.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity } from '../../src/age/x25519.js';
-import { signingKeyFromSeed } from '../../src/minisign.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
 import { MAX_PREVIOUS_AUTHORITIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';

@@ -189,7 +189,7 @@ export function accountSigners(a: { authority: SigningKey; previous?: { authorit
 
 export type AckOutcome =
   | { state: 'confirmed'; at: number }
-  /** the doorbell went on past it (another phone's update): it took this one first */
+  /** the doorbell went on to the direct successor of it (another phone's update): it took this one first */
   | { state: 'superseded'; epoch: number; at: number }
   | { state: 'unconfirmed'; heldEpoch: number | undefined; why: string }
   /** the doorbell acknowledged another roster of that epoch: the alarm */
@@ -223,8 +223,12 @@ export async function waitForAck(dir: string, deviceId: string, client: () => Pr
         if (equalBytes(a.held.bytes, target.bytes)) return { state: 'confirmed', at: a.at };
         throw forkAlarm(deviceId, epoch, 'it acknowledged another one than this phone published');
       }
-      if (heldEpoch > epoch) return { state: 'superseded', epoch: heldEpoch, at: a.at };
-      why = `it still acknowledges epoch ${heldEpoch}`;
+      // Gone on past it: only a direct successor shows that it went through this roster (a
+      // relay could otherwise show the head of a fork it made and have it taken for ours).
+      if (heldEpoch === epoch + 1 && a.held.roster.prev === rosterHash(target.bytes)) return { state: 'superseded', epoch: heldEpoch, at: a.at };
+      why = heldEpoch > epoch
+        ? `it acknowledges epoch ${heldEpoch}, which does not show that it took this one: see \`sealbell phone status\``
+        : `it still acknowledges epoch ${heldEpoch}`;
     } catch (e) {
       if (e instanceof SealbellError && e.code === 'ROSTER_FORK') throw e;
       why = `no usable answer from the relay (${(e as Error).message.slice(0, 120)})`;

@@ -3,15 +3,14 @@
  * key: the relay cannot make this up), when the relay heard it, whether a newer one is
  * pending, and the alarms of roster-sync.ts (a fork, a handover that does not arrive).
  */
+import { equalBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
-import { rosterHash } from '../../src/roster/roster.js';
 import { keyIdHex, keyIdOf } from '../../src/minisign.js';
+import { parseRoster, rosterHash } from '../../src/roster/roster.js';
 import { authorityAfter } from '../../src/roster/roster-store.js';
-import { parseRoster } from '../../src/roster/roster.js';
 import { listDevices, readAuthorityPub } from './state.js';
 import { phoneLogin } from './relay-sync.js';
 import { ackedRoster, chainFrom, localBundle, notOurAuthority, type AckedRoster } from './roster-sync.js';
-import { equalBytes } from '../../src/bytes.js';
 
 export interface DoorbellStatus {
   deviceId: string;
