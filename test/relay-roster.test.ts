@@ -4,6 +4,8 @@
 // and misdirected updates are refused and change nothing.
 import assert from 'node:assert/strict';
 import { utf8ToBytes } from '../src/bytes.js';
+import { signRoster } from '../src/roster/roster.js';
+import { encodeRosterRun } from '../src/roster/bundle.js';
 import { signingKeyFromSeed, keyIdHex } from '../src/minisign.js';
 import { recipientsOf, RosterStore } from '../src/roster/roster-store.js';
 import { DeviceRoster } from '../src/roster/device-roster.js';
@@ -11,7 +13,7 @@ import { authorityDevices, phoneAuthKeyFromSeed, PhoneClient, publishRoster } fr
 import { publishPhoneKeys } from '../tools/relay/owner-client.js';
 import { MemoryStore, seededRandom } from './helpers.js';
 import { closeRelays, drive, expectApiError, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
-import { alice, authority, bob, phone, rosterBundle, rosterOf } from './live-helpers.js';
+import { alice, authority, bob, mallory, phone, rosterBundle, rosterOf } from './live-helpers.js';
 
 const stanzas = (age: Uint8Array) => Buffer.from(age).toString('latin1').split('\n-> X25519 ').length - 1;
 
@@ -128,5 +130,32 @@ describe('rosters through the relay', function () {
     dev.uplink.start(clock.now);
     await epochHeld(2);
     await PhoneClient.login(relay.url, dev.id, carol.auth);
+  });
+
+  it('updates published while the doorbell is offline build on what is pending (a run); it takes the run when it connects; a fork of the pending run is refused', async () => {
+    const { relay, clock, dev, epochHeld } = await setUp('run');
+    dev.uplink.start(clock.now);
+    await epochHeld(1);
+    dev.uplink.stop();
+    const r1 = rosterOf(dev.id, 1, [alice]);
+    const r2 = rosterOf(dev.id, 2, [alice, carol], r1);
+    const r3 = rosterOf(dev.id, 3, [alice, carol, bob], r2);
+    const r4 = rosterOf(dev.id, 4, [alice, bob], r3);
+    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(r2)), 2);
+    // another epoch 2 while one is pending: a fork
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice, bob], r1))), 409, 'ROSTER_FORK');
+    // epoch 3 extends the pending run; so does a run of epoch 3 (again) and 4
+    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(r3)), 3);
+    // a run that skips a roster is refused whole
+    await expectApiError(publishRoster(relay.url, dev.id, encodeRosterRun([r4, rosterOf(dev.id, 6, [alice], r4)].map((r) => signRoster(r, authority)))), 409, 'ROSTER_GAP');
+    assert.equal(await publishRoster(relay.url, dev.id, encodeRosterRun([r3, r4].map((r) => signRoster(r, authority)))), 4);
+    // at most 4 rosters wait for the doorbell
+    const r5 = rosterOf(dev.id, 5, [alice, bob, mallory], r4);
+    assert.equal(await publishRoster(relay.url, dev.id, rosterBundle(r5)), 5);
+    await expectApiError(publishRoster(relay.url, dev.id, rosterBundle(rosterOf(dev.id, 6, [alice, bob], r5))), 409, 'PENDING_FULL');
+    dev.uplink.start(clock.now);
+    await epochHeld(5);
+    await PhoneClient.login(relay.url, dev.id, bob.auth);
+    await expectApiError(PhoneClient.login(relay.url, dev.id, carol.auth), 403, 'PHONE_NOT_ALLOWED');
   });
 });

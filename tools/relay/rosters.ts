@@ -19,7 +19,7 @@ import { base64 } from '@scure/base';
 import { equalBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
 import { decodePublicKey, keyIdHex, keyIdOf } from '../../src/minisign.js';
-import { encodeRosterRun, parseRosterBundle, parseRosterRun } from '../../src/roster/bundle.js';
+import { encodeRosterRun, MAX_RUN, parseRosterBundle, parseRosterRun } from '../../src/roster/bundle.js';
 import { parseRoster, verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { verifyRosterAck } from '../../src/roster/ack.js';
 import { authorityAfter, checkRun, type StoredRoster } from '../../src/roster/roster-store.js';
@@ -122,6 +122,9 @@ export class RelayRosters {
     const first = parseRosterOr400(incoming[0].bytes);
     // From the held roster: the pending run's rosters before the incoming ones, then the incoming ones.
     const before = pendingRun.filter((b) => parseRoster(b.bytes).epoch < first.epoch);
+    if (before.length + incoming.length > MAX_RUN) {
+      throw new RelayError(409, 'PENDING_FULL', `${before.length} roster updates already wait for the doorbell: at most ${MAX_RUN} may (it takes them when it connects)`);
+    }
     let chain: StoredRoster[];
     try {
       chain = checkRun(base, encodeRosterRun(before.concat(incoming)), device);
