@@ -51,7 +51,7 @@ export class DeviceRoster implements RosterLink {
    */
   update(run: Uint8Array): void {
     const before = this.o.rosters.load();
-    const taken = this.o.rosters.acceptRun(run);
+    const taken = this.o.rosters.acceptRun(run, before);
     const next = taken[taken.length - 1];
     const removed = before !== undefined && removesSomeone(before, next);
     const d = this.o.doorbell;

@@ -135,8 +135,9 @@ export class RosterStore {
    * first of what is stored; all or nothing, and only the last is stored. Returns each
    * roster taken, in order (the last is what is now stored).
    */
-  acceptRun(run: Uint8Array): StoredRoster[] {
-    const before = this.load();
+  acceptRun(run: Uint8Array, held?: StoredRoster): StoredRoster[] {
+    // `held`: what load() just returned, when the caller has it (a load parses and checks every key)
+    const before = held ?? this.load();
     if (!before) throw new SealbellError('ROSTER_AUTHORITY', 'no account authority yet: the doorbell has not been set up');
     const taken = checkRun(before, run, this.deviceId);
     this.write(taken[taken.length - 1]);
