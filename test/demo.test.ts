@@ -46,7 +46,7 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
     }
   });
 
-  it('leaves the passphrase and the escrow, which opens with it (age-encryption, scrypt)', async () => {
+  it('leaves the passphrase (the new one, after the revocation) and the escrow, which opens with it (age-encryption, scrypt)', async () => {
     const passphrase = fs.readFileSync(path.join(dir, 'passphrase.txt'), 'utf8').trim();
     assert.equal(passphrase, r.passphrase);
     assert.equal(passphrase.split(' ').length, 12);
@@ -54,7 +54,10 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
     const d = new Decrypter();
     d.addPassphrase(passphrase);
     const account = JSON.parse(await d.decrypt(fs.readFileSync(path.join(dir, 'account.escrow.age')), 'text'));
-    assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'v']);
+    // after the revocation: the new account keys, and the ones rotated away from (docs/roster-format.md)
+    assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'previous', 'v']);
+    assert.deepEqual(Object.keys(account.previous[0]).sort(), ['authority', 'history']);
+    assert.equal(r.passphrases.length, 2, 'the revocation made a new passphrase');
   });
 
   it('--live: phone 1 watched live, and DIR/live.mkv holds the decrypted frames (ffprobe)', function () {
