@@ -54,20 +54,24 @@ describe('phone: init, enroll, revoke', function () {
     throwsCode(() => openEscrow(escrow, r.passphrase.split(' ').reverse().join(' ')), 'PASSPHRASE_TYPO');
   });
 
-  it('the escrow after a revocation: the new keys and the rotated-away ones round-trip; a malformed list is ESCROW_FORMAT', () => {
+  it('the escrow after a revocation: the new keys and the rotated-away ones round-trip; malformed lists are ESCROW_FORMAT', () => {
     const random = seededRandom('escrow-previous');
     const key = () => signingKeyFromSeed(random(32));
-    const a = { authority: key(), history: generateIdentity(random), previous: [{ authority: key(), history: generateIdentity(random) }] };
+    const a = { authority: key(), history: generateIdentity(random), previous: [generateIdentity(random)], previousAuthorities: [key()] };
     const back = parseAccount(encodeAccount(a));
     assert.deepEqual(back.authority.publicKey, a.authority.publicKey);
-    assert.deepEqual(back.previous!.map((p) => [p.authority.publicKey, p.history]), a.previous.map((p) => [p.authority.publicKey, p.history]));
-    assert.equal(parseAccount(encodeAccount({ authority: a.authority, history: a.history })).previous, undefined);
+    assert.deepEqual(back.previous, a.previous);
+    assert.deepEqual(back.previousAuthorities!.map((k) => k.publicKey), a.previousAuthorities.map((k) => k.publicKey));
+    const plain = parseAccount(encodeAccount({ authority: a.authority, history: a.history }));
+    assert.equal(plain.previous, undefined);
+    assert.equal(plain.previousAuthorities, undefined);
     const text = new TextDecoder().decode(encodeAccount(a));
     for (const bad of [
-      text.replace(/"previous":\[.*\]/, '"previous":{}'),
-      text.replace(/"previous":\[\{/, '"previous":[{"x":1,'),
-      text.replace(/"previous":\[(.*)\]/, (_m, one: string) => `"previous":[${Array(5).fill(one).join(',')}]`),
-      text.replace(/"previous":\[\{"authority":"[^"]+"/, '"previous":[{"authority":"AAAA"'),
+      text.replace(/"previousAuthorities":\[.*\]/, '"previousAuthorities":{}'),
+      text.replace(/"previousAuthorities":\[("[^"]+")\]/, (_m, one: string) => `"previousAuthorities":[${Array(5).fill(one).join(',')}]`),
+      text.replace(/"previousAuthorities":\["[^"]+"/, '"previousAuthorities":["AAAA"'),
+      text.replace(/"previous":\["[^"]+"/, '"previous":["AGE-SECRET-KEY-1X"'),
+      text.replace('"previous"', '"earlier"'),
     ]) throwsCode(() => parseAccount(new TextEncoder().encode(bad)), 'ESCROW_FORMAT');
   });
 

@@ -6,13 +6,14 @@
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
  *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"
- *                [,"previous":[{"authority":"<base64 seed>","history":"AGE-SECRET-KEY-1…"},…]]}
+ *                [,"previous":["AGE-SECRET-KEY-1…",…]][,"previousAuthorities":["<base64 seed>",…]]}
  *
- * `previous`: the account keys a revocation rotated away from, newest first (at most 4): the
- * authority, so the owner can still sign the handover for a doorbell that has not taken it yet
- * (the relay withheld it, or forked the roster meanwhile); the history key, which opens the clips
- * recorded before. The removed member held them too: they open nothing recorded after the
- * doorbell took the handover, and only ever sign a roster that hands it over to the current one.
+ * After a revocation rotated the account: `previous`, the earlier history keys, newest first
+ * (they open the clips recorded before), and `previousAuthorities`, the authorities rotated away
+ * from, newest first (at most 4), so the owner can still sign the handover for a doorbell that
+ * has not taken it yet (the relay withheld it, or forked the roster meanwhile). The removed member
+ * held them too: they open nothing recorded after the doorbell acknowledged the handover, and only
+ * ever sign a roster that hands it over to the current authority.
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -42,10 +43,18 @@ export function normalizePassphrase(text: string): string {
 }
 
 export const MAX_PREVIOUS_AUTHORITIES = 4;
+export const MAX_PREVIOUS_HISTORIES = 16;
 
 export function encodeAccount(a: AccountKeys): Uint8Array {
-  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => ({ authority: base64.encode(k.authority.secretKey), history: k.history }));
-  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history, ...(previous.length ? { previous } : {}) }));
+  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_HISTORIES);
+  const authorities = (a.previousAuthorities ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => base64.encode(k.secretKey));
+  return utf8ToBytes(JSON.stringify({
+    v: 1,
+    authority: base64.encode(a.authority.secretKey),
+    history: a.history,
+    ...(previous.length ? { previous } : {}),
+    ...(authorities.length ? { previousAuthorities: authorities } : {}),
+  }));
 }
 
 export function parseAccount(bytes: Uint8Array): AccountKeys {
@@ -58,35 +67,38 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
   } catch {
     bad();
   }
-  const keys = typeof j === 'object' && j !== null ? Object.keys(j).sort().join() : '';
-  if ((keys !== 'authority,history,v' && keys !== 'authority,history,previous,v') || j.v !== 1) bad();
+  const keys = typeof j === 'object' && j !== null ? Object.keys(j) : [];
+  const known = ['v', 'authority', 'history', 'previous', 'previousAuthorities'];
+  if (!keys.every((k) => known.includes(k)) || !['v', 'authority', 'history'].every((k) => keys.includes(k)) || j.v !== 1) bad();
   if (typeof j.authority !== 'string' || typeof j.history !== 'string') bad();
-  const previous = j.previous ?? [];
-  if (!Array.isArray(previous) || previous.length > MAX_PREVIOUS_AUTHORITIES) bad();
-  const seedOf = (text: unknown): Uint8Array => {
+  const list = (v: unknown, max: number): string[] => {
+    const a = v ?? [];
+    if (!Array.isArray(a) || a.length > max || !a.every((x) => typeof x === 'string')) bad();
+    return a as string[];
+  };
+  const previous = list(j.previous, MAX_PREVIOUS_HISTORIES);
+  const seedOf = (text: string): Uint8Array => {
     let seed: Uint8Array = new Uint8Array(0);
     try {
-      seed = base64.decode(String(text));
+      seed = base64.decode(text);
     } catch {
       bad();
     }
-    if (typeof text !== 'string' || seed.length !== 32) bad();
+    if (seed.length !== 32) bad();
     return seed;
   };
-  const historyOf = (text: unknown): string => {
-    try {
-      decodeIdentity(text as string);
-    } catch {
-      bad();
-    }
-    return text as string;
+  try {
+    for (const h of [j.history as string, ...previous]) decodeIdentity(h);
+  } catch {
+    bad();
+  }
+  const authorities = list(j.previousAuthorities, MAX_PREVIOUS_AUTHORITIES).map((t) => signingKeyFromSeed(seedOf(t)));
+  return {
+    authority: signingKeyFromSeed(seedOf(j.authority as string)),
+    history: j.history as string,
+    ...(previous.length ? { previous } : {}),
+    ...(authorities.length ? { previousAuthorities: authorities } : {}),
   };
-  const prev = (previous as unknown[]).map((p) => {
-    const o = p as Record<string, unknown>;
-    if (typeof p !== 'object' || p === null || Object.keys(p).sort().join() !== 'authority,history') bad();
-    return { authority: signingKeyFromSeed(seedOf(o.authority)), history: historyOf(o.history) };
-  });
-  return { authority: signingKeyFromSeed(seedOf(j.authority)), history: historyOf(j.history), ...(prev.length ? { previous: prev } : {}) };
 }
 
 export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Uint8Array {

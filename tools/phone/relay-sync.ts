@@ -24,7 +24,7 @@ import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity } from '../../src/age/x25519.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
-import { MAX_PREVIOUS_AUTHORITIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
+import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
 import { listDevices, readDevice, readPhone, unlockAccount, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
 import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
 
@@ -243,7 +243,8 @@ export async function revokeOnRelay(a: {
   const next: AccountKeys = {
     authority: signingKeyFromSeed(random(32)),
     history: generateIdentity(random),
-    previous: [{ authority: a.account.authority, history: a.account.history }, ...(a.account.previous ?? [])].slice(0, MAX_PREVIOUS_AUTHORITIES),
+    previous: [a.account.history, ...(a.account.previous ?? [])].slice(0, MAX_PREVIOUS_HISTORIES),
+    previousAuthorities: accountSigners(a.account).slice(0, MAX_PREVIOUS_AUTHORITIES),
   };
   const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, bases, account: a.account, rotate: next, keep: false });
   const relay = readDevice(a.dir, ids[0]).relayUrl;

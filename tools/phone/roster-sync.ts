@@ -183,8 +183,8 @@ export function chainFrom(dir: string, acked: AckedRoster, extra: RosterBundle[]
 }
 
 /** The account's signing keys in editBase's order: the current authority, then earlier ones. */
-export function accountSigners(a: { authority: SigningKey; previous?: { authority: SigningKey }[] }): SigningKey[] {
-  return [a.authority, ...(a.previous ?? []).map((p) => p.authority)];
+export function accountSigners(a: { authority: SigningKey; previousAuthorities?: SigningKey[] }): SigningKey[] {
+  return [a.authority, ...(a.previousAuthorities ?? [])];
 }
 
 export type AckOutcome =

@@ -42,8 +42,10 @@ export interface AccountKeys {
   authority: SigningKey;
   /** AGE-SECRET-KEY-1… of the account history recipient */
   history: string;
-  /** the account keys a revocation rotated away from, newest first (escrow.ts) */
-  previous?: { authority: SigningKey; history: string }[];
+  /** earlier history identities, newest first (a revocation rotated the account): they open older clips */
+  previous?: string[];
+  /** authorities a revocation rotated away from, newest first (escrow.ts) */
+  previousAuthorities?: SigningKey[];
 }
 
 export interface DeviceRecord {
