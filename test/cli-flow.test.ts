@@ -1,83 +1,42 @@
-// The `sealbell` command as an owner types it: provision a doorbell, run a relay, make the
-// account, set the doorbell up with the code read back from the QR PNG, fetch and watch
-// clips, enroll a second phone with the passphrase, revoke it. The doorbell is the hosted
-// simulator in this process; every command is a real child process, on loopback only.
+// The `sealbell` command as an owner types it, in README's order: provision a doorbell
+// (straight into its state folder), run a relay, run the doorbell (`sealbell doorbell`:
+// the firmware on this machine), make the account, set the doorbell up with the code read
+// back from the QR PNG, ring it, fetch and watch clips, live view, enroll a second phone
+// with the passphrase, revoke it. Then what a doorbell owner does to the device itself: stop
+// it in the middle of a clip while the relay is down (nothing sealed is lost), hold the
+// button (setup reopens), hold it again (factory reset). Every command is a real child
+// process; everything is on loopback. Waits are for output or state, never for a time.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { PNG } from 'pngjs';
 import jsQRModule from 'jsqr';
-import { RosterStore } from '../src/roster/roster-store.js';
-import { HostedDoorbell } from '../hosts/node/hosted-doorbell.js';
-import { ROOT, requireTool, run, tempDir } from './helpers.js';
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sealbell(args: string[], o: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sealbell.js'), ...args], { env: { ...process.env, ...o.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(o.input ?? '');
-  });
-}
-
-/** Starts a long-running command; resolves once a line of its output matches. */
-function startUntil(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sealbell.js'), ...args]);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(pattern);
-      if (m) resolve({ child, match: m, output: () => out });
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('close', (code) => reject(new Error(`sealbell ${args[0]} exited ${code}: ${out}`)));
-  });
-}
+import { requireTool, run, tempDir } from './helpers.js';
+import { eventually, ok, Running, sealbell } from './cli-helpers.js';
 
 // jsqr is CommonJS: under Node's ESM interop the default import is the function itself.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
-/** Polls `done` (letting the doorbell's I/O run) for up to 60 s of real time. */
-async function waitFor(done: () => boolean | Promise<boolean>, what: string, doorbell?: HostedDoorbell): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!(await done())) {
-    if (Date.now() > end) assert.fail(`timed out: ${what}`);
-    if (doorbell) await doorbell.idle(20);
-    else await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const ok = (r: Result) => {
-  assert.equal(r.status, 0, r.stderr || r.stdout);
-  return r.stdout;
-};
+const framesIn = (file: string) => Number(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]).trim());
 
 describe('the sealbell command, end to end on loopback', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   const dir = tempDir('cli-flow');
   const at = (...p: string[]) => path.join(dir, ...p);
-  const children: ChildProcess[] = [];
-  let doorbell: HostedDoorbell | undefined;
+  const running: Running[] = [];
+  const start = (args: string[]) => {
+    const r = new Running(args);
+    running.push(r);
+    return r;
+  };
   after(async () => {
-    for (const c of children) c.kill('SIGTERM');
-    await doorbell?.close();
+    for (const r of running) await r.stop();
   });
 
-  it('provision → relay → phone init → phone setup (code from the QR PNG) → clips → fetch → enroll → revoke → watch', async () => {
-    // Factory.
-    const prov = ok(await sealbell(['provision', '--out', at('factory')]));
+  it('provision → relay → doorbell → phone init → setup (code from the QR PNG) → press → clips → fetch → live → enroll → revoke → watch; stop mid-clip; long presses', async () => {
+    requireTool('ffprobe');
+    // Factory: the label, and the verifier straight into the doorbell's state folder.
+    const prov = ok(await sealbell(['provision', '--out', at('factory'), '--state', at('door1')]));
     assert.match(prov, /code: \d{4}-\d{4}-\d{4}/);
     assert.match(prov, /[█▀▄]/, 'the QR code is drawn for the terminal');
     const png = PNG.sync.read(fs.readFileSync(at('factory', 'setup-qr.png')));
@@ -85,25 +44,26 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.ok(qr, 'the PNG holds a readable QR code');
     assert.match(qr.data, /^SB1:\d{12}:[A-Z2-7]+$/);
     assert.ok(prov.includes(qr.data), 'the same payload as the label text');
+    assert.deepEqual(fs.readFileSync(at('door1', 'setup-verifier.bin')), fs.readFileSync(at('factory', 'setup-verifier.bin')));
 
     // The relay, with its admin token made on first start.
-    const relay = await startUntil(['relay', '--port', '0', '--data', at('relay')], /relay: (http:\/\/127\.0\.0\.1:\d+)/);
-    children.push(relay.child);
-    const relayUrl = relay.match[1];
+    const relay = start(['relay', '--port', '0', '--data', at('relay')]);
+    const relayUrl = (await relay.wait(/relay: (http:\/\/127\.0\.0\.1:(\d+))/))[1];
+    const relayPort = relayUrl.split(':')[2];
     assert.equal(fs.statSync(at('relay', 'admin-token')).mode & 0o077, 0);
 
-    // A doorbell fresh from the factory.
-    HostedDoorbell.install(at('device'), new Uint8Array(fs.readFileSync(at('factory', 'setup-verifier.bin'))));
-    doorbell = new HostedDoorbell({ dir: at('device'), clipSeconds: 2 });
-    const { setupUrl } = await doorbell.boot();
-    assert.ok(setupUrl);
+    // The doorbell, fresh from the factory: it opens setup and prints where.
+    let door = start(['doorbell', '--state', at('door1'), '--setup-port', '0', '--clip-seconds', '2']);
+    const setupUrl = (await door.wait(/setup endpoint: (http:\/\/127\.0\.0\.1:\d+\/setup)/))[1];
+    const firstId = (await door.wait(/device id ([0-9A-F]{16})/))[1];
+    assert.equal(fs.statSync(at('door1', 'control.sock')).mode & 0o777, 0o600, 'only the owner can ring it');
 
     // The owner's phone.
     const init = ok(await sealbell(['phone', 'init', '--dir', at('phone1')]));
     const passphrase = init.match(/^ {4}((?:[a-z]+ ){11}[a-z]+)$/m)![1];
 
     const wifi = { SEALBELL_WIFI_PASSWORD: 'hunter2 but longer', SEALBELL_PASSPHRASE: passphrase };
-    const setupArgs = ['phone', 'setup', '--dir', at('phone1'), '--endpoint', setupUrl!, '--ssid', 'Home', '--relay', relayUrl, '--admin-token-file', at('relay', 'admin-token')];
+    const setupArgs = ['phone', 'setup', '--dir', at('phone1'), '--endpoint', setupUrl, '--ssid', 'Home', '--relay', relayUrl, '--admin-token-file', at('relay', 'admin-token')];
     // A wrong code first: a clear error, counted by the doorbell.
     const digits = qr.data.split(':')[1];
     const wrong = await sealbell([...setupArgs, '--code', `${digits.slice(0, 10)}${(Number(digits[10]) + 1) % 10}${digits[11]}`], { env: wifi });
@@ -111,38 +71,31 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.match(wrong.stderr, /SETUP_(WRONG_CODE|CODE)/);
     const setup = ok(await sealbell([...setupArgs, '--code', qr.data], { env: wifi }));
     const deviceId = setup.match(/doorbell ([0-9A-F]{16}) set up/)![1];
+    assert.equal(deviceId, firstId);
     assert.match(setup, /registered on/);
+    await door.wait(/connected to the relay/);
 
-    // The doorbell records; the clip goes through the relay.
-    const rosters = new RosterStore(doorbell.store, deviceId);
-    await waitFor(() => doorbell!.uplink?.state === 'ready', 'the doorbell connects to the relay', doorbell);
-    doorbell.prepare();
-    const clip = doorbell.press();
-    await doorbell.run(3000);
-    assert.ok(await doorbell.drain());
-    assert.match(ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])), new RegExp(`${clip}\\s+verified`));
+    // A press, from another terminal: the clip goes sealed through the relay.
+    const clip = ok(await sealbell(['doorbell', 'press', '--state', at('door1')])).match(/clip ([0-9A-Za-z_-]+)/)![1];
+    await door.wait(new RegExp(`clip ${clip}: done, \\d+ frames`));
+    await eventually('the clip is at the relay, verified', async () => new RegExp(`${clip}\\s+verified`).test((await sealbell(['phone', 'clips', '--dir', at('phone1')])).stdout));
     const fetched = ok(await sealbell(['phone', 'fetch', clip, '--dir', at('phone1'), '--out', at('clip.mkv')]));
-    assert.match(fetched, /signature and payload checked, 20 frames/);
-    requireTool('ffprobe');
-    assert.equal(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', at('clip.mkv')]).trim(), '20');
+    const frames = Number(fetched.match(/signature and payload checked, (\d+) frames/)![1]);
+    assert.ok(frames > 0);
+    assert.equal(framesIn(at('clip.mkv')), frames);
 
-    // Live view from the command line, while the doorbell runs in real time.
-    let liveDone: Result | undefined;
-    const live = sealbell(['phone', 'live', '--dir', at('phone1'), '--seconds', '2', '--out', at('live.mkv')]).then((r) => (liveDone = r));
-    while (!liveDone) {
-      await doorbell.run(100);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.match(ok(await live), /live: \d+ frames decrypted into/);
-    assert.ok(Number(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', at('live.mkv')]).trim()) >= 5);
+    // Live view from the command line (the doorbell runs in real time).
+    const live = ok(await sealbell(['phone', 'live', '--dir', at('phone1'), '--seconds', '2', '--out', at('live.mkv')]));
+    const liveFrames = Number(live.match(/live: (\d+) frames decrypted into/)![1]);
+    assert.ok(liveFrames > 0);
+    assert.equal(framesIn(at('live.mkv')), liveFrames);
 
     // The web viewer serves its page on loopback.
-    const viewer = await startUntil(['viewer', '--dir', at('phone1'), '--port', '0'], /viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/);
-    children.push(viewer.child);
-    const page = await fetch(viewer.match[1]);
+    const viewer = start(['viewer', '--dir', at('phone1'), '--port', '0']);
+    const page = await fetch((await viewer.wait(/viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/))[1]);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
-    viewer.child.kill('SIGTERM');
+    await viewer.stop();
 
     // A second phone, with nothing but the passphrase (on stdin).
     const enrolled = ok(await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--name', 'kitchen tablet'], { input: `${passphrase.toUpperCase()}\n` }));
@@ -150,24 +103,21 @@ describe('the sealbell command, end to end on loopback', function () {
     const typo = await sealbell(['phone', 'enroll', '--dir', at('phone3'), '--relay', relayUrl, '--name', 'x'], { input: passphrase.replace(/^\w+/, 'zzzz') });
     assert.equal(typo.status, 1);
     assert.match(typo.stderr, /PASSPHRASE_TYPO/);
-    await waitFor(() => rosters.load()!.roster.epoch === 2, 'the doorbell takes epoch 2', doorbell);
+    await door.wait(/roster epoch 2: 2 phone\(s\)/);
     assert.match(ok(await sealbell(['phone', 'clips', '--dir', at('phone2')])), new RegExp(clip));
     // The clip from before the tablet joined: not sealed to it, but to the account history key.
     const before = await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv')]);
     assert.equal(before.status, 1);
     assert.match(before.stderr, /NO_IDENTITY/);
     assert.ok(!fs.existsSync(at('old.mkv')));
-    assert.match(ok(await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv'), '--history'], { input: `${passphrase}\n` })), /20 frames/);
+    assert.match(ok(await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv'), '--history'], { input: `${passphrase}\n` })), new RegExp(`${frames} frames`));
 
     // Watch: a new clip is fetched and checked as soon as the relay has it.
-    const watch = await startUntil(['phone', 'watch', '--dir', at('phone2')], /watching/);
-    children.push(watch.child);
-    const second = doorbell.press();
-    await doorbell.run(3000);
-    assert.ok(await doorbell.drain());
-    await waitFor(() => watch.output().includes(`clip ${second}: fetched and checked`), 'watch fetches the new clip');
-    assert.match(watch.output(), new RegExp(`clip ${second}: fetched and checked, 20 frames`));
-    watch.child.kill('SIGTERM');
+    const watch = start(['phone', 'watch', '--dir', at('phone2')]);
+    await watch.wait(/watching/);
+    const second = ok(await sealbell(['doorbell', 'press', '--state', at('door1')])).match(/clip ([0-9A-Za-z_-]+)/)![1];
+    await watch.wait(new RegExp(`clip ${second}: fetched and checked, \\d+ frames`));
+    await watch.stop();
 
     // Revoke the tablet: the relay shuts it out once the doorbell holds the new roster.
     // Revoking needs the passphrase (the phone keeps no account keys in the clear): here on stdin.
@@ -180,15 +130,49 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.match(revoked, new RegExp(`doorbell ${deviceId}: confirmed: it holds roster epoch 3`));
     const fresh = revoked.match(/NEW passphrase[^\n]*\n\n {4}([a-z ]+)\n/)![1];
     assert.notEqual(fresh, passphrase);
-    await waitFor(() => rosters.load()!.roster.epoch === 3, 'the doorbell takes epoch 3', doorbell);
+    await door.wait(/roster epoch 3: 1 phone\(s\)/);
     assert.match(ok(await sealbell(['phone', 'status', '--dir', at('phone1')])), new RegExp(`doorbell ${deviceId}: acknowledged roster epoch 3 .*1 phone\\(s\\)[\\s\\S]*pending: none`));
     // the old passphrase enrolls nothing now
     const stale = await sealbell(['phone', 'enroll', '--dir', at('phone4'), '--relay', relayUrl, '--name', 'x'], { input: `${passphrase}\n` });
     assert.equal(stale.status, 1);
     assert.match(stale.stderr, /NO_ESCROW/);
-    await waitFor(async () => {
+    await eventually('the relay shuts the revoked phone out', async () => {
       const r = await sealbell(['phone', 'clips', '--dir', at('phone2')]);
       return r.status === 1 && /PHONE_NOT_ALLOWED/.test(r.stderr);
-    }, 'the relay shuts the revoked phone out', doorbell);
+    });
+
+    // The relay goes down; the doorbell is stopped (SIGTERM) in the middle of a long clip.
+    assert.equal(await relay.stop(), 0);
+    assert.equal(await door.stop(), 0);
+    door = start(['doorbell', '--state', at('door1'), '--setup-port', '0', '--clip-seconds', '600']);
+    await door.wait(/light: (idle|offline)/);
+    const cut = ok(await sealbell(['doorbell', 'press', '--state', at('door1')])).match(/clip ([0-9A-Za-z_-]+)/)![1];
+    const mark = door.out.length;
+    await door.wait(/light: recording/, 0);
+    await new Promise((r) => setTimeout(r, 1500)); // some frames into the clip (how many does not matter)
+    assert.equal(await door.stop(), 0);
+    assert.match(door.out.slice(mark), new RegExp(`clip ${cut}: done, \\d+ frames`), 'SIGTERM seals the clip in progress');
+    assert.match(door.out, /sealed clips wait in the spool/);
+    // Both come back: the spool goes up and nothing is missing.
+    const relay2 = start(['relay', '--port', relayPort, '--data', at('relay')]);
+    await relay2.wait(/relay: http/);
+    door = start(['doorbell', '--state', at('door1'), '--setup-port', '0', '--clip-seconds', '2']);
+    await door.wait(/connected to the relay/);
+    await eventually('the cut clip reaches the relay whole', async () => new RegExp(`${cut}\\s+verified`).test((await sealbell(['phone', 'clips', '--dir', at('phone1')])).stdout));
+    const cutFetch = ok(await sealbell(['phone', 'fetch', cut, '--dir', at('phone1'), '--out', at('cut.mkv')]));
+    const cutFrames = Number(cutFetch.match(/(\d+) frames/)![1]);
+    assert.ok(cutFrames > 0, cutFetch);
+    assert.equal(framesIn(at('cut.mkv')), cutFrames);
+
+    // Hold the button: setup reopens (same doorbell); hold it again while open: factory reset.
+    const from = door.out.length;
+    assert.match(ok(await sealbell(['doorbell', 'long-press', '--state', at('door1')])), /setup open/);
+    await door.wait(/setup endpoint: http:\/\/127\.0\.0\.1:\d+\/setup/, from);
+    assert.match(ok(await sealbell(['doorbell', 'long-press', '--state', at('door1')])), /setup open/);
+    const newId = (await door.wait(/factory reset[\s\S]*device id ([0-9A-F]{16})/, from))[1];
+    assert.notEqual(newId, deviceId, 'a factory reset makes a new identity');
+    const notSetUp = await sealbell(['doorbell', 'press', '--state', at('door1')]);
+    assert.equal(notSetUp.status, 1);
+    assert.match(notSetUp.stderr, /cannot record now/);
   });
 });

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Decrypter } from 'age-encryption';
-import { SimulatedDevice } from '../hosts/node/simulator.js';
+import { SyntheticCamera } from '../hosts/node/camera.js';
+import { FileKeyValueStore } from '../hosts/node/kv-store.js';
+import { nodeBackend } from '../hosts/node/backend.js';
+import { Doorbell } from '../src/device/doorbell.js';
+import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { ClipFiles } from '../hosts/node/clip-files.js';
 import { formatIdentityFile } from '../src/age/identity-file.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
@@ -22,21 +26,21 @@ describe('clip interoperability with standard tools', function () {
     return f;
   });
   const files = new ClipFiles(path.join(dir, 'clips'));
-  const device = new SimulatedDevice({
-    stateDir: path.join(dir, 'device'),
-    sink: files,
-    fps: 10,
-    startTime: Date.UTC(2026, 10, 26, 12),
-    random,
-    doorbell: { clipDuration: 3000 },
-  });
-  fs.writeFileSync(path.join(dir, 'device.pub'), device.identity.publicKeyText);
-  device.doorbell.setRecipients({ epoch: 7, recipients: phones.map(identityToRecipient) });
-  device.prepare();
-  device.run(500);
-  const clipId = device.press();
+  // The core's Doorbell fed by the hosted simulator's camera at 10 fps.
+  const identity = loadOrCreateIdentity(new FileKeyValueStore(path.join(dir, 'device')), random);
+  const camera = new SyntheticCamera();
+  const doorbell = new Doorbell({ backend: nodeBackend, random, identity, sink: files, width: camera.width, height: camera.height, clipDuration: 3000 });
+  fs.writeFileSync(path.join(dir, 'device.pub'), identity.publicKeyText);
+  doorbell.setRecipients({ epoch: 7, recipients: phones.map(identityToRecipient) });
+  while (doorbell.idle());
+  let now = Date.UTC(2026, 10, 26, 12, 0, 0, 500);
+  const clipId = doorbell.press(now);
   // 3 s at 10 fps, ~8 KB frames: several 64 KiB chunks
-  device.run(4000);
+  for (let n = 0; doorbell.recording; n++) {
+    now += 100;
+    doorbell.frame(camera.capture(n, now), now);
+  }
+  doorbell.tick(now);
   const paths = clipPaths(files.paths(clipId).age);
   const manifest = decodeManifest(new Uint8Array(fs.readFileSync(paths.manifest)));
 
@@ -65,7 +69,7 @@ describe('clip interoperability with standard tools', function () {
   });
 
   it('decrypts with the age-encryption npm package to the same bytes the core opener gives', async function () {
-    checkClip(paths, device.identity.publicKeyText, { identities: [phones[1]], out: path.join(dir, 'core.mkv') });
+    checkClip(paths, identity.publicKeyText, { identities: [phones[1]], out: path.join(dir, 'core.mkv') });
     const d = new Decrypter();
     d.addIdentity(phones[2]);
     const plain = await d.decrypt(new Uint8Array(fs.readFileSync(paths.age)), 'uint8array');
@@ -83,6 +87,6 @@ describe('clip interoperability with standard tools', function () {
     requireTool('minisign');
     const out = run('minisign', ['-V', '-p', path.join(dir, 'device.pub'), '-m', paths.manifest]);
     assert.match(out, /Signature and comment signature verified/);
-    assert.match(out, new RegExp(`sealbell clip ${clipId} device ${device.identity.deviceId} epoch 7`));
+    assert.match(out, new RegExp(`sealbell clip ${clipId} device ${identity.deviceId} epoch 7`));
   });
 });

@@ -14,6 +14,7 @@ import { MemorySink, MemoryStore, ROOT, requireTool, run, seededRandom, tempDir 
 import { Doorbell } from '../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
+import { updatingVectors } from '../tools/vectors/rewrite-guard.js';
 
 const FILE = path.join(ROOT, 'test/vectors/clip-v1.json');
 
@@ -66,7 +67,7 @@ function makeVector(): ClipVector {
 }
 
 describe('clip format test vector', function () {
-  if (process.env.UPDATE_VECTORS) fs.writeFileSync(FILE, JSON.stringify(makeVector(), null, 2) + '\n');
+  if (updatingVectors()) fs.writeFileSync(FILE, JSON.stringify(makeVector(), null, 2) + '\n');
   const v: ClipVector = JSON.parse(fs.readFileSync(FILE, 'utf8'));
 
   it('the sealer reproduces the vector byte for byte', function () {

@@ -10,10 +10,10 @@ import { concatBytes, equalBytes, utf8ToBytes } from '../src/bytes.js';
 import { SealbellError } from '../src/errors.js';
 import { parseHeader } from '../src/age/format.js';
 import { MkvReader } from '../src/clip/mkv.js';
-import { makeRig, prng, recordClip } from './helpers.js';
+import { fuzzCases, makeRig, prng, recordClip } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
+const CASES = fuzzCases(10_000);
 
 type Mutation = (b: Uint8Array) => Uint8Array;
 

@@ -12,7 +12,7 @@ import type { ClipSink, Random } from '../src/host.js';
 import { Doorbell } from '../src/device/doorbell.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { nobleBackend } from '../src/crypto/noble.js';
-import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
+import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../src/age/recipients.js';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -27,6 +27,24 @@ export function requireTool(tool: string): void {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     throw new Error(`${tool} is not installed: .ci/run installs it (apt-get install age minisign ffmpeg)`);
   }
+}
+
+/**
+ * The seed of a random test: `env` (e.g. SEALBELL_TEST_SEED) when set, so a failing run replays,
+ * else a fresh one. Printed either way, so the run that failed can be replayed.
+ */
+export function testSeed(what: string, env = 'SEALBELL_TEST_SEED'): string {
+  const seed = process.env[env] || `${Date.now() % 1_000_000}`;
+  console.log(`    (${what}: seed ${seed}; replay with ${env}=${seed})`);
+  return seed;
+}
+
+/** FUZZ_CASES (else `fallback`): a fuzz test refuses to run with no cases, rather than passing having checked nothing. */
+export function fuzzCases(fallback: number): number {
+  const raw = process.env.FUZZ_CASES;
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`FUZZ_CASES=${raw}: a fuzz run needs at least 1 case`);
+  return n;
 }
 
 /** Runs a command; returns stdout, throws with stderr on failure. */
@@ -92,11 +110,11 @@ export interface TestRig {
 }
 
 /** A doorbell on the real core with in-memory host parts, sealing to `phones` new identities. */
-export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number } = {}): TestRig {
+export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number; kem?: Kem } = {}): TestRig {
   const random = seededRandom(seed);
   const sink = new MemorySink();
   const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
-  const ids = Array.from({ length: phones }, () => generateIdentity(random));
+  const ids = Array.from({ length: phones }, () => generateAgeIdentity(opts.kem ?? 'x25519', random));
   const doorbell = new Doorbell({
     backend: nobleBackend,
     random,
@@ -106,7 +124,7 @@ export function makeRig(seed: string, phones = 2, opts: { clipDuration?: number 
     height: 240,
     clipDuration: opts.clipDuration ?? 2000,
   });
-  doorbell.setRecipients({ epoch: 1, recipients: ids.map(identityToRecipient) });
+  doorbell.setRecipients({ epoch: 1, recipients: ids.map(anyIdentityToRecipient) });
   return { doorbell, sink, phones: ids, devicePub: identity.publicKeyText, random };
 }
 

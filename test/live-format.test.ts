@@ -17,6 +17,7 @@ import { decodeLiveFrame, encodeLiveFrame, parseLiveDeviceMessage, parseLiveRela
 import { SealbellError } from '../src/errors.js';
 import { errorCode, MemoryStore, ROOT, seededRandom } from './helpers.js';
 import { makeLiveVector, openLiveVector, type LiveVector } from './live-vector.js';
+import { updatingVectors } from '../tools/vectors/rewrite-guard.js';
 
 const FILE = path.join(ROOT, 'test/vectors/live-v1.json');
 
@@ -53,7 +54,7 @@ function fixture(seed = 'live-format') {
 const kinds = (events: LiveEvent[]) => events.map((e) => (e.t === 'dropped' ? `${e.reason}:${e.ctr}` : `${e.t}:${e.ctr}`));
 
 describe('live format', function () {
-  if (process.env.UPDATE_VECTORS) fs.writeFileSync(FILE, JSON.stringify(makeLiveVector(), null, 2) + '\n');
+  if (updatingVectors()) fs.writeFileSync(FILE, JSON.stringify(makeLiveVector(), null, 2) + '\n');
   const v: LiveVector = JSON.parse(fs.readFileSync(FILE, 'utf8'));
 
   it('the sealer reproduces the vector byte for byte', function () {

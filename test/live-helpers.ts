@@ -16,7 +16,7 @@ import { SyntheticCamera } from '../hosts/node/camera.js';
 import { phoneAuthKeyFromSeed, PhoneClient, type PhoneAuthKey } from '../tools/relay/phone-client.js';
 import { watchLive, type LiveResult } from '../tools/phone/live.js';
 import { MemoryStore, seededRandom } from './helpers.js';
-import { drive, sleep, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
+import { awaitingRelay, drive, sleep, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
 
 export interface Phone {
   name: string;
@@ -140,13 +140,22 @@ export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
     await sleep(5);
   }
   let frameNo = 0;
-  /** The camera runs while someone watches: one frame per 100 ms of simulated time, with real I/O in between. */
+  /**
+   * The camera runs while someone watches: one frame per 100 ms of simulated time, with real I/O in
+   * between. Time (and the camera) holds while the uplink awaits the relay, so a busy machine cannot
+   * make the device's connect or acknowledgement timeouts fire; `rounds` bounds the simulated steps,
+   * a generous 60 s the waits on real I/O.
+   */
   const pump = async (until: () => boolean, what: string, rounds = 2000) => {
-    for (let i = 0; i < rounds && !until(); i++) {
-      clock.now += 100;
+    const deadline = Date.now() + 60_000;
+    for (let steps = 0; steps < rounds && Date.now() < deadline && !until(); ) {
+      if (!awaitingRelay([dev])) {
+        steps++;
+        clock.now += 100;
+        if (sessions!.active) sessions!.frame(capture(frameNo++, clock.now), clock.now);
+        else sessions!.tick(clock.now);
+      }
       dev.uplink.tick(clock.now);
-      if (sessions!.active) sessions!.frame(capture(frameNo++, clock.now), clock.now);
-      else sessions!.tick(clock.now);
       await sleep(3);
     }
     if (!until()) throw new Error(`did not happen: ${what}`);
@@ -156,10 +165,15 @@ export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
 
 export type LiveEnv = Awaited<ReturnType<typeof liveSetUp>>;
 
-/** Watches for `seconds` (real time) while the camera pumps; resolves with the result and the frames. */
-export async function watch(env: LiveEnv, who: Phone, seconds: number) {
+/**
+ * Watches until `frames` frames arrived, then leaves, while the camera pumps; resolves with the
+ * result and the frames. Waits for events, not for real time: `seconds` only bounds a watch that
+ * never gets its frames (the device ending the session first ends it too).
+ */
+export async function watch(env: LiveEnv, who: Phone, o: { frames: number; seconds?: number }) {
   const client = await PhoneClient.login(env.relay.url, env.dev.id, who.auth);
   const frames: { ctr: number; time: number; data: Uint8Array }[] = [];
+  const leave = new AbortController();
   let done = false;
   let result: LiveResult | undefined;
   let error: unknown;
@@ -167,8 +181,12 @@ export async function watch(env: LiveEnv, who: Phone, seconds: number) {
     client,
     identity: who.identity,
     devicePub: env.dev.identity.publicKeyText,
-    seconds,
-    onFrame: (f) => frames.push({ ...f, data: f.data.slice() }),
+    seconds: o.seconds ?? 120,
+    leave: leave.signal,
+    onFrame: (f) => {
+      frames.push({ ...f, data: f.data.slice() });
+      if (frames.length >= o.frames) leave.abort();
+    },
   })
     .then(
       (r) => (result = r),

@@ -24,7 +24,7 @@ describe('live view through the relay', function () {
 
   it('a roster phone watches: frames arrive decrypted, in order; the session ends when the phone leaves', async () => {
     const env = await liveSetUp('live-basic');
-    const w = await watch(env, alice, 1.5);
+    const w = await watch(env, alice, { frames: 5 });
     assert.equal(w.error, undefined, String(w.error));
     assert.ok(w.result);
     assert.ok(w.frames.length >= 5, `${w.frames.length} frames`);
@@ -39,7 +39,7 @@ describe('live view through the relay', function () {
 
   it('the session ends by timeout with the device\'s end record', async () => {
     const env = await liveSetUp('live-timeout', { maxDuration: 1_000 });
-    const w = await watch(env, alice, 30);
+    const w = await watch(env, alice, { frames: Infinity });
     assert.equal(w.error, undefined, String(w.error));
     assert.equal(w.result!.ended, 'timeout');
     assert.ok(w.frames.length >= 5 && w.frames.length <= 11, `${w.frames.length} frames in 1 s at 10 fps`);
@@ -67,7 +67,7 @@ describe('live view through the relay', function () {
 
   it('a revoked phone loses live view at its next session (and at once, the current one)', async () => {
     const env = await liveSetUp('live-revoke');
-    const first = await watch(env, bob, 0.8);
+    const first = await watch(env, bob, { frames: 1 });
     assert.equal(first.error, undefined, String(first.error));
     assert.ok(first.frames.length > 0);
     // The owner revokes Bob while he watches again.
@@ -88,7 +88,7 @@ describe('live view through the relay', function () {
     env.sessions.onLiveRequest({ session: 'again', phone: encodeAuthKey(bob.auth.publicKey), request: new Uint8Array(16) }, env.clock.now);
     env.sessions.attach(env.dev.uplink);
     // Alice still watches.
-    const w = await watch(env, alice, 0.6);
+    const w = await watch(env, alice, { frames: 1 });
     assert.equal(w.error, undefined, String(w.error));
     assert.ok(w.frames.length > 0);
   });
@@ -97,14 +97,14 @@ describe('live view through the relay', function () {
     const env = await liveSetUp('live-offline');
     env.dev.uplink.stop();
     await env.pump(() => true, 'nothing');
-    const w = await watch(env, alice, 5);
+    const w = await watch(env, alice, { frames: 1 });
     assert.ok(w.error instanceof SealbellError, String(w.error));
     assert.equal(w.error.code, 'DEVICE_OFFLINE');
   });
 
   it('the relay handles only sealed records: a tap on the device\'s connection finds no JPEG', async () => {
     const env = await liveSetUp('live-tap', { tapDevice: true });
-    const w = await watch(env, alice, 1.2);
+    const w = await watch(env, alice, { frames: 5 });
     assert.equal(w.error, undefined, String(w.error));
     assert.ok(w.frames.length >= 5);
     const seen = env.tapped!.bytes();
@@ -126,13 +126,19 @@ describe('live view through the relay', function () {
     const file = new LiveFile(out);
     const client = await PhoneClient.login(env.relay.url, env.dev.id, alice.auth);
     let done = false;
+    const leave = new AbortController();
+    let frames = 0;
     const p = watchLive({
       client,
       identity: alice.identity,
       devicePub: env.dev.identity.publicKeyText,
-      seconds: 1.2,
+      seconds: 120, // a bound only: the phone leaves after 5 frames
+      leave: leave.signal,
       onOpen: (i) => file.begin(i.width, i.height, i.start),
-      onFrame: (f) => file.frame(f.data, f.time),
+      onFrame: (f) => {
+        file.frame(f.data, f.time);
+        if (++frames >= 5) leave.abort();
+      },
     }).finally(() => (done = true));
     await env.pump(() => done, 'watch');
     const r = await p;

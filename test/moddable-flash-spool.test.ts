@@ -6,10 +6,10 @@
  * runs on it through an outage and a reboot.
  */
 import assert from 'node:assert/strict';
-import { FlashSpoolStorage, MAX_RECORD, RECORD_HEADER, recommendedCapacity, sectorsFor } from '../hosts/moddable/flash-spool-storage.js';
+import { FlashSpoolStorage, MAX_RECORD, RECORD_HEADER, recommendedCapacity, sectorsFor } from '../src/uplink/flash-spool.js';
 import { Spool } from '../src/uplink/spool.js';
 import { SealbellError } from '../src/errors.js';
-import { RamFlash } from './moddable-node-host.js';
+import { RamFlash } from './ram-flash.js';
 import { prng } from './helpers.js';
 
 const SECTOR = 4096;

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { NVS_KEY_MAX, nvsName, slotKey } from '../hosts/moddable/nvs-keys.js';
-import { PreferenceStore, crc32, decodeSlot, encodeSlot, type PreferenceLike } from '../hosts/moddable/kv-store.js';
+import { PreferenceStore, decodeSlot, encodeSlot, type PreferenceLike } from '../hosts/moddable/kv-store.js';
+import { crc32 } from '../src/crc32.js';
 
 type Value = string | boolean | number | ArrayBuffer;
 

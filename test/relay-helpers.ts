@@ -186,21 +186,38 @@ export class TestDevice {
   }
 }
 
+/** Some uplink waits on the relay (a connection being made, segments unacknowledged): simulated time must hold. */
+export function awaitingRelay(devices: { uplink: Uplink }[]): boolean {
+  return devices.some((d) => d.uplink.state === 'connecting' || (d.uplink.state === 'ready' && d.uplink.inFlightCount > 0));
+}
+
 /**
  * Lets real I/O happen while the simulated clock moves `step` ms per round,
  * ticking every uplink, until `done()` holds. Step 0: time stands still (only
  * I/O progresses), so no backoff or timeout can fire.
+ *
+ * The clock never races real I/O: while an uplink awaits the relay (connecting,
+ * or segments in flight) time holds, so a slow, busy machine cannot turn a 30 s
+ * simulated acknowledgement timeout into a few real milliseconds; it moves only
+ * while every uplink just waits on its own timer (backoff). `rounds` bounds the
+ * simulated steps; `realBoundMs` (a generous 60 s) bounds the waits on real I/O.
  */
 export async function drive(
   clock: Clock,
   devices: { uplink: Uplink }[],
   done: () => boolean,
-  o: { step?: number; rounds?: number; realMs?: number; what?: string } = {},
+  o: { step?: number; rounds?: number; realMs?: number; realBoundMs?: number; what?: string } = {},
 ): Promise<number> {
+  const step = o.step ?? 0;
   const rounds = o.rounds ?? 3000;
-  for (let i = 0; i < rounds; i++) {
+  const deadline = Date.now() + (o.realBoundMs ?? 60_000);
+  let steps = 0;
+  for (let i = 0; ; i++) {
     if (done()) return i;
-    clock.now += o.step ?? 0;
+    if (step > 0 && !awaitingRelay(devices)) {
+      if (steps++ >= rounds) break;
+      clock.now += step;
+    } else if (Date.now() > deadline) break;
     for (const d of devices) d.uplink.tick(clock.now);
     await sleep(o.realMs ?? 2);
   }

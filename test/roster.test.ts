@@ -229,10 +229,7 @@ describe('the device\'s roster store', () => {
   });
 
   it('errors are SealbellErrors with stable codes', () => {
-    try {
-      parseRoster(utf8ToBytes('{'));
-    } catch (e) {
-      assert.ok(e instanceof SealbellError && e.code === 'ROSTER_FORMAT');
-    }
+    throwsCode(() => parseRoster(utf8ToBytes('{')), 'ROSTER_FORMAT');
+    throwsCode(() => parseRoster(utf8ToBytes('')), 'ROSTER_FORMAT');
   });
 });

@@ -22,10 +22,10 @@ import { signingKeyFromSeed } from '../src/minisign.js';
 import { encodeAuthKey, signRoster } from '../src/roster/roster.js';
 import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
-import { ROOT, prng, seededRandom } from './helpers.js';
+import { ROOT, fuzzCases, prng, seededRandom } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const CASES = Number(process.env.FUZZ_CASES ?? 5_000);
+const CASES = fuzzCases(5_000);
 const vectors = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/vectors/setup-v1.json'), 'utf8'));
 
 function mutate(r: ReturnType<typeof prng>, b: Uint8Array, donors: Uint8Array[]): Uint8Array {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, scryptSync } from 'node:crypto';
+import { createHash, scryptSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { p256 } from '@noble/curves/nist.js';
 import { SealbellError } from '../src/errors.js';
+import { seededRandom, testSeed } from './helpers.js';
 import {
   CIPHERSUITE,
   M_BYTES,
@@ -32,7 +33,8 @@ const unhex = (s: string): Uint8Array => {
   return new Uint8Array(Buffer.from(s, 'hex'));
 };
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+/** the random scalars and garbage of these tests: seeded, printed, replayable (SEALBELL_TEST_SEED) */
+const random = seededRandom(testSeed('SPAKE2+ random scalars'));
 
 function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (e: unknown) => {

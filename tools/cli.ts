@@ -7,6 +7,8 @@ import { provision } from './provision.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
+import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
+import { STATE_FILES } from '../hosts/node/doorbell.js';
 import { startViewer } from './viewer/server.js';
 import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
 import { RelayApiError } from './relay/client-http.js';
@@ -25,13 +27,20 @@ commands:
                --live S       then phone 1 watches live for S seconds (DIR/live.mkv)
                --seconds S    seconds per clip (default 4)
                --fps F        camera frames per second (default 10)
+               --pq           a post-quantum account: phones and clips use mlkem768x25519 (age1pq1…)
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
-               sealbell provision --out DIR
+               sealbell provision --out DIR [--state DOORBELL_DIR]
+               --state also puts the verifier into a hosted doorbell's state folder
+  doorbell   run a doorbell on this machine: the firmware with a synthetic (or file) camera,
+             the setup endpoint on 127.0.0.1 standing in for its access point
+               sealbell doorbell --state DIR [--setup-port 8081] [--fps F] [--camera synthetic|FILE]
+               sealbell doorbell press|long-press|motion --state DIR
+               (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1]
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch|live>
+  phone      the owner's side: sealbell phone <init|setup|enroll|pq-upgrade|revoke|clips|fetch|watch|live>
                (sealbell phone help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
@@ -55,6 +64,7 @@ const commands: Record<string, Handler> = {
         fps: { type: 'string', default: '10' },
         revoke: { type: 'string' },
         live: { type: 'string' },
+        pq: { type: 'boolean', default: false },
       },
     });
     await runDemo({
@@ -65,19 +75,26 @@ const commands: Record<string, Handler> = {
       fps: positiveInt(values.fps!, '--fps'),
       revoke: values.revoke === undefined ? undefined : positiveInt(values.revoke, '--revoke'),
       live: values.live === undefined ? undefined : positiveInt(values.live, '--live'),
+      pq: values.pq,
       log: (l) => console.log(l),
     });
   },
 
   async provision(args) {
-    const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+    const { values } = parseArgs({ args, options: { out: { type: 'string' }, state: { type: 'string' } } });
     if (!values.out) throw new UsageError('provision needs --out DIR');
     const r = await provision({ out: values.out });
+    if (values.state) {
+      // the factory step for a hosted doorbell: its flash gets the verifier, never the code
+      fs.mkdirSync(values.state, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(values.state, STATE_FILES.verifier), r.verifierRecord, { mode: 0o600 });
+    }
     console.log(r.qrTerminal);
     console.log(r.labelText);
     console.log(`QR code for the label: ${r.qrPath}`);
     console.log(`verifier record for the doorbell's store: ${r.verifierPath}`);
     console.log(`label text: ${r.labelPath}`);
+    if (values.state) console.log(`verifier record written into the doorbell's state folder: ${path.join(values.state, STATE_FILES.verifier)}`);
   },
 
   async relay(args) {
@@ -118,6 +135,10 @@ const commands: Record<string, Handler> = {
     await phoneCommand(args);
   },
 
+  async doorbell(args) {
+    await doorbellCommand(args);
+  },
+
   async verify(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -135,7 +156,8 @@ const commands: Record<string, Handler> = {
     if (values.out && !identities.length) throw new UsageError('--out needs an identity (-i) to decrypt with');
     const paths = clipPaths(positionals[0], values.manifest, values.signature);
     const { manifest, opened } = checkClip(paths, fs.readFileSync(values.pub, 'utf8'), { identities, out: values.out });
-    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, ${manifest.frames} frames, ` +
+    const sealing = manifest.kem === 'mlkem768x25519' ? 'post-quantum (mlkem768x25519)' : 'X25519';
+    console.log(`ok: clip ${manifest.clip} from device ${manifest.device}, epoch ${manifest.epoch}, sealed ${sealing}, ${manifest.frames} frames, ` +
       `${new Date(manifest.start).toISOString()} – ${new Date(manifest.end).toISOString()}` +
       (opened ? `; decrypted ${opened.frames} frames ${opened.info.width}x${opened.info.height}` : '; payload hash matches (not decrypted)'));
     if (manifest.dropped.length) console.log(`note: the device dropped ${manifest.dropped.length} clip(s) before this one: ${manifest.dropped.join(', ')}`);
@@ -159,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : USAGE}`);
+      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE}`);
       return 2;
     }
     if (e instanceof RelayApiError) {

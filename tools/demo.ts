@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SealbellError } from '../src/errors.js';
 import { RosterStore } from '../src/roster/roster-store.js';
-import { HostedDoorbell } from '../hosts/node/hosted-doorbell.js';
+import { NodeDoorbell } from '../hosts/node/doorbell.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { provision } from './provision.js';
@@ -37,6 +37,8 @@ export interface DemoOptions {
   live?: number;
   /** scrypt work factor of the escrow (default 18; tests lower it) */
   escrowLogN?: number;
+  /** a post-quantum account (phone init --pq; enrolled phones follow the account) */
+  pq?: boolean;
   log: (line: string) => void;
 }
 
@@ -52,13 +54,12 @@ export interface DemoResult {
   passphrases: string[];
 }
 
-/** Polls `done` while real I/O runs; fails with `what` after `ms`. */
-async function until(done: () => boolean | Promise<boolean>, what: string, device?: HostedDoorbell, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > end) throw new SealbellError('DEMO_TIMEOUT', `timed out waiting: ${what}`);
-    if (device) await device.idle(10);
-    else await new Promise((r) => setTimeout(r, 10));
+/** Waits (real time, generously bounded) while the doorbell runs; a clear error if it never happens. */
+async function until(device: NodeDoorbell, done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  try {
+    await device.until(done, what, 120_000);
+  } catch {
+    throw new SealbellError('DEMO_TIMEOUT', `timed out waiting: ${what}`);
   }
 }
 
@@ -73,22 +74,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
   const at = (...p: string[]) => path.join(o.out, ...p);
 
+  // Factory: the setup code goes on the label, its SPAKE2+ verifier into the doorbell.
+  const factory = await provision({ out: at('factory') });
+  log(`factory: setup code ${factory.manualCode} on the label (${factory.labelPath})`);
+  // The firmware (src/app) on the Node host, its clock simulated: clips take no wall-clock time.
+  const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: o.fps, clipSeconds: o.seconds, simulatedStart: Date.now(), log: (l) => log(`  doorbell: ${l}`) });
   // The relay: ciphertext only. Its admin token registers doorbells (the owner runs it).
   const adminToken = newToken();
   const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: at('relay'), adminToken });
   log(`relay: listening on ${relay.url}, data in ${at('relay')}`);
-  const device = new HostedDoorbell({ dir: at('device'), fps: o.fps, clipSeconds: o.seconds, log: (l) => log(`  doorbell: ${l}`) });
   try {
-    // Factory: the setup code goes on the label, its SPAKE2+ verifier into the doorbell.
-    const factory = await provision({ out: at('factory') });
-    HostedDoorbell.install(at('device'), factory.verifierRecord);
-    log(`factory: setup code ${factory.manualCode} on the label (${factory.labelPath})`);
-    const { setupUrl } = await device.boot();
+    device.boot();
+    const setupUrl = await device.setupUrl();
     log(`doorbell: first boot, setup mode open at ${setupUrl}`);
 
     // Phone 1 makes the account and sets the doorbell up with the code.
     const phoneDirs = Array.from({ length: o.phones }, (_, i) => at(`phone-${i + 1}`));
-    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN });
+    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN, pq: o.pq });
     fs.writeFileSync(at('passphrase.txt'), account.passphrase + '\n', { mode: 0o600 });
     fs.copyFileSync(account.escrowPath, at('account.escrow.age'));
     log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);
@@ -107,24 +109,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const epoch = () => rosters.load()?.roster.epoch ?? 0;
     // The doorbell joins the owner's network, connects and tells the relay its roster.
     const authorityId = keyIdHex(keys.authority.keyId);
-    await until(async () => (await authorityDevices(relay.url, authorityId)).includes(deviceId), 'the doorbell connects to the relay', device);
+    await until(device, async () => (await authorityDevices(relay.url, authorityId)).includes(deviceId), 'the doorbell connects to the relay');
 
     // Phones 2..M: the passphrase is all they need.
     for (let i = 2; i <= o.phones; i++) {
       const want = epoch() + 1;
       await enrollFromRelay({ dir: phoneDirs[i - 1], relay: relay.url, passphrase: account.passphrase, name: `phone ${i}` });
-      await until(() => epoch() === want, `the doorbell takes roster epoch ${want}`, device);
+      await until(device, () => epoch() === want, `the doorbell takes roster epoch ${want}`);
       log(`phone ${i}: enrolled with the passphrase; the doorbell now seals to roster epoch ${want}`);
     }
 
-    device.prepare();
+    const pool = device.app.doorbell.pool;
+    await until(device, () => pool.available === pool.size, 'the doorbell prepares its clip headers');
     const clipIds: string[] = [];
     const revokeBefore = o.revoke ? Math.floor(o.clips / 2) + 1 : 0;
     for (let c = 1; c <= o.clips; c++) {
       if (c === revokeBefore) {
         const want = epoch() + 1;
         const rev = await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}`, account: keys, passphrase: passphrases[0], logN: o.escrowLogN });
-        await until(() => epoch() === want, `the doorbell takes roster epoch ${want}`, device);
+        await until(device, () => epoch() === want, `the doorbell takes roster epoch ${want}`);
         passphrases.push(rev.passphrase);
         fs.writeFileSync(at('passphrase.txt'), rev.passphrase + '\n', { mode: 0o600 });
         fs.copyFileSync(path.join(phoneDirs[0], 'escrow.age'), at('account.escrow.age'));
@@ -132,11 +135,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       }
       await device.run(2000); // someone walks up
       const id = device.press();
+      if (!id) throw new SealbellError('DEMO_PRESS', 'the doorbell did not start a clip');
       log(`[${c}/${o.clips}] button pressed: clip ${id}`);
       await device.run(o.seconds * 1000 + 1000);
       clipIds.push(id);
     }
-    if (!(await device.drain())) throw new SealbellError('DEMO_TIMEOUT', 'the doorbell could not upload everything');
+    await until(device, () => device.spoolEmpty, 'the doorbell uploads everything');
     log(`doorbell: every sealed chunk acknowledged by the relay (${relay.stats.segmentsStored} segments)`);
 
     // Every phone fetches every clip; phone 1's copies stay in DIR/clips.
@@ -166,7 +170,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     log(`done; files in ${o.out}`);
     return { clipIds, deviceId, opened, phoneDirs, passphrase: passphrases[passphrases.length - 1], passphrases };
   } finally {
-    await device.close();
+    await device.stop();
     await relay.close();
   }
 }

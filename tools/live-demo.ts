@@ -8,12 +8,12 @@
  *   await demoLive({ doorbell, phoneDir: phoneDirs[0], deviceId, seconds: o.live, out: at('live.mkv'), log });
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HostedDoorbell } from '../hosts/node/hosted-doorbell.js';
+import type { NodeDoorbell } from '../hosts/node/doorbell.js';
 import { phoneLive, type LiveResult } from './phone/live.js';
 
 export interface DemoLiveOptions {
   /** a set-up, running doorbell (its uplink connected to the relay) */
-  doorbell: HostedDoorbell;
+  doorbell: NodeDoorbell;
   /** the watching phone's folder */
   phoneDir: string;
   deviceId?: string;

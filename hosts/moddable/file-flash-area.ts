@@ -5,7 +5,7 @@
  * simulator runs the device's flash spool code unchanged.
  */
 import { File } from 'file';
-import type { FlashArea } from './flash-spool-storage.js';
+import type { FlashArea } from '../../src/uplink/flash-spool.js';
 
 /** The simulator's `file` module writes ArrayBuffers only, whole. */
 function wholeBuffer(bytes: Uint8Array): ArrayBuffer {

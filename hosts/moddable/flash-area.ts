@@ -3,7 +3,7 @@
  * (boards/<board>/sdkconfig/partitions.csv).
  */
 import Flash from 'flash';
-import type { FlashArea } from './flash-spool-storage.js';
+import type { FlashArea } from '../../src/uplink/flash-spool.js';
 
 export class PartitionFlashArea implements FlashArea {
   private readonly flash: Flash;

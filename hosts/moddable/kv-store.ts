@@ -14,6 +14,7 @@
  */
 import type { KeyValueStore } from '../../src/host.js';
 import { nvsName, slotKey } from './nvs-keys.js';
+import { crc32 } from '../../src/crc32.js';
 
 /** The part of the SDK's `Preference` this store uses. */
 export interface PreferenceLike {
@@ -31,22 +32,6 @@ export interface PreferenceStoreOptions {
 
 const VERSION = 1;
 const OVERHEAD = 9;
-
-const CRC_TABLE = /* @__PURE__ */ (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export function encodeSlot(generation: number, value: Uint8Array): Uint8Array {
   const out = new Uint8Array(value.length + OVERHEAD);

@@ -2,7 +2,7 @@
  * Status LED patterns, pure: each status is a repeating on/off sequence in ms.
  * The binding (led.ts) steps through it with a timer.
  */
-import type { LedStatus, StatusLight } from './types.js';
+import type { LedStatus } from './types.js';
 
 /** Alternating durations, starting with "on"; a single entry means steady (0 = off, >0 = on). */
 export const PATTERNS: Record<LedStatus, readonly number[]> = {
@@ -41,16 +41,4 @@ export class PatternCursor {
   next(): void {
     if (!this.steady) this.i = (this.i + 1) % this.pattern.length;
   }
-}
-
-/** For boards without an LED, and the simulator: status changes go to the log. */
-export class LoggedLight implements StatusLight {
-  private status: LedStatus = 'off';
-  constructor(private readonly log: (message: string) => void) {}
-  show(status: LedStatus): void {
-    if (status === this.status) return;
-    this.status = status;
-    this.log(`status: ${status}`);
-  }
-  close(): void {}
 }

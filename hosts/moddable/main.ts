@@ -20,7 +20,7 @@ import type { Log } from '../../src/host.js';
 import { random } from './native/aead.js';
 import { moddableBackend } from './backend.js';
 import { hostAlloc } from './alloc.js';
-import { DoorbellApp } from './app.js';
+import { DoorbellApp } from '../../src/app/app.js';
 import { moddableUplinkConnect } from './uplink-socket.js';
 import { createPlatform } from './platform.js';
 import type { BoardConfig, Platform } from './types.js';

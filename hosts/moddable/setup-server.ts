@@ -7,9 +7,9 @@
 import { Listener } from 'socket';
 import Timer from 'timer';
 import type { Log } from '../../src/host.js';
-import { HttpConnection, type HttpHandler } from './http-server.js';
+import { HttpConnection, type HttpHandler } from '../../src/net/http-server.js';
 import { acceptTcp } from './tcp-stream.js';
-import type { Closable } from './app.js';
+import type { Closable } from '../../src/app/host.js';
 
 export interface SetupServerOptions {
   port: number;

@@ -11,7 +11,7 @@
 import { Socket, Listener } from 'socket';
 import SecureSocket from 'securesocket';
 import Timer from 'timer';
-import type { ByteStream, ByteStreamEvents, OpenStream } from './byte-stream.js';
+import type { ByteStream, ByteStreamEvents, OpenStream } from '../../src/net/byte-stream.js';
 
 /** The part of Socket / SecureSocket used here (their SDK typings differ in detail). */
 interface SdkSocket {

@@ -3,8 +3,10 @@
  * a Moddable module, so the pure parts can be unit-tested in Node.
  */
 import type { KeyValueStore, Log } from '../../src/host.js';
-import type { AppNetwork, AppSpoolStorage, Closable } from './app.js';
-import type { HttpHandler } from './http-server.js';
+import type { AppNetwork, AppSpoolStorage, Closable, LedStatus, StatusLight } from '../../src/app/host.js';
+import type { HttpHandler } from '../../src/net/http-server.js';
+
+export type { LedStatus, StatusLight };
 
 /** What `mc/config` carries under `sealbell` (set per board in boards/<board>/manifest.json). */
 export interface BoardConfig {
@@ -58,13 +60,6 @@ export interface FrameSource {
 }
 
 export type FrameHandler = (jpeg: Uint8Array) => void;
-
-export type LedStatus = 'off' | 'booting' | 'idle' | 'recording' | 'setup' | 'offline' | 'error';
-
-export interface StatusLight {
-  show(status: LedStatus): void;
-  close(): void;
-}
 
 export interface Inputs {
   close(): void;

@@ -7,7 +7,7 @@ import Timer from 'timer';
 import Logical from 'logical';
 import type { Random } from '../../src/host.js';
 import type { UplinkConnect } from '../../src/uplink/socket.js';
-import { WsClient } from './ws-client.js';
+import { WsClient } from '../../src/net/ws-client.js';
 import { openTcp } from './tcp-stream.js';
 import type { UplinkEndpoint } from '../../src/uplink/relay-url.js';
 

@@ -8,7 +8,7 @@ import Net from 'net';
 import Timer from 'timer';
 import type { Log } from '../../src/host.js';
 import type { WifiCredentials } from '../../src/setup/records.js';
-import type { AppNetwork } from './app.js';
+import type { AppNetwork } from '../../src/app/host.js';
 
 export interface StationOptions {
   ssid: string;

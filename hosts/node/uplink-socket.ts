@@ -1,11 +1,20 @@
 /**
- * The uplink's connection to the relay in the hosted simulator: a WebSocket
- * (package `ws`) carrying the device credential as a bearer token on the
+ * Connections to the relay's uplink from Node.
+ *
+ * `wsClientConnect`: what the hosted doorbell uses, the device's own WebSocket
+ * client (src/net/ws-client.ts) over Node sockets.
+ *
+ * `wsUplinkConnect`: a WebSocket from the `ws` package, for relay tests and
+ * benchmarks that stand in for many doorbells at once. It carries the device credential as a bearer token on the
  * upgrade request. A refused upgrade (e.g. 401) is reported as close code
  * 4000 + status, as src/uplink/socket.ts specifies.
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import type { Random } from '../../src/host.js';
+import type { UplinkEndpoint } from '../../src/uplink/relay-url.js';
+import { WsClient } from '../../src/net/ws-client.js';
+import { openTcp } from './tcp-stream.js';
 import type { UplinkConnect, UplinkSocket, UplinkSocketEvents } from '../../src/uplink/socket.js';
 
 export interface WsUplinkOptions {
@@ -65,6 +74,11 @@ export class WsUplinkSocket implements UplinkSocket {
     this.ws.terminate();
   }
 
+  /** Bytes queued, not yet handed to TCP: live view skips frames while the connection is backed up. */
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
   /** Bytes this connection has written to TCP (the upgrade request included). */
   get bytesWritten(): number {
     return this.tcp?.bytesWritten ?? 0;
@@ -76,5 +90,18 @@ export function wsUplinkConnect(o: WsUplinkOptions): UplinkConnect {
     const socket = new WsUplinkSocket(o, events);
     o.onSocket?.(socket);
     return socket;
+  };
+}
+
+/** The device's uplink connector: its WebSocket client over Node sockets, the credential as bearer token. */
+export function wsClientConnect(random: Random, onClient?: (c: WsClient) => void): (endpoint: UplinkEndpoint, credential: string) => UplinkConnect {
+  return (endpoint, credential) => (events) => {
+    const client = new WsClient(
+      { path: endpoint.path, hostHeader: endpoint.hostHeader, headers: { authorization: `Bearer ${credential}` }, random, defer: (fn) => setImmediate(fn) },
+      events,
+      openTcp(endpoint),
+    );
+    onClient?.(client);
+    return client;
   };
 }

@@ -5,7 +5,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, utf8ToBytes, concatBytes } from '../bytes.js';
 import { check, SealbellError } from '../errors.js';
 import { b64encode, encodeStanzas, type ParsedHeader, type Stanza } from './format.js';
-import { unwrapX25519, type X25519Identity } from './x25519.js';
+import { stanzaKem, unwrapFileKey, type AgeIdentity } from './recipients.js';
 
 const HEADER_INFO = utf8ToBytes('header');
 
@@ -21,16 +21,19 @@ export function encodeHeader(fileKey: Uint8Array, stanzas: Stanza[]): Uint8Array
 }
 
 /**
- * Recovers the file key with one of the X25519 `identities` and checks the header MAC.
- * Throws NO_IDENTITY when no stanza is for these keys, HEADER_MAC when the header was altered.
+ * Recovers the file key with one of the `identities` (X25519 or post-quantum hybrid)
+ * and checks the header MAC. Throws NO_IDENTITY when no stanza is for these keys,
+ * HEADER_MAC when the header was altered, AGE_KEM_MIX when it mixes classic and
+ * post-quantum stanzas (see recipients.ts).
  */
-export function openHeader(header: ParsedHeader, identities: X25519Identity[]): Uint8Array {
+export function openHeader(header: ParsedHeader, identities: AgeIdentity[]): Uint8Array {
   if (header.stanzas.some((s) => s.type === 'scrypt')) {
     check(header.stanzas.length === 1, 'AGE_HEADER', 'malformed age header: an scrypt stanza must be alone');
   }
+  stanzaKem(header.stanzas);
   for (const stanza of header.stanzas) {
     for (const identity of identities) {
-      const fileKey = unwrapX25519(stanza, identity);
+      const fileKey = unwrapFileKey(stanza, identity);
       if (fileKey === undefined) continue;
       check(fileKey.length === 16, 'AGE_HEADER', 'malformed age header: file key must be 16 bytes');
       verifyHeaderMac(header, fileKey);

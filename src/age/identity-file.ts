@@ -1,5 +1,8 @@
-/** age identity files: one AGE-SECRET-KEY-1… per line, '#' comments and blank lines ignored. */
-import { decodeIdentity, identityToRecipient } from './x25519.js';
+/**
+ * age identity files: one AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…)
+ * per line, '#' comments and blank lines ignored.
+ */
+import { ageIdentity, anyIdentityToRecipient } from './recipients.js';
 import { check } from '../errors.js';
 
 export function parseIdentityFile(text: string): string[] {
@@ -8,10 +11,10 @@ export function parseIdentityFile(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   check(ids.length > 0, 'AGE_KEY', 'no identity in the identity file');
-  ids.forEach(decodeIdentity); // validates each
+  ids.forEach(ageIdentity); // validates each
   return ids;
 }
 
 export function formatIdentityFile(identity: string, created: Date): string {
-  return `# created: ${created.toISOString().slice(0, 19)}Z\n# public key: ${identityToRecipient(identity)}\n${identity}\n`;
+  return `# created: ${created.toISOString().slice(0, 19)}Z\n# public key: ${anyIdentityToRecipient(identity)}\n${identity}\n`;
 }

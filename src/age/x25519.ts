@@ -72,13 +72,14 @@ export function wrapX25519(fileKey: Uint8Array, recipient: Uint8Array, random: R
 
 /** An X25519 identity with its public key computed once (it is needed for every stanza tried). */
 export interface X25519Identity {
+  kem: 'x25519';
   secretKey: Uint8Array;
   publicKey: Uint8Array;
 }
 
 export function x25519Identity(identity: string): X25519Identity {
   const secretKey = decodeIdentity(identity);
-  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  return { kem: 'x25519', secretKey, publicKey: x25519.getPublicKey(secretKey) };
 }
 
 /**

@@ -23,9 +23,16 @@ export interface ClipManifest {
   payloadSha256: string;
   /** clips dropped from a full spool since the previous manifest (ids), reported to the owner */
   dropped: string[];
+  /**
+   * "mlkem768x25519" when the clip is sealed to post-quantum recipients only; absent for
+   * classic X25519 clips (so their manifests keep their v1 bytes). Checked against the header.
+   */
+  kem?: 'mlkem768x25519';
 }
 
 const KEYS = ['v', 'clip', 'device', 'epoch', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
+/** the optional last field, present only for post-quantum clips */
+const KEM_KEY = 'kem';
 export const MAX_MANIFEST_BYTES = 16 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -37,6 +44,7 @@ export function encodeManifest(m: ClipManifest): Uint8Array {
   validate(m);
   const ordered: Record<string, unknown> = {};
   for (const k of KEYS) ordered[k] = m[k];
+  if (m.kem !== undefined) ordered[KEM_KEY] = m.kem;
   return utf8ToBytes(JSON.stringify(ordered) + '\n');
 }
 
@@ -51,10 +59,11 @@ export function decodeManifest(bytes: Uint8Array): ClipManifest {
   }
   check(typeof value === 'object' && value !== null && !Array.isArray(value), 'MANIFEST_FORMAT', 'manifest must be a JSON object');
   const keys = Object.keys(value as object);
+  const expected: readonly string[] = keys[KEYS.length] === KEM_KEY ? [...KEYS, KEM_KEY] : KEYS;
   check(
-    keys.length === KEYS.length && KEYS.every((k, i) => keys[i] === k),
+    keys.length === expected.length && expected.every((k, i) => keys[i] === k),
     'MANIFEST_FORMAT',
-    `manifest fields must be exactly ${KEYS.join(', ')} in that order`,
+    `manifest fields must be exactly ${KEYS.join(', ')} in that order, then kem for a post-quantum clip`,
   );
   const m = value as ClipManifest;
   validate(m);
@@ -77,7 +86,8 @@ function validate(m: ClipManifest): void {
     isCount(m.epoch) && isCount(m.start) && isCount(m.end) && m.end >= m.start &&
     isCount(m.frames) && isCount(m.payloadSize) &&
     typeof m.payloadSha256 === 'string' && /^[0-9a-f]{64}$/.test(m.payloadSha256) &&
-    Array.isArray(m.dropped) && m.dropped.length <= 256 && m.dropped.every((d) => typeof d === 'string' && isSafeId(d));
+    Array.isArray(m.dropped) && m.dropped.length <= 256 && m.dropped.every((d) => typeof d === 'string' && isSafeId(d)) &&
+    (m.kem === undefined || m.kem === 'mlkem768x25519');
   check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');
 }
 

@@ -8,12 +8,14 @@
  *   CHUNK_REORDERED           chunks are out of order
  *   TRUNCATED / TRAILING_DATA the payload was cut short / has bytes after its end
  *   CONTAINER                 the plaintext is not a sealbell video container
- *   MANIFEST_MISMATCH         the clip is not the one its manifest describes
+ *   MANIFEST_MISMATCH         the clip is not the one its manifest describes (payload,
+ *                             frames, times, or classic vs post-quantum recipients)
+ *   AGE_KEM_MIX               the header mixes classic and post-quantum stanzas
  */
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
 import { parseHeader, MAX_HEADER_BYTES, type ParsedHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { x25519Identity, type X25519Identity } from '../age/x25519.js';
+import { ageIdentity, stanzaKem, type AgeIdentity } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, StreamOpener, payloadKey } from '../age/stream.js';
 import { bytesToHex, concatBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
@@ -31,7 +33,7 @@ export interface OpenedClip {
 
 export interface ClipOpenerOptions {
   backend: CryptoBackend;
-  /** AGE-SECRET-KEY-1… strings */
+  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… strings */
   identities: string[];
   onFrame?: (frame: Frame) => void;
   /** Raw plaintext (the video container), as it is decrypted. */
@@ -47,7 +49,11 @@ class PayloadScanner {
   private pending: Uint8Array = new Uint8Array(0);
   private readonly hash: Sha256;
 
-  constructor(backend: CryptoBackend, private readonly onPayload: (bytes: Uint8Array) => void) {
+  constructor(
+    backend: CryptoBackend,
+    private readonly onPayload: (bytes: Uint8Array) => void,
+    private readonly manifest?: ClipManifest,
+  ) {
     this.hash = backend.sha256();
   }
 
@@ -56,6 +62,7 @@ class PayloadScanner {
       this.pending = this.pending.length ? concatBytes(this.pending, data) : data.slice();
       const header = parseHeader(this.pending.subarray(0, MAX_HEADER_BYTES));
       if (!header) return;
+      checkKem(header, this.manifest);
       this.header = header;
       data = this.pending.subarray(header.length);
       this.pending = new Uint8Array(0);
@@ -74,19 +81,19 @@ class PayloadScanner {
 
 export class ClipOpener {
   private readonly scanner: PayloadScanner;
-  private readonly identities: X25519Identity[];
+  private readonly identities: AgeIdentity[];
   private readonly reader: MkvReader;
   private nonce = new Uint8Array(0);
   private stream: StreamOpener | undefined;
   private lastTimestamp = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
-    this.identities = o.identities.map(x25519Identity);
+    this.identities = o.identities.map(ageIdentity);
     this.reader = new MkvReader((f) => {
       this.lastTimestamp = f.timestamp;
       o.onFrame?.(f);
     });
-    this.scanner = new PayloadScanner(o.backend, (bytes) => this.payload(bytes));
+    this.scanner = new PayloadScanner(o.backend, (bytes) => this.payload(bytes), o.manifest);
   }
 
   push(data: Uint8Array): void {
@@ -156,6 +163,19 @@ export class ClipOpener {
   }
 }
 
+/**
+ * A clip is sealed to classic or to post-quantum recipients, never both (AGE_KEM_MIX), and
+ * its signed manifest says which: a classic header under a post-quantum manifest (a
+ * downgrade) or the reverse is MANIFEST_MISMATCH.
+ */
+function checkKem(header: ParsedHeader, manifest: ClipManifest | undefined): void {
+  const kem = stanzaKem(header.stanzas);
+  const signed = manifest?.kem ?? 'x25519';
+  if (manifest && kem !== undefined && kem !== signed) {
+    throw new SealbellError('MANIFEST_MISMATCH', `the clip's header is sealed to ${kem} recipients, its signed manifest says ${signed}`);
+  }
+}
+
 function checkAgainstManifest(opened: OpenedClip, m: ClipManifest): void {
   checkPayloadAgainstManifest(opened.payloadSize, opened.payloadSha256, m);
   if (opened.frames !== m.frames) {
@@ -184,7 +204,7 @@ function checkPayloadAgainstManifest(size: number, sha256: string, m: ClipManife
 export class PayloadVerifier {
   private readonly scanner: PayloadScanner;
   constructor(backend: CryptoBackend, private readonly manifest: ClipManifest) {
-    this.scanner = new PayloadScanner(backend, () => {});
+    this.scanner = new PayloadScanner(backend, () => {}, manifest);
   }
   push(data: Uint8Array): void {
     this.scanner.push(data);

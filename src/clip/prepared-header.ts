@@ -1,18 +1,24 @@
 /**
  * Ready clip headers. Building an age header costs two X25519 scalar
- * multiplications per recipient — far too slow to do when the button is
- * pressed on a 240 MHz chip — so the doorbell keeps a small pool of them,
+ * multiplications per recipient (for post-quantum recipients an X-Wing
+ * encapsulation: ML-KEM-768 and the two X25519 multiplications, ~9× the cost) —
+ * far too slow to do when the button is pressed on a 240 MHz chip — so the
+ * doorbell keeps a small pool of them,
  * built in idle time: file key wrapped for every recipient, header MAC,
  * payload nonce and payload key. Taking one makes sealing start at once.
  * They live in RAM only and each is used for exactly one clip.
  */
 import type { Random } from '../crypto/backend.js';
 import { encodeHeader } from '../age/header.js';
-import { FILE_KEY_LENGTH, decodeRecipient, wrapX25519 } from '../age/x25519.js';
+import { FILE_KEY_LENGTH } from '../age/x25519.js';
+import { kemOf, wrapFileKeyToAll, type Kem } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
 
-/** Who clips are sealed to right now: the roster's recipients (and the history recipient, if kept). */
+/**
+ * Who clips are sealed to right now: the roster's recipients (and the history recipient,
+ * if kept), all classic (age1…) or all post-quantum (age1pq1…), never mixed.
+ */
 export interface RecipientSet {
   epoch: number;
   recipients: string[];
@@ -20,6 +26,8 @@ export interface RecipientSet {
 
 export interface PreparedHeader {
   epoch: number;
+  /** the recipients' one kind: the manifest says "mlkem768x25519" for post-quantum clips */
+  kem: Kem;
   /** the age header, through the MAC line's newline */
   header: Uint8Array;
   /** the payload's 16-byte nonce (first bytes of the payload) */
@@ -30,13 +38,14 @@ export interface PreparedHeader {
 
 export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
   check(set.recipients.length > 0, 'NO_RECIPIENTS', 'no enrolled phone to seal clips to');
+  const kem = kemOf(set.recipients);
   const fileKey = random(FILE_KEY_LENGTH);
-  const stanzas = set.recipients.map((r) => wrapX25519(fileKey, decodeRecipient(r), random));
+  const stanzas = wrapFileKeyToAll(fileKey, set.recipients, random);
   const header = encodeHeader(fileKey, stanzas);
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
   fileKey.fill(0);
-  return { epoch: set.epoch, header, nonce, key };
+  return { epoch: set.epoch, kem, header, nonce, key };
 }
 
 export function wipeHeader(h: PreparedHeader): void {
@@ -64,6 +73,7 @@ export class HeaderPool {
 
   /** A new recipient set invalidates every prepared header. */
   setRecipients(set: RecipientSet): void {
+    kemOf(set.recipients); // a mixed set is refused before it replaces the current one
     this.set = { epoch: set.epoch, recipients: [...set.recipients] };
     this.ready.splice(0).forEach(wipeHeader);
   }

@@ -100,6 +100,7 @@ export class ClipSealer {
       payloadSize: this.payloadSize,
       payloadSha256: bytesToHex(this.hash.digest()),
       dropped,
+      ...(this.o.header.kem === 'mlkem768x25519' ? { kem: 'mlkem768x25519' as const } : {}),
     };
   }
 }

@@ -4,7 +4,7 @@
  *
  *   opening = magic "sealbell live v1" (16) ‖ device id (16 ASCII) ‖ session id (1-byte length, 1–64)
  *             ‖ request (16) ‖ epoch (6) ‖ start (6) ‖ kid (4) ‖ width (2) ‖ height (2)
- *             ‖ age header (2-byte length; exactly one X25519 stanza) ‖ nonce (16)
+ *             ‖ age header (2-byte length; exactly one X25519 or mlkem768x25519 stanza) ‖ nonce (16)
  *             ‖ Ed25519 signature by the device identity key over everything before it (64)
  *   record  = kid (4) ‖ ctr (8) ‖ ChaCha20-Poly1305(session key, nonce = kid ‖ ctr, plaintext)
  *   plaintext = kind (1) ‖ capture time (6, ms since the Unix epoch) ‖ data
@@ -32,7 +32,10 @@ export const MAX_LIVE_FRAME_BYTES = 65_000;
 export const MAX_RECORD_BYTES = RECORD_HEADER_LENGTH + PLAIN_PREFIX_LENGTH + MAX_LIVE_FRAME_BYTES + TAG_LENGTH;
 /** Counters stay below 2^53 so they are exact JavaScript numbers (at 30 fps: millions of years). */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
-/** Upper bound of an opening: the header holds one stanza (~150 bytes), far below the age header limit. */
+/**
+ * Upper bound of an opening: the header holds one stanza (~150 bytes X25519, ~1,650 bytes
+ * post-quantum mlkem768x25519), far below the age header limit.
+ */
 export const MAX_OPENING_BYTES = 4096;
 const KEY_INFO = utf8ToBytes('sealbell live v1 records');
 
@@ -58,7 +61,7 @@ export interface OpeningFields {
   kid: number;
   width: number;
   height: number;
-  /** an age v1 header with one X25519 stanza wrapping the 16-byte session file key */
+  /** an age v1 header with one X25519 (or mlkem768x25519) stanza wrapping the 16-byte session file key */
   header: Uint8Array;
   /** salt for the record key */
   nonce: Uint8Array;

@@ -15,7 +15,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Aead } from '../crypto/backend.js';
 import { parseHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { x25519Identity } from '../age/x25519.js';
+import { ageIdentity } from '../age/recipients.js';
 import { equalBytes, readUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import {
@@ -34,7 +34,7 @@ import { ReplayWindow } from './replay-window.js';
 
 export interface OpenLiveOptions {
   aead: Aead;
-  /** the phone's AGE-SECRET-KEY-1… */
+  /** the phone's AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) */
   identity: string;
   /** the device's Ed25519 public key (from device.pub) */
   devicePublicKey: Uint8Array;
@@ -80,7 +80,7 @@ export function openLiveSession(bytes: Uint8Array, o: OpenLiveOptions): LiveOpen
   const header = parseHeader(opening.header);
   if (!header || header.length !== opening.header.length) throw new SealbellError('AGE_HEADER', 'malformed age header in the live opening');
   if (header.stanzas.length !== 1) throw new SealbellError('LIVE_FORMAT', 'malformed live opening: the header must have exactly one stanza');
-  const fileKey = openHeader(header, [x25519Identity(o.identity)]);
+  const fileKey = openHeader(header, [ageIdentity(o.identity)]);
   const key = recordKey(fileKey, opening.nonce);
   fileKey.fill(0);
   return new LiveOpener(o.aead, opening, key);

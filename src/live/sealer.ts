@@ -13,7 +13,8 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Aead, AeadSealStream, Random } from '../crypto/backend.js';
 import type { Alloc } from '../age/stream.js';
 import { encodeHeader } from '../age/header.js';
-import { decodeRecipient, FILE_KEY_LENGTH, wrapX25519 } from '../age/x25519.js';
+import { FILE_KEY_LENGTH } from '../age/x25519.js';
+import { wrapFileKey } from '../age/recipients.js';
 import { concatBytes, readUintBE, writeUintBE } from '../bytes.js';
 import { check } from '../errors.js';
 import type { SigningKey } from '../minisign.js';
@@ -48,7 +49,7 @@ export interface LiveSealerOptions {
   start: number;
   width: number;
   height: number;
-  /** the requesting phone's age recipient (age1…) from the roster */
+  /** the requesting phone's age recipient from the roster (age1… or post-quantum age1pq1…) */
   recipient: string;
   /** where the record buffer comes from (host memory on devices); it is reused for every record */
   alloc?: Alloc;
@@ -72,8 +73,9 @@ export class LiveSealer {
 
   constructor(private readonly o: LiveSealerOptions) {
     const fileKey = o.random(FILE_KEY_LENGTH);
-    // age's own X25519 stanza and header MAC: the phone opens it with its age identity.
-    const header = encodeHeader(fileKey, [wrapX25519(fileKey, decodeRecipient(o.recipient), o.random)]);
+    // age's own recipient stanza (X25519, or mlkem768x25519 when the roster is post-quantum)
+    // and header MAC: the phone opens it with its age identity.
+    const header = encodeHeader(fileKey, [wrapFileKey(fileKey, o.recipient, o.random)]);
     const nonce = o.random(LIVE_NONCE_LENGTH);
     this.kid = readUintBE(o.random(4), 0, 4);
     this.key = recordKey(fileKey, nonce);

@@ -11,6 +11,9 @@
  * relay cannot make the doorbell skip or fork an update; `handover` names the account
  * authority that signs the rosters after this one (revocation rotates the account).
  *
+ * Recipients are all classic X25519 (age1…) or all post-quantum hybrid (age1pq1…),
+ * history recipient included: a roster that mixes them is refused (ROSTER_KEM_MIX).
+ *
  * Parsing is strict: the bytes must be exactly the canonical encoding of a valid
  * roster (so there is one byte string per roster, and what is signed is what is read).
  */
@@ -18,12 +21,15 @@ import { base64 } from '@scure/base';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8Decode, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
-import { decodeRecipient, encodeRecipient } from '../age/x25519.js';
+import { checkAnyRecipient, kemOf, type Kem } from '../age/recipients.js';
 import { isEd25519PublicKey, keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
 
 export const ROSTER_VERSION = 1;
-/** Canonical roster bytes never exceed this (16 phones with long names fit easily). */
-export const MAX_ROSTER_BYTES = 8192;
+/**
+ * Canonical roster bytes never exceed this: 16 phones with long names and a history
+ * recipient fit, post-quantum ones too (an age1pq1… recipient is 1,959 characters).
+ */
+export const MAX_ROSTER_BYTES = 40 * 1024;
 export const MAX_PHONES = 16;
 /** Phone names: 1–64 characters (code points). */
 export const MAX_NAME_LENGTH = 64;
@@ -33,7 +39,7 @@ export const MAX_SIGNATURE_BYTES = 1024;
 export interface RosterPhone {
   /** shown to the owner ("Alice's phone") */
   name: string;
-  /** the phone's age X25519 recipient: clips are sealed to it */
+  /** the phone's age recipient, X25519 (age1…) or post-quantum (age1pq1…): clips are sealed to it */
   recipient: string;
   /** the phone's Ed25519 public key (standard base64, 32 bytes) for relay challenge-response */
   auth: string;
@@ -109,11 +115,21 @@ function checkName(name: unknown): string {
 function checkRecipient(text: unknown, what: string): string {
   if (typeof text !== 'string') return bad(`${what} must be a string`);
   try {
-    if (encodeRecipient(decodeRecipient(text)) === text) return text;
+    checkAnyRecipient(text);
+    return text;
   } catch {
-    // falls through
+    return bad(`${what} is not an age recipient (age1… or age1pq1…)`);
   }
-  return bad(`${what} is not an age X25519 recipient (age1…)`);
+}
+
+/** Which kind of recipients the roster seals to: all post-quantum or all classic. */
+export function rosterKem(r: Pick<Roster, 'phones' | 'history'>): Kem {
+  const all = r.phones.map((p) => p.recipient).concat(r.history === null ? [] : [r.history]);
+  try {
+    return kemOf(all);
+  } catch {
+    throw new SealbellError('ROSTER_KEM_MIX', 'the roster mixes post-quantum (age1pq1…) and classic (age1…) recipients, history included: it must be all one kind');
+  }
 }
 
 /** The auth key: canonical padded base64 of a valid 32-byte Ed25519 public key. */
@@ -165,6 +181,7 @@ export function validateRoster(r: unknown): Roster {
   });
   const history = o.history === null ? null : checkRecipient(o.history, 'history');
   if (history !== null && seen.has(`recipient:${history}`)) bad('the history recipient is also a phone recipient');
+  rosterKem({ phones, history });
   const prev = o.prev === undefined || o.prev === null ? null : o.prev;
   if (prev !== null && (typeof prev !== 'string' || !/^[0-9a-f]{64}$/.test(prev))) bad('prev must be 64 lower-case hex digits or null');
   const handover = o.handover === undefined || o.handover === null ? null : o.handover;

@@ -186,7 +186,7 @@ export class Uplink {
           if (live()) this.onMessage(data);
         },
         onClose: (code, reason) => {
-          if (live()) this.closed(`closed (${code}${reason ? ` ${reason}` : ''})`);
+          if (live()) this.closed(closeReason(code, reason));
         },
       });
     } catch (e) {
@@ -273,6 +273,7 @@ export class Uplink {
       return this.fail(`the relay knows this credential as device ${m.device}, not ${this.o.deviceId}`);
     }
     this.state_ = 'ready';
+    this.log('uplink: connected to the relay');
     this.window = Math.min(this.maxWindow, m.window);
     this.lastProgress = this.now;
     if (this.spool.empty) this.failures = 0;
@@ -397,4 +398,11 @@ export class Uplink {
   private sendControl(m: DeviceMessage): void {
     this.socket?.send(encodeControl(m));
   }
+}
+
+/** What a closed connection means, for the log: refusals of the upgrade come as 4000 + HTTP status. */
+function closeReason(code: number, reason: string): string {
+  if (code === 4401) return 'the relay does not know this doorbell (not registered yet, or its credential was replaced); trying again';
+  if (code === 4403) return 'the relay refuses this doorbell (403); trying again';
+  return `closed (${code}${reason ? ` ${reason}` : ''})`;
 }

@@ -4,11 +4,14 @@
  * (tools/xs/run.ts); the same `cases` also run in Node there, as the reference.
  *
  * The constants were produced in Node with this same code; the X25519 keys are the
- * RFC 7748 §6.1 test vectors, and the header/payload below decrypts with the
- * `age-encryption` npm package (checked when the vectors were made).
+ * RFC 7748 §6.1 test vectors. test/vectors-independent.test.ts re-checks the rest without this
+ * code: the header and a payload sealed with OpenSSL decrypt with Debian age and typage.
  *
- * Cost under XS 13.3 (xsnap): about 227 M meter units, ~2 s on a desktop; mostly
- * ChaCha20-Poly1305 (~354 units/byte) over the 150,000-byte seal and open, and SHA-256.
+ * Cost under XS 13.3 (xsnap): about 626 M meter units (the test allows 1,000 M), ~4 s on
+ * a desktop: ~227 M mostly ChaCha20-Poly1305 (~354 units/byte) over the 150,000-byte seal
+ * and open, and SHA-256; ~400 M the post-quantum cases (pq-vectors.ts: X-Wing key
+ * expansions, encapsulations and decapsulations, a post-quantum doorbell clip and live
+ * session). @noble/post-quantum runs unchanged under XS 13.3.
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -28,6 +31,7 @@ import {
   x25519Identity,
 } from '../../src/age/x25519.js';
 import { runCases, type Case } from '../../tools/xs/guest.js';
+import { pqCases } from './pq-vectors.js';
 
 // --- inputs -------------------------------------------------------------------------
 
@@ -62,6 +66,12 @@ const HEADER_TEXT =
   '-> X25519 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08\n' +
   'HV4/6d8CHOO6dm2x5NTImNdB6lbgxUNE3VN7bdkHwM0\n' +
   '--- kVWU15NU7M0AsQyhmy7AwdRdZgVVZyCMvGpqiD9i0Sk\n';
+
+/** The inputs and expected values above, for test/vectors-independent.test.ts (stock age, typage and OpenSSL re-check them). */
+export const CORE_VECTOR = {
+  ALICE_SECRET, ALICE_PUBLIC, BOB_PUBLIC, RFC_SHARED, FILE_KEY, PAYLOAD_NONCE, PLAINTEXT_LENGTH,
+  ALICE_RECIPIENT, ALICE_IDENTITY, PAYLOAD_KEY_HEX, SEALED_LENGTH, SEALED_SHA256, HEADER_TEXT, plaintext,
+};
 
 // --- helpers --------------------------------------------------------------------------
 
@@ -256,6 +266,7 @@ export const cases: Case[] = [
       expectEqual(threw, true, 'invalid UTF-8 throws');
     },
   },
+  ...pqCases,
 ];
 
 runCases(cases);

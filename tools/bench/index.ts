@@ -23,6 +23,7 @@ import { setupCosts } from './setup.js';
 import { rosterCosts } from './roster.js';
 import { relayBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
+import { pqFigures } from './pq.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -106,7 +107,8 @@ function nodeTrigger(): Figures {
   return { node_trigger_to_first_byte_ready_ms: +ready.toFixed(3), node_trigger_to_first_byte_cold_ms: +cold.toFixed(3) };
 }
 
-async function xsTrigger(): Promise<Figures> {
+/** The XS meter figures of a press (deterministic compute units): header, trigger, first chunk. */
+export async function xsTrigger(): Promise<Figures> {
   // the device's own native sealing code when it can be built here (tools/xs-native), else an O(1) stand-in
   const s = await openXs('tools/bench/xs-trigger-entry.ts', { root: ROOT, bin: (await nativeWorker(ROOT)).bin });
   try {
@@ -172,6 +174,7 @@ export async function runBench(): Promise<Figures> {
     return { ...r, live_within_budget: r.live_within_budget ? 'yes' : 'no' };
   }));
   Object.assign(figures, await safely('xs_live', async () => ({ ...(await xsLiveStartCost(ROOT)), ...(await (await import('./live.js')).xsLiveRecordCost(ROOT)) })));
+  Object.assign(figures, await safely('xs_pq', () => pqFigures(ROOT)));
   return figures;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Live-view latency on loopback: capture → decrypted frame at the phone, with the
- * real relay in between. The doorbell (LiveSessions on the real Uplink, over `ws`)
- * takes a frame every 1000/fps ms of wall-clock time; the phone (PhoneClient and
+ * real relay in between. The doorbell is the app (src/app on the Node host, the real
+ * clock: a frame every 1000/fps ms of wall-clock time, sealed by its LiveSessions and
+ * sent by its Uplink over the device's own WebSocket client); the phone (PhoneClient and
  * the live receiver) logs in, asks, checks the signed opening and opens each
  * record. Frames are SVGA JPEGs from the hosted simulator's camera, encoded
  * beforehand: a real camera hands over a finished JPEG, so encoding is not timed.
@@ -28,20 +29,17 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateIdentity } from '../../src/device/identity.js';
-import { nobleAead, systemRandom } from '../../src/crypto/noble.js';
+import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
-import { Spool } from '../../src/uplink/spool.js';
-import { MemorySpoolStorage } from '../../src/uplink/storage.js';
-import { Uplink } from '../../src/uplink/uplink.js';
 import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import { encodeAuthKey, signRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle } from '../../src/roster/bundle.js';
 import { RosterStore } from '../../src/roster/roster-store.js';
-import { DeviceRoster } from '../../src/roster/device-roster.js';
-import { LiveSessions } from '../../src/live/sessions.js';
+import { storeDeviceConfig } from '../../src/setup/device-config.js';
+import { credentialToken } from '../../src/setup/records.js';
+import { NodeDoorbell } from '../../hosts/node/doorbell.js';
 import { SyntheticCamera } from '../../hosts/node/camera.js';
-import { wsUplinkConnect } from '../../hosts/node/uplink-socket.js';
 import { startRelay } from '../relay/server.js';
 import { newDeviceCredential, registerDevice } from '../relay/owner-client.js';
 import { PhoneClient, phoneAuthKeyFromSeed } from '../relay/phone-client.js';
@@ -70,89 +68,80 @@ export interface LiveLatency {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const round = (x: number) => Math.round(x * 100) / 100;
 
+/** The camera for the bench: a few real frames, each with its capture number after the JPEG's end, and when it was captured. */
+class TimedCamera {
+  readonly captured = new Map<number, number>();
+  bytes = 0;
+  constructor(private readonly frames: Uint8Array[], readonly width: number, readonly height: number) {}
+  capture(n: number): Uint8Array {
+    const jpeg = this.frames[n % this.frames.length];
+    const out = new Uint8Array(jpeg.length + 4);
+    out.set(jpeg);
+    new DataView(out.buffer).setUint32(jpeg.length, n); // after EOI: a decoder ignores it
+    this.captured.set(n, performance.now());
+    this.bytes += out.length;
+    return out;
+  }
+}
+
 export async function benchLiveLatency(o: LiveLatencyOptions = {}): Promise<LiveLatency> {
   const fps = o.fps ?? 10;
   const interval = 1000 / fps;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-live-bench-'));
   const adminToken = newDeviceCredential();
   const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken });
-  const camera = new SyntheticCamera({ width: o.width ?? 800, height: o.height ?? 600 });
-  const frames = Array.from({ length: 10 }, (_, n) => camera.capture(n, Date.now()));
-  let uplink: Uplink | undefined;
+  const synthetic = new SyntheticCamera({ width: o.width ?? 800, height: o.height ?? 600 });
+  const camera = new TimedCamera(Array.from({ length: 10 }, (_, n) => synthetic.capture(n, Date.now())), synthetic.width, synthetic.height);
+  let doorbell: NodeDoorbell | undefined;
   try {
-    // The doorbell, its roster (one phone) and its uplink with live view.
-    const kv = new MemoryKeyValueStore();
-    const identity = loadOrCreateIdentity(kv, systemRandom);
-    const credential = newDeviceCredential();
-    await registerDevice(relay.url, adminToken, { credential, publicKey: identity.publicKeyText });
+    // A doorbell as it leaves setup: its identity, the relay settings and a roster of one
+    // phone in its store. The app (src/app) runs it on the Node host with the real clock.
+    const store = new MemoryKeyValueStore();
+    const identity = loadOrCreateIdentity(store, systemRandom);
+    const credential = systemRandom(32);
+    await registerDevice(relay.url, adminToken, { credential: credentialToken(credential), publicKey: identity.publicKeyText });
+    storeDeviceConfig(store, { wifi: { ssid: 'bench', password: '' }, relayUrl: relay.url, credential });
     const authority = signingKeyFromSeed(systemRandom(32));
     const phoneIdentity = generateIdentity(systemRandom);
     const phoneAuth = phoneAuthKeyFromSeed(systemRandom(32));
-    const rosters = new RosterStore(kv, identity.deviceId);
     const signed = signRoster(
       { v: 1, device: identity.deviceId, epoch: 1, phones: [{ name: 'bench', recipient: identityToRecipient(phoneIdentity), auth: encodeAuthKey(phoneAuth.publicKey) }], history: null },
       authority,
     );
-    rosters.accept(encodeRosterBundle(signed), authority.publicKey);
-    const sessions = new LiveSessions({ aead: nobleAead, random: systemRandom, identity, roster: () => rosters.load()?.roster, width: camera.width, height: camera.height, maxDuration: 600_000 });
-    uplink = new Uplink({
-      spool: new Spool({ storage: new MemorySpoolStorage(), capacity: 1 << 20 }),
-      roster: new DeviceRoster({ rosters, identity, onChange: () => {} }),
-      live: sessions,
-      connect: wsUplinkConnect({ url: relay.uplinkUrl, credential }),
-      random: systemRandom,
-      deviceId: identity.deviceId,
-    });
-    sessions.attach(uplink);
-    uplink.start(Date.now());
+    new RosterStore(store, identity.deviceId).accept(encodeRosterBundle(signed), authority.publicKey);
+    doorbell = new NodeDoorbell({ state: path.join(dataDir, 'doorbell'), store, camera, fps, app: { liveMaxDuration: 600_000 } });
+    doorbell.boot();
 
     // The phone logs in once the relay has heard the roster.
     let client: PhoneClient | undefined;
     for (let i = 0; !client; i++) {
-      uplink.tick(Date.now());
       client = await PhoneClient.login(relay.url, identity.deviceId, phoneAuth).catch((e) => {
         if (i > 500) throw e;
         return new Promise<undefined>((r) => setTimeout(() => r(undefined), 10));
       });
     }
 
-    const captured = new Map<number, number>();
     const latencies: number[] = [];
-    let bytes = 0;
-    let ctr = 0;
-    const watching = watchLive({
+    let frames = 0;
+    await watchLive({
       client,
       identity: phoneIdentity,
       devicePub: identity.publicKeyText,
       seconds: (o.seconds ?? 6) + 0.5,
       onFrame: (f) => {
-        const t = captured.get(f.ctr);
+        const n = new DataView(f.data.buffer, f.data.byteOffset, f.data.byteLength).getUint32(f.data.byteLength - 4);
+        const t = camera.captured.get(n);
+        frames++;
         if (t !== undefined) latencies.push(performance.now() - t);
       },
     });
-    // The camera: a frame every interval of wall-clock time while the session runs.
-    const t0 = performance.now();
-    let k = 0;
-    let done = false;
-    void watching.finally(() => (done = true));
-    while (!done) {
-      const wait = t0 + ++k * interval - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      uplink.tick(Date.now());
-      if (!sessions.active) continue;
-      const jpeg = frames[k % frames.length];
-      captured.set(ctr++, performance.now());
-      bytes += jpeg.length;
-      sessions.frame(jpeg, Date.now());
-    }
-    await watching;
     latencies.sort((a, b) => a - b);
     if (latencies.length === 0) throw new Error('no live frame reached the phone');
     const budget = interval + 50;
     return {
       live_fps: fps,
-      live_frames: latencies.length,
-      live_frame_bytes_mean: Math.round(bytes / Math.max(1, ctr)),
+      live_frames: frames,
+      live_frame_bytes_mean: Math.round(camera.bytes / Math.max(1, camera.captured.size)),
       live_latency_ms_median: round(quantile(latencies, 0.5)),
       live_latency_ms_p95: round(quantile(latencies, 0.95)),
       live_latency_ms_max: round(latencies[latencies.length - 1]),
@@ -160,7 +149,7 @@ export async function benchLiveLatency(o: LiveLatencyOptions = {}): Promise<Live
       live_within_budget: quantile(latencies, 0.95) <= budget,
     };
   } finally {
-    uplink?.stop();
+    await doorbell?.stop();
     await relay.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

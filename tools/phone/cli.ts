@@ -5,7 +5,7 @@ import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
 import { SealbellError } from '../../src/errors.js';
-import { enrollFromRelay, phoneLogin, registerOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
+import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
 import { confirmUpdates, describeConfirmations, type Confirmation, type WaitOptions } from './roster-sync.js';
 import { describeStatus, phoneStatus } from './status.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
@@ -14,7 +14,9 @@ import { phoneLive } from './live.js';
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
   init     make the account: shows the 12-word passphrase once; writes the escrow
-             [--name NAME]
+             [--name NAME] [--pq: post-quantum keys (mlkem768x25519, age1pq1…) for this
+             phone and the account; phones enrolled later follow. Such clips open with
+             age ≥ 1.3 and typage ≥ 0.3, not Debian's age 1.1]
   setup    set up a doorbell in setup mode, then register it on the relay
              --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
              Secrets, each from a file, the environment, or a line of stdin in this order:
@@ -24,6 +26,9 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
              [--wait S: how long to wait for each doorbell to confirm, default 30]
+  pq-upgrade  move this phone (and, run first on the phone that made the account, the account)
+             to post-quantum keys: signed roster updates through the relay. Phones not yet
+             moved get no new clips until they run it too. Passphrase as for setup.
   revoke   remove a phone from every doorbell's roster (a signed update through the relay) and
              rotate the account: shows the NEW passphrase once (the old one opens nothing after)
              --phone NAME [--device ID] [--wait S as for enroll]; passphrase as for setup
@@ -67,8 +72,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
   };
   switch (sub) {
     case 'init': {
-      const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' } } });
-      const r = phoneInit(values.dir!, { name: values.name });
+      const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' }, pq: { type: 'boolean', default: false } } });
+      const r = phoneInit(values.dir!, { name: values.name, pq: values.pq });
       console.log(`account made in ${values.dir}. Write this passphrase down; it is shown only now and is the only way to add a phone:\n`);
       console.log(`    ${r.passphrase}\n`);
       console.log(`this phone's age recipient: ${r.recipient}`);
@@ -141,6 +146,15 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       if (alarms.length) throw new SealbellError('ROSTER_FORK', `ALARM: the roster of doorbell ${alarms.map((s) => s.deviceId).join(', ')} is forked (see above)`);
       return;
     }
+    case 'pq-upgrade': {
+      const { values } = parseArgs({ args, options: { ...common, 'passphrase-file': { type: 'string' } } });
+      const r = await pqUpgradeOnRelay({ dir: values.dir!, passphrase: await readPassphrase(values['passphrase-file']) });
+      if (r.escrow) console.log('the account moved to post-quantum: new history key, escrow replaced on the relay');
+      for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published, sealing post-quantum to ${u.roster.roster.phones.map((p) => `"${p.name}"`).join(', ')}`);
+      if (r.waiting.length) console.log(`still classic, no new clips until each runs phone pq-upgrade: ${r.waiting.map((n) => `"${n}"`).join(', ')}`);
+      console.log(`this phone's post-quantum recipient: ${r.recipient}`);
+      return;
+    }
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
       for (const { deviceId, clips } of await phoneClips(values.dir!, values.device)) {
@@ -157,8 +171,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = need(values.out, '--out FILE');
-      const history = values.history
-        ? (await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']))).history
+      const account = values.history ? await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file'])) : undefined;
+      const history = account
+        ? [account.history, ...(account.previous ?? [])]
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);

@@ -43,8 +43,11 @@ export interface FetchOptions {
   out?: string;
   /** where the .age and manifest go (default <dir>/clips) */
   keepDir?: string;
-  /** the account history identity (unlocked with the passphrase): opens clips from before this phone joined */
-  history?: string;
+  /**
+   * the account history identity (unlocked with the passphrase), and any earlier ones: opens
+   * clips from before this phone joined
+   */
+  history?: string | string[];
 }
 
 /** One doorbell's clips through one login: what `fetch`, `watch` and the demo use for each clip. */
@@ -65,7 +68,8 @@ export class DeviceFetcher {
 
   /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video). */
   async fetch(clip: string, o: FetchOptions = {}): Promise<FetchedClip> {
-    const identities = [readPhone(this.dir).identity, ...(o.history ? [o.history] : [])];
+    const phone = readPhone(this.dir);
+    const identities = [phone.identity, ...(phone.previous ?? []), ...(o.history === undefined ? [] : [o.history].flat())];
     const pub = this.device.publicKeyText;
     const got = await this.call((c) => c.download(clip, o.keepDir ?? path.join(this.dir, 'clips'), { devicePub: pub }));
     const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out });

@@ -2,6 +2,8 @@
  * `sealbell phone enroll`: a further phone, from the passphrase and the escrow
  * alone. Opens the escrow (account keys), makes this phone's keys, and signs each
  * given doorbell roster again with this phone added (epoch + 1), for the relay to deliver.
+ * The new phone's keys are the account's kind: post-quantum (AGE-SECRET-KEY-PQ-1…) when
+ * the account history key is, classic otherwise, so the rosters stay unmixed.
  */
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
@@ -11,6 +13,7 @@ import { encodeRosterRun } from '../../src/roster/bundle.js';
 import { accountSigners, type EditBase } from './roster-sync.js';
 import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
 import { openEscrow } from './escrow.js';
+import { identityKem } from '../../src/age/recipients.js';
 import { newPhoneKeys } from './init.js';
 import { rosterEntry, withPhone } from './roster-edit.js';
 
@@ -57,7 +60,7 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   if (hasPhone(a.dir)) throw new SealbellError('PHONE_EXISTS', `${a.dir} already holds a phone`);
   const account = openEscrow(a.escrow, a.passphrase);
   const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
-  const phone = newPhoneKeys(a.name, random);
+  const phone = newPhoneKeys(a.name, random, identityKem(account.history));
   const signers = accountSigners(account);
   const updates = bases.map((c) => {
     const next = withPhone(c.base.roster, rosterEntry(phone));

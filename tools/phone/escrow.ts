@@ -7,13 +7,18 @@
  *               one space between words, lower case: the exact bytes age's scrypt sees
  *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"
  *                [,"previous":["AGE-SECRET-KEY-1…",…]][,"previousAuthorities":["<base64 seed>",…]]}
+ *               (history "AGE-SECRET-KEY-PQ-1…" for a post-quantum account)
  *
- * After a revocation rotated the account: `previous`, the earlier history keys, newest first
- * (they open the clips recorded before), and `previousAuthorities`, the authorities rotated away
- * from, newest first (at most 4), so the owner can still sign the handover for a doorbell that
- * has not taken it yet (the relay withheld it, or forked the roster meanwhile). The removed member
- * held them too: they open nothing recorded after the doorbell acknowledged the handover, and only
- * ever sign a roster that hands it over to the current authority.
+ * `previous`: the earlier history keys, newest first (after `phone pq-upgrade`, or a revocation
+ * rotated the account): they open the clips recorded before. `previousAuthorities`: the
+ * authorities a revocation rotated away from, newest first (at most 4), so the owner can still
+ * sign the handover for a doorbell that has not taken it yet (the relay withheld it, or forked
+ * the roster meanwhile). The removed member held them too: they open nothing recorded after the
+ * doorbell acknowledged the handover, and only ever sign a roster that hands it over to the
+ * current authority.
+ *
+ * The escrow stays passphrase-based (age scrypt): a quantum computer gives no useful
+ * speed-up against scrypt and a 128-bit passphrase (Grover at best halves the bits).
  */
 import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -24,7 +29,7 @@ import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decryptWithPassphrase, encryptWithPassphrase } from '../../src/age/file.js';
 import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
-import { decodeIdentity } from '../../src/age/x25519.js';
+import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import type { AccountKeys } from './state.js';
 
@@ -88,7 +93,7 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
     return seed;
   };
   try {
-    for (const h of [j.history as string, ...previous]) decodeIdentity(h);
+    for (const h of [j.history as string, ...previous]) ageIdentity(h); // X25519 or post-quantum
   } catch {
     bad();
   }

@@ -6,7 +6,7 @@
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
+import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../../src/age/recipients.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
 import { newPassphrase, sealEscrow } from './escrow.js';
@@ -17,6 +17,13 @@ export interface PhoneInitOptions {
   random?: Random;
   /** scrypt work factor of the escrow (tests may lower it; default 18) */
   logN?: number;
+  /**
+   * A post-quantum account: this phone and the history recipient get hybrid
+   * mlkem768x25519 keys (AGE-SECRET-KEY-PQ-1…), so every doorbell seals post-quantum.
+   * Off by default: such clips open with age ≥ 1.3 and typage ≥ 0.3, not with the
+   * age 1.1 that Debian and Ubuntu ship (README, "Post-quantum").
+   */
+  pq?: boolean;
 }
 
 export interface PhoneInitResult {
@@ -31,16 +38,18 @@ export interface PhoneInitResult {
   escrowPath: string;
 }
 
-export function newPhoneKeys(name: string, random: Random): PhoneKeys {
-  const identity = generateIdentity(random);
-  return { name, identity, recipient: identityToRecipient(identity), auth: signingKeyFromSeed(random(32)) };
+/** A phone's keys; `kem` is the account's kind (a roster never mixes classic and post-quantum). */
+export function newPhoneKeys(name: string, random: Random, kem: Kem = 'x25519'): PhoneKeys {
+  const identity = generateAgeIdentity(kem, random);
+  return { name, identity, recipient: anyIdentityToRecipient(identity), auth: signingKeyFromSeed(random(32)) };
 }
 
 export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResult {
   const random = o.random ?? systemRandom;
   if (hasPhone(dir)) throw new SealbellError('PHONE_EXISTS', `${dir} already holds a phone`);
-  const account: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random) };
-  const phone = newPhoneKeys(o.name ?? 'phone 1', random);
+  const kem: Kem = o.pq ? 'mlkem768x25519' : 'x25519';
+  const account: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateAgeIdentity(kem, random) };
+  const phone = newPhoneKeys(o.name ?? 'phone 1', random, kem);
   const passphrase = newPassphrase(random);
   const escrow = sealEscrow(account, passphrase, random, o.logN);
   writeAuthorityPub(dir, account);

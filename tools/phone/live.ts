@@ -26,6 +26,8 @@ export interface WatchLiveOptions {
   devicePub: string;
   /** how long to watch; then the phone leaves (the device ends the session) */
   seconds: number;
+  /** the phone leaves now, as when its seconds are up (tests watch for some frames, not some time) */
+  leave?: AbortSignal;
   onFrame?: (frame: { ctr: number; time: number; data: Uint8Array }) => void;
   /** the opening was checked: the session's video size and start */
   onOpen?: (info: { width: number; height: number; start: number; session: string }) => void;
@@ -58,10 +60,12 @@ export function watchLive(o: WatchLiveOptions): Promise<LiveResult> {
   let timedOut = false;
   let opened = false;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const leave = () => {
       timedOut = true;
       ws.close(1000, 'enough');
-    }, o.seconds * 1000);
+    };
+    const timer = setTimeout(leave, o.seconds * 1000);
+    o.leave?.addEventListener('abort', leave, { once: true });
     ws.on('unexpected-response', (_req, res) => {
       status = res.statusCode;
       res.resume();

@@ -23,6 +23,7 @@ import type { Random } from '../../src/host.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity } from '../../src/age/x25519.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
+import { phonePqUpgrade, type PhonePqUpgradeResult } from './pq-upgrade.js';
 import { phoneRevoke } from './revoke.js';
 import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
 import { listDevices, readDevice, readPhone, unlockAccount, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
@@ -139,7 +140,7 @@ export async function unlockCurrentAccount(dir: string, passphrase: string): Pro
     const keys = openEscrow(escrow, passphrase);
     writeEscrow(dir, escrow);
     writeAuthorityPub(dir, keys);
-    writeEscrowRecord(dir, { account, writeToken: escrowWriteToken(passphrase) });
+    writeEscrowRecord(dir, { account });
     return keys;
   }
 }
@@ -190,7 +191,9 @@ export async function enrollFromRelay(a: {
     bases.push(editBase(a.dir, acked, accountSigners(keys).map((k) => k.publicKey)));
   }
   const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, rosters: [], bases, name: a.name, keep: false });
-  writeEscrowRecord(a.dir, { account, writeToken: escrowWriteToken(a.passphrase) });
+  // No write token kept: the phone that made the account (or last rotated it) replaces the escrow;
+  // a revocation from here derives the token from the passphrase to drop it.
+  writeEscrowRecord(a.dir, { account });
   await publish(result.updates, () => a.relay);
   for (const u of result.updates) writeRoster(a.dir, u.roster);
   const alarms = bases.flatMap((b) => b.alarms);
@@ -281,4 +284,27 @@ export async function revokeOnRelay(a: {
   const removedFrom = bases.filter((b) => b.base.roster.phones.some((p) => [p.name, p.recipient, p.auth].includes(a.phone))).map((b) => b.base.roster.device);
   const alarms = bases.flatMap((b) => b.alarms);
   return { updates, removedFrom, alarms, passphrase, account, ...(oldEscrow === undefined ? {} : { oldEscrow }) };
+}
+
+/**
+ * `phone pq-upgrade` (tools/phone/pq-upgrade.ts) through the relay: the current escrow and
+ * rosters come from the relay, read with the account authority's login as enroll does (a
+ * phone left out of a roster by an earlier upgrade can no longer log in as itself); the
+ * new escrow, if the account moved, is uploaded first, then the roster updates.
+ */
+export async function pqUpgradeOnRelay(a: { dir: string; passphrase: string }): Promise<PhonePqUpgradeResult> {
+  const ids = listDevices(a.dir);
+  if (ids.length === 0) throw new SealbellError('PHONE_STATE', 'no doorbell known to this phone');
+  const relayOf = (id: string) => readDevice(a.dir, id).relayUrl;
+  const record = readEscrowRecord(a.dir);
+  const escrow = await getEscrow(relayOf(ids[0]), record.account);
+  const keys = openEscrow(escrow, a.passphrase);
+  const authKey = phoneAuthKeyFromSeed(keys.authority.secretKey);
+  // each doorbell's acknowledged roster, not what the relay calls newest (roster-sync.ts)
+  const bases: EditBase[] = [];
+  for (const id of ids) bases.push(editBase(a.dir, await ackedRoster(a.dir, id, await PhoneClient.login(relayOf(id), id, authKey)), accountSigners(keys).map((k) => k.publicKey)));
+  const result = phonePqUpgrade({ dir: a.dir, passphrase: a.passphrase, escrow, rosters: [], bases, canReplaceEscrow: record.writeToken !== undefined });
+  if (result.escrow) await uploadEscrow(a.dir, relayOf(ids[0]));
+  await publish(result.updates, relayOf);
+  return result;
 }

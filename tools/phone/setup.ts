@@ -5,7 +5,7 @@
  */
 import type { Random } from '../../src/host.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { identityToRecipient } from '../../src/age/x25519.js';
+import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import type { Roster } from '../../src/roster/roster.js';
 import type { WifiCredentials } from '../../src/setup/records.js';
 import { runPhoneSetup, type DeviceSeen, type PhoneSetupOutcome, type SetupTransport } from './setup-client.js';
@@ -30,7 +30,7 @@ export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> 
   const random = a.random ?? systemRandom;
   const phone = readPhone(a.dir);
   const account = a.account;
-  const history = identityToRecipient(account.history);
+  const history = anyIdentityToRecipient(account.history);
   const credential = random(32);
   // A doorbell this account set up before: its current roster, plus this phone. A new one: this phone.
   const rosterFor = (d: DeviceSeen): Roster =>

@@ -1,7 +1,8 @@
 /**
  * The phone's state, one folder per phone (secrets 0600, written atomically):
  *
- *   identity.key          this phone's age identity (age -d -i identity.key opens its clips)
+ *   identity.key          this phone's age identity (age -d -i identity.key opens its clips); after
+ *                         `phone pq-upgrade`, the earlier classic identity follows it (older clips)
  *   phone.json            { v, name, recipient, auth: base64 Ed25519 seed } (secret)
  *   authority.pub         the account authority's minisign public key
  *   escrow.age            the account keys, age-encrypted to the passphrase (also on the relay)
@@ -23,7 +24,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
-import { identityToRecipient } from '../../src/age/x25519.js';
+import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
 import { openEscrow } from './escrow.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
@@ -31,18 +32,23 @@ import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.j
 
 export interface PhoneKeys {
   name: string;
-  /** AGE-SECRET-KEY-1… */
+  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…: the one the roster seals to */
   identity: string;
   recipient: string;
+  /** earlier identities of this phone (before `phone pq-upgrade`): they open its older clips */
+  previous?: string[];
   /** Ed25519 key for relay challenge-response */
   auth: SigningKey;
 }
 
 export interface AccountKeys {
   authority: SigningKey;
-  /** AGE-SECRET-KEY-1… of the account history recipient */
+  /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
   history: string;
-  /** earlier history identities, newest first (a revocation rotated the account): they open older clips */
+  /**
+   * earlier history identities, newest first (before the account moved to post-quantum, or a
+   * revocation rotated it): they open older clips
+   */
   previous?: string[];
   /** authorities a revocation rotated away from, newest first (escrow.ts) */
   previousAuthorities?: SigningKey[];
@@ -90,16 +96,18 @@ export function hasPhone(dir: string): boolean {
 
 export function writePhone(dir: string, p: PhoneKeys): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(file(dir, 'identity.key'), formatIdentityFile(p.identity, new Date()));
+  const created = new Date();
+  const earlier = (p.previous ?? []).map((id) => `# earlier key, kept to open older clips:\n${formatIdentityFile(id, created)}`);
+  writeFileAtomic(file(dir, 'identity.key'), [formatIdentityFile(p.identity, created), ...earlier].join(''));
   writeFileAtomic(file(dir, 'phone.json'), JSON.stringify({ v: 1, name: p.name, recipient: p.recipient, auth: base64.encode(p.auth.secretKey) }, null, 2) + '\n');
 }
 
 export function readPhone(dir: string): PhoneKeys {
   const j = readJson(file(dir, 'phone.json'), 'phone.json');
-  const [identity] = parseIdentityFile(fs.readFileSync(file(dir, 'identity.key'), 'utf8'));
-  const recipient = identityToRecipient(identity);
+  const [identity, ...previous] = parseIdentityFile(fs.readFileSync(file(dir, 'identity.key'), 'utf8'));
+  const recipient = anyIdentityToRecipient(identity);
   if (j.recipient !== recipient || typeof j.name !== 'string') throw new SealbellError('PHONE_STATE', 'phone.json does not match identity.key');
-  return { name: j.name, identity, recipient, auth: signingKeyFromSeed(seed(j.auth, 'phone auth key')) };
+  return { name: j.name, identity, recipient, previous, auth: signingKeyFromSeed(seed(j.auth, 'phone auth key')) };
 }
 
 /** Keeps the account authority's public key (the secret keys stay in the escrow). */

@@ -24,6 +24,7 @@ import { parseRoster, verifyRoster, type SignedRoster } from '../../src/roster/r
 import { verifyRosterAck } from '../../src/roster/ack.js';
 import { authorityAfter, checkRun, type StoredRoster } from '../../src/roster/roster-store.js';
 import { RelayError } from './errors.js';
+import { MAX_ROSTER_TEXT } from '../../src/uplink/wire.js';
 import type { DeviceRow, RelayStore } from './store.js';
 
 export interface RelayRostersOptions {
@@ -33,8 +34,8 @@ export interface RelayRostersOptions {
   log: (line: string) => void;
 }
 
-/** A run travels to the device in one control message (src/uplink/wire.ts: 16 KiB of base64). */
-export const MAX_PENDING_RUN_BYTES = 12 * 1024;
+/** A run travels to the device in one control message (src/uplink/wire.ts, as base64). */
+export const MAX_PENDING_RUN_BYTES = (MAX_ROSTER_TEXT / 4) * 3;
 
 /** What the relay says the device holds, for phones to check (GET /v1/devices/:device/roster/held). */
 export interface HeldRosterView {

@@ -30,6 +30,7 @@ import { codePassword, qrPayload, verhoeffCheckDigit, formatManualCode } from '.
 import { encodeMessage, parseMessage } from '../../src/setup/messages.js';
 import { SetupChannel, channelKeys } from '../../src/setup/channel.js';
 import { encodeConfig, parseDeviceInfo, parseDone } from '../../src/setup/records.js';
+import { assertMayRewriteVectors } from './rewrite-guard.js';
 
 /** Labelled deterministic bytes: SHA-256(label ‖ counter) blocks. For vectors only, never for keys in use. */
 export function labelledRandom(label: string): Random {
@@ -193,6 +194,7 @@ export const VECTOR_DIR = 'test/vectors';
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const write = process.argv.includes('--write');
+  if (write) assertMayRewriteVectors('setup-vectors --write');
   const files = { 'roster-v1.json': rosterVectors(), 'setup-v1.json': setupVectors() };
   for (const [name, value] of Object.entries(files)) {
     const text = JSON.stringify(value, null, 2) + '\n';

@@ -6,76 +6,31 @@
  * to the roster's phones through it. A long press reopens setup (and lifts a
  * lockout); a long press while setup is open is a factory reset.
  *
- * It imports nothing from the Moddable SDK: main.ts gives it the SDK bindings
- * (AppHost), and Node tests give it loopback ones, so the same wiring is what
- * both run. It owns no timers: the host calls `tick` every 100 ms or so.
+ * This is the one wiring of the doorbell. It imports nothing from Node or the
+ * SDK: each host gives it its bindings (AppHost, host.ts) — hosts/moddable/main.ts
+ * on boards and in the Moddable simulator, hosts/node/doorbell.ts for
+ * `sealbell doorbell`, the demo and the tests. It owns no timers: the host calls
+ * `tick` every 100 ms or so, and `frame` with each camera frame.
  */
-import type { Alloc, CryptoBackend, KeyValueStore, Log, Random } from '../../src/host.js';
-import type { SpoolStorage } from '../../src/uplink/storage.js';
-import type { UplinkConnect, UplinkSocket } from '../../src/uplink/socket.js';
-import type { WifiCredentials } from '../../src/setup/records.js';
-import type { Roster } from '../../src/roster/roster.js';
-import { equalBytes } from '../../src/bytes.js';
-import { Doorbell } from '../../src/device/doorbell.js';
-import { loadOrCreateIdentity, type DeviceIdentity } from '../../src/device/identity.js';
-import { isSetUp, SetupMode, type SetupResult } from '../../src/setup/setup-mode.js';
-import { installVerifierRecord, VERIFIER_KEY } from '../../src/setup/verifier-record.js';
-import { loadDeviceConfig } from '../../src/setup/device-config.js';
-import { credentialToken } from '../../src/setup/records.js';
-import { recipientsOf, RosterStore } from '../../src/roster/roster-store.js';
-import { DeviceRoster } from '../../src/roster/device-roster.js';
-import { Spool } from '../../src/uplink/spool.js';
-import { Uplink } from '../../src/uplink/uplink.js';
-import { LiveSessions } from '../../src/live/sessions.js';
-import type { HttpHandler } from './http-server.js';
+import type { Log } from '../host.js';
+import type { UplinkSocket } from '../uplink/socket.js';
+import type { AppHost, Closable, LedStatus } from './host.js';
+import type { WifiCredentials } from '../setup/records.js';
+import type { Roster } from '../roster/roster.js';
+import { equalBytes } from '../bytes.js';
+import { Doorbell } from '../device/doorbell.js';
+import { loadOrCreateIdentity, type DeviceIdentity } from '../device/identity.js';
+import { isSetUp, SetupMode, type SetupResult } from '../setup/setup-mode.js';
+import { installVerifierRecord, VERIFIER_KEY } from '../setup/verifier-record.js';
+import { loadDeviceConfig } from '../setup/device-config.js';
+import { credentialToken } from '../setup/records.js';
+import { recipientsOf, RosterStore } from '../roster/roster-store.js';
+import { DeviceRoster } from '../roster/device-roster.js';
+import { Spool } from '../uplink/spool.js';
+import { Uplink } from '../uplink/uplink.js';
+import { LiveSessions } from '../live/sessions.js';
 import { setupHttpHandler } from './setup-http.js';
-import { uplinkEndpoint, type UplinkEndpoint } from '../../src/uplink/relay-url.js';
-import type { LedStatus, StatusLight } from './types.js';
-
-export interface Closable {
-  close(): void;
-}
-
-/** Wi-Fi as the app needs it; the simulator's is the host's network (always online). */
-export interface AppNetwork {
-  openAccessPoint(ssid: string): void;
-  closeAccessPoint(): void;
-  /** Joins the owner's network (leaving any other); reports the link as it comes and goes. */
-  join(wifi: WifiCredentials, events: { onOnline(): void; onOffline(): void }): void;
-  leave(): void;
-}
-
-/** Spool storage; a flash partition may erase ahead in idle time and be wiped at a factory reset. */
-export interface AppSpoolStorage extends SpoolStorage {
-  maintain?(): number;
-  wipe?(): void;
-}
-
-export interface AppHost {
-  log: Log;
-  store: KeyValueStore;
-  random: Random;
-  backend: CryptoBackend;
-  alloc?: Alloc;
-  /** UTC ms; `sync` asks the network for the time (SNTP) once online */
-  clock: { now(): number; sync?(): void };
-  camera: { width: number; height: number };
-  light: StatusLight;
-  spool: { storage: AppSpoolStorage; capacity: number };
-  network: AppNetwork;
-  /** Serves the setup endpoint (HTTP) until closed. */
-  openSetupEndpoint(handler: HttpHandler): Closable;
-  /**
-   * The connection to the relay, with the device credential as its bearer token. A socket
-   * that reports `buffered` (bytes queued, not yet taken by the network: ws-client.ts does)
-   * lets live view skip frames while the connection is backed up.
-   */
-  uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
-  /** Runs `fn` after `ms` (outside the current call). */
-  later(fn: () => void, ms: number): void;
-  /** The provisioning record given by the build or the simulator's folder, installed when it differs. */
-  verifierRecord?: Uint8Array;
-}
+import { uplinkEndpoint, type UplinkEndpoint } from '../uplink/relay-url.js';
 
 export interface AppOptions {
   /** ms a clip runs after the last press (default 10 s) */

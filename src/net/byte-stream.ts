@@ -1,8 +1,8 @@
 /**
- * A TCP (or TLS) connection as the protocol code in hosts/moddable sees it:
- * bytes in, bytes out with back-pressure. The Moddable binding is
- * tcp-stream.ts (the SDK's `socket` / `securesocket`); tests bind it to Node's
- * `net`. Keeping the HTTP server and WebSocket client on this small interface
+ * A TCP (or TLS) connection as the protocol code in src/net sees it:
+ * bytes in, bytes out with back-pressure. Each host binds it: hosts/moddable/tcp-stream.ts
+ * to the SDK's `socket` / `securesocket`, hosts/node/tcp-stream.ts to Node's `net` and `tls`.
+ * Keeping the HTTP server and WebSocket client on this small interface
  * lets CI run them, unchanged, against the real phone tools and relay.
  */
 

@@ -24,9 +24,9 @@
  * Recovery reads only the 32-byte head of each sector; a record's payload CRC
  * is checked whenever the whole record is read.
  */
-import { SealbellError } from '../../src/errors.js';
-import type { SpoolRecordInfo, SpoolStorage } from '../../src/uplink/storage.js';
-import { crc32 } from './kv-store.js';
+import { SealbellError } from '../errors.js';
+import type { SpoolRecordInfo, SpoolStorage } from './storage.js';
+import { crc32 } from '../crc32.js';
 
 /** A flash partition (or a file standing in for one). */
 export interface FlashArea {

@@ -4,7 +4,7 @@
  * only, strict limits. It is what the doorbell's setup endpoint needs and no
  * more; the routing and the answers are the handler's (setup-http.ts).
  */
-import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
+import { utf8Decode, utf8ToBytes } from '../bytes.js';
 import { ReadBuffer, WriteQueue, type ByteStream, type ByteStreamEvents } from './byte-stream.js';
 
 export interface HttpHead {

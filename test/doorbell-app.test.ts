@@ -1,17 +1,16 @@
 /**
- * The Moddable firmware's wiring (hosts/moddable/app.ts) end to end, without
- * the SDK: the same DoorbellApp that main.ts runs, given Node stand-ins for the
- * SDK bindings (net sockets, a NOR flash in RAM). A provisioned doorbell boots
- * into setup; the phone sets it up over the device's HTTP server; the doorbell
- * registers its roster with the relay over the device's WebSocket client; a
- * press records a clip from a real JPEG camera into the flash spool; it reaches
- * the relay; the phone downloads it and Debian `age -d` opens it. Then a long
- * press reopens setup, and a second one is a factory reset.
+ * The doorbell firmware (src/app, the app every board runs) end to end on the
+ * Node host: the device's HTTP server and WebSocket client over Node sockets, its
+ * flash spool on a NOR flash in RAM. A provisioned doorbell boots into setup; the
+ * phone sets it up; the doorbell registers its roster with the relay; a press
+ * records a clip from a real JPEG camera into the flash spool; it reaches the
+ * relay; the phone downloads it and Debian `age -d` opens it. Then a long press
+ * reopens setup, and a second one is a factory reset.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlashSpoolStorage } from '../hosts/moddable/flash-spool-storage.js';
+import { FlashSpoolStorage } from '../src/uplink/flash-spool.js';
 import { isSetUp } from '../src/setup/setup-mode.js';
 import { VERIFIER_KEY } from '../src/setup/verifier-record.js';
 import { provision } from '../tools/provision.js';
@@ -20,12 +19,12 @@ import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
 import { requireTool, run, seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
-import { Rig, shutdownRigs } from './moddable-rig.js';
+import { stopDoorbells, testDoorbell } from './app-helpers.js';
 
-describe('Moddable app wiring (Node bindings in place of the SDK)', function () {
+describe('the doorbell app on the Node host', function () {
   this.timeout(180_000);
   afterEach(async () => {
-    shutdownRigs();
+    await stopDoorbells();
     await closeRelays();
   });
 
@@ -34,26 +33,26 @@ describe('Moddable app wiring (Node bindings in place of the SDK)', function () 
     const relay = await startTestRelay();
     const prov = await provision({ out: tempDir('app-factory'), random: seededRandom('app/factory') });
     const phone = freshPhone('app');
-    const rig = new Rig(prov, 'app/device');
-    rig.app.boot(rig.now);
+    const rig = testDoorbell(prov, 'app/device');
+    rig.boot();
     assert.deepEqual(rig.store.get(VERIFIER_KEY), prov.verifierRecord, 'the provisioning record is installed at boot');
     assert.equal(rig.app.status, 'setup');
     assert.deepEqual(rig.ap, [`open sealbell-${rig.app.identity.deviceId.slice(0, 4)}`]);
     assert.equal(rig.app.press('button', rig.now), undefined, 'no roster yet: nothing to seal to');
 
-    const url = await rig.setupUrl!;
+    const url = await rig.setupUrl();
     const outcome = await phoneSetup({ dir: phone.dir, endpoint: url, code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom('app/setup') });
     assert.equal(outcome.deviceId, rig.app.identity.deviceId);
     assert.equal(isSetUp(rig.store), true);
     await registerOnRelay({ dir: phone.dir, deviceId: outcome.deviceId, adminToken: ADMIN_TOKEN, account: phone.account });
-    await rig.drive(() => rig.app.uplink?.state === 'ready', 'uplink ready', 1000);
+    await rig.until(() => rig.app.uplink?.state === 'ready', 'uplink ready');
     assert.deepEqual(rig.ap.slice(1), ['close'], 'the access point closed after setup');
-    await rig.drive(() => rig.app.doorbell.pool.available === rig.app.doorbell.pool.size, 'clip headers prepared', 0);
+    await rig.runUntil(() => rig.app.doorbell.pool.available === rig.app.doorbell.pool.size, 'clip headers prepared');
 
     const clipId = rig.app.press('button', rig.now)!;
     assert.ok(clipId);
-    await rig.drive(() => !rig.app.doorbell.recording, 'clip recorded');
-    await rig.drive(() => rig.app.spool.empty, 'clip uploaded', 100);
+    await rig.runUntil(() => !rig.app.doorbell.recording, 'clip recorded');
+    await rig.until(() => rig.app.spool.empty, 'clip uploaded');
     assert.ok(rig.lights.includes('recording') && rig.lights.includes('idle'));
 
     const client = await phoneLogin(phone.dir, outcome.deviceId);
@@ -68,35 +67,35 @@ describe('Moddable app wiring (Node bindings in place of the SDK)', function () 
     assert.equal(readPhone(phone.dir).recipient.startsWith('age1'), true);
 
     // A reboot (same store and flash) comes back set up and online, with the same identity.
-    rig.app.shutdown();
-    const again = new Rig(prov, 'app/device-boot2', { store: rig.store, flash: rig.flash });
-    again.now = rig.now;
-    again.app.boot(again.now);
+    await rig.stop();
+    const again = testDoorbell(prov, 'app/device-boot2', { from: { store: rig.store, flash: rig.flash, now: rig.now } });
+    again.boot();
     assert.equal(again.app.identity.deviceId, outcome.deviceId);
     assert.equal(again.app.setup.state, 'closed');
-    assert.equal(again.setupUrl, undefined);
-    await again.drive(() => again.app.uplink?.state === 'ready', 'uplink ready after a reboot', 1000);
+    assert.equal(again.setupOpen, false);
+    await again.until(() => again.app.uplink?.state === 'ready', 'uplink ready after a reboot');
   });
 
   it('long press reopens setup; a long press while it is open is a factory reset (new identity, spool wiped)', async () => {
     const prov = await provision({ out: tempDir('app-factory2'), random: seededRandom('app2/factory') });
     const phone = freshPhone('app2');
-    const rig = new Rig(prov, 'app2/device');
-    rig.app.boot(rig.now);
+    const rig = testDoorbell(prov, 'app2/device');
+    rig.boot();
     const first = rig.app.identity.deviceId;
-    await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl!, code: prov.manualCode, wifi: { ssid: 'Home', password: '' }, relayUrl: 'http://127.0.0.1:9', account: phone.account, random: seededRandom('app2/setup') });
-    await rig.drive(() => rig.app.setup.state === 'closed' && rig.setupUrl === undefined && rig.app.uplink !== undefined, 'operating', 100);
+    await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: '' }, relayUrl: 'http://127.0.0.1:9', account: phone.account, random: seededRandom('app2/setup') });
+    await rig.runUntil(() => rig.app.setup.state === 'closed' && !rig.setupOpen && rig.app.uplink !== undefined, 'operating');
     // the relay is unreachable (port 9): a clip waits in the flash spool
-    await rig.drive(() => rig.app.doorbell.pool.available > 0, 'a header', 0);
-    rig.app.press('button', rig.now);
-    await rig.drive(() => !rig.app.doorbell.recording, 'clip recorded');
+    await rig.runUntil(() => rig.app.doorbell.pool.available > 0, 'a header');
+    assert.ok(rig.press());
+    await rig.runUntil(() => !rig.app.doorbell.recording, 'clip recorded');
     assert.equal(rig.app.spool.empty, false);
 
-    rig.app.longPress(rig.now);
+    rig.longPress();
     assert.equal(rig.app.setup.state, 'open');
-    assert.ok(rig.setupUrl, 'the setup endpoint is back');
+    assert.ok(rig.setupOpen, 'the setup endpoint is back');
+    await rig.setupUrl();
     assert.equal(rig.app.identity.deviceId, first, 'reopening setup keeps the identity');
-    rig.app.longPress(rig.now);
+    rig.longPress();
     assert.notEqual(rig.app.identity.deviceId, first, 'factory reset: a new identity');
     assert.equal(isSetUp(rig.store), false);
     assert.equal(rig.app.setup.state, 'open', 'and setup is open for the new owner');

@@ -4,10 +4,10 @@
  * response body (application/octet-stream). It only carries bytes; every
  * decision is the core's SetupMode (docs/setup-protocol.md).
  */
-import type { SetupMode, SetupReply } from '../../src/setup/setup-mode.js';
-import { encodeMessage } from '../../src/setup/messages.js';
-import { MAX_MESSAGE_BYTES } from '../../src/setup/protocol.js';
-import type { HttpHandler, HttpResponse } from './http-server.js';
+import type { SetupMode, SetupReply } from '../setup/setup-mode.js';
+import { encodeMessage } from '../setup/messages.js';
+import { MAX_MESSAGE_BYTES } from '../setup/protocol.js';
+import type { HttpHandler, HttpResponse } from '../net/http-server.js';
 
 export const SETUP_PATH = '/setup';
 

@@ -1,7 +1,6 @@
 /**
- * Live view from the Moddable firmware's wiring (hosts/moddable/app.ts), without
- * the SDK: the DoorbellApp that main.ts runs, with Node sockets in place of the
- * SDK's, set up by the phone tools and connected to the real relay over the
+ * Live view from the doorbell firmware (src/app, the app every board runs) on the
+ * Node host, set up by the phone tools and connected to the real relay over the
  * device's own WebSocket client. A phone in the roster watches through the relay
  * (`phoneLive`, `watchLive`) and gets decrypted frames; the camera's frames reach
  * live view with no clip recording, and a press while someone watches records a
@@ -17,11 +16,14 @@ import { phoneSetup, readPhone } from '../tools/phone/index.js';
 import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
 import { phoneLive, watchLive, type LiveResult } from '../tools/phone/live.js';
 import { PhoneClient, phoneAuthKeyFromSeed } from '../tools/relay/phone-client.js';
-import type { AppOptions } from '../hosts/moddable/app.js';
+import type { AppOptions } from '../src/app/app.js';
 import { requireTool, run, seededRandom, tempDir } from './helpers.js';
 import { freshPhone, type TestPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, expectApiError, startTestRelay } from './relay-helpers.js';
-import { Rig, shutdownRigs } from './moddable-rig.js';
+import { stopDoorbells, testDoorbell } from './app-helpers.js';
+import type { NodeDoorbell } from '../hosts/node/doorbell.js';
+
+type Rig = NodeDoorbell;
 
 const JPEG_SOI = 'ffd8ff';
 
@@ -30,11 +32,11 @@ async function setUpDoorbell(seed: string, options: AppOptions = {}): Promise<{ 
   const relay = await startTestRelay();
   const prov = await provision({ out: tempDir(`${seed}-factory`), random: seededRandom(`${seed}/factory`) });
   const phone = freshPhone(seed);
-  const rig = new Rig(prov, `${seed}/device`, undefined, options);
-  rig.app.boot(rig.now);
-  const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl!, code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
+  const rig = testDoorbell(prov, `${seed}/device`, { app: options });
+  rig.boot();
+  const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
   await registerOnRelay({ dir: phone.dir, deviceId: outcome.deviceId, adminToken: ADMIN_TOKEN, account: phone.account });
-  await rig.drive(() => rig.app.uplink?.state === 'ready', 'uplink ready', 1000);
+  await rig.until(() => rig.app.uplink?.state === 'ready', 'uplink ready');
   assert.ok(rig.app.live, 'live view is wired once the doorbell operates');
   return { rig, phone, deviceId: outcome.deviceId, devicePub: outcome.devicePublicKey, relayUrl: relay.url };
 }
@@ -44,14 +46,14 @@ async function whileRunning<T>(rig: Rig, p: Promise<T>, what: string): Promise<T
   let done = false;
   const settled = p.finally(() => (done = true));
   settled.catch(() => {});
-  await rig.drive(() => done, what);
+  await rig.runUntil(() => done, what, 3_600_000);
   return settled;
 }
 
-describe('Moddable app: live view through the relay (Node bindings in place of the SDK)', function () {
+describe('the doorbell app: live view through the relay', function () {
   this.timeout(120_000);
   afterEach(async () => {
-    shutdownRigs();
+    await stopDoorbells();
     await closeRelays();
   });
 
@@ -78,13 +80,13 @@ describe('Moddable app: live view through the relay (Node bindings in place of t
     assert.equal(Number(probe.streams[0].nb_read_frames), r.frames);
     assert.ok(fs.statSync(out).size > 1000);
     // The phone left: the relay tells the device, which ends the session and stops using frames.
-    await rig.drive(() => !rig.app.live!.active, 'the device notices the phone left');
+    await rig.runUntil(() => !rig.app.live!.active, 'the device notices the phone left');
     assert.equal(rig.app.capturing, false);
   });
 
   it('a press while the phone watches: the clip records and live view goes on, every record in order', async () => {
     const { rig, phone, deviceId, devicePub } = await setUpDoorbell('mlive-press', { clipDuration: 1000 });
-    await rig.drive(() => rig.app.doorbell.pool.available > 0, 'a clip header', 0);
+    await rig.runUntil(() => rig.app.doorbell.pool.available > 0, 'a clip header');
     const client = await phoneLogin(phone.dir, deviceId);
     const frames: { ctr: number; data: Uint8Array }[] = [];
     let clipId: string | undefined;
@@ -100,12 +102,12 @@ describe('Moddable app: live view through the relay (Node bindings in place of t
     });
     const r = await whileRunning(rig, watching, 'watch');
     assert.ok(clipId, 'the press started a clip');
-    await rig.drive(() => !rig.app.doorbell.recording, 'the clip ends');
+    await rig.runUntil(() => !rig.app.doorbell.recording, 'the clip ends');
     assert.ok(rig.logs.some((l) => l.startsWith(`clip ${clipId}: done,`)), rig.logs.slice(-10).join('\n'));
     assert.ok(r.frames >= 10, `${r.frames} frames`);
     assert.deepEqual(frames.map((f) => f.ctr), frames.map((_, i) => i), 'every record, in order');
     assert.ok(frames.every((f) => Buffer.from(f.data.subarray(0, 3)).toString('hex') === JPEG_SOI), 'decrypted frames are JPEGs');
-    await rig.drive(() => rig.app.spool.empty, 'the clip uploaded');
+    await rig.until(() => rig.app.spool.empty, 'the clip uploaded');
   });
 
   it('a phone not in the roster is refused: the relay does not let it in, and the device would not open a session for it', async () => {

@@ -9,9 +9,9 @@
  */
 import { base64 } from '@scure/base';
 import { sha1 } from '@noble/hashes/legacy.js';
-import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
-import type { Random } from '../../src/host.js';
-import type { UplinkSocket, UplinkSocketEvents } from '../../src/uplink/socket.js';
+import { utf8Decode, utf8ToBytes } from '../bytes.js';
+import type { Random } from '../host.js';
+import type { UplinkSocket, UplinkSocketEvents } from '../uplink/socket.js';
 import { ReadBuffer, WriteQueue, type ByteStream, type OpenStream } from './byte-stream.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -1,0 +1,64 @@
+/**
+ * What the doorbell app needs from the platform it runs on. Each host binds it:
+ * hosts/moddable to the SDK (ESP32 boards and the Moddable simulator),
+ * hosts/node to Node (the hosted simulator, `sealbell doorbell`, the tests).
+ */
+import type { Alloc, CryptoBackend, KeyValueStore, Log, Random } from '../host.js';
+import type { SpoolStorage } from '../uplink/storage.js';
+import type { UplinkConnect } from '../uplink/socket.js';
+import type { WifiCredentials } from '../setup/records.js';
+import type { UplinkEndpoint } from '../uplink/relay-url.js';
+import type { HttpHandler } from '../net/http-server.js';
+
+/** What the status light shows (each host draws it: an LED pattern, a log line). */
+export type LedStatus = 'off' | 'booting' | 'idle' | 'recording' | 'setup' | 'offline' | 'error';
+
+export interface StatusLight {
+  show(status: LedStatus): void;
+  close(): void;
+}
+
+export interface Closable {
+  close(): void;
+}
+
+/** Wi-Fi as the app needs it; the simulator's is the host's network (always online). */
+export interface AppNetwork {
+  openAccessPoint(ssid: string): void;
+  closeAccessPoint(): void;
+  /** Joins the owner's network (leaving any other); reports the link as it comes and goes. */
+  join(wifi: WifiCredentials, events: { onOnline(): void; onOffline(): void }): void;
+  leave(): void;
+}
+
+/** Spool storage; a flash partition may erase ahead in idle time and be wiped at a factory reset. */
+export interface AppSpoolStorage extends SpoolStorage {
+  maintain?(): number;
+  wipe?(): void;
+}
+
+export interface AppHost {
+  log: Log;
+  store: KeyValueStore;
+  random: Random;
+  backend: CryptoBackend;
+  alloc?: Alloc;
+  /** UTC ms; `sync` asks the network for the time (SNTP) once online */
+  clock: { now(): number; sync?(): void };
+  camera: { width: number; height: number };
+  light: StatusLight;
+  spool: { storage: AppSpoolStorage; capacity: number };
+  network: AppNetwork;
+  /** Serves the setup endpoint (HTTP) until closed. */
+  openSetupEndpoint(handler: HttpHandler): Closable;
+  /**
+   * The connection to the relay, with the device credential as its bearer token. A socket
+   * that reports `buffered` (bytes queued, not yet taken by the network: ws-client.ts does)
+   * lets live view skip frames while the connection is backed up.
+   */
+  uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
+  /** Runs `fn` after `ms` (outside the current call). */
+  later(fn: () => void, ms: number): void;
+  /** The provisioning record given by the build or the simulator's folder, installed when it differs. */
+  verifierRecord?: Uint8Array;
+}
