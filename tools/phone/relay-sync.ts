@@ -21,7 +21,7 @@ import { registerDevice } from '../relay/owner-client.js';
 import { authorityDevices, deleteEscrow, deviceKey, getEscrow, phoneAuthKeyFromSeed, PhoneClient, publishRoster, putEscrow } from '../relay/phone-client.js';
 import type { Random } from '../../src/host.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { generateIdentity } from '../../src/age/x25519.js';
+import { generateAgeIdentity, identityKem } from '../../src/age/recipients.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phonePqUpgrade, type PhonePqUpgradeResult } from './pq-upgrade.js';
 import { phoneRevoke } from './revoke.js';
@@ -245,7 +245,8 @@ export async function revokeOnRelay(a: {
   // The old authority stays in the new escrow only to hand over a doorbell that has not taken this handover.
   const next: AccountKeys = {
     authority: signingKeyFromSeed(random(32)),
-    history: generateIdentity(random),
+    // the same kind as before (classic or post-quantum): a roster never mixes them
+    history: generateAgeIdentity(identityKem(a.account.history), random),
     previous: [a.account.history, ...(a.account.previous ?? [])].slice(0, MAX_PREVIOUS_HISTORIES),
     previousAuthorities: accountSigners(a.account).slice(0, MAX_PREVIOUS_AUTHORITIES),
   };

@@ -8,7 +8,7 @@
  * signs nothing a doorbell takes and opens nothing recorded afterwards.
  */
 import { SealbellError } from '../../src/errors.js';
-import { identityToRecipient } from '../../src/age/x25519.js';
+import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { encodeAuthKey, signRoster, successor, type Roster, type SignedRoster } from '../../src/roster/roster.js';
 import type { SigningKey } from '../../src/minisign.js';
 import { listDevices, readRoster, verifyBundle, writeRoster, type AccountKeys } from './state.js';
@@ -57,7 +57,7 @@ export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
   const edited = (r ? all : removeFrom).map((s) => {
     const base = s.base.roster;
     let next: Roster = removeFrom.includes(s) ? withoutPhone(base, a.phone) : successor(base, {});
-    if (r) next = { ...next, history: identityToRecipient(r.history), handover: encodeAuthKey(r.authority.publicKey) };
+    if (r) next = { ...next, history: anyIdentityToRecipient(r.history), handover: encodeAuthKey(r.authority.publicKey) };
     return rosterUpdate(signRoster(next, accountSigners(account)[s.signer]), s.run);
   });
   if (a.keep !== false) for (const u of edited) writeRoster(a.dir, u.roster);
