@@ -23,6 +23,7 @@ export interface TestDoorbellOptions {
   /** the store and flash of an earlier doorbell: the same device after a reboot */
   from?: { store: MemoryStore; flash: RamFlash; now: number };
   app?: AppOptions;
+  rng?: { ready(): boolean; prepare?(): void };
 }
 
 /** A provisioned doorbell (not booted): 160×120 camera at 10 fps, simulated clock, the RNG seeded by `seed`. */
@@ -37,6 +38,7 @@ export function testDoorbell(prov: ProvisionResult, seed: string, o: TestDoorbel
     random: seededRandom(seed),
     backend: nobleBackend,
     app: { apLinger: 20, ...o.app },
+    rng: o.rng,
   });
   made.push(d);
   return d as NodeDoorbell & { store: MemoryStore; flash: RamFlash };

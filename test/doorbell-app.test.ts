@@ -13,6 +13,7 @@ import path from 'node:path';
 import { FlashSpoolStorage } from '../src/uplink/flash-spool.js';
 import { isSetUp } from '../src/setup/setup-mode.js';
 import { VERIFIER_KEY } from '../src/setup/verifier-record.js';
+import { hasIdentity } from '../src/device/identity.js';
 import { provision } from '../tools/provision.js';
 import { phoneSetup, readPhone } from '../tools/phone/index.js';
 import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
@@ -102,5 +103,32 @@ describe('the doorbell app on the Node host', function () {
     assert.equal(rig.app.spool.empty, true, 'the old owner’s clips are gone');
     assert.deepEqual(new FlashSpoolStorage(rig.flash).list(), []);
     assert.deepEqual(rig.store.get(VERIFIER_KEY), prov.verifierRecord, 'the provisioning record stays');
+  });
+
+  it('makes no key before the platform says its RNG is ready (ESP32: the radio runs); then boots as usual', async () => {
+    const prov = await provision({ out: tempDir('app-factory3'), random: seededRandom('app3/factory') });
+    let ready = false;
+    let prepared = 0;
+    const rng = { ready: () => ready, prepare: () => void prepared++ };
+    const rig = testDoorbell(prov, 'app3/device', { rng });
+    rig.boot();
+    assert.equal(prepared, 1, 'the app asked the platform to start its entropy source');
+    assert.equal(hasIdentity(rig.store), false, 'no identity yet');
+    assert.equal(rig.setupOpen, false, 'no setup (its SPAKE2+ share is a secret) yet');
+    assert.equal(rig.press(), undefined);
+    rig.longPress(); // ignored: nothing to reopen yet
+    await rig.runUntil(() => rig.logs.includes('waiting for the hardware RNG before making keys'), 'the wait is logged', 1000);
+    assert.equal(hasIdentity(rig.store), false, 'time passing alone does not make keys');
+    ready = true;
+    await rig.runUntil(() => rig.setupOpen, 'setup opens once the RNG is ready');
+    assert.equal(hasIdentity(rig.store), true);
+    assert.equal(rig.app.setup.state, 'open');
+    await rig.setupUrl();
+    // A doorbell that has its identity does not wait at the next boot.
+    await rig.stop();
+    ready = false;
+    const again = testDoorbell(prov, 'app3/device-boot2', { from: { store: rig.store, flash: rig.flash, now: rig.now }, rng });
+    again.boot();
+    assert.equal(again.app.identity.deviceId, rig.app.identity.deviceId);
   });
 });

@@ -64,7 +64,7 @@ describe('the doorbell app: live view through the relay', function () {
     const framesBefore = rig.frames;
     const out = path.join(tempDir('mlive-out'), 'live.mkv');
     const lines: string[] = [];
-    const r = await whileRunning(rig, phoneLive({ dir: phone.dir, seconds: 1.5, out, log: (l) => lines.push(l), random: seededRandom('mlive/phone-live') }), 'phone live');
+    const r = await whileRunning(rig, phoneLive({ dir: phone.dir, seconds: 1.5, out, log: (l) => lines.push(l), random: seededRandom('mlive/phone-live'), now: () => rig.now }), 'phone live');
     assert.equal(rig.app.doorbell.recording, false, 'no clip recorded meanwhile');
     assert.ok(r.frames >= 5, `${r.frames} frames`);
     assert.equal(r.ended, 'seconds');
@@ -95,6 +95,7 @@ describe('the doorbell app: live view through the relay', function () {
       identity: readPhone(phone.dir).identity,
       devicePub,
       seconds: 2,
+      now: () => rig.now,
       onFrame: (f) => {
         frames.push({ ctr: f.ctr, data: f.data.slice() });
         if (frames.length === 3) clipId = rig.app.press('button', rig.now);
@@ -121,7 +122,7 @@ describe('the doorbell app: live view through the relay', function () {
     const refused: string[] = [];
     const sent: string[] = [];
     live.attach({ sendLive: (s, kind) => sent.push(`${s}:${kind}`), refuseLive: (s, code) => refused.push(`${s}:${code}`), endLive: () => {} });
-    live.onLiveRequest({ session: 'stranger1', phone: encodeAuthKey(ed25519.getPublicKey(readPhone(stranger.dir).auth.secretKey)), request: new Uint8Array(16).fill(7) }, rig.now);
+    live.onLiveRequest({ session: 'stranger1', phone: encodeAuthKey(ed25519.getPublicKey(readPhone(stranger.dir).auth.secretKey)), request: new Uint8Array(16).fill(7), time: rig.now, signature: new Uint8Array(64) }, rig.now);
     assert.deepEqual(refused, ['stranger1:LIVE_NOT_IN_ROSTER']);
     assert.deepEqual(sent, []);
     assert.equal(live.active, false);
@@ -129,7 +130,7 @@ describe('the doorbell app: live view through the relay', function () {
     live.attach(rig.app.uplink!);
     // 3. The roster's phone still gets its session, which the device ends on time (with its end record).
     const client = await phoneLogin(phone.dir, deviceId);
-    const r: LiveResult = await whileRunning(rig, watchLive({ client, identity: readPhone(phone.dir).identity, devicePub, seconds: 60 }), 'watch until the device ends it');
+    const r: LiveResult = await whileRunning(rig, watchLive({ client, identity: readPhone(phone.dir).identity, devicePub, seconds: 60, now: () => rig.now }), 'watch until the device ends it');
     assert.equal(r.ended, 'timeout');
     assert.ok(r.frames >= 5 && r.frames <= 16, `${r.frames} frames in 1.5 s at 10 fps`);
     assert.equal(rig.app.live!.active, false);
@@ -139,7 +140,7 @@ describe('the doorbell app: live view through the relay', function () {
     // a backlog limit below zero: the connection always counts as backed up
     const { rig, phone, deviceId, devicePub } = await setUpDoorbell('mlive-backlog', { liveBacklog: -1 });
     const client = await phoneLogin(phone.dir, deviceId);
-    const r = await whileRunning(rig, watchLive({ client, identity: readPhone(phone.dir).identity, devicePub, seconds: 1 }), 'watch');
+    const r = await whileRunning(rig, watchLive({ client, identity: readPhone(phone.dir).identity, devicePub, seconds: 1, now: () => rig.now }), 'watch');
     assert.equal(r.width, 160, 'the session opened');
     assert.equal(r.frames, 0);
     assert.ok(rig.app.liveSkipped >= 5, `${rig.app.liveSkipped} frames skipped`);

@@ -3,6 +3,8 @@
 // forged records, and refuses openings that are forged, replayed or not for it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { LiveRequestCheck, liveRequestMessage, MAX_REQUEST_SKEW } from '../src/live/request.js';
+import { decodeAuthKey } from '../src/roster/roster.js';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '../src/bytes.js';
 import { nobleAead } from '../src/crypto/noble.js';
@@ -80,6 +82,20 @@ describe('live format', function () {
     assert.equal(opener.closed, true);
   });
 
+  it('the signed request: the doorbell accepts it once, and nothing altered or replayed', function () {
+    const r = v.signedRequest;
+    const asked = { device: v.device, session: v.session, request: hexToBytes(v.request), time: r.time };
+    assert.equal(bytesToHex(liveRequestMessage(asked)), r.message);
+    const check = new LiveRequestCheck();
+    const key = decodeAuthKey(r.auth);
+    const sig = hexToBytes(r.signature);
+    check.check(asked, sig, key, v.start);
+    assert.equal(errorCode(() => check.check(asked, sig, key, v.start)), 'LIVE_REPLAYED');
+    assert.equal(errorCode(() => new LiveRequestCheck().check({ ...asked, session: 'other' }, sig, key, v.start)), 'LIVE_SIGNATURE');
+    assert.equal(errorCode(() => new LiveRequestCheck().check({ ...asked, time: r.time + 1 }, sig, key, v.start)), 'LIVE_SIGNATURE');
+    assert.equal(errorCode(() => new LiveRequestCheck().check(asked, sig, key, v.start + MAX_REQUEST_SKEW + 1000)), 'LIVE_STALE');
+  });
+
   it('docs/live-format.md shows this vector', function () {
     const doc = fs.readFileSync(path.join(ROOT, 'docs/live-format.md'), 'utf8').replace(/\n\s*/g, '\n');
     const wrapped = (hex: string) => hex.match(/.{1,64}/g)!.join('\n');
@@ -95,6 +111,9 @@ describe('live format', function () {
       `0x${v.kid.toString(16).padStart(8, '0')}`,
       wrapped(v.opening),
       ...v.records.map((r) => wrapped(r.record)),
+      v.signedRequest.auth,
+      wrapped(v.signedRequest.message),
+      wrapped(v.signedRequest.signature),
     ];
     for (const text of texts) assert.ok(doc.includes(text), `the doc lacks: ${text}`);
   });
@@ -215,9 +234,14 @@ describe('live format', function () {
       assert.equal(errorCode(() => decodeLiveFrame(hexToBytes(bad))), 'WIRE_FORMAT', bad);
     }
     const phone = 'iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=';
-    assert.deepEqual(parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`), {
-      t: 'live', session: 'abc', phone, request: 'AAECAwQFBgcICQoLDA0ODw==',
+    const sig = 'A'.repeat(85) + 'A==';
+    const signed = `"time":1795694400000,"signature":"${sig}"`;
+    assert.deepEqual(parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw==",${signed}}`), {
+      t: 'live', session: 'abc', phone, request: 'AAECAwQFBgcICQoLDA0ODw==', time: 1795694400000, signature: sig,
     });
+    // A request without the phone's signature, or with a malformed time, is not a live request.
+    assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`)), 'WIRE_FORMAT');
+    assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"abc","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw==","time":-1,"signature":"${sig}"}`)), 'WIRE_FORMAT');
     assert.equal(parseLiveRelayMessage('{"t":"ack","clip":"a","seg":1}'), undefined);
     assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"../x","phone":"${phone}","request":"AAECAwQFBgcICQoLDA0ODw=="}`)), 'WIRE_FORMAT');
     assert.equal(errorCode(() => parseLiveRelayMessage(`{"t":"live","session":"a","phone":"${phone}","request":"AAEC"}`)), 'WIRE_FORMAT');

@@ -89,12 +89,14 @@ export interface LiveSetupOptions {
   capture?: (n: number, time: number) => Uint8Array;
   width?: number;
   height?: number;
+  /** the device clock's start (default T0); a phone that signs with the real clock needs the real time */
+  start?: number;
 }
 
 export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
   const relay = await startTestRelay();
   const tapped = o.tapDevice ? await tap(relay.port) : undefined;
-  const clock: Clock = { now: T0 };
+  const clock: Clock = { now: o.start ?? T0 };
   const kv = new MemoryStore();
   const camera = new SyntheticCamera({ width: o.width ?? 160, height: o.height ?? 120 });
   const capture = o.capture ?? ((n: number, t: number) => camera.capture(n, t));
@@ -183,6 +185,7 @@ export async function watch(env: LiveEnv, who: Phone, o: { frames: number; secon
     devicePub: env.dev.identity.publicKeyText,
     seconds: o.seconds ?? 120,
     leave: leave.signal,
+    now: () => env.clock.now,
     onFrame: (f) => {
       frames.push({ ...f, data: f.data.slice() });
       if (frames.length >= o.frames) leave.abort();

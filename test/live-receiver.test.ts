@@ -23,6 +23,7 @@ function setUp(seed: string) {
     identity,
     devicePublicKey: device.key.publicKey,
     device: device.deviceId,
+    authSecretKey: random(32),
     onFrame: (f) => shown.push(f.ctr),
     onDropped: (e) => dropped.push(`${e.reason}:${e.ctr}`),
   });

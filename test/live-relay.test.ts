@@ -59,7 +59,7 @@ describe('live view through the relay', function () {
       refuseLive: (s, code) => refused.push(`${s}:${code}`),
       endLive: () => {},
     });
-    env.sessions.onLiveRequest({ session: 'forged1', phone: encodeAuthKey(mallory.auth.publicKey), request: new Uint8Array(16) }, env.clock.now);
+    env.sessions.onLiveRequest({ session: 'forged1', phone: encodeAuthKey(mallory.auth.publicKey), request: new Uint8Array(16), time: env.clock.now, signature: new Uint8Array(64) }, env.clock.now);
     assert.deepEqual(refused, ['forged1:LIVE_NOT_IN_ROSTER']);
     assert.deepEqual(sent, []);
     env.sessions.attach(env.dev.uplink);
@@ -74,18 +74,21 @@ describe('live view through the relay', function () {
     const client = await PhoneClient.login(env.relay.url, env.dev.id, bob.auth);
     const frames: number[] = [];
     let outcome: LiveResult | SealbellError | undefined;
-    void watchLive({ client, identity: bob.identity, devicePub: env.dev.identity.publicKeyText, seconds: 30, onFrame: (f) => frames.push(f.ctr) }).then(
+    void watchLive({ client, identity: bob.identity, devicePub: env.dev.identity.publicKeyText, seconds: 30, now: () => env.clock.now, onFrame: (f) => frames.push(f.ctr) }).then(
       (r) => (outcome = r),
       (e) => (outcome = e),
     );
     await env.pump(() => frames.length >= 3, 'Bob watches');
     await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice], rosterOf(env.dev.id, 1, [alice, bob]))));
-    await env.pump(() => env.rosters.load()!.roster.epoch === 2 && outcome !== undefined, 'the device takes the update and ends Bob\'s session');
-    assert.equal((outcome as LiveResult).ended, 'roster');
+    // The relay ends Bob's socket as soon as the owner's signed update arrives (REVOKED), and the
+    // device ends the session when it takes the update.
+    await env.pump(() => env.rosters.load()!.roster.epoch === 2 && outcome !== undefined && !env.sessions.active, 'the relay cuts Bob off and the device ends his session');
+    assert.ok(outcome instanceof SealbellError, String(outcome));
+    assert.equal(outcome.code, 'REVOKED');
     // His next session: the relay no longer lets him in (the device would refuse him too).
     await expectApiError(PhoneClient.login(env.relay.url, env.dev.id, bob.auth), 403, 'PHONE_NOT_ALLOWED');
     env.sessions.attach({ sendLive: () => assert.fail('no opening for a revoked phone'), refuseLive: (_s, code) => assert.equal(code, 'LIVE_NOT_IN_ROSTER'), endLive: () => {} });
-    env.sessions.onLiveRequest({ session: 'again', phone: encodeAuthKey(bob.auth.publicKey), request: new Uint8Array(16) }, env.clock.now);
+    env.sessions.onLiveRequest({ session: 'again', phone: encodeAuthKey(bob.auth.publicKey), request: new Uint8Array(16), time: env.clock.now, signature: new Uint8Array(64) }, env.clock.now);
     env.sessions.attach(env.dev.uplink);
     // Alice still watches.
     const w = await watch(env, alice, { frames: 1 });
@@ -134,6 +137,7 @@ describe('live view through the relay', function () {
       devicePub: env.dev.identity.publicKeyText,
       seconds: 120, // a bound only: the phone leaves after 5 frames
       leave: leave.signal,
+      now: () => env.clock.now,
       onOpen: (i) => file.begin(i.width, i.height, i.start),
       onFrame: (f) => {
         file.frame(f.data, f.time);

@@ -15,6 +15,9 @@ import { parseOpening, recordKey } from '../src/live/format.js';
 import { openLiveSession } from '../src/live/opener.js';
 import { decodePublicKey } from '../src/minisign.js';
 import { seededRandom } from './seeded.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { encodeAuthKey } from '../src/roster/roster.js';
+import { liveRequestMessage, signLiveRequest } from '../src/live/request.js';
 
 export interface LiveVector {
   comment: string;
@@ -37,6 +40,16 @@ export interface LiveVector {
   recordKey: string;
   opening: string;
   records: { ctr: number; kind: 'frame' | 'end'; time: number; data: string; record: string }[];
+  /** the phone's signed request for this session (src/live/request.ts) */
+  signedRequest: {
+    /** the phone's roster auth key: Ed25519 seed (hex) and public key (base64, as in the roster) */
+    authSeed: string;
+    auth: string;
+    time: number;
+    /** the bytes signed, and the signature (hex) */
+    message: string;
+    signature: string;
+  };
 }
 
 export const LIVE_VECTOR_SEED = 'sealbell live vector 1';
@@ -68,6 +81,9 @@ export function makeLiveVector(): LiveVector {
     records.push({ ctr: n - 1, kind: 'frame', time, data: bytesToHex(data), record: bytesToHex(sealer.frame(data, time)) });
   }
   records.push({ ctr: 3, kind: 'end', time: start + 350, data: '00', record: bytesToHex(sealer.end('timeout', start + 350)) });
+  // Drawn last, so the bytes above do not depend on it.
+  const authSeed = random(32);
+  const asked = { device: device.deviceId, session, request, time: start - 150 };
   const opening = parseOpening(sealer.opening);
   const fileKey = openHeader(parseHeader(opening.header)!, [x25519Identity(identity)]);
   return {
@@ -89,6 +105,13 @@ export function makeLiveVector(): LiveVector {
     recordKey: bytesToHex(recordKey(fileKey, opening.nonce)),
     opening: bytesToHex(sealer.opening),
     records,
+    signedRequest: {
+      authSeed: bytesToHex(authSeed),
+      auth: encodeAuthKey(ed25519.getPublicKey(authSeed)),
+      time: asked.time,
+      message: bytesToHex(liveRequestMessage(asked)),
+      signature: bytesToHex(signLiveRequest(asked, authSeed)),
+    },
   };
 }
 

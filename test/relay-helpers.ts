@@ -20,6 +20,7 @@ import { Uplink, type RosterLink, type UplinkOptions } from '../src/uplink/uplin
 import type { SpoolStorage } from '../src/uplink/storage.js';
 import type { UplinkConnect } from '../src/uplink/socket.js';
 import { startRelay, type Relay } from '../tools/relay/server.js';
+import type { RelayLimits } from '../tools/relay/http-api.js';
 import { RelayApiError } from '../tools/relay/phone-client.js';
 import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
 import { wsUplinkConnect, type WsUplinkSocket } from '../hosts/node/uplink-socket.js';
@@ -33,8 +34,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const running = new Set<Relay>();
 
-export async function startTestRelay(dataDir = tempDir('relay'), port = 0): Promise<Relay & { dataDir: string }> {
-  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN });
+export async function startTestRelay(dataDir = tempDir('relay'), port = 0, limits?: Partial<RelayLimits>): Promise<Relay & { dataDir: string }> {
+  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, limits });
   running.add(relay);
   const close = relay.close;
   return Object.assign(relay, {

@@ -224,8 +224,10 @@ describe('the device\'s roster store', () => {
   });
 
   it('recipientsOf: every phone, then the history recipient when there is one', () => {
-    assert.deepEqual(recipientsOf(roster(5)), { epoch: 5, recipients: [alice.recipient, bob.recipient, history] });
-    assert.deepEqual(recipientsOf({ ...roster(6), history: null }), { epoch: 6, recipients: [alice.recipient, bob.recipient] });
+    // (and the roster's hash, which each clip's manifest names: docs/clip-format.md)
+    assert.deepEqual(recipientsOf(roster(5)), { epoch: 5, recipients: [alice.recipient, bob.recipient, history], roster: rosterHash(encodeRoster(roster(5))) });
+    const six = { ...roster(6), history: null };
+    assert.deepEqual(recipientsOf(six), { epoch: 6, recipients: [alice.recipient, bob.recipient], roster: rosterHash(encodeRoster(six)) });
   });
 
   it('errors are SealbellErrors with stable codes', () => {

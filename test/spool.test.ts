@@ -138,7 +138,7 @@ for (const kind of ['memory', 'file'] as const) {
       for (let i = 0; i < 3; i++) a.segment('c3', i, seg(i));
       assert.deepEqual(a.takeDropped(), ['c1']);
       const manifest = utf8ToBytes(
-        '{"v":1,"clip":"c3","device":"D","epoch":1,"start":0,"end":0,"frames":0,"payloadSize":0,"payloadSha256":"' + '0'.repeat(64) + '","dropped":["c1"]}\n',
+        '{"v":1,"clip":"c3","device":"D","epoch":1,"roster":"' + '0'.repeat(64) + '","seq":3,"prev":"' + '0'.repeat(64) + '","start":0,"end":0,"frames":0,"payloadSize":0,"payloadSha256":"' + '0'.repeat(64) + '","dropped":["c1"]}\n',
       );
       decodeManifest(manifest);
       a.end('c3', manifest, SIG);

@@ -101,7 +101,8 @@ describe('web viewer in headless Chromium', function () {
 
   it('decrypts live view and a recorded clip in the page and shows the frames', async () => {
     const liveFrame = quadrants(LIVE);
-    env = await liveSetUp('viewer-browser', { capture: () => liveFrame, width: W, height: H, maxDuration: 3_600_000 });
+    // The page signs its live request with the browser's real clock: the doorbell's runs from now.
+    env = await liveSetUp('viewer-browser', { capture: () => liveFrame, width: W, height: H, maxDuration: 3_600_000, start: Date.now() });
     // a recorded clip, sealed to the roster, on the relay
     const clipFrame = quadrants(CLIP);
     const id = env.dev.doorbell.press(env.clock.now);

@@ -27,7 +27,7 @@ export interface DemoLiveOptions {
 
 export async function demoLive(o: DemoLiveOptions): Promise<LiveResult & { out: string }> {
   let done = false;
-  const watching = phoneLive({ dir: o.phoneDir, deviceId: o.deviceId, seconds: o.seconds, out: o.out, log: o.log }).finally(() => (done = true));
+  const watching = phoneLive({ dir: o.phoneDir, deviceId: o.deviceId, seconds: o.seconds, out: o.out, log: o.log, now: () => o.doorbell.now }).finally(() => (done = true));
   const step = o.frameInterval ?? 100;
   const t0 = Date.now();
   for (let k = 1; !done; k++) {

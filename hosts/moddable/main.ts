@@ -69,6 +69,7 @@ export default function main(): void {
       openSetupEndpoint: (handler) => platform.openSetupEndpoint(handler),
       uplinkConnect: moddableUplinkConnect(random),
       later: (fn, ms) => void Timer.set(fn, ms),
+      rng: platform.rng,
       verifierRecord: platform.verifierRecord,
     },
     { clipDuration: board.clipSeconds ? board.clipSeconds * 1000 : undefined, apPrefix: board.apPrefix },

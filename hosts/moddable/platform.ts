@@ -47,6 +47,7 @@ export const createPlatform: CreatePlatform = (o) => {
   const store = new PreferenceStore(Preference);
   const clock = new Clock(store, o.log);
   const area = new PartitionFlashArea('spool');
+  const network = new DeviceNetwork(o.log);
   return {
     name: `esp32/${c.board ?? 'board'}`,
     camera,
@@ -56,7 +57,9 @@ export const createPlatform: CreatePlatform = (o) => {
     hasWifi: true,
     clock: { now: () => clock.now(), sync: () => clock.sync(c.sntp) },
     spool: { storage: new FlashSpoolStorage(area), capacity: recommendedCapacity(area.byteLength, area.blockSize) },
-    network: new DeviceNetwork(o.log),
+    network,
+    // esp_fill_random() is only pseudo-random until the radio runs: no key before
+    rng: { ready: () => network.radioOn, prepare: () => network.powerRadio() },
     openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
     verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
   };

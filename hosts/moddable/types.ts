@@ -97,6 +97,8 @@ export interface Platform {
   readonly spool: { storage: AppSpoolStorage; capacity: number };
   readonly network: AppNetwork;
   openSetupEndpoint(handler: HttpHandler): Closable;
+  /** where the RNG is not strong from power-on (ESP32: until the radio runs); see AppHost.rng */
+  readonly rng?: { ready(): boolean; prepare?(): void };
   /** the SPAKE2+ record from provisioning, when the build or the simulator's folder carries one */
   readonly verifierRecord?: Uint8Array;
 }

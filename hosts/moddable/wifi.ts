@@ -131,7 +131,26 @@ export class DeviceNetwork implements AppNetwork {
     this.ap = new AccessPoint(log);
   }
 
+  private radio = false;
+
+  /**
+   * True once the radio runs: from then on ESP-IDF's esp_fill_random() is a true RNG
+   * (before it, only pseudo-random). The app makes no key before (AppHost.rng).
+   */
+  get radioOn(): boolean {
+    return this.radio;
+  }
+
+  /** Starts the radio in station mode without joining any network (esp_wifi_start). */
+  powerRadio(): void {
+    if (this.radio) return;
+    WiFi.mode = WiFi.Mode.station;
+    this.radio = true;
+    this.log('wifi: radio on (hardware RNG seeded by RF noise)');
+  }
+
   openAccessPoint(ssid: string): void {
+    this.radio = true;
     // A doorbell already on the owner's network keeps it while setup is open (re-setup).
     this.ap.start({ ssid, station: this.station !== undefined });
   }
@@ -142,6 +161,7 @@ export class DeviceNetwork implements AppNetwork {
 
   join(wifi: WifiCredentials, events: { onOnline(): void; onOffline(): void }): void {
     this.leave();
+    this.radio = true;
     this.station = new WifiStation({
       ssid: wifi.ssid,
       password: wifi.password || undefined,

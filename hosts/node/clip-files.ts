@@ -5,13 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClipSink } from '../../src/host.js';
-import { writeFileAtomic } from './kv-store.js';
+import { privateDir, writeFileAtomic } from './kv-store.js';
 
 export class ClipFiles implements ClipSink {
   private readonly open = new Map<string, number>();
 
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    privateDir(dir);
   }
 
   paths(clipId: string) {
@@ -20,7 +20,7 @@ export class ClipFiles implements ClipSink {
   }
 
   begin(clipId: string): void {
-    this.open.set(clipId, fs.openSync(`${this.paths(clipId).age}.part`, 'w'));
+    this.open.set(clipId, fs.openSync(`${this.paths(clipId).age}.part`, 'w', 0o600));
   }
 
   segment(clipId: string, _index: number, bytes: Uint8Array): void {

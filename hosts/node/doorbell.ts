@@ -22,7 +22,7 @@ import { FlashSpoolStorage, recommendedCapacity, type FlashArea } from '../../sr
 import { systemRandom } from '../../src/crypto/noble.js';
 import { nodeBackend } from './backend.js';
 import { SyntheticCamera } from './camera.js';
-import { FileKeyValueStore } from './kv-store.js';
+import { FileKeyValueStore, privateDir } from './kv-store.js';
 import { FileFlashArea } from './flash-file.js';
 import { serveHttpHandler, type SetupEndpoint } from './setup-endpoint.js';
 import { wsClientConnect } from './uplink-socket.js';
@@ -53,6 +53,8 @@ export interface NodeDoorbellOptions {
   random?: Random;
   backend?: CryptoBackend;
   log?: Log;
+  /** a platform whose RNG is not strong from power-on (AppHost.rng): the app waits for `ready()` before making keys */
+  rng?: { ready(): boolean; prepare?(): void };
   /** tests: a store and a flash in RAM in place of the files */
   store?: KeyValueStore;
   flash?: FlashArea;
@@ -86,7 +88,7 @@ export class NodeDoorbell {
   private stopped = false;
 
   constructor(private readonly o: NodeDoorbellOptions) {
-    fs.mkdirSync(o.state, { recursive: true, mode: 0o700 });
+    privateDir(o.state); // the device's secrets and sealed clips: 0700, files 0600
     this.store = o.store ?? new FileKeyValueStore(path.join(o.state, STATE_FILES.store));
     this.flash = o.flash ?? new FileFlashArea(path.join(o.state, STATE_FILES.spool), o.spoolBytes ?? 8 << 20);
     this.camera = o.camera ?? new SyntheticCamera({ width: 320, height: 240 });
@@ -133,6 +135,7 @@ export class NodeDoorbell {
       // the device's own WebSocket client (src/net/ws-client.ts) over Node's sockets
       uplinkConnect: wsClientConnect(o.random ?? systemRandom),
       later: (fn, ms) => this.later(fn, ms),
+      rng: o.rng,
       verifierRecord: o.verifier ?? readIfExists(path.join(o.state, STATE_FILES.verifier)),
     };
     this.app = new DoorbellApp(host, { clipDuration: o.clipSeconds === undefined ? undefined : o.clipSeconds * 1000, ...o.app });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SpoolRecordInfo, SpoolStorage } from '../../src/uplink/storage.js';
-import { writeFileAtomic } from './kv-store.js';
+import { privateDir, writeFileAtomic } from './kv-store.js';
 
 const NAME = /^(\d{12})\.rec$/;
 
@@ -15,7 +15,7 @@ export class FileSpoolStorage implements SpoolStorage {
   private next = 1;
 
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    privateDir(dir);
     for (const name of fs.readdirSync(dir)) {
       const m = NAME.exec(name);
       if (m) {

@@ -7,9 +7,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyValueStore } from '../../src/host.js';
 
+/**
+ * A folder only its owner may enter (0700), made if missing and tightened if it exists:
+ * secrets and ciphertext live in these (their files are 0600, see writeFileAtomic).
+ */
+export function privateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+}
+
 export class FileKeyValueStore implements KeyValueStore {
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    privateDir(dir);
   }
 
   private file(key: string): string {

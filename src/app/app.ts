@@ -19,7 +19,7 @@ import type { WifiCredentials } from '../setup/records.js';
 import type { Roster } from '../roster/roster.js';
 import { equalBytes } from '../bytes.js';
 import { Doorbell } from '../device/doorbell.js';
-import { loadOrCreateIdentity, type DeviceIdentity } from '../device/identity.js';
+import { hasIdentity, loadOrCreateIdentity, type DeviceIdentity } from '../device/identity.js';
 import { isSetUp, SetupMode, type SetupResult } from '../setup/setup-mode.js';
 import { installVerifierRecord, VERIFIER_KEY } from '../setup/verifier-record.js';
 import { loadDeviceConfig } from '../setup/device-config.js';
@@ -78,6 +78,8 @@ export class DoorbellApp {
   private lastStatus: Status | undefined;
   /** bumped at each boot: late callbacks of an earlier boot are ignored */
   private generation = 0;
+  /** boot waits for the platform's RNG before making any key (AppHost.rng) */
+  private waitingForRng = false;
 
   constructor(
     private readonly host: AppHost,
@@ -97,10 +99,24 @@ export class DoorbellApp {
 
   /** Power on (also after a factory reset). */
   boot(now: number): void {
-    const h = this.host;
-    const generation = ++this.generation;
     this.show('booting');
     this.installVerifier();
+    const rng = this.host.rng;
+    if (rng && !rng.ready() && !hasIdentity(this.host.store)) {
+      // No key, code share or clip key from a weak RNG: the identity is the first one made.
+      this.log('waiting for the hardware RNG before making keys');
+      rng.prepare?.();
+      this.waitingForRng = true;
+      return;
+    }
+    this.start(now);
+  }
+
+  /** Boot, once the RNG can be trusted: identity, spool, doorbell, setup or operation. */
+  private start(now: number): void {
+    const h = this.host;
+    const generation = ++this.generation;
+    this.waitingForRng = false;
     this.identity = loadOrCreateIdentity(h.store, h.random);
     this.log(`device id ${this.identity.deviceId}`);
     this.log(`device public key:\n${this.identity.publicKeyText}`);
@@ -112,6 +128,7 @@ export class DoorbellApp {
       backend: h.backend,
       random: h.random,
       identity: this.identity,
+      store: h.store,
       sink: spool,
       width: h.camera.width,
       height: h.camera.height,
@@ -178,6 +195,10 @@ export class DoorbellApp {
 
   /** The doorbell button or the PIR: returns the clip id, or undefined when it cannot record. */
   press(what: string, now: number): string | undefined {
+    if (this.waitingForRng) {
+      this.log(`${what}: cannot record yet (starting up)`);
+      return undefined;
+    }
     try {
       const clipId = this.doorbell.press(now);
       this.log(`${what}: clip ${clipId}`);
@@ -194,6 +215,7 @@ export class DoorbellApp {
    * Setup open: factory reset — identity, roster, settings and the spool are wiped.
    */
   longPress(now: number): void {
+    if (this.waitingForRng) return; // nothing to reopen or reset before the first boot has finished
     if (this.setup.state === 'open') return this.factoryReset(now);
     this.log('button held: opening setup');
     this.setup.longPress(now);
@@ -212,6 +234,10 @@ export class DoorbellApp {
 
   /** Time passes (call every ~100 ms). Never throws. */
   tick(now: number): void {
+    if (this.waitingForRng) {
+      if (this.host.rng!.ready()) this.guard('boot', () => this.start(now));
+      return;
+    }
     const bell = this.doorbell;
     this.guard('setup', () => {
       const wasOpen = this.setup.state !== 'closed';
@@ -222,7 +248,8 @@ export class DoorbellApp {
     if (this.uplink) this.guard('uplink', () => this.uplink!.tick(now));
     // sessions end on time even when no frame comes
     if (this.live?.active) this.guard('live', () => this.live!.tick(now));
-    if (!bell.recording) this.idle();
+    // idle work (clip headers: X25519 under XS; erasing flash) waits while frames are in use
+    if (!this.capturing) this.idle();
     this.show(this.status);
   }
 
@@ -392,7 +419,7 @@ export class DoorbellApp {
     // A finished clip uses up a header: refill on the next ticks.
     const pool = this.doorbell.pool;
     if (pool.recipients && pool.available < pool.size) this.idleWork = true;
-    else if (this.host.spool.storage.maintain) this.guard('spool', () => this.host.spool.storage.maintain!());
+    else if (this.host.spool.storage.maintain) this.guard('spool', () => this.host.spool.storage.maintain!(1)); // one sector erase per tick
   }
 
   private show(status: Status): void {

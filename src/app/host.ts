@@ -33,7 +33,8 @@ export interface AppNetwork {
 
 /** Spool storage; a flash partition may erase ahead in idle time and be wiped at a factory reset. */
 export interface AppSpoolStorage extends SpoolStorage {
-  maintain?(): number;
+  /** erases up to `budget` sectors ahead of the write position; returns how many it erased */
+  maintain?(budget?: number): number;
   wipe?(): void;
 }
 
@@ -59,6 +60,12 @@ export interface AppHost {
   uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
   /** Runs `fn` after `ms` (outside the current call). */
   later(fn: () => void, ms: number): void;
+  /**
+   * The platform's RNG, where it is not strong from power-on: on an ESP32 the hardware RNG
+   * is only pseudo-random until the radio runs. The app makes no key or secret before
+   * `ready()`; `prepare()` starts what makes it ready (the radio). Absent: always ready.
+   */
+  rng?: { ready(): boolean; prepare?(): void };
   /** The provisioning record given by the build or the simulator's folder, installed when it differs. */
   verifierRecord?: Uint8Array;
 }

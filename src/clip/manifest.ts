@@ -13,6 +13,12 @@ export interface ClipManifest {
   clip: string;
   device: string;
   epoch: number;
+  /** lower-case hex SHA-256 of the canonical bytes of the roster the clip was sealed to (NO_ROSTER: none) */
+  roster: string;
+  /** the device's clip sequence number: 1 for its first clip, one more for every manifest it signs after */
+  seq: number;
+  /** lower-case hex SHA-256 of the previous manifest's bytes (64 zeros for seq 1) */
+  prev: string;
   /** ms since the Unix epoch */
   start: number;
   end: number;
@@ -30,7 +36,7 @@ export interface ClipManifest {
   kem?: 'mlkem768x25519';
 }
 
-const KEYS = ['v', 'clip', 'device', 'epoch', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
+const KEYS = ['v', 'clip', 'device', 'epoch', 'roster', 'seq', 'prev', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
 /** the optional last field, present only for post-quantum clips */
 const KEM_KEY = 'kem';
 export const MAX_MANIFEST_BYTES = 16 * 1024;
@@ -77,15 +83,17 @@ export function decodeManifest(bytes: Uint8Array): ClipManifest {
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isSha256Hex = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
 
 function validate(m: ClipManifest): void {
   const ok =
     m.v === 1 &&
     typeof m.clip === 'string' && isSafeId(m.clip) &&
     typeof m.device === 'string' && isSafeId(m.device) &&
-    isCount(m.epoch) && isCount(m.start) && isCount(m.end) && m.end >= m.start &&
+    isCount(m.epoch) && isSha256Hex(m.roster) && isCount(m.seq) && m.seq >= 1 && isSha256Hex(m.prev) &&
+    isCount(m.start) && isCount(m.end) && m.end >= m.start &&
     isCount(m.frames) && isCount(m.payloadSize) &&
-    typeof m.payloadSha256 === 'string' && /^[0-9a-f]{64}$/.test(m.payloadSha256) &&
+    isSha256Hex(m.payloadSha256) &&
     Array.isArray(m.dropped) && m.dropped.length <= 256 && m.dropped.every((d) => typeof d === 'string' && isSafeId(d)) &&
     (m.kem === undefined || m.kem === 'mlkem768x25519');
   check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');

@@ -14,6 +14,7 @@ import { FILE_KEY_LENGTH } from '../age/x25519.js';
 import { kemOf, wrapFileKeyToAll, type Kem } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
+import { NO_ROSTER } from '../roster/roster-hash.js';
 
 /**
  * Who clips are sealed to right now: the roster's recipients (and the history recipient,
@@ -22,12 +23,16 @@ import { check } from '../errors.js';
 export interface RecipientSet {
   epoch: number;
   recipients: string[];
+  /** rosterHash() of the roster these come from (absent: none, as in tests and benchmarks) */
+  roster?: string;
 }
 
 export interface PreparedHeader {
   epoch: number;
   /** the recipients' one kind: the manifest says "mlkem768x25519" for post-quantum clips */
   kem: Kem;
+  /** the roster's hash, or NO_ROSTER */
+  roster: string;
   /** the age header, through the MAC line's newline */
   header: Uint8Array;
   /** the payload's 16-byte nonce (first bytes of the payload) */
@@ -45,7 +50,7 @@ export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
   fileKey.fill(0);
-  return { epoch: set.epoch, kem, header, nonce, key };
+  return { epoch: set.epoch, kem, roster: set.roster ?? NO_ROSTER, header, nonce, key };
 }
 
 export function wipeHeader(h: PreparedHeader): void {
@@ -74,7 +79,7 @@ export class HeaderPool {
   /** A new recipient set invalidates every prepared header. */
   setRecipients(set: RecipientSet): void {
     kemOf(set.recipients); // a mixed set is refused before it replaces the current one
-    this.set = { epoch: set.epoch, recipients: [...set.recipients] };
+    this.set = { epoch: set.epoch, recipients: [...set.recipients], roster: set.roster };
     this.ready.splice(0).forEach(wipeHeader);
   }
 

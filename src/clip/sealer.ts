@@ -15,6 +15,7 @@ import { check } from '../errors.js';
 import { mkvFramePrefix, mkvHead } from './mkv.js';
 import type { PreparedHeader } from './prepared-header.js';
 import type { ClipManifest } from './manifest.js';
+import { FIRST_LINK, type ChainLink } from './chain.js';
 
 /** Where sealed clips go: files, the spool, the uplink. */
 export interface ClipSink {
@@ -83,8 +84,8 @@ export class ClipSealer {
     this.frames++;
   }
 
-  /** Seals the final chunk and returns the (unsigned) manifest. */
-  finish(dropped: string[] = []): ClipManifest {
+  /** Seals the final chunk and returns the (unsigned) manifest, linked into the device's clip chain by `link`. */
+  finish(dropped: string[] = [], link: ChainLink = FIRST_LINK): ClipManifest {
     check(!this.finished, 'CLIP_FINISHED', 'clip finished twice');
     this.finished = true;
     this.stream.close();
@@ -94,6 +95,9 @@ export class ClipSealer {
       clip: this.o.clipId,
       device: this.o.deviceId,
       epoch: this.o.header.epoch,
+      roster: this.o.header.roster,
+      seq: link.seq,
+      prev: link.prev,
       start: this.o.startTime,
       end: this.lastTime,
       frames: this.frames,

@@ -5,7 +5,8 @@
  * covers `clipDuration` ms after the last press, capped at `maxClipDuration`.
  * Idle time keeps the pool of ready headers full so a press seals at once.
  */
-import type { Alloc, ClipSink, CryptoBackend, Log, Random } from '../host.js';
+import type { Alloc, ClipSink, CryptoBackend, KeyValueStore, Log, Random } from '../host.js';
+import { ClipChain } from '../clip/chain.js';
 import { HeaderPool, type RecipientSet } from '../clip/prepared-header.js';
 import { ClipSealer } from '../clip/sealer.js';
 import { signManifest } from '../clip/signed-manifest.js';
@@ -27,6 +28,11 @@ export interface DoorbellOptions {
   log?: Log;
   /** Clip ids dropped since the last manifest (e.g. by a full spool), to report in the next one. */
   takeDropped?: () => string[];
+  /**
+   * Where the clip chain's position survives reboots (the store the identity is kept in).
+   * Without it the chain restarts at 1 on every start, which phones report as a restart.
+   */
+  store?: KeyValueStore;
   /** Called after each clip is complete and signed. */
   onClip?: (manifest: ClipManifest) => void;
 }
@@ -46,6 +52,7 @@ export class Doorbell {
   private readonly clipDuration: number;
   private readonly maxClipDuration: number;
   private readonly log: Log;
+  private readonly chain: ClipChain;
   /** One clip records at a time, so its chunk buffer is made once and reused for every clip. */
   private readonly buffers = new Map<number, Uint8Array>();
   private readonly alloc: Alloc = (n) => {
@@ -62,6 +69,7 @@ export class Doorbell {
     this.clipDuration = o.clipDuration ?? 10_000;
     this.maxClipDuration = o.maxClipDuration ?? 60_000;
     this.log = o.log ?? (() => {});
+    this.chain = new ClipChain(o.identity.deviceId, () => o.backend.sha256(), o.store, this.log);
   }
 
   get deviceId(): string {
@@ -123,8 +131,10 @@ export class Doorbell {
     const clip = this.clip;
     if (!clip) return undefined;
     this.clip = undefined;
-    const manifest = clip.finish(this.o.takeDropped?.() ?? []);
+    const link = this.chain.next();
+    const manifest = clip.finish(this.o.takeDropped?.() ?? [], link);
     const signed = signManifest(manifest, this.o.identity.key);
+    this.chain.advance(link, signed.manifest);
     this.o.sink.end(clip.clipId, signed.manifest, signed.signature);
     this.log(`clip ${clip.clipId}: ${manifest.frames} frames, ${manifest.payloadSize} bytes sealed`);
     this.o.onClip?.(manifest);

@@ -28,6 +28,11 @@ export function loadOrCreateIdentity(store: KeyValueStore, random: Random): Devi
   return { key, deviceId: keyIdHex(key.keyId), publicKeyText: encodePublicKey(key.publicKey, key.keyId) };
 }
 
+/** True when the device has its identity already (no key needs making at boot). */
+export function hasIdentity(store: KeyValueStore): boolean {
+  return store.get(KEY) !== undefined;
+}
+
 export function wipeIdentity(store: KeyValueStore): void {
   store.delete(KEY);
 }

@@ -1,7 +1,8 @@
 /**
- * Live view on the device. A request names a phone by its relay login key; the
- * device looks it up in its current signed roster and, only if it is there,
- * starts a session sealed to that phone's age recipient alone. The host feeds
+ * Live view on the device. A request names a phone by its relay login key and is
+ * signed with it (src/live/request.ts); the device looks the key up in its current
+ * signed roster and, only if it is there and the signature, time and freshness of
+ * the request check out, starts a session sealed to that phone's age recipient alone. The host feeds
  * camera frames while `active`; each live session turns each frame into one
  * record. A session ends when its time is up, when the phone leaves, when the
  * roster no longer lists the phone, or when the relay connection drops.
@@ -15,6 +16,8 @@ import type { Roster } from '../roster/roster.js';
 import { SealbellError } from '../errors.js';
 import { MAX_LIVE_FRAME_BYTES, REQUEST_LENGTH, type EndReason } from './format.js';
 import { LiveSealer } from './sealer.js';
+import { LiveRequestCheck } from './request.js';
+import { decodeAuthKey } from '../roster/roster.js';
 
 /** Where sessions send what they make (the uplink connection). */
 export interface LiveLink {
@@ -33,6 +36,10 @@ export interface LiveRequest {
   phone: string;
   /** 16 fresh random bytes from the phone */
   request: Uint8Array;
+  /** the phone's clock when it asked (ms since the Unix epoch) */
+  time: number;
+  /** the phone's Ed25519 signature of the request (src/live/request.ts) */
+  signature: Uint8Array;
 }
 
 export interface LiveSessionsOptions {
@@ -69,6 +76,7 @@ export class LiveSessions {
   private readonly log: Log;
   private epoch = 0;
   private rosterCheckedAt = -Infinity;
+  private readonly requests = new LiveRequestCheck();
   /** frames skipped because they were too large for a record */
   oversized = 0;
 
@@ -101,6 +109,8 @@ export class LiveSessions {
       if (!roster) throw new SealbellError('LIVE_NO_ROSTER', 'the doorbell has not been set up');
       const phone = roster.phones.find((p) => p.auth === r.phone);
       if (!phone) throw new SealbellError('LIVE_NOT_IN_ROSTER', `this phone is not in the doorbell's roster (epoch ${roster.epoch})`);
+      const signed = { device: this.o.identity.deviceId, session: r.session, request: r.request, time: r.time };
+      this.requests.check(signed, r.signature, decodeAuthKey(phone.auth), now);
       if (this.sessions.size >= (this.o.maxSessions ?? 2)) throw new SealbellError('LIVE_BUSY', 'too many live sessions at once');
       const sealer = new LiveSealer({
         aead: this.o.aead,

@@ -11,7 +11,7 @@ import type { RecipientSet } from '../clip/prepared-header.js';
 import { equalBytes, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { Reader, Writer } from '../wire.js';
-import { nextAuthority, parseRoster, rosterHash, verifyRoster, type Roster, type SignedRoster } from './roster.js';
+import { encodeRoster, nextAuthority, parseRoster, rosterHash, verifyRoster, type Roster, type SignedRoster } from './roster.js';
 import { encodeRosterBundle, parseRosterBundle, parseRosterRun, type RosterBundle } from './bundle.js';
 
 export const ROSTER_KEY = 'roster.signed';
@@ -29,7 +29,7 @@ export interface StoredRoster extends SignedRoster {
 export function recipientsOf(roster: Roster): RecipientSet {
   const recipients = roster.phones.map((p) => p.recipient);
   if (roster.history !== null) recipients.push(roster.history);
-  return { epoch: roster.epoch, recipients };
+  return { epoch: roster.epoch, recipients, roster: rosterHash(encodeRoster(roster)) };
 }
 
 /** The authority that may sign the roster after `held`: its handover key, else the one that signed it. */

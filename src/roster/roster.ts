@@ -18,8 +18,8 @@
  * roster (so there is one byte string per roster, and what is signed is what is read).
  */
 import { base64 } from '@scure/base';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8Decode, utf8ToBytes } from '../bytes.js';
+import { utf8Decode, utf8ToBytes } from '../bytes.js';
+import { rosterHash as hashRosterBytes } from './roster-hash.js';
 import { SealbellError } from '../errors.js';
 import { checkAnyRecipient, kemOf, type Kem } from '../age/recipients.js';
 import { isEd25519PublicKey, keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
@@ -66,10 +66,13 @@ export interface Roster {
   handover?: string | null;
 }
 
-/** The roster's identity in a chain: SHA-256 of its canonical bytes, lower-case hex. */
+/**
+ * The roster's identity in a chain (and in clip manifests): roster-hash.ts's SHA-256 of its
+ * canonical bytes, lower-case hex, of a roster, its bytes, or a signed roster.
+ */
 export function rosterHash(r: Roster | Uint8Array | { bytes: Uint8Array }): string {
   const bytes = r instanceof Uint8Array ? r : 'bytes' in r && r.bytes instanceof Uint8Array ? r.bytes : encodeRoster(r as Roster);
-  return bytesToHex(sha256(bytes));
+  return hashRosterBytes(bytes);
 }
 
 /** The account authority that signs the roster after `r`: its handover key, else `signer`. */

@@ -10,7 +10,9 @@
  *   2+L    n  the opening or record bytes (n ≥ 1, the whole frame ≤ MAX_FRAME_BYTES)
  *
  * Control messages (JSON text):
- *   relay → device  {"t":"live","session","phone","request"}   a phone asks (login key and 16 random bytes, base64)
+ *   relay → device  {"t":"live","session","phone","request","time","signature"}
+ *                                                               a phone asks: its login key, 16 random bytes, its clock
+ *                                                               and its signature of them (src/live/request.ts), base64
  *                   {"t":"live-stop","session"}                 the phone left
  *   device → relay  {"t":"live-refused","session","code","message"}
  *                   {"t":"live-end","session","reason"}         after the session's end record
@@ -34,7 +36,7 @@ export interface LiveFrame {
 }
 
 export type LiveRelayMessage =
-  | { t: 'live'; session: string; phone: string; request: string }
+  | { t: 'live'; session: string; phone: string; request: string; time: number; signature: string }
   | { t: 'live-stop'; session: string };
 
 export type LiveDeviceMessage =
@@ -97,7 +99,9 @@ export function parseLiveRelayMessage(text: string | Uint8Array): LiveRelayMessa
     case 'live':
       if (!isId(m.session) || typeof m.phone !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(m.phone)) throw wireError('live: malformed');
       if (typeof m.request !== 'string' || !/^[A-Za-z0-9+/]{21}[AQgw]==$/.test(m.request)) throw wireError('live: request must be 16 bytes of base64');
-      return { t: 'live', session: m.session, phone: m.phone, request: m.request };
+      if (typeof m.time !== 'number' || !Number.isSafeInteger(m.time) || m.time < 0) throw wireError('live: time must be ms since the Unix epoch');
+      if (typeof m.signature !== 'string' || !/^[A-Za-z0-9+/]{85}[AQgw]==$/.test(m.signature)) throw wireError('live: signature must be 64 bytes of base64');
+      return { t: 'live', session: m.session, phone: m.phone, request: m.request, time: m.time, signature: m.signature };
     case 'live-stop':
       if (!isId(m.session)) throw wireError('live-stop: malformed');
       return { t: 'live-stop', session: m.session };
@@ -123,13 +127,13 @@ export function parseLiveDeviceMessage(text: string | Uint8Array): LiveDeviceMes
 
 /** What the uplink hands live messages to (src/live/sessions.ts implements it). */
 export interface LiveHandler {
-  onLiveRequest(r: { session: string; phone: string; request: Uint8Array }, now: number): void;
+  onLiveRequest(r: { session: string; phone: string; request: Uint8Array; time: number; signature: Uint8Array }, now: number): void;
   onLiveStop(session: string): void;
   /** the relay connection is gone: every session ends with it */
   onLiveDisconnect(): void;
 }
 
-/** The 16 request bytes of a `live` message (its base64 was checked when parsed). */
-export function liveRequestBytes(m: Extract<LiveRelayMessage, { t: 'live' }>): Uint8Array {
-  return base64.decode(m.request);
+/** The request a `live` message carries, as LiveSessions takes it (its base64 was checked when parsed). */
+export function liveRequestOf(m: Extract<LiveRelayMessage, { t: 'live' }>): { session: string; phone: string; request: Uint8Array; time: number; signature: Uint8Array } {
+  return { session: m.session, phone: m.phone, request: base64.decode(m.request), time: m.time, signature: base64.decode(m.signature) };
 }

@@ -28,7 +28,7 @@ import {
   type DeviceMessage,
   type RelayMessage,
 } from './wire.js';
-import { encodeLiveFrame, liveRequestBytes, parseLiveRelayMessage, type LiveHandler, type LiveKind } from './live-wire.js';
+import { encodeLiveFrame, liveRequestOf, parseLiveRelayMessage, type LiveHandler, type LiveKind } from './live-wire.js';
 
 /**
  * The device's roster, as the uplink sees it: told to the relay after every hello
@@ -378,7 +378,7 @@ export class Uplink {
 
   private onLive(m: NonNullable<ReturnType<typeof parseLiveRelayMessage>>): void {
     if (this.state_ !== 'ready' || !this.o.live) return;
-    if (m.t === 'live') this.o.live.onLiveRequest({ session: m.session, phone: m.phone, request: liveRequestBytes(m) }, this.now);
+    if (m.t === 'live') this.o.live.onLiveRequest(liveRequestOf(m), this.now);
     else this.o.live.onLiveStop(m.session);
   }
 

@@ -5,6 +5,9 @@
  * in Node there as the reference.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { encodeAuthKey } from '../../src/roster/roster.js';
+import { signLiveRequest } from '../../src/live/request.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decodePublicKey } from '../../src/minisign.js';
@@ -18,7 +21,7 @@ import { makeLiveVector, openLiveVector } from '../live-vector.js';
 import { seededRandom } from '../seeded.js';
 
 /** SHA-256 of JSON.stringify(test/vectors/live-v1.json); test/live-xs.test.ts checks it against the file. */
-export const LIVE_VECTOR_DIGEST = '54f7fea4dac04a2a425611fb87f7b2f4ba4463934c4267b5812f1d4baf885c37';
+export const LIVE_VECTOR_DIGEST = '25535d48cf589d3b646b50e7169eb2feb71deed6ef3a8046471bc88689c4fc94';
 
 function expect(cond: unknown, what: string): void {
   if (!cond) throw new Error(what);
@@ -54,7 +57,8 @@ export const cases: Case[] = [
       const random = seededRandom('xs-live-sessions');
       const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), random);
       const phone = generateIdentity(random);
-      const auth = 'iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=';
+      const authSeed = random(32);
+      const auth = encodeAuthKey(ed25519.getPublicKey(authSeed));
       const sent: string[] = [];
       const sessions = new LiveSessions({
         aead: nobleAead,
@@ -69,11 +73,16 @@ export const cases: Case[] = [
         refuseLive: (s, code) => sent.push(`${s}:${code}`),
         endLive: (s, reason) => sent.push(`${s}:end:${reason}`),
       });
-      sessions.onLiveRequest({ session: 'a', phone: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', request: new Uint8Array(16) }, 0);
-      sessions.onLiveRequest({ session: 'b', phone: auth, request: new Uint8Array(16) }, 0);
+      const request = new Uint8Array(16);
+      const signature = signLiveRequest({ device: identity.deviceId, session: 'b', request, time: 0 }, authSeed);
+      sessions.onLiveRequest({ session: 'a', phone: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', request, time: 0, signature }, 0);
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature: new Uint8Array(64) }, 0); // unsigned: nobody asked
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature }, 0);
+      sessions.onLiveRequest({ session: 'c', phone: auth, request, time: 0, signature }, 0); // moved to another session: the signature covers the id
       sessions.frame(Uint8Array.of(0xff, 0xd8, 1), 100);
       sessions.tick(200_000);
-      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:opening,b:record,b:record,b:end:timeout', sent.join());
+      sessions.onLiveRequest({ session: 'b', phone: auth, request, time: 0, signature }, 200_001); // the relay replays it later
+      expect(sent.join() === 'a:LIVE_NOT_IN_ROSTER,b:LIVE_SIGNATURE,b:opening,c:LIVE_SIGNATURE,b:record,b:record,b:end:timeout,b:LIVE_REPLAYED', sent.join());
     },
   },
 ];

@@ -161,13 +161,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 }
 
 
-/** XS meter units for starting one live session on the device (X25519 stanza + Ed25519 signature), the dispatch baseline subtracted. */
-export async function xsLiveStartCost(root: string): Promise<{ xs_live_session_start: number }> {
+/**
+ * XS meter units for starting one live session on the device (X25519 stanza + Ed25519 signature),
+ * and for checking the phone's signed request before it (one Ed25519 verification), the dispatch
+ * baseline subtracted.
+ */
+export async function xsLiveStartCost(root: string): Promise<{ xs_live_session_start: number; xs_live_request_check: number }> {
   const { measure } = await import('../xs/run.js');
-  const m = await measure('tools/bench/xs-live-entry.ts', ['noop', 'start'], { root, arg: 0, runs: 3, warmup: 2, allowVariance: true });
+  const m = await measure('tools/bench/xs-live-entry.ts', ['noop', 'start', 'check_request'], { root, arg: 0, runs: 3, warmup: 2, allowVariance: true });
   // (noble keeps small caches, so runs differ by ~0.1 %: the median is reported)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { xs_live_session_start: median(m.start.computeRuns) - median(m.noop.computeRuns) };
+  const noop = median(m.noop.computeRuns);
+  return { xs_live_session_start: median(m.start.computeRuns) - noop, xs_live_request_check: median(m.check_request.computeRuns) - noop };
 }
 
 /**

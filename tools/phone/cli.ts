@@ -9,6 +9,7 @@ import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, registerOnRelay, revokeO
 import { confirmUpdates, describeConfirmations, type Confirmation, type WaitOptions } from './roster-sync.js';
 import { describeStatus, phoneStatus } from './status.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
+import type { ChainNotice } from './clip-chain.js';
 import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
@@ -157,9 +158,10 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     }
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
-      for (const { deviceId, clips } of await phoneClips(values.dir!, values.device)) {
+      for (const { deviceId, clips, notices } of await phoneClips(values.dir!, values.device)) {
         console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
-        for (const c of clips) console.log(`  ${c.clip}  ${c.state}${c.reason ? ` (${c.reason})` : ''}  ${c.bytes} bytes`);
+        for (const c of clips) console.log(`  ${c.seq === undefined ? '' : `#${c.seq}  `}${c.clip}  ${c.state}${c.reason ? ` (${c.reason})` : ''}  ${c.bytes} bytes`);
+        printNotices(notices);
       }
       return;
     }
@@ -177,6 +179,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
+      printNotices(r.notices);
       return;
     }
     case 'watch': {
@@ -184,7 +187,10 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const w = await phoneWatch({
         dir: values.dir!,
         deviceId: values.device,
-        onClip: (r, clip) => console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`),
+        onClip: (r, clip) => {
+          console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`);
+          if (!(r instanceof Error)) printNotices(r.notices);
+        },
       });
       console.log('watching for new clips (Ctrl-C to stop)');
       void untilStopped().then(() => w.close());
@@ -207,4 +213,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown phone command "${sub}"`);
   }
+}
+
+/** Clip-chain and roster findings: on stderr, loud, each naming its doorbell. */
+function printNotices(notices: ChainNotice[]): void {
+  for (const n of notices) console.error(`warning: ${n.message} [${n.code}]`);
 }

@@ -110,7 +110,19 @@ export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, l
   return encryptWithPassphrase(encodeAccount(a), utf8ToBytes(normalizePassphrase(passphrase)), random, nobleAead, logN);
 }
 
-/** AGE_PASSPHRASE on a wrong passphrase; PASSPHRASE_TYPO when it is not 12 valid words. */
+/**
+ * AGE_PASSPHRASE on a wrong passphrase; PASSPHRASE_TYPO when it is not 12 valid words.
+ * ESCROW_WORK_FACTOR when the escrow's scrypt work factor is above the one phones write: the
+ * relay serves the escrow and may raise it to make a phone spend a GiB and seconds for nothing,
+ * so it is refused from the header, before scrypt allocates anything.
+ */
 export function openEscrow(escrow: Uint8Array, passphrase: string): AccountKeys {
-  return parseAccount(decryptWithPassphrase(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead));
+  try {
+    return parseAccount(decryptWithPassphrase(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, SCRYPT_WRITE_LOG_N));
+  } catch (e) {
+    if (e instanceof SealbellError && e.code === 'AGE_SCRYPT') {
+      throw new SealbellError('ESCROW_WORK_FACTOR', `the escrow asks for more scrypt work than phones use (${e.message}): it was altered, not opened`);
+    }
+    throw e;
+  }
 }

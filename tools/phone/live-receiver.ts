@@ -2,7 +2,8 @@
  * The phone's end of a live-view socket (docs/relay-api.md, "Live view"),
  * without any platform code: `sealbell phone live` (Node, tools/phone/live.ts)
  * and the web viewer (browser, tools/viewer/app.ts) both feed it the socket's
- * messages. It sends one start message carrying 16 fresh random bytes, checks
+ * messages. It sends one start message carrying 16 fresh random bytes, signed with
+ * the phone's roster auth key together with its clock and the session id, checks
  * the device's signed opening against them, then opens records as they come
  * (src/live/opener.ts) and hands on frames; dropped records are counted and
  * reported, never shown.
@@ -12,6 +13,7 @@ import { base64 } from '@scure/base';
 import { SealbellError } from '../../src/errors.js';
 import { openLiveSession, type LiveEvent, type LiveOpener } from '../../src/live/opener.js';
 import { decodeLiveFrame } from '../../src/uplink/live-wire.js';
+import { signLiveRequest } from '../../src/live/request.js';
 
 export interface LiveReceiverOptions {
   aead: Aead;
@@ -23,6 +25,10 @@ export interface LiveReceiverOptions {
   device: string;
   onFrame: (frame: { ctr: number; time: number; data: Uint8Array }, receiver: LiveReceiver) => void;
   onDropped?: (event: Extract<LiveEvent, { t: 'dropped' }>) => void;
+  /** the phone's roster auth key (Ed25519 secret seed): the request is signed with it */
+  authSecretKey: Uint8Array;
+  /** the phone's clock, ms since the Unix epoch (default Date.now): the device checks it is near its own */
+  now?: () => number;
 }
 
 export type LiveState = 'connecting' | 'waiting' | 'open' | 'ended' | 'failed';
@@ -57,6 +63,13 @@ export class LiveReceiver {
     else this.fail(new SealbellError('LIVE_CUT', `the live stream stopped without the device's end record (close ${code}${reason ? ` ${reason}` : ''})`));
   }
 
+  /** The signed request for the relay's session id (src/live/request.ts). */
+  private startMessage(session: string): string {
+    const time = (this.o.now ?? Date.now)();
+    const signature = signLiveRequest({ device: this.o.device, session, request: this.request, time }, this.o.authSecretKey);
+    return JSON.stringify({ t: 'start', request: base64.encode(this.request), time, signature: base64.encode(signature) });
+  }
+
   private text(text: string): string | undefined {
     const m = JSON.parse(text) as { t?: string; session?: string; code?: string; message?: string; reason?: string };
     switch (m.t) {
@@ -64,7 +77,7 @@ export class LiveReceiver {
         if (this.state !== 'connecting') throw new SealbellError('LIVE_PROTOCOL', 'a second hello');
         this.session = String(m.session);
         this.state = 'waiting';
-        return JSON.stringify({ t: 'start', request: base64.encode(this.request) });
+        return this.startMessage(this.session);
       case 'end':
         this.endReason = String(m.reason);
         if (this.opener?.closed) this.state = 'ended';

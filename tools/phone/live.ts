@@ -8,6 +8,9 @@
  * device's signed opening and opens each record (replayed, reordered and forged
  * records are dropped and counted: `dropped` in the result).
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { decodePublicKey } from '../../src/minisign.js';
 import { nobleAead, systemRandom } from '../../src/crypto/noble.js';
 import { SealbellError } from '../../src/errors.js';
@@ -32,6 +35,8 @@ export interface WatchLiveOptions {
   /** the opening was checked: the session's video size and start */
   onOpen?: (info: { width: number; height: number; start: number; session: string }) => void;
   random?: Random;
+  /** the phone's clock (default Date.now): signed into the request, checked against the doorbell's */
+  now?: () => number;
 }
 
 export interface LiveResult {
@@ -53,6 +58,8 @@ export function watchLive(o: WatchLiveOptions): Promise<LiveResult> {
     identity: o.identity,
     devicePublicKey: decodePublicKey(o.devicePub).publicKey,
     device: o.client.device,
+    authSecretKey: o.client.authKey.secretKey,
+    now: o.now,
     onFrame: (f) => o.onFrame?.(f),
   });
   const ws = o.client.liveSocket();
@@ -105,6 +112,36 @@ export interface PhoneLiveOptions {
   out: string;
   log?: (line: string) => void;
   random?: Random;
+  now?: () => number;
+}
+
+/** One live session this phone asked for, as kept in devices/<ID>/live-sessions.json. */
+export interface LiveSessionRecord {
+  session: string;
+  /** when the phone asked (its clock, ms since the Unix epoch) */
+  time: number;
+  frames: number;
+  ended: string;
+}
+
+const LIVE_LOG_LENGTH = 20;
+
+/**
+ * Keeps the phone's recent live sessions per doorbell (the newest 20), for the owner to look
+ * back on (a `phone status` command would list them; there is none yet).
+ */
+export function recordLiveSession(dir: string, deviceId: string, r: LiveSessionRecord): void {
+  const file = path.join(dir, 'devices', deviceId, 'live-sessions.json');
+  writeFileAtomic(file, JSON.stringify([...readLiveSessions(dir, deviceId), r].slice(-LIVE_LOG_LENGTH), null, 2) + '\n');
+}
+
+export function readLiveSessions(dir: string, deviceId: string): LiveSessionRecord[] {
+  try {
+    const list = JSON.parse(fs.readFileSync(path.join(dir, 'devices', deviceId, 'live-sessions.json'), 'utf8')) as unknown;
+    return Array.isArray(list) ? (list as LiveSessionRecord[]) : [];
+  } catch {
+    return []; // none yet (or unreadable: it is a convenience record, started afresh)
+  }
 }
 
 /** `sealbell phone live`: watch for `seconds`, decrypted frames into `out`. */
@@ -116,6 +153,7 @@ export async function phoneLive(o: PhoneLiveOptions): Promise<LiveResult & { out
   const device = readDevice(o.dir, deviceId);
   const client = await PhoneClient.login(device.relayUrl, deviceId, phoneAuthKeyFromSeed(phone.auth.secretKey));
   const file = new LiveFile(o.out);
+  const startedAt = (o.now ?? Date.now)();
   try {
     const result = await watchLive({
       client,
@@ -123,6 +161,7 @@ export async function phoneLive(o: PhoneLiveOptions): Promise<LiveResult & { out
       devicePub: device.publicKeyText,
       seconds: o.seconds,
       random: o.random,
+      now: o.now,
       onOpen: (i) => {
         file.begin(i.width, i.height, i.start);
         o.log?.(`live: session ${i.session} open, ${i.width}×${i.height}`);
@@ -130,6 +169,7 @@ export async function phoneLive(o: PhoneLiveOptions): Promise<LiveResult & { out
       onFrame: (f) => file.frame(f.data, f.time),
     });
     o.log?.(`live: ${result.frames} frames written to ${o.out} (ended: ${result.ended})`);
+    recordLiveSession(o.dir, deviceId, { session: result.session ?? '', time: startedAt, frames: result.frames, ended: result.ended });
     return { ...result, out: o.out };
   } finally {
     file.close();

@@ -7,13 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireId } from './errors.js';
+import { privateDir } from '../../hosts/node/kv-store.js';
 
 export class BlobFiles {
   readonly root: string;
 
   constructor(dataDir: string) {
     this.root = path.resolve(dataDir, 'clips');
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    privateDir(this.root);
   }
 
   clipDir(device: string, clip: string): string {

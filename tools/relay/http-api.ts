@@ -15,6 +15,7 @@ import { RelayError, requireId } from './errors.js';
 import { parsePhoneKeyList, type PublishedPhoneKeys } from './phone-keys.js';
 import type { PhoneAuth } from './phone-auth.js';
 import type { RelayRosters } from './rosters.js';
+import type { SourceLimit } from './source-limit.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 
@@ -27,6 +28,17 @@ export interface RelayLimits {
   maxSegmentsPerClip: number;
   /** segments a device may have in flight (advertised in hello) */
   window: number;
+  /** requests without a login (challenges, escrow, keys…) one source address may make at once… */
+  openBurst: number;
+  /** …and per second after that */
+  openPerSecond: number;
+  /** open connections in all, and from one source address */
+  maxConnections: number;
+  maxConnectionsPerSource: number;
+  /** ms to send a request's headers; ms to send the whole request; ms a connection may sit idle */
+  headersTimeout: number;
+  requestTimeout: number;
+  idleTimeout: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -34,6 +46,13 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxBlobBytes: 64 * 1024,
   maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
   window: 16,
+  openBurst: 200,
+  openPerSecond: 20,
+  maxConnections: 2048,
+  maxConnectionsPerSource: 128,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  idleTimeout: 60_000,
 };
 
 export interface HttpContext {
@@ -42,6 +61,10 @@ export interface HttpContext {
   phoneKeys: PublishedPhoneKeys;
   rosters: RelayRosters;
   limits: RelayLimits;
+  /** allowances per source address for the endpoints that need no login */
+  sourceLimit: SourceLimit;
+  /** a device's allowed phones changed: end what removed phones still hold */
+  phonesChanged: (device: string) => void;
   /** SHA-256 of the admin token; undefined disables the admin endpoints */
   adminTokenSha256: string | undefined;
   log: (line: string) => void;
@@ -115,9 +138,14 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
+/** The client's address: what per-source limits count by. */
+export const sourceOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? '';
+
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void;
 interface Route {
   method: string;
+  /** answered without any login or token: held to the source's allowance */
+  open?: boolean;
   /** path segments; ':device', ':clip', ':account' are ids */
   pattern: string[];
   handler: Handler;
@@ -127,26 +155,26 @@ export class HttpApi {
   private readonly routes: Route[];
 
   constructor(private readonly c: HttpContext) {
-    const r = (method: string, path: string, handler: Handler): Route => ({ method, pattern: path.split('/').slice(1), handler });
+    const r = (method: string, path: string, handler: Handler, open = false): Route => ({ method, pattern: path.split('/').slice(1), handler, open });
     this.routes = [
       r('GET', '/v1/health', (_q, res) => sendJson(res, 200, { ok: true })),
       r('POST', '/v1/devices', (q, res) => this.registerDevice(q, res)),
       r('PUT', '/v1/devices/:device/phones', (q, res, [d]) => this.publishPhones(q, res, d)),
-      r('POST', '/v1/devices/:device/auth/challenge', (q, res, [d]) => this.challenge(res, d)),
-      r('POST', '/v1/devices/:device/auth/session', (q, res, [d]) => this.session(q, res, d)),
+      r('POST', '/v1/devices/:device/auth/challenge', (q, res, [d]) => this.challenge(q, res, d), true),
+      r('POST', '/v1/devices/:device/auth/session', (q, res, [d]) => this.session(q, res, d), true),
       r('GET', '/v1/devices/:device/clips', (q, res, [d]) => this.listClips(q, res, d)),
       r('GET', '/v1/devices/:device/clips/:clip', (q, res, [d, c]) => this.clipInfo(q, res, d, c)),
       r('GET', '/v1/devices/:device/clips/:clip/age', (q, res, [d, c]) => this.clipAge(q, res, d, c)),
       r('GET', '/v1/devices/:device/clips/:clip/manifest', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'manifest')),
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
-      r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d)),
+      r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
       r('GET', '/v1/devices/:device/roster/held', (q, res, [d]) => this.getHeldRoster(q, res, d)),
-      r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d)),
-      r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a)),
-      r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a)),
-      r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a)),
-      r('DELETE', '/v1/accounts/:account/escrow', (q, res, [a]) => this.deleteEscrow(q, res, a)),
+      r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
+      r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
+      r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a), true),
+      r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a), true), // the first write needs no token
+      r('DELETE', '/v1/accounts/:account/escrow', (q, res, [a]) => this.deleteEscrow(q, res, a), true),
     ];
   }
 
@@ -159,6 +187,7 @@ export class HttpApi {
         if (!params) continue;
         pathMatched = true;
         if (route.method !== req.method) continue;
+        if (route.open) this.c.sourceLimit.take(sourceOf(req));
         await route.handler(req, res, params);
         return;
       }
@@ -230,13 +259,14 @@ export class HttpApi {
     if (this.c.store.heldRoster(device)) throw new RelayError(409, 'ROSTER_MANAGED', 'this device has a signed roster: its phones are the ones allowed');
     const keys = parsePhoneKeyList(await readJson(req, this.c.limits.maxJsonBytes));
     this.c.phoneKeys.publish(device, keys);
+    this.c.phonesChanged(device);
     sendJson(res, 200, { device, phones: keys.length });
   }
 
-  private challenge(res: ServerResponse, device: string): void {
+  private challenge(req: IncomingMessage, res: ServerResponse, device: string): void {
     requireId(device, 'device id');
     this.requireKnownDevice(device);
-    sendJson(res, 200, this.c.phoneAuth.challenge(device));
+    sendJson(res, 200, this.c.phoneAuth.challenge(device, sourceOf(req)));
   }
 
   private async session(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {

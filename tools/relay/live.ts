@@ -76,12 +76,15 @@ export class LiveHub {
 
   private fromPhone(p: PhoneLive, data: Buffer, isBinary: boolean): void {
     if (p.started || p.ended) return this.finish(p, LIVE_CLOSE.BAD_INPUT, 'BAD_MESSAGE', 'the phone sends one start message only');
-    let request: string;
+    let start: { request: string; time: number; signature: string };
     try {
-      const m = isBinary || data.length > 1024 ? undefined : (JSON.parse(data.toString('utf8')) as { t?: unknown; request?: unknown });
-      if (m?.t !== 'start') throw new Error('expected {"t":"start","request"}');
+      const m = isBinary || data.length > 1024 ? undefined : (JSON.parse(data.toString('utf8')) as { t?: unknown; request?: unknown; time?: unknown; signature?: unknown });
+      if (m?.t !== 'start') throw new Error('expected {"t":"start","request","time","signature"}');
       decodeBase64(m.request, 16, 'request');
-      request = m.request as string;
+      decodeBase64(m.signature, 64, 'signature');
+      if (typeof m.time !== 'number' || !Number.isSafeInteger(m.time) || m.time < 0) throw new Error('time must be ms since the Unix epoch');
+      // The relay cannot check the signature's meaning (the roster decides): the device does.
+      start = { request: m.request as string, time: m.time, signature: m.signature as string };
     } catch (e) {
       return this.finish(p, LIVE_CLOSE.BAD_INPUT, 'BAD_MESSAGE', `malformed start: ${(e as Error).message}`);
     }
@@ -91,7 +94,7 @@ export class LiveHub {
     if (running >= (this.o.maxPerDevice ?? 4)) return this.finish(p, LIVE_CLOSE.BUSY, 'BUSY', 'too many live sessions for this doorbell');
     p.started = true;
     this.stats.sessions++;
-    device.sendLive({ t: 'live', session: p.session, phone: p.phone, request });
+    device.sendLive({ t: 'live', session: p.session, phone: p.phone, ...start });
   }
 
   /** A binary live frame from a device's uplink: to the phone of its session, at once. */

@@ -14,7 +14,10 @@ import { newToken, tokenHash } from './tokens.js';
 
 export const AUTH_CONTEXT = 'sealbell-relay-auth-v1';
 export const CHALLENGE_BYTES = 32;
-const MAX_OUTSTANDING = 10_000;
+/** sessions at most, and challenges at most over all sources (each source is also held to its own share) */
+const MAX_OUTSTANDING = 100_000;
+/** challenges one source address may have outstanding: a flood from one address cannot crowd out others */
+export const MAX_CHALLENGES_PER_SOURCE = 256;
 
 /** The exact bytes a phone signs to log in. */
 export function authMessage(challenge: Uint8Array, origin: string): Uint8Array {
@@ -37,7 +40,8 @@ export interface PhoneAuthOptions {
 }
 
 export class PhoneAuth {
-  private readonly challenges = new Map<string, { device: string; expires: number }>();
+  private readonly challenges = new Map<string, { device: string; expires: number; source: string }>();
+  private readonly perSource = new Map<string, number>();
   private readonly sessions = new Map<string, PhoneSession>();
   private readonly now: () => number;
   readonly challengeTtl: number;
@@ -49,11 +53,16 @@ export class PhoneAuth {
     this.sessionTtl = o.sessionTtl ?? 3_600_000;
   }
 
-  challenge(device: string): { challenge: string; expiresIn: number } {
+  /** A one-time challenge for `device`, asked for from `source` (the client's address). */
+  challenge(device: string, source = ''): { challenge: string; expiresIn: number } {
     this.purge();
+    if ((this.perSource.get(source) ?? 0) >= MAX_CHALLENGES_PER_SOURCE) {
+      throw new RelayError(429, 'SLOW_DOWN', 'too many outstanding challenges from this address; use them or wait a minute');
+    }
     if (this.challenges.size >= MAX_OUTSTANDING) throw new RelayError(503, 'BUSY', 'too many outstanding challenges; try again shortly');
     const challenge = randomBytes(CHALLENGE_BYTES).toString('base64');
-    this.challenges.set(challenge, { device, expires: this.now() + this.challengeTtl });
+    this.challenges.set(challenge, { device, expires: this.now() + this.challengeTtl, source });
+    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
     return { challenge, expiresIn: Math.floor(this.challengeTtl / 1000) };
   }
 
@@ -65,7 +74,7 @@ export class PhoneAuth {
     const signature = decodeBase64(b.signature, 64, 'signature');
     const key = b.challenge as string;
     const issued = this.challenges.get(key);
-    this.challenges.delete(key);
+    if (issued) this.forget(key, issued.source);
     if (!issued || issued.device !== device || issued.expires < this.now()) {
       throw new RelayError(401, 'BAD_CHALLENGE', 'unknown, used or expired challenge: ask for a new one');
     }
@@ -84,17 +93,36 @@ export class PhoneAuth {
     return { token, expiresIn: Math.floor(this.sessionTtl / 1000) };
   }
 
-  /** The live session of a bearer token, if any. */
+  /** The live session of a bearer token, if any: none once its phone was removed from the device's roster. */
   session(token: string | undefined): PhoneSession | undefined {
     if (!token) return undefined;
-    const s = this.sessions.get(tokenHash(token));
+    const h = tokenHash(token);
+    const s = this.sessions.get(h);
     if (!s || s.expires < this.now()) return undefined;
+    if (!this.o.policy.isAllowed(s.device, Buffer.from(s.publicKey, 'base64'))) {
+      this.sessions.delete(h);
+      return undefined;
+    }
     return s;
+  }
+
+  /** Ends every session of `device` whose phone is no longer allowed (a revocation). */
+  revalidate(device: string): void {
+    for (const [h, s] of this.sessions) {
+      if (s.device === device && !this.o.policy.isAllowed(device, Buffer.from(s.publicKey, 'base64'))) this.sessions.delete(h);
+    }
+  }
+
+  private forget(challenge: string, source: string): void {
+    this.challenges.delete(challenge);
+    const n = (this.perSource.get(source) ?? 1) - 1;
+    if (n <= 0) this.perSource.delete(source);
+    else this.perSource.set(source, n);
   }
 
   private purge(): void {
     const now = this.now();
-    for (const [k, c] of this.challenges) if (c.expires < now) this.challenges.delete(k);
+    for (const [k, c] of this.challenges) if (c.expires < now) this.forget(k, c.source);
     for (const [k, s] of this.sessions) if (s.expires < now) this.sessions.delete(k);
   }
 }

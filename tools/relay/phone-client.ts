@@ -69,6 +69,8 @@ export class PhoneClient {
     readonly relay: string,
     readonly device: string,
     private readonly token: string,
+    /** the key it logged in with: the phone's roster auth key, which also signs its live requests */
+    readonly authKey: PhoneAuthKey,
   ) {}
 
   /** Signs the relay's challenge with `key`; the key must be published for the device. */
@@ -81,7 +83,7 @@ export class PhoneClient {
       method: 'POST',
       json: { challenge, publicKey: Buffer.from(key.publicKey).toString('base64'), signature: Buffer.from(signature).toString('base64') },
     });
-    return new PhoneClient(relay, device, token);
+    return new PhoneClient(relay, device, token, key);
   }
 
   private path(rest: string): string {
@@ -94,6 +96,13 @@ export class PhoneClient {
 
   async clip(id: string): Promise<ClipInfo> {
     return relayJson<ClipInfo>(this.relay, this.path(`clips/${idPath(id)}`), { token: this.token });
+  }
+
+  /** The clip's manifest and signature as the relay has them (the caller checks them with the device key). */
+  async signedManifest(id: string): Promise<{ manifest: Uint8Array; signature: string }> {
+    const manifest = new Uint8Array(await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/manifest`), { token: this.token })).arrayBuffer());
+    const signature = await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/signature`), { token: this.token })).text();
+    return { manifest, signature };
   }
 
   /**
@@ -111,8 +120,7 @@ export class PhoneClient {
       const { state } = await this.saveAge(id, file);
       return { state, age: file, checked: false };
     }
-    const manifest = new Uint8Array(await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/manifest`), { token: this.token })).arrayBuffer());
-    const signature = await (await relayRequest(this.relay, this.path(`clips/${idPath(id)}/signature`), { token: this.token })).text();
+    const { manifest, signature } = await this.signedManifest(id);
     let verifier: PayloadVerifier | undefined;
     if (o.devicePub) {
       const m = verifySignedManifest(manifest, signature, decodePublicKey(o.devicePub));

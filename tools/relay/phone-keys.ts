@@ -1,9 +1,13 @@
 /**
- * Which phones may read a device's clips. For now the device (or the relay
- * admin) publishes a plain list of phone Ed25519 public keys; the signed roster
- * from the setup flow will replace PublishedPhoneKeys behind the same interface.
+ * Which phones may read a device's clips: the phones (and the account authority) of the
+ * roster the device holds, or a list the relay admin published. A roster update the owner
+ * has published (signed by the account authority, checked when it was stored) takes a
+ * phone's access away at once, before the device confirms it: removing someone needs no
+ * more proof than the authority's signature (docs/relay-api.md, "Revocation").
  */
 import { RelayError } from './errors.js';
+import { parseRosterBundle } from '../../src/roster/bundle.js';
+import { parseRoster } from '../../src/roster/roster.js';
 import type { RelayStore } from './store.js';
 
 export const MAX_PHONES = 64;
@@ -15,8 +19,27 @@ export interface PhoneKeyPolicy {
 export class PublishedPhoneKeys implements PhoneKeyPolicy {
   constructor(private readonly store: RelayStore) {}
 
+  /** the auth keys of the newest pending roster per device, by epoch (parsed once) */
+  private readonly pendingKeys = new Map<string, { epoch: number; keys: Set<string> }>();
+
   isAllowed(device: string, publicKey: Uint8Array): boolean {
-    return this.store.phoneKeys(device).includes(Buffer.from(publicKey).toString('base64'));
+    const key = Buffer.from(publicKey).toString('base64');
+    if (!this.store.phoneKeys(device).includes(key)) return false;
+    const pending = this.pendingAuthKeys(device);
+    return pending === undefined || pending.has(key);
+  }
+
+  /** Who the pending (published, not yet held) roster lets in, if there is one newer than the held one. */
+  private pendingAuthKeys(device: string): Set<string> | undefined {
+    const pending = this.store.roster(device);
+    const held = this.store.heldRoster(device);
+    if (!pending || !held || pending.epoch <= held.epoch) return undefined;
+    const cached = this.pendingKeys.get(device);
+    if (cached?.epoch === pending.epoch) return cached.keys;
+    const roster = parseRoster(parseRosterBundle(pending.blob).bytes);
+    const keys = new Set(roster.phones.map((p) => p.auth).concat([Buffer.from(held.authority).toString('base64')]));
+    this.pendingKeys.set(device, { epoch: pending.epoch, keys });
+    return keys;
   }
 
   publish(device: string, keys: Uint8Array[]): void {

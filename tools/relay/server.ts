@@ -21,6 +21,8 @@ import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
+import { SourceConnections, SourceLimit } from './source-limit.js';
+import { PhoneSockets } from './phone-sockets.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -82,18 +84,55 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false),
   });
-  const rosters = new RelayRosters({ store, log, push: (device, bundle) => deviceSessions.get(device)?.pushRoster(bundle) });
+  // Phones' follow and live sockets, so that a revocation ends them at once.
+  const phoneSockets = new PhoneSockets();
+  /** A device's allowed phones may have shrunk: sessions and sockets of removed phones end now. */
+  const phonesChanged = (device: string) => {
+    phoneAuth.revalidate(device);
+    phoneSockets.closeUnless(device, (key) => phoneKeys.isAllowed(device, Buffer.from(key, 'base64')));
+  };
+  const rosters = new RelayRosters({
+    store,
+    log,
+    push: (device, bundle) => {
+      deviceSessions.get(device)?.pushRoster(bundle);
+      phonesChanged(device); // the owner's signed update removes a phone before the device confirms it
+    },
+  });
   const api = new HttpApi({
     store,
     phoneAuth,
     phoneKeys,
     rosters,
     limits,
+    sourceLimit: new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond }),
+    phonesChanged,
     adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken),
     log,
   });
 
-  const server = http.createServer((req, res) => void api.handle(req, res));
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      // how often slow requests are looked for: a slow-header socket ends within headersTimeout + this
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
+    },
+    (req, res) => void api.handle(req, res),
+  );
+  // An idle connection (no bytes either way) is closed; WebSockets keep theirs open (ws clears the timeout).
+  server.timeout = limits.idleTimeout;
+  server.keepAliveTimeout = Math.min(5000, limits.idleTimeout);
+  server.maxConnections = limits.maxConnections;
+  const perSource = new SourceConnections(limits.maxConnectionsPerSource);
+  server.on('connection', (socket) => {
+    const source = socket.remoteAddress ?? '';
+    if (!perSource.admit(source)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => perSource.release(source));
+  });
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
 
@@ -129,7 +168,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
         wss.handleUpgrade(req, socket, head, (ws) => {
           const unsubscribe = events.subscribe(device, (e) => ws.send(JSON.stringify(e)));
-          ws.on('close', unsubscribe);
+          const untrack = phoneSockets.add(device, session.publicKey, ws);
+          ws.on('close', () => {
+            unsubscribe();
+            untrack();
+          });
           ws.on('error', () => {});
           // Phones only listen here.
           ws.on('message', () => ws.close(CLOSE.BAD_INPUT, 'LISTEN_ONLY'));
@@ -142,7 +185,10 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         const session = phoneAuth.session(bearer(req) ?? protocolBearer(req.headers['sec-websocket-protocol']));
         if (!session) throw new RelayError(401, 'UNAUTHENTICATED', 'live view needs a phone session');
         if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
-        liveWss.handleUpgrade(req, socket, head, (ws) => live.phoneConnected(ws, device, session.publicKey));
+        liveWss.handleUpgrade(req, socket, head, (ws) => {
+          ws.once('close', phoneSockets.add(device, session.publicKey, ws));
+          live.phoneConnected(ws, device, session.publicKey);
+        });
         return;
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');

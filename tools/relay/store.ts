@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { privateDir } from '../../hosts/node/kv-store.js';
 import { BlobFiles } from './blob-files.js';
 
 export type ClipState = 'receiving' | 'verified' | 'rejected' | 'incomplete' | 'dropped';
@@ -125,9 +126,13 @@ export class RelayStore {
   private readonly db: Database.Database;
 
   constructor(readonly dataDir: string) {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    privateDir(dataDir);
     this.blobs = new BlobFiles(dataDir);
-    this.db = new Database(path.join(dataDir, 'relay.sqlite'));
+    // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+    const file = path.join(dataDir, 'relay.sqlite');
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // An acknowledgement tells the device it may delete its copy: commits must be durable.
     this.db.pragma('synchronous = FULL');

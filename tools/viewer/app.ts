@@ -125,6 +125,7 @@ async function startLive(): Promise<void> {
     identity: c.identity,
     devicePublicKey: decodePublicKey(c.devicePub).publicKey,
     device: c.deviceId,
+    authSecretKey: base64.decode(c.authSeed),
     onFrame: (f) => {
       void draw(f.data).then(() => {
         view.liveFrames++;
