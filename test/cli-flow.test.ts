@@ -124,8 +124,18 @@ describe('the sealbell command, end to end on loopback', function () {
     const noPass = await sealbell(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'kitchen tablet']);
     assert.equal(noPass.status, 1);
     assert.match(noPass.stderr, /NO_SECRET/);
-    assert.match(ok(await sealbell(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'kitchen tablet'], { input: `${passphrase}\n` })), /epoch 3 published/);
+    // It waits for the doorbell's acknowledgement, and shows the account's new passphrase once.
+    const revoked = ok(await sealbell(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'kitchen tablet'], { input: `${passphrase}\n` }));
+    assert.match(revoked, /epoch 3 published without "kitchen tablet"/);
+    assert.match(revoked, new RegExp(`doorbell ${deviceId}: confirmed: it holds roster epoch 3`));
+    const fresh = revoked.match(/NEW passphrase[^\n]*\n\n {4}([a-z ]+)\n/)![1];
+    assert.notEqual(fresh, passphrase);
     await door.wait(/roster epoch 3: 1 phone\(s\)/);
+    assert.match(ok(await sealbell(['phone', 'status', '--dir', at('phone1')])), new RegExp(`doorbell ${deviceId}: acknowledged roster epoch 3 .*1 phone\\(s\\)[\\s\\S]*pending: none`));
+    // the old passphrase enrolls nothing now
+    const stale = await sealbell(['phone', 'enroll', '--dir', at('phone4'), '--relay', relayUrl, '--name', 'x'], { input: `${passphrase}\n` });
+    assert.equal(stale.status, 1);
+    assert.match(stale.stderr, /NO_ESCROW/);
     await eventually('the relay shuts the revoked phone out', async () => {
       const r = await sealbell(['phone', 'clips', '--dir', at('phone2')]);
       return r.status === 1 && /PHONE_NOT_ALLOWED/.test(r.stderr);

@@ -46,7 +46,7 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
     }
   });
 
-  it('leaves the passphrase and the escrow, which opens with it (age-encryption, scrypt)', async () => {
+  it('leaves the passphrase (the new one, after the revocation) and the escrow, which opens with it (age-encryption, scrypt)', async () => {
     const passphrase = fs.readFileSync(path.join(dir, 'passphrase.txt'), 'utf8').trim();
     assert.equal(passphrase, r.passphrase);
     assert.equal(passphrase.split(' ').length, 12);
@@ -54,7 +54,9 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
     const d = new Decrypter();
     d.addPassphrase(passphrase);
     const account = JSON.parse(await d.decrypt(fs.readFileSync(path.join(dir, 'account.escrow.age')), 'text'));
-    assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'v']);
+    // after the revocation: the new account keys, and the ones rotated away from (docs/roster-format.md)
+    assert.deepEqual(Object.keys(account).sort(), ['authority', 'history', 'previous', 'previousAuthorities', 'v']);
+    assert.equal(r.passphrases.length, 2, 'the revocation made a new passphrase');
   });
 
   it('--live: phone 1 watched live, and DIR/live.mkv holds the decrypted frames (ffprobe)', function () {
@@ -75,12 +77,13 @@ describe('demo: provision → setup → relay → phones, with enrollment and a 
       ['Matroska', utf8ToBytes('matroska')],
       ['age secret key', utf8ToBytes('AGE-SECRET-KEY-')],
       ['Wi-Fi password', utf8ToBytes(wifi)],
-      ['passphrase', utf8ToBytes(r.passphrase)],
+      ...r.passphrases.map((p, i): [string, Uint8Array] => [`passphrase ${i + 1}`, utf8ToBytes(p)]),
       ['device identity key', store.get('identity.ed25519')!],
     ];
     for (const phoneDir of r.phoneDirs) {
       const phone = JSON.parse(fs.readFileSync(path.join(phoneDir, 'phone.json'), 'utf8'));
-      const account = unlockAccount(phoneDir, r.passphrase);
+      // phone 1 revoked phone 2 and holds the new escrow; the others keep the old one
+      const account = r.passphrases.map((p) => { try { return unlockAccount(phoneDir, p); } catch { return undefined; } }).find((a) => a !== undefined)!;
       for (const [what, b64] of [['phone auth key', phone.auth], ['account authority key', base64.encode(account.authority.secretKey)]]) {
         const raw = base64.decode(b64);
         secrets.push([what, raw], [`${what} (base64)`, utf8ToBytes(b64)], [`${what} (hex)`, utf8ToBytes(Buffer.from(raw).toString('hex'))]);

@@ -270,7 +270,7 @@ describe('a hostile relay (issue 12)', function () {
     const following = await client.follow(() => {});
     // The doorbell is offline: only the owner's signed update reaches the relay.
     env.dev.uplink.stop();
-    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice])));
+    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice], rosterOf(env.dev.id, 1, [alice, bob]))));
     assert.deepEqual(await following.closed, { code: 4401, reason: 'REVOKED' });
     await expectApiError(client.clips(), 401, 'UNAUTHENTICATED');
     await expectApiError(PhoneClient.login(env.relay.url, env.dev.id, bob.auth), 403, 'PHONE_NOT_ALLOWED');

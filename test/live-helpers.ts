@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { signingKeyFromSeed, type SigningKey } from '../src/minisign.js';
-import { encodeAuthKey, signRoster, type Roster } from '../src/roster/roster.js';
+import { encodeAuthKey, rosterHash, signRoster, type Roster } from '../src/roster/roster.js';
 import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { recipientsOf, RosterStore } from '../src/roster/roster-store.js';
 import { DeviceRoster } from '../src/roster/device-roster.js';
@@ -33,11 +33,13 @@ export const phone = (name: string): Phone => ({
 export const authority = signingKeyFromSeed(seededRandom('live-relay/authority')(32));
 export const [alice, bob, mallory] = ['alice', 'bob', 'mallory'].map(phone);
 
-export function rosterOf(device: string, epoch: number, phones: Phone[]): Roster {
+/** A roster of `phones` at `epoch`; an update names the roster it replaces (`after`). */
+export function rosterOf(device: string, epoch: number, phones: Phone[], after?: Roster): Roster {
   return {
     v: 1,
     device,
     epoch,
+    prev: after ? rosterHash(after) : null,
     phones: phones.map((p) => ({ name: p.name, recipient: identityToRecipient(p.identity), auth: encodeAuthKey(p.auth.publicKey) })),
     history: null,
   };

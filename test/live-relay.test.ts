@@ -79,7 +79,7 @@ describe('live view through the relay', function () {
       (e) => (outcome = e),
     );
     await env.pump(() => frames.length >= 3, 'Bob watches');
-    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice])));
+    await publishRoster(env.relay.url, env.dev.id, rosterBundle(rosterOf(env.dev.id, 2, [alice], rosterOf(env.dev.id, 1, [alice, bob]))));
     // The relay ends Bob's socket as soon as the owner's signed update arrives (REVOKED), and the
     // device ends the session when it takes the update.
     await env.pump(() => env.rosters.load()!.roster.epoch === 2 && outcome !== undefined && !env.sessions.active, 'the relay cuts Bob off and the device ends his session');

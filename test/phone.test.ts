@@ -7,10 +7,11 @@ import path from 'node:path';
 import { Decrypter } from 'age-encryption';
 import { validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { identityToRecipient } from '../src/age/x25519.js';
+import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { RosterStore, recipientsOf } from '../src/roster/roster-store.js';
 import { phoneEnroll, phoneInit, phoneRevoke, phoneSetup, unlockAccount, readPhone, openEscrow } from '../tools/phone/index.js';
-import { parseAccount } from '../tools/phone/escrow.js';
+import { encodeAccount, parseAccount } from '../tools/phone/escrow.js';
+import { signingKeyFromSeed } from '../src/minisign.js';
 import { readRoster } from '../tools/phone/state.js';
 import { recordClip, requireTool, seededRandom, tempDir } from './helpers.js';
 import { RELAY, T0, WIFI, doorbellFor, freshDevice, freshPhone, opens, rejectsCode, stanzaCount, throwsCode } from './setup-fixtures.js';
@@ -51,6 +52,27 @@ describe('phone: init, enroll, revoke', function () {
     // ours, with the passphrase typed sloppily
     assert.equal(openEscrow(escrow, '  ' + r.passphrase.toUpperCase().replace(/ /g, '   ') + '\n').history, account.history);
     throwsCode(() => openEscrow(escrow, r.passphrase.split(' ').reverse().join(' ')), 'PASSPHRASE_TYPO');
+  });
+
+  it('the escrow after a revocation: the new keys and the rotated-away ones round-trip; malformed lists are ESCROW_FORMAT', () => {
+    const random = seededRandom('escrow-previous');
+    const key = () => signingKeyFromSeed(random(32));
+    const a = { authority: key(), history: generateIdentity(random), previous: [generateIdentity(random)], previousAuthorities: [key()] };
+    const back = parseAccount(encodeAccount(a));
+    assert.deepEqual(back.authority.publicKey, a.authority.publicKey);
+    assert.deepEqual(back.previous, a.previous);
+    assert.deepEqual(back.previousAuthorities!.map((k) => k.publicKey), a.previousAuthorities.map((k) => k.publicKey));
+    const plain = parseAccount(encodeAccount({ authority: a.authority, history: a.history }));
+    assert.equal(plain.previous, undefined);
+    assert.equal(plain.previousAuthorities, undefined);
+    const text = new TextDecoder().decode(encodeAccount(a));
+    for (const bad of [
+      text.replace(/"previousAuthorities":\[.*\]/, '"previousAuthorities":{}'),
+      text.replace(/"previousAuthorities":\[("[^"]+")\]/, (_m, one: string) => `"previousAuthorities":[${Array(5).fill(one).join(',')}]`),
+      text.replace(/"previousAuthorities":\["[^"]+"/, '"previousAuthorities":["AAAA"'),
+      text.replace(/"previous":\["[^"]+"/, '"previous":["AGE-SECRET-KEY-1X"'),
+      text.replace('"previous"', '"earlier"'),
+    ]) throwsCode(() => parseAccount(new TextEncoder().encode(bad)), 'ESCROW_FORMAT');
   });
 
   it('enroll by passphrase, then revoke: the doorbell follows each signed roster; clips recorded afterwards follow it too', async () => {

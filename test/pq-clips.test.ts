@@ -14,7 +14,7 @@ import { formatIdentityFile } from '../src/age/identity-file.js';
 import { ClipOpener } from '../src/clip/opener.js';
 import { decodeManifest, encodeManifest } from '../src/clip/manifest.js';
 import { signManifest } from '../src/clip/signed-manifest.js';
-import { encodeAuthKey, MAX_ROSTER_BYTES, MAX_PHONES, encodeRoster, rosterKem, signRoster, verifyRoster, type Roster } from '../src/roster/roster.js';
+import { encodeAuthKey, MAX_ROSTER_BYTES, MAX_PHONES, encodeRoster, rosterKem, signRoster, successor, verifyRoster, type Roster } from '../src/roster/roster.js';
 import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { RosterStore, recipientsOf } from '../src/roster/roster-store.js';
 import { DeviceRoster } from '../src/roster/device-roster.js';
@@ -181,12 +181,10 @@ describe('post-quantum rosters: all post-quantum or all classic, history include
     const follower = new DeviceRoster({ rosters, identity: device, doorbell: rig.doorbell });
     rig.doorbell.setRecipients(recipientsOf(classic));
     const pqPhone = generateAgeIdentity('mlkem768x25519', random);
-    const next: Roster = {
-      ...classic,
-      epoch: 2,
+    const next: Roster = successor(classic, {
       phones: [{ ...classic.phones[0], recipient: anyIdentityToRecipient(pqPhone) }],
       history: pqHistory,
-    };
+    });
     const id = rig.doorbell.press(T0);
     follower.update(encodeRosterBundle(signRoster(next, authority)));
     assert.equal(rig.doorbell.recording, false, 'the classic clip ended before the switch');

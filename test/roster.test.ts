@@ -10,11 +10,10 @@ import { SealbellError } from '../src/errors.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed } from '../src/minisign.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import {
-  MAX_PHONES, MAX_ROSTER_BYTES, encodeAuthKey, encodeRoster, parseRoster, signRoster, verifyRoster, type Roster,
+  MAX_PHONES, MAX_ROSTER_BYTES, encodeAuthKey, encodeRoster, parseRoster, rosterHash, signRoster, successor, validateRoster, verifyRoster, type Roster,
 } from '../src/roster/roster.js';
-import { encodeRosterBundle, parseRosterBundle } from '../src/roster/bundle.js';
-import { ROSTER_KEY, RosterStore, recipientsOf } from '../src/roster/roster-store.js';
-import { rosterHash } from '../src/roster/roster-hash.js';
+import { encodeRosterBundle, encodeRosterRun, parseRosterBundle } from '../src/roster/bundle.js';
+import { ROSTER_KEY, RosterStore, authorityAfter, recipientsOf } from '../src/roster/roster-store.js';
 import { rosterVectors } from '../tools/vectors/setup-vectors.js';
 import { MemoryStore, ROOT, run, seededRandom, tempDir } from './helpers.js';
 import { throwsCode } from './setup-fixtures.js';
@@ -32,7 +31,7 @@ const bob = phone('bob');
 const history = identityToRecipient(generateIdentity(random));
 
 function roster(epoch: number, phones = [alice, bob], device = DEVICE): Roster {
-  return { v: 1, device, epoch, phones, history };
+  return { v: 1, device, epoch, prev: null, phones, history, handover: null };
 }
 const bundle = (r: Roster, key = authority) => encodeRosterBundle(signRoster(r, key));
 
@@ -51,7 +50,8 @@ describe('roster format', () => {
 
   it('the vector is printed in docs/roster-format.md', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs/roster-format.md'), 'utf8');
-    for (const s of [vectors.roster, vectors.authorityPublicKey.trim(), ...vectors.signature.trim().split('\n'), vectors.authoritySeed]) {
+    const h = vectors.handover;
+    for (const s of [vectors.roster, vectors.authorityPublicKey.trim(), ...vectors.signature.trim().split('\n'), vectors.authoritySeed, vectors.previous, vectors.prev, h.newAuthoritySeed, h.roster, ...h.signature.trim().split('\n'), h.next]) {
       assert.ok(doc.includes(s), `docs/roster-format.md lacks ${s.slice(0, 60)}…`);
     }
   });
@@ -77,6 +77,9 @@ describe('roster format', () => {
       ok.replace('"bob"', '"alice"'), ok.replace(bob.recipient, alice.recipient), ok.replace(bob.auth, alice.auth),
       ok.replace('"history":"' + history + '"', '"history":""'), ok.replace('"name":"alice",', ''), ok.replace('"name":"alice"', '"name":"alice","x":1'),
       ok.replace('"phones":[', '"phones":{').replace('],"history"', '},"history"'),
+      ok.replace('"prev":null,', ''), ok.replace(',"handover":null', ''), ok.replace('"prev":null', '"prev":"' + 'A'.repeat(64) + '"'),
+      ok.replace('"prev":null', '"prev":"' + 'a'.repeat(63) + '"'), ok.replace('"prev":null', '"prev":1'),
+      ok.replace('"handover":null', '"handover":"' + 'A'.repeat(43) + '="'), ok.replace('"handover":null', '"handover":""'),
     ];
     for (const v of variants) throwsCode(() => parseRoster(utf8ToBytes(v)), 'ROSTER_FORMAT');
     throwsCode(() => parseRoster(Uint8Array.of(0xff, 0xfe)), 'ROSTER_FORMAT');
@@ -116,32 +119,83 @@ describe('the device\'s roster store', () => {
     return v && bytesToHex(v);
   }
 
-  it('accepts only: signed by the authority, for this device, a strictly higher epoch; keeps the old one otherwise', () => {
+  it('accepts only the successor of exactly what it holds, signed by its authority, for this device; keeps the old one otherwise', () => {
     const store = new MemoryStore();
     const rosters = new RosterStore(store, DEVICE);
-    throwsCode(() => rosters.accept(bundle(roster(1))), 'ROSTER_AUTHORITY'); // no authority before setup
-    rosters.accept(bundle(roster(1)), authority.publicKey);
-    rosters.accept(bundle(roster(3, [alice])));
+    const r1 = roster(1);
+    throwsCode(() => rosters.accept(bundle(r1)), 'ROSTER_AUTHORITY'); // no authority before setup
+    rosters.accept(bundle(r1), authority.publicKey);
+    const r2 = successor(r1, { phones: [alice] });
+    rosters.accept(bundle(r2));
     const kept = stored(store);
     const other = signingKeyFromSeed(random(32));
+    const r3 = successor(r2, { phones: [alice, bob] });
     const refusals: [Uint8Array, string, Uint8Array?][] = [
-      [bundle(roster(3, [alice, bob])), 'ROSTER_EPOCH'], // same epoch, different content
-      [bundle(roster(2)), 'ROSTER_EPOCH'], // older (a replay of an earlier update)
-      [bundle(roster(1)), 'ROSTER_EPOCH'],
-      [bundle(roster(4), other), 'ROSTER_SIGNATURE'], // signed by someone else
-      [bundle(roster(4), other), 'ROSTER_AUTHORITY', other.publicKey], // and claiming a new authority
-      [bundle(roster(4, [alice], '0000000000000000')), 'ROSTER_DEVICE'],
-      [bundle(roster(4)).slice(0, 50), 'ROSTER_FORMAT'],
-      [tamper(bundle(roster(4)), '"epoch":4', '"epoch":5'), 'ROSTER_SIGNATURE'], // edited after signing
+      [bundle(successor(r1, { phones: [bob] })), 'ROSTER_FORK'], // same epoch, different content: a fork
+      [bundle(r2), 'ROSTER_EPOCH'], // the same roster again
+      [bundle(r1), 'ROSTER_EPOCH'], // older (a replay of an earlier update)
+      [bundle(successor(successor(r1, { phones: [bob] }), {})), 'ROSTER_FORK'], // epoch 3, but after another epoch 2
+      [bundle({ ...r3, prev: null }), 'ROSTER_FORK'], // names no predecessor
+      [bundle(successor(r3, {})), 'ROSTER_GAP'], // skips epoch 3
+      [bundle(r3, other), 'ROSTER_SIGNATURE'], // signed by someone else
+      [bundle(r3, other), 'ROSTER_AUTHORITY', other.publicKey], // and claiming a new authority
+      [bundle({ ...r3, device: '0000000000000000' }), 'ROSTER_DEVICE'],
+      [bundle(r3).slice(0, 50), 'ROSTER_FORMAT'],
+      [tamper(bundle(r3), '"epoch":3', '"epoch":4'), 'ROSTER_SIGNATURE'], // edited after signing
     ];
     for (const [b, code, key] of refusals) {
       throwsCode(() => rosters.accept(b, key), code);
+      throwsCode(() => rosters.acceptRun(b), key ? 'ROSTER_SIGNATURE' : code);
       assert.equal(stored(store), kept, `${code}: the stored roster changed`);
     }
-    assert.equal(rosters.load()!.roster.epoch, 3);
+    assert.equal(rosters.load()!.roster.epoch, 2);
     assert.deepEqual(rosters.load()!.roster.phones, [alice]);
-    rosters.accept(bundle(roster(10)));
-    assert.equal(rosters.load()!.roster.epoch, 10);
+    rosters.accept(bundle(r3));
+    assert.equal(rosters.load()!.roster.epoch, 3);
+  });
+
+  it('a run of successors is taken together, all or nothing; only the last is stored', () => {
+    const store = new MemoryStore();
+    const rosters = new RosterStore(store, DEVICE);
+    const r1 = roster(1);
+    rosters.accept(bundle(r1), authority.publicKey);
+    const r2 = successor(r1, { phones: [alice] });
+    const r3 = successor(r2, { phones: [alice, bob] });
+    const r4 = successor(r3, { phones: [bob] });
+    const kept = stored(store);
+    // a bad roster anywhere in the run: nothing is taken
+    throwsCode(() => rosters.acceptRun(encodeRosterRun([signRoster(r2, authority), signRoster(r4, authority)])), 'ROSTER_GAP');
+    throwsCode(() => rosters.acceptRun(encodeRosterRun([signRoster(r2, authority), signRoster(r3, signingKeyFromSeed(random(32)))])), 'ROSTER_SIGNATURE');
+    throwsCode(() => rosters.acceptRun(encodeRosterRun([r2, r3, r4, successor(r4, {}), successor(successor(r4, {}), {})].map((r) => signRoster(r, authority)))), 'ROSTER_FORMAT');
+    assert.equal(stored(store), kept);
+    const taken = rosters.acceptRun(encodeRosterRun([r2, r3, r4].map((r) => signRoster(r, authority))));
+    assert.deepEqual(taken.map((t) => t.roster.epoch), [2, 3, 4]);
+    assert.deepEqual(rosters.load()!.roster, validateRoster(r4));
+  });
+
+  it('authority handover: the doorbell follows a roster signed by the old authority naming the new one; the old one then signs nothing it takes', () => {
+    const v = vectors.handover;
+    const old = decodePublicKey(vectors.authorityPublicKey).publicKey;
+    const next = decodePublicKey(v.newAuthorityPublicKey).publicKey;
+    const rosters = new RosterStore(new MemoryStore(), '0123456789ABCDEF');
+    const b = (text: string, sig: string) => encodeRosterBundle({ bytes: utf8ToBytes(text), signature: sig });
+    rosters.accept(b(vectors.roster, vectors.signature), old);
+    assert.equal(rosterHash(utf8ToBytes(vectors.previous)), vectors.prev);
+    assert.equal(parseRoster(utf8ToBytes(vectors.roster)).prev, vectors.prev);
+    // the roster after the handover, signed by the old authority: refused before the handover is taken
+    const oldKey = signingKeyFromSeed(hexToBytes(vectors.authoritySeed));
+    const nextKey = signingKeyFromSeed(hexToBytes(v.newAuthoritySeed));
+    throwsCode(() => rosters.accept(b(v.next, v.nextSignature)), 'ROSTER_SIGNATURE');
+    rosters.accept(b(v.roster, v.signature));
+    assert.equal(bytesToHex(authorityAfter(rosters.load()!)), bytesToHex(next));
+    assert.equal(bytesToHex(rosters.load()!.authority), bytesToHex(old), 'stored with the key that signed it');
+    // the old authority (which the removed member may hold) signs nothing the doorbell takes now
+    const stale = successor(parseRoster(utf8ToBytes(v.roster)), {});
+    throwsCode(() => rosters.accept(encodeRosterBundle(signRoster(stale, oldKey))), 'ROSTER_SIGNATURE');
+    rosters.accept(b(v.next, v.nextSignature));
+    assert.equal(rosters.load()!.roster.epoch, 5);
+    rosters.accept(encodeRosterBundle(signRoster(successor(rosters.load()!.roster, {}), nextKey)));
+    assert.equal(rosters.load()!.roster.epoch, 6);
   });
 
   it('writes one key per update (atomic with the host\'s store); a crash during the write keeps the old roster', () => {
@@ -156,7 +210,7 @@ describe('the device\'s roster store', () => {
       sets++;
       throw new Error('power lost');
     };
-    assert.throws(() => new RosterStore(crashing, DEVICE).accept(bundle(roster(2))), /power lost/);
+    assert.throws(() => new RosterStore(crashing, DEVICE).accept(bundle(successor(roster(1), {}))), /power lost/);
     assert.equal(sets, 1);
     assert.equal(bytesToHex(crashing.get(ROSTER_KEY)!), before);
     assert.equal(new RosterStore(crashing, DEVICE).load()!.roster.epoch, 1);

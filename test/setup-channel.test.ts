@@ -7,7 +7,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { encodeMessage, parseMessage, recordHeader, type SetupMessage } from '../src/setup/messages.js';
 import { encodeConfig, parseDeviceInfo, parseDone, type SetupConfig } from '../src/setup/records.js';
 import { MAX_MESSAGE_BYTES } from '../src/setup/protocol.js';
-import { signRoster, encodeAuthKey, type Roster } from '../src/roster/roster.js';
+import { signRoster, encodeAuthKey, successor, type Roster } from '../src/roster/roster.js';
 import { encodeRosterBundle } from '../src/roster/bundle.js';
 import { signingKeyFromSeed } from '../src/minisign.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -157,7 +157,7 @@ describe('setup messages the doorbell refuses', () => {
     assert.equal(new RosterStore(d.store, m.deviceId).load()!.roster.epoch, 1);
   });
 
-  it('a doorbell that is set up takes a CONFIG only with its own authority and a higher epoch', async () => {
+  it('a doorbell that is set up takes a CONFIG only with its own authority and the successor of its roster', async () => {
     const d = await freshDevice('owned');
     const m = new ManualPhone(d, d.prov.code);
     m.open();
@@ -171,7 +171,8 @@ describe('setup messages the doorbell refuses', () => {
     refused(d, n.channel!.seal(config(n, {}, intruder, roster(n.deviceId, 6))), 'ROSTER_AUTHORITY');
     refused(d, n.channel!.seal(config(n, {}, authority, roster(n.deviceId, 5))), 'ROSTER_EPOCH');
     refused(d, n.channel!.seal(config(n, {}, authority, roster(n.deviceId, 4))), 'ROSTER_EPOCH');
-    finish(d, n, config(n, {}, authority, roster(n.deviceId, 6)));
+    refused(d, n.channel!.seal(config(n, {}, authority, roster(n.deviceId, 6))), 'ROSTER_FORK'); // not chained to epoch 5
+    finish(d, n, config(n, {}, authority, successor(roster(n.deviceId, 5), {})));
   });
 });
 

@@ -11,7 +11,9 @@ import { RosterStore, recipientsOf } from '../src/roster/roster-store.js';
 import { encodeMessage, parseMessage } from '../src/setup/messages.js';
 import { MAX_ATTEMPTS, MAX_MESSAGE_BYTES, SETUP_WINDOW_MS } from '../src/setup/protocol.js';
 import { VERIFIER_KEY } from '../src/setup/verifier-record.js';
-import { phoneEnroll, phoneSetup, readPhone } from '../tools/phone/index.js';
+import { phoneEnroll, phoneRevoke, phoneSetup, readPhone } from '../tools/phone/index.js';
+import { signingKeyFromSeed } from '../src/minisign.js';
+import { generateIdentity } from '../src/age/x25519.js';
 import { recordClip, seededRandom, run, tempDir } from './helpers.js';
 import {
   RELAY, T0, WIFI, ManualPhone, ask, doorbellFor, expectError, freshDevice, freshPhone, opens, rejectsCode, serve,
@@ -179,6 +181,28 @@ describe('setup over the access point', () => {
     assert.deepEqual(loadDeviceConfig(d.store)?.wifi, wifi);
     assert.equal(d.results.length, 2);
     assert.deepEqual(d.results[1].recipients.recipients.length, 3);
+  });
+
+  it('re-setup after a revocation handed the account to a new authority: the new one sets it up, the old one cannot', async () => {
+    const d = await freshDevice('resetup-handover');
+    const phone = freshPhone('resetup-handover');
+    const first = await setup(d, phone);
+    const bob = phoneEnroll({ dir: tempDir('bob-h'), passphrase: phone.init.passphrase, escrow: phone.init.escrow, rosters: [first.bundle], name: 'Bob', random: seededRandom('bob-h') });
+    const rosters = new RosterStore(d.store, first.deviceId);
+    rosters.accept(bob.updates[0].bundle);
+    // Bob is removed and the account rotated (what `phone revoke` does through the relay)
+    const random = seededRandom('resetup-handover/rotate');
+    const next = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random) };
+    const [rev] = phoneRevoke({ dir: phone.dir, phone: 'Bob', account: phone.account, rosters: [bob.updates[0].bundle], rotate: next });
+    rosters.accept(rev.bundle);
+    d.mode.longPress(d.now);
+    // the old authority (which Bob may hold) is another owner now
+    await rejectsCode(setup(d, phone), 'SETUP_OTHER_OWNER');
+    d.mode.longPress(d.now);
+    const second = await setup(d, { ...phone, account: next }, d.prov.manualCode, { seed: 'second' });
+    assert.equal(second.roster.roster.epoch, 4);
+    assert.deepEqual(second.roster.roster.phones.map((p) => p.name), ['phone 1']);
+    assert.equal(rosters.load()!.roster.epoch, 4);
   });
 
   it('someone with the code but another account cannot take over a doorbell that is set up', async () => {

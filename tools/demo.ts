@@ -48,7 +48,10 @@ export interface DemoResult {
   /** per phone (index 0 = phone 1): the clips it opened */
   opened: string[][];
   phoneDirs: string[];
+  /** the account's passphrase now (a revocation makes a new one) */
   passphrase: string;
+  /** every passphrase the account had, oldest first (phones that did not revoke keep the old escrow) */
+  passphrases: string[];
 }
 
 /** Waits (real time, generously bounded) while the doorbell runs; a clear error if it never happens. */
@@ -93,6 +96,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);
     // Account operations (setup, revoke) need the passphrase: the phone keeps the account keys only in the escrow.
     const keys = unlockAccount(phoneDirs[0], account.passphrase);
+    const passphrases = [account.passphrase];
     const wifi = { ssid: 'sealbell-demo', password: randomBytes(12).toString('base64url') };
     const setup = await phoneSetup({ dir: phoneDirs[0], endpoint: setupUrl!, code: factory.manualCode, wifi, relayUrl: relay.url, account: keys });
     const deviceId = setup.deviceId;
@@ -122,9 +126,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     for (let c = 1; c <= o.clips; c++) {
       if (c === revokeBefore) {
         const want = epoch() + 1;
-        await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}`, account: keys });
+        const rev = await revokeOnRelay({ dir: phoneDirs[0], phone: `phone ${o.revoke}`, account: keys, passphrase: passphrases[0], logN: o.escrowLogN });
         await until(device, () => epoch() === want, `the doorbell takes roster epoch ${want}`);
-        log(`phone 1: revoked phone ${o.revoke}; clips from now on are not sealed to it`);
+        passphrases.push(rev.passphrase);
+        fs.writeFileSync(at('passphrase.txt'), rev.passphrase + '\n', { mode: 0o600 });
+        fs.copyFileSync(path.join(phoneDirs[0], 'escrow.age'), at('account.escrow.age'));
+        log(`phone 1: revoked phone ${o.revoke}; clips from now on are not sealed to it; the account has a new passphrase (in ${at('passphrase.txt')})`);
       }
       await device.run(2000); // someone walks up
       const id = device.press();
@@ -161,7 +168,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await demoLive({ doorbell: device, phoneDir: phoneDirs[0], deviceId, seconds: o.live, out: at('live.mkv'), log });
     }
     log(`done; files in ${o.out}`);
-    return { clipIds, deviceId, opened, phoneDirs, passphrase: account.passphrase };
+    return { clipIds, deviceId, opened, phoneDirs, passphrase: passphrases[passphrases.length - 1], passphrases };
   } finally {
     await device.stop();
     await relay.close();

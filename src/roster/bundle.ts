@@ -23,10 +23,41 @@ export function parseRosterBundle(bundle: Uint8Array): RosterBundle {
   const r = new Reader(bundle, 'ROSTER_FORMAT', 'signed roster');
   if (!(bundle instanceof Uint8Array)) r.fail('not bytes');
   if (bundle.length > MAX_BUNDLE_BYTES) r.fail(`longer than ${MAX_BUNDLE_BYTES} bytes`);
+  const one = readBundle(r);
+  r.end();
+  return one;
+}
+
+/**
+ * A run of successive rosters (each the successor of the one before, the first the successor
+ * of what the doorbell holds): their bundles back to back, at most MAX_RUN of them. A single
+ * bundle is a run of one, so the device takes either.
+ */
+export const MAX_RUN = 4;
+export const MAX_RUN_BYTES = MAX_RUN * MAX_BUNDLE_BYTES;
+
+export function encodeRosterRun(run: (SignedRoster | RosterBundle)[]): Uint8Array {
+  const w = new Writer();
+  for (const s of run) w.bytes(encodeRosterBundle(s));
+  return w.finish();
+}
+
+export function parseRosterRun(run: Uint8Array): RosterBundle[] {
+  const r = new Reader(run, 'ROSTER_FORMAT', 'run of signed rosters');
+  if (!(run instanceof Uint8Array)) r.fail('not bytes');
+  if (run.length > MAX_RUN_BYTES) r.fail(`longer than ${MAX_RUN_BYTES} bytes`);
+  const out: RosterBundle[] = [];
+  do {
+    if (out.length === MAX_RUN) r.fail(`more than ${MAX_RUN} rosters`);
+    out.push(readBundle(r));
+  } while (r.remaining > 0);
+  return out;
+}
+
+function readBundle(r: Reader): RosterBundle {
   if (!equalBytes(r.bytesN(MAGIC.length, 'magic'), MAGIC)) r.fail('does not start with SBR1');
   const bytes = r.sized(2, 1, MAX_ROSTER_BYTES, 'roster');
   const sig = r.sized(2, 1, MAX_SIGNATURE_BYTES, 'signature');
-  r.end();
   let signature = '';
   try {
     signature = utf8Decode(sig);

@@ -1,7 +1,9 @@
 /**
  * The device's end of roster updates over the relay: what it holds (told to
  * the relay after each connect, acknowledged with the device key), and updates
- * checked and stored by RosterStore before anything changes.
+ * checked and stored by RosterStore before anything changes: only a successor of exactly
+ * the roster held, signed by the authority it names (so a fork, a replay or a skipped
+ * revocation is refused), following an authority handover when a roster names one.
  */
 import { equalBytes } from '../bytes.js';
 import type { DeviceIdentity } from '../device/identity.js';
@@ -42,9 +44,15 @@ export class DeviceRoster implements RosterLink {
     return { bundle: encodeRosterBundle(r), authority: r.authority, ack: this.ack!.text };
   }
 
-  update(bundle: Uint8Array): void {
+  /**
+   * A roster update from the relay: one roster, or a run of successors (bundle.ts), taken
+   * only as the successor of exactly what is held (RosterStore.acceptRun: a fork, a gap or
+   * a replay is refused and changes nothing).
+   */
+  update(run: Uint8Array): void {
     const before = this.o.rosters.load();
-    const next = this.o.rosters.accept(bundle);
+    const taken = this.o.rosters.acceptRun(run, before);
+    const next = taken[taken.length - 1];
     const removed = before !== undefined && removesSomeone(before, next);
     const d = this.o.doorbell;
     if (d) {

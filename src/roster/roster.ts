@@ -3,9 +3,13 @@
  * account authority (Ed25519, minisign format), so only the owner changes it and
  * the standard `minisign -V` checks it. Spec and vectors: docs/roster-format.md.
  *
- *   {"v":1,"device":"<16 hex>","epoch":N,
+ *   {"v":1,"device":"<16 hex>","epoch":N,"prev":"<64 hex>"|null,
  *    "phones":[{"name":"…","recipient":"age1…","auth":"<base64 Ed25519 key>"}],
- *    "history":"age1…"|null}
+ *    "history":"age1…"|null,"handover":"<base64 Ed25519 key>"|null}
+ *
+ * `prev` chains each roster to the one it replaces (rosterHash of its bytes), so a
+ * relay cannot make the doorbell skip or fork an update; `handover` names the account
+ * authority that signs the rosters after this one (revocation rotates the account).
  *
  * Recipients are all classic X25519 (age1…) or all post-quantum hybrid (age1pq1…),
  * history recipient included: a roster that mixes them is refused (ROSTER_KEM_MIX).
@@ -15,6 +19,7 @@
  */
 import { base64 } from '@scure/base';
 import { utf8Decode, utf8ToBytes } from '../bytes.js';
+import { rosterHash as hashRosterBytes } from './roster-hash.js';
 import { SealbellError } from '../errors.js';
 import { checkAnyRecipient, kemOf, type Kem } from '../age/recipients.js';
 import { isEd25519PublicKey, keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
@@ -46,9 +51,41 @@ export interface Roster {
   device: string;
   /** strictly increasing with every update, from 1 */
   epoch: number;
+  /**
+   * rosterHash of the roster this one replaces (an update is taken only as the successor of
+   * exactly what the doorbell holds); null for a first roster. Left out in code: null.
+   */
+  prev?: string | null;
   phones: RosterPhone[];
   /** account history recipient (lets phones enrolled later read older clips), or null */
   history: string | null;
+  /**
+   * The account authority (base64 Ed25519 public key) that signs the rosters after this one,
+   * when this roster hands the account over to a new authority; null (or left out) otherwise.
+   */
+  handover?: string | null;
+}
+
+/**
+ * The roster's identity in a chain (and in clip manifests): roster-hash.ts's SHA-256 of its
+ * canonical bytes, lower-case hex, of a roster, its bytes, or a signed roster.
+ */
+export function rosterHash(r: Roster | Uint8Array | { bytes: Uint8Array }): string {
+  const bytes = r instanceof Uint8Array ? r : 'bytes' in r && r.bytes instanceof Uint8Array ? r.bytes : encodeRoster(r as Roster);
+  return hashRosterBytes(bytes);
+}
+
+/** The account authority that signs the roster after `r`: its handover key, else `signer`. */
+export function nextAuthority(r: Roster, signer: Uint8Array): Uint8Array {
+  return r.handover ? decodeAuthKey(r.handover) : signer;
+}
+
+/**
+ * The roster that replaces `current` with `change` applied: epoch + 1, chained to it by
+ * `prev`, no handover unless `change` names one.
+ */
+export function successor(current: Roster, change: Partial<Pick<Roster, 'phones' | 'history' | 'handover'>>): Roster {
+  return { ...current, epoch: current.epoch + 1, prev: rosterHash(current), handover: null, ...change };
 }
 
 const bad = (why: string): never => {
@@ -121,7 +158,12 @@ export function validateRoster(r: unknown): Roster {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return bad('not an object');
   const o = r as Record<string, unknown>;
   const keys = Object.keys(o).sort().join(',');
-  if (keys !== 'device,epoch,history,phones,v') bad(`fields must be exactly v, device, epoch, phones, history (got ${keys.slice(0, 80)})`);
+  // prev and handover may be left out by code that builds a roster (null); the canonical
+  // bytes always carry them, so parseRoster refuses a roster.json without them.
+  const full = ['device', 'epoch', 'handover', 'history', 'phones', 'prev', 'v'];
+  if (!Object.keys(o).every((k) => full.includes(k)) || !['device', 'epoch', 'history', 'phones', 'v'].every((k) => k in o)) {
+    bad(`fields must be exactly v, device, epoch, prev, phones, history, handover (got ${keys.slice(0, 80)})`);
+  }
   if (o.v !== ROSTER_VERSION) bad(`unsupported version ${String(o.v).slice(0, 20)}`);
   if (typeof o.device !== 'string' || !/^[0-9A-F]{16}$/.test(o.device)) bad('device must be 16 upper-case hex digits');
   if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1) bad('epoch must be an integer from 1 to 2^53-1');
@@ -143,7 +185,11 @@ export function validateRoster(r: unknown): Roster {
   const history = o.history === null ? null : checkRecipient(o.history, 'history');
   if (history !== null && seen.has(`recipient:${history}`)) bad('the history recipient is also a phone recipient');
   rosterKem({ phones, history });
-  return { v: 1, device: o.device as string, epoch: o.epoch as number, phones, history };
+  const prev = o.prev === undefined || o.prev === null ? null : o.prev;
+  if (prev !== null && (typeof prev !== 'string' || !/^[0-9a-f]{64}$/.test(prev))) bad('prev must be 64 lower-case hex digits or null');
+  const handover = o.handover === undefined || o.handover === null ? null : o.handover;
+  if (handover !== null) decodeAuthKey(handover);
+  return { v: 1, device: o.device as string, epoch: o.epoch as number, prev: prev as string | null, phones, history, handover: handover as string | null };
 }
 
 /** The canonical encoding: fixed key order, no whitespace, JSON.stringify's string escaping. */
@@ -153,8 +199,10 @@ export function encodeRoster(roster: Roster): Uint8Array {
     v: r.v,
     device: r.device,
     epoch: r.epoch,
+    prev: r.prev,
     phones: r.phones.map((p) => ({ name: p.name, recipient: p.recipient, auth: p.auth })),
     history: r.history,
+    handover: r.handover,
   });
   const bytes = utf8ToBytes(text);
   if (bytes.length > MAX_ROSTER_BYTES) bad(`longer than ${MAX_ROSTER_BYTES} bytes`);

@@ -23,7 +23,7 @@ import type { RecipientSet } from '../clip/prepared-header.js';
 import { equalBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { loadOrCreateIdentity, wipeIdentity, type DeviceIdentity } from '../device/identity.js';
-import { ROSTER_KEY, RosterStore, recipientsOf, type StoredRoster } from '../roster/roster-store.js';
+import { ROSTER_KEY, RosterStore, authorityAfter, recipientsOf, type StoredRoster } from '../roster/roster-store.js';
 import { signRosterAck } from '../roster/ack.js';
 import { encodeRosterBundle } from '../roster/bundle.js';
 import { Spake2PlusVerifier } from './spake2plus.js';
@@ -252,7 +252,8 @@ export class SetupMode {
       encodeDeviceInfo({
         identity: s.identity.publicKeyText,
         epoch: stored?.roster.epoch ?? 0,
-        authority: stored?.authority ?? null,
+        // the authority that may sign its next roster (after a handover, the new one)
+        authority: stored ? authorityAfter(stored) : null,
         roster: stored ? encodeRosterBundle(stored) : null,
       }),
     );

@@ -101,8 +101,11 @@ export type RelayMessage =
   /** a roster update for the device to check and take (base64 bundle) */
   | { t: 'roster'; bundle: string };
 
-/** Roster bundles are < 10 KiB; base64 of one fits a control message with room to spare. */
-const MAX_ROSTER_TEXT = 16 * 1024;
+/**
+ * A roster bundle (up to ~41 KiB with 16 post-quantum phones), or a run of them, as base64: it
+ * fits one control message together with the authority key and the acknowledgement.
+ */
+export const MAX_ROSTER_TEXT = MAX_CONTROL_BYTES - 8 * 1024;
 const isBase64 = (s: unknown, max = MAX_ROSTER_TEXT): s is string => typeof s === 'string' && s.length <= max && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
 export function encodeControl(message: DeviceMessage | RelayMessage): string {

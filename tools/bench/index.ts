@@ -20,6 +20,7 @@ import { xsJsSealPerByte } from './xs.js';
 import { nativeSealInstructionsPerByte } from './native.js';
 import { nativeWorker, xsStreamFigures } from './xs-stream.js';
 import { setupCosts } from './setup.js';
+import { rosterCosts } from './roster.js';
 import { relayBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
 import { pqFigures } from './pq.js';
@@ -166,6 +167,7 @@ export async function runBench(): Promise<Figures> {
   if (typeof native === 'number') figures.native_first_chunk_x86_instructions = Math.round(native * 65536);
   Object.assign(figures, await safely('xs_stream', () => xsStreamFigures(ROOT)));
   Object.assign(figures, await safely('xs_setup', () => setupCosts(ROOT)));
+  Object.assign(figures, await safely('xs_roster', () => rosterCosts(ROOT)));
   Object.assign(figures, await safely('relay', relayBench));
   Object.assign(figures, await safely('live', async () => {
     const r = await benchLiveLatency();

@@ -4,10 +4,12 @@ import { readSecret } from '../secret-input.js';
 import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInit } from './init.js';
 import { phoneSetup } from './setup.js';
-import { enrollFromRelay, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
+import { SealbellError } from '../../src/errors.js';
+import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
+import { confirmUpdates, describeConfirmations, type Confirmation, type WaitOptions } from './roster-sync.js';
+import { describeStatus, phoneStatus } from './status.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
 import type { ChainNotice } from './clip-chain.js';
-import { unlockAccount } from './state.js';
 import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
@@ -24,11 +26,15 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              $SEALBELL_WIFI_PASSWORD).
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
+             [--wait S: how long to wait for each doorbell to confirm, default 30]
   pq-upgrade  move this phone (and, run first on the phone that made the account, the account)
              to post-quantum keys: signed roster updates through the relay. Phones not yet
              moved get no new clips until they run it too. Passphrase as for setup.
-  revoke   remove a phone from every doorbell's roster (a signed update through the relay)
-             --phone NAME [--device ID]; passphrase as for setup
+  revoke   remove a phone from every doorbell's roster (a signed update through the relay) and
+             rotate the account: shows the NEW passphrase once (the old one opens nothing after)
+             --phone NAME [--device ID] [--wait S as for enroll]; passphrase as for setup
+  status   per doorbell: the roster it acknowledged, when, what is pending; fork alarms
+             [--device ID]
   clips    list the clips of this phone's doorbells
   fetch    download a clip, check it, decrypt it and write the video
              <clip id> --out FILE.mkv [--history: also try the account history key, which
@@ -37,6 +43,22 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
 `;
+
+/** --wait S: how long to wait for each doorbell's acknowledgement; progress on stderr (stdout stays the result). */
+function waitOptions(seconds: string | undefined): WaitOptions | undefined {
+  const s = Number(seconds ?? '30');
+  if (!Number.isFinite(s) || s < 0 || s > 3600) throw new UsageError('--wait must be 0 to 3600 seconds');
+  return { timeoutMs: s * 1000, progress: (line) => process.stderr.write(line + '\n') };
+}
+
+/** Prints each doorbell's confirmation; non-zero exit (ROSTER_UNCONFIRMED / ROSTER_FORK) unless every one confirmed. */
+function report(c: Confirmation[], risk: string): void {
+  const { lines, ok } = describeConfirmations(c, risk);
+  for (const l of lines) console.log(l);
+  if (ok) return;
+  const fork = c.some((x) => x.outcome.state === 'fork');
+  throw new SealbellError(fork ? 'ROSTER_FORK' : 'ROSTER_UNCONFIRMED', fork ? 'ALARM: a doorbell\'s roster is forked (see above)' : 'published, not yet confirmed by every doorbell (see above): run `sealbell phone status` later');
+}
 
 /** The passphrase unlocks the account keys: from --passphrase-file, $SEALBELL_PASSPHRASE or stdin. */
 const readPassphrase = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
@@ -73,7 +95,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           'passphrase-file': { type: 'string' },
         },
       });
-      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
+      const account = await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']));
       const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
       const outcome = await phoneSetup({
@@ -90,20 +112,39 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'enroll': {
-      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait) });
+      for (const a of r.alarms ?? []) console.error(a);
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
+      report(r.confirmations ?? [], 'this phone is not in its roster yet and cannot open its new clips');
       return;
     }
     case 'revoke': {
-      const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
       const phone = need(values.phone, '--phone NAME');
-      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
-      const updates = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account });
-      for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
+      const wait = waitOptions(values.wait);
+      const passphrase = await readPassphrase(values['passphrase-file']);
+      const account = await unlockCurrentAccount(values.dir!, passphrase);
+      const showPassphrase = (fresh: string) => {
+        console.log(`the account has a NEW passphrase; the old one opens nothing from now on. Write it down; it is shown only now:\n`);
+        console.log(`    ${fresh}\n`);
+      };
+      const r = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account, passphrase, onPassphrase: showPassphrase });
+      for (const a of r.alarms) console.error(a);
+      for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published${r.removedFrom.includes(u.deviceId) ? ` without "${phone}"` : ''}, handing the account to a new authority`);
+      console.log(r.oldEscrow === undefined ? 'the relay dropped the old escrow' : `warning: the relay did not drop the old escrow (${r.oldEscrow}); it opens only the old account keys, which no doorbell takes once it confirms`);
+      report(await confirmUpdates(values.dir!, r.updates, (id) => phoneLogin(values.dir!, id), wait!), 'the removed phone may still read new clips');
+      return;
+    }
+    case 'status': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
+      const all = await phoneStatus(values.dir!, values.device);
+      for (const l of describeStatus(all)) console.log(l);
+      const alarms = all.filter((s) => s.alarm);
+      if (alarms.length) throw new SealbellError('ROSTER_FORK', `ALARM: the roster of doorbell ${alarms.map((s) => s.deviceId).join(', ')} is forked (see above)`);
       return;
     }
     case 'pq-upgrade': {
@@ -132,7 +173,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = need(values.out, '--out FILE');
-      const account = values.history ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])) : undefined;
+      const account = values.history ? await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file'])) : undefined;
       const history = account
         ? [account.history, ...(account.previous ?? [])]
         : undefined;

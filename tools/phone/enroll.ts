@@ -8,8 +8,9 @@
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
-import { encodeRosterBundle } from '../../src/roster/bundle.js';
+import { encodeAuthKey, signRoster, type SignedRoster } from '../../src/roster/roster.js';
+import { encodeRosterRun } from '../../src/roster/bundle.js';
+import { accountSigners, type EditBase } from './roster-sync.js';
 import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
 import { openEscrow } from './escrow.js';
 import { identityKem } from '../../src/age/recipients.js';
@@ -20,17 +21,33 @@ export interface PhoneEnrollArgs {
   dir: string;
   passphrase: string;
   escrow: Uint8Array;
-  /** each doorbell's current signed roster bundle (from the relay) */
+  /** each doorbell's current signed roster bundle (trusted as given: a test, or a file) */
   rosters: Uint8Array[];
+  /**
+   * instead: where each doorbell's edit starts, from what it acknowledged (roster-sync.ts
+   * editBase, checked with the authority in `escrow`)
+   */
+  bases?: EditBase[];
+  /** keep the new rosters in `dir` now (default); the relay path keeps them once published */
+  keep?: boolean;
   name: string;
   random?: Random;
 }
 
 export interface RosterUpdate {
   deviceId: string;
+  /** the new roster */
   roster: SignedRoster;
-  /** the bundle to deliver to the doorbell */
+  /**
+   * what to deliver to the doorbell: the new roster's bundle, after any not yet acknowledged
+   * successors it builds on (a run, bundle.ts)
+   */
   bundle: Uint8Array;
+}
+
+/** The update: `roster` after the run it builds on. */
+export function rosterUpdate(roster: SignedRoster, run: SignedRoster[] = []): RosterUpdate {
+  return { deviceId: roster.roster.device, roster, bundle: encodeRosterRun([...run, roster]) };
 }
 
 export interface PhoneEnrollResult {
@@ -42,15 +59,18 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const random = a.random ?? systemRandom;
   if (hasPhone(a.dir)) throw new SealbellError('PHONE_EXISTS', `${a.dir} already holds a phone`);
   const account = openEscrow(a.escrow, a.passphrase);
-  const current = a.rosters.map((b) => verifyBundle(b, account.authority.publicKey));
+  const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
   const phone = newPhoneKeys(a.name, random, identityKem(account.history));
-  const updates = current.map((c) => {
-    const roster = signRoster(withPhone(c.roster, rosterEntry(phone)), account.authority);
-    return { deviceId: roster.roster.device, roster, bundle: encodeRosterBundle(roster) };
+  const signers = accountSigners(account);
+  const updates = bases.map((c) => {
+    const next = withPhone(c.base.roster, rosterEntry(phone));
+    // A doorbell still on an authority the account rotated away from: this update hands it over too.
+    const handover = c.signer === 0 ? {} : { handover: encodeAuthKey(account.authority.publicKey) };
+    return rosterUpdate(signRoster({ ...next, ...handover }, signers[c.signer]), c.run);
   });
   writeAuthorityPub(a.dir, account);
   writePhone(a.dir, phone);
   writeEscrow(a.dir, a.escrow);
-  for (const u of updates) writeRoster(a.dir, u.roster);
+  if (a.keep !== false) for (const u of updates) writeRoster(a.dir, u.roster);
   return { recipient: phone.recipient, updates };
 }

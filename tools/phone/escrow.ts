@@ -5,9 +5,17 @@
  *
  *   passphrase  12 BIP39 English words (128 bits + a 4-bit checksum that catches typos),
  *               one space between words, lower case: the exact bytes age's scrypt sees
- *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"}
- *               (history "AGE-SECRET-KEY-PQ-1…" for a post-quantum account; after
- *               `phone pq-upgrade`, "previous":["AGE-SECRET-KEY-1…"] the earlier history keys)
+ *   plaintext   {"v":1,"authority":"<base64 Ed25519 seed>","history":"AGE-SECRET-KEY-1…"
+ *                [,"previous":["AGE-SECRET-KEY-1…",…]][,"previousAuthorities":["<base64 seed>",…]]}
+ *               (history "AGE-SECRET-KEY-PQ-1…" for a post-quantum account)
+ *
+ * `previous`: the earlier history keys, newest first (after `phone pq-upgrade`, or a revocation
+ * rotated the account): they open the clips recorded before. `previousAuthorities`: the
+ * authorities a revocation rotated away from, newest first (at most 4), so the owner can still
+ * sign the handover for a doorbell that has not taken it yet (the relay withheld it, or forked
+ * the roster meanwhile). The removed member held them too: they open nothing recorded after the
+ * doorbell acknowledged the handover, and only ever sign a roster that hands it over to the
+ * current authority.
  *
  * The escrow stays passphrase-based (age scrypt): a quantum computer gives no useful
  * speed-up against scrypt and a 128-bit passphrase (Grover at best halves the bits).
@@ -39,9 +47,19 @@ export function normalizePassphrase(text: string): string {
   return phrase;
 }
 
+export const MAX_PREVIOUS_AUTHORITIES = 4;
+export const MAX_PREVIOUS_HISTORIES = 16;
+
 export function encodeAccount(a: AccountKeys): Uint8Array {
-  const previous = a.previous?.length ? { previous: a.previous } : {};
-  return utf8ToBytes(JSON.stringify({ v: 1, authority: base64.encode(a.authority.secretKey), history: a.history, ...previous }));
+  const previous = (a.previous ?? []).slice(0, MAX_PREVIOUS_HISTORIES);
+  const authorities = (a.previousAuthorities ?? []).slice(0, MAX_PREVIOUS_AUTHORITIES).map((k) => base64.encode(k.secretKey));
+  return utf8ToBytes(JSON.stringify({
+    v: 1,
+    authority: base64.encode(a.authority.secretKey),
+    history: a.history,
+    ...(previous.length ? { previous } : {}),
+    ...(authorities.length ? { previousAuthorities: authorities } : {}),
+  }));
 }
 
 export function parseAccount(bytes: Uint8Array): AccountKeys {
@@ -54,23 +72,38 @@ export function parseAccount(bytes: Uint8Array): AccountKeys {
   } catch {
     bad();
   }
-  const keys = typeof j === 'object' && j !== null ? Object.keys(j).sort().join() : '';
-  if ((keys !== 'authority,history,v' && keys !== 'authority,history,previous,v') || j.v !== 1) bad();
+  const keys = typeof j === 'object' && j !== null ? Object.keys(j) : [];
+  const known = ['v', 'authority', 'history', 'previous', 'previousAuthorities'];
+  if (!keys.every((k) => known.includes(k)) || !['v', 'authority', 'history'].every((k) => keys.includes(k)) || j.v !== 1) bad();
   if (typeof j.authority !== 'string' || typeof j.history !== 'string') bad();
-  const previous = j.previous ?? [];
-  if (!Array.isArray(previous) || previous.length > 16 || !previous.every((p) => typeof p === 'string')) bad();
-  let seed: Uint8Array = new Uint8Array(0);
+  const list = (v: unknown, max: number): string[] => {
+    const a = v ?? [];
+    if (!Array.isArray(a) || a.length > max || !a.every((x) => typeof x === 'string')) bad();
+    return a as string[];
+  };
+  const previous = list(j.previous, MAX_PREVIOUS_HISTORIES);
+  const seedOf = (text: string): Uint8Array => {
+    let seed: Uint8Array = new Uint8Array(0);
+    try {
+      seed = base64.decode(text);
+    } catch {
+      bad();
+    }
+    if (seed.length !== 32) bad();
+    return seed;
+  };
   try {
-    seed = base64.decode(j.authority as string);
-    ageIdentity(j.history as string); // X25519 or post-quantum
-    (previous as string[]).forEach(ageIdentity);
+    for (const h of [j.history as string, ...previous]) ageIdentity(h); // X25519 or post-quantum
   } catch {
     bad();
   }
-  if (seed.length !== 32) bad();
-  const account: AccountKeys = { authority: signingKeyFromSeed(seed), history: j.history as string };
-  if ((previous as string[]).length) account.previous = previous as string[];
-  return account;
+  const authorities = list(j.previousAuthorities, MAX_PREVIOUS_AUTHORITIES).map((t) => signingKeyFromSeed(seedOf(t)));
+  return {
+    authority: signingKeyFromSeed(seedOf(j.authority as string)),
+    history: j.history as string,
+    ...(previous.length ? { previous } : {}),
+    ...(authorities.length ? { previousAuthorities: authorities } : {}),
+  };
 }
 
 export function sealEscrow(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Uint8Array {

@@ -7,5 +7,7 @@ export { runPhoneSetup, type SetupTransport, type PhoneSetupOutcome } from './se
 export { httpSetupTransport } from './http-transport.js';
 export { openEscrow, sealEscrow, normalizePassphrase } from './escrow.js';
 export { readPhone, unlockAccount, readAuthorityPub, readRoster, listDevices } from './state.js';
-export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay, pqUpgradeOnRelay } from './relay-sync.js';
+export { accountIdFor, endorseDevice, checkEndorsement, uploadEscrow, registerOnRelay, phoneLogin, enrollFromRelay, revokeOnRelay, unlockCurrentAccount, pqUpgradeOnRelay, type RevokeOutcome } from './relay-sync.js';
+export { ackedRoster, editBase, confirmUpdates, describeConfirmations, type AckedRoster, type Confirmation } from './roster-sync.js';
+export { phoneStatus, describeStatus, type DoorbellStatus } from './status.js';
 export { phonePqUpgrade, type PhonePqUpgradeArgs, type PhonePqUpgradeResult } from './pq-upgrade.js';

@@ -10,7 +10,7 @@ import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../../src
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
 import { newPassphrase, sealEscrow } from './escrow.js';
-import { accountIdFor, writeEscrowRecord } from './relay-sync.js';
+import { accountIdFor, escrowWriteToken, writeEscrowRecord } from './relay-sync.js';
 
 export interface PhoneInitOptions {
   name?: string;
@@ -55,7 +55,7 @@ export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResul
   writeAuthorityPub(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);
-  writeEscrowRecord(dir, { account: accountIdFor(passphrase) });
+  writeEscrowRecord(dir, { account: accountIdFor(passphrase), writeToken: escrowWriteToken(passphrase) });
   return {
     passphrase,
     recipient: phone.recipient,

@@ -19,20 +19,22 @@ import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { anyIdentityToRecipient, generateAgeIdentity, identityKem, recipientKem } from '../../src/age/recipients.js';
-import { signRoster, type Roster } from '../../src/roster/roster.js';
-import { encodeRosterBundle } from '../../src/roster/bundle.js';
+import { encodeAuthKey, signRoster, successor, type Roster } from '../../src/roster/roster.js';
+import { accountSigners, type EditBase } from './roster-sync.js';
 import { readPhone, verifyBundle, writeEscrow, writePhone, writeRoster, type AccountKeys, type PhoneKeys } from './state.js';
 import { openEscrow, sealEscrow } from './escrow.js';
 import { rosterEntry } from './roster-edit.js';
-import type { RosterUpdate } from './enroll.js';
+import { rosterUpdate, type RosterUpdate } from './enroll.js';
 
 export interface PhonePqUpgradeArgs {
   dir: string;
   passphrase: string;
   /** the account's current escrow (from the relay: another phone may have moved the account) */
   escrow: Uint8Array;
-  /** each doorbell's current signed roster bundle (from the relay) */
+  /** each doorbell's current signed roster bundle (trusted as given: a test, or a file) */
   rosters: Uint8Array[];
+  /** instead: where each doorbell's edit starts, from what it acknowledged (roster-sync.ts editBase) */
+  bases?: EditBase[];
   /** whether this phone may replace the escrow on the relay (it holds the write token) */
   canReplaceEscrow: boolean;
   random?: Random;
@@ -49,15 +51,10 @@ export interface PhonePqUpgradeResult {
   waiting: string[];
 }
 
-/** The roster with `me` post-quantum, classic phones left out, a post-quantum history; epoch + 1. */
+/** The successor of the roster with `me` post-quantum, classic phones left out, a post-quantum history. */
 function upgradedRoster(current: Roster, me: PhoneKeys, historyRecipient: string): Roster {
   const moved = current.phones.filter((p) => p.name !== me.name && recipientKem(p.recipient) === 'mlkem768x25519');
-  return {
-    ...current,
-    epoch: current.epoch + 1,
-    phones: [...moved, rosterEntry(me)],
-    history: current.history === null ? null : historyRecipient,
-  };
+  return successor(current, { phones: [...moved, rosterEntry(me)], history: current.history === null ? null : historyRecipient });
 }
 
 export function phonePqUpgrade(a: PhonePqUpgradeArgs): PhonePqUpgradeResult {
@@ -75,15 +72,17 @@ export function phonePqUpgrade(a: PhonePqUpgradeArgs): PhonePqUpgradeResult {
     account = { ...account, history: generateAgeIdentity('mlkem768x25519', random), previous: [account.history, ...(account.previous ?? [])] };
     escrow = sealEscrow(account, a.passphrase, random, a.logN);
   }
-  const current = a.rosters.map((b) => verifyBundle(b, account.authority.publicKey));
+  const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
+  const signers = accountSigners(account);
   const identity = generateAgeIdentity('mlkem768x25519', random);
   const me: PhoneKeys = { ...before, identity, recipient: anyIdentityToRecipient(identity), previous: [before.identity, ...(before.previous ?? [])] };
   const historyRecipient = anyIdentityToRecipient(account.history);
   const waiting = new Set<string>();
-  const updates = current.map((c) => {
-    for (const p of c.roster.phones) if (p.name !== me.name && recipientKem(p.recipient) === 'x25519') waiting.add(p.name);
-    const roster = signRoster(upgradedRoster(c.roster, me, historyRecipient), account.authority);
-    return { deviceId: roster.roster.device, roster, bundle: encodeRosterBundle(roster) };
+  const updates = bases.map((c) => {
+    for (const p of c.base.roster.phones) if (p.name !== me.name && recipientKem(p.recipient) === 'x25519') waiting.add(p.name);
+    // a doorbell still on an authority a revocation rotated away from: handed over too
+    const handover = c.signer === 0 ? {} : { handover: encodeAuthKey(account.authority.publicKey) };
+    return rosterUpdate(signRoster({ ...upgradedRoster(c.base.roster, me, historyRecipient), ...handover }, signers[c.signer]), c.run);
   });
   // Nothing is written before every roster was signed: a failure leaves the phone as it was.
   writePhone(a.dir, me);

@@ -1,13 +1,20 @@
 /**
  * `sealbell phone revoke`: a signed roster update without a lost or stolen phone.
  * Once the doorbell takes it, clips recorded afterwards are not sealed to that phone.
+ *
+ * With `rotate` (what `phone revoke` through the relay does), the update also moves the
+ * account to a new history recipient and hands it over to a new account authority, for
+ * every doorbell of the account: the removed member's copy of the old account keys then
+ * signs nothing a doorbell takes and opens nothing recorded afterwards.
  */
 import { SealbellError } from '../../src/errors.js';
-import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
-import { encodeRosterBundle } from '../../src/roster/bundle.js';
+import { anyIdentityToRecipient } from '../../src/age/recipients.js';
+import { encodeAuthKey, signRoster, successor, type Roster, type SignedRoster } from '../../src/roster/roster.js';
+import type { SigningKey } from '../../src/minisign.js';
 import { listDevices, readRoster, verifyBundle, writeRoster, type AccountKeys } from './state.js';
 import { withoutPhone } from './roster-edit.js';
-import type { RosterUpdate } from './enroll.js';
+import { rosterUpdate, type RosterUpdate } from './enroll.js';
+import { accountSigners, type EditBase } from './roster-sync.js';
 
 export interface PhoneRevokeArgs {
   dir: string;
@@ -15,32 +22,46 @@ export interface PhoneRevokeArgs {
   phone: string;
   /** only this doorbell (default: every doorbell this phone knows, or those in `rosters`) */
   deviceId?: string;
-  /** current roster bundles from the relay, if fresher than the ones kept here */
+  /** current roster bundles from elsewhere, if fresher than the ones kept here (trusted as signed) */
   rosters?: Uint8Array[];
+  /** instead: where each doorbell's edit starts, from what it acknowledged (roster-sync.ts editBase) */
+  bases?: EditBase[];
   /** the account keys: unlockAccount(dir, passphrase) */
   account: AccountKeys;
+  /** the account's next keys: every doorbell's roster names them (handover, history) */
+  rotate?: { authority: SigningKey; history: string };
+  /** keep the new rosters in `dir` now (default); the relay path keeps them once published */
+  keep?: boolean;
 }
 
 export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
   const account = a.account;
   const key = account.authority.publicKey;
-  const newest = new Map<string, SignedRoster>();
+  const newest = new Map<string, EditBase>();
   const consider = (s: SignedRoster | undefined) => {
-    if (s && (newest.get(s.roster.device)?.roster.epoch ?? 0) < s.roster.epoch) newest.set(s.roster.device, s);
+    if (s && (newest.get(s.roster.device)?.base.roster.epoch ?? 0) < s.roster.epoch) newest.set(s.roster.device, { base: { ...s, authority: key }, run: [], signer: 0, alarms: [] });
   };
-  for (const id of listDevices(a.dir)) consider(readRoster(a.dir, id, key));
-  for (const b of a.rosters ?? []) consider(verifyBundle(b, key));
-  const targets = [...newest.values()].filter((s) => !a.deviceId || s.roster.device === a.deviceId);
+  if (a.bases) for (const b of a.bases) newest.set(b.base.roster.device, b);
+  else {
+    for (const id of listDevices(a.dir)) consider(readRoster(a.dir, id, key));
+    for (const b of a.rosters ?? []) consider(verifyBundle(b, key));
+  }
+  const all = [...newest.values()];
+  const targets = all.filter((s) => !a.deviceId || s.base.roster.device === a.deviceId);
   if (targets.length === 0) throw new SealbellError('PHONE_STATE', a.deviceId ? `no roster known for ${a.deviceId}` : 'no doorbell roster known to this phone');
-  const updates = targets
-    .filter((s) => !a.deviceId ? hasPhoneIn(s, a.phone) : true)
-    .map((s) => {
-      const roster = signRoster(withoutPhone(s.roster, a.phone), account.authority);
-      writeRoster(a.dir, roster);
-      return { deviceId: roster.roster.device, roster, bundle: encodeRosterBundle(roster) };
-    });
-  if (updates.length === 0) throw new SealbellError('PHONE_NOT_FOUND', `no phone "${a.phone}" in any known roster`);
-  return updates;
+  const removeFrom = targets.filter((s) => (!a.deviceId ? hasPhoneIn(s.base, a.phone) : true));
+  if (removeFrom.length === 0) throw new SealbellError('PHONE_NOT_FOUND', `no phone "${a.phone}" in any known roster`);
+  const r = a.rotate;
+  // A rotation reaches every doorbell of the account: one left on the old authority would
+  // still take rosters signed with the removed member's copy of it.
+  const edited = (r ? all : removeFrom).map((s) => {
+    const base = s.base.roster;
+    let next: Roster = removeFrom.includes(s) ? withoutPhone(base, a.phone) : successor(base, {});
+    if (r) next = { ...next, history: anyIdentityToRecipient(r.history), handover: encodeAuthKey(r.authority.publicKey) };
+    return rosterUpdate(signRoster(next, accountSigners(account)[s.signer]), s.run);
+  });
+  if (a.keep !== false) for (const u of edited) writeRoster(a.dir, u.roster);
+  return edited;
 }
 
 function hasPhoneIn(s: SignedRoster, who: string): boolean {

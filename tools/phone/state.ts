@@ -45,8 +45,13 @@ export interface AccountKeys {
   authority: SigningKey;
   /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
   history: string;
-  /** earlier history identities (before the account moved to post-quantum): they open older clips */
+  /**
+   * earlier history identities, newest first (before the account moved to post-quantum, or a
+   * revocation rotated it): they open older clips
+   */
   previous?: string[];
+  /** authorities a revocation rotated away from, newest first (escrow.ts) */
+  previousAuthorities?: SigningKey[];
 }
 
 export interface DeviceRecord {

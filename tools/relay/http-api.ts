@@ -169,10 +169,12 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
+      r('GET', '/v1/devices/:device/roster/held', (q, res, [d]) => this.getHeldRoster(q, res, d)),
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a), true),
       r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a), true), // the first write needs no token
+      r('DELETE', '/v1/accounts/:account/escrow', (q, res, [a]) => this.deleteEscrow(q, res, a), true),
     ];
   }
 
@@ -333,6 +335,15 @@ export class HttpApi {
     sendBytes(res, r.bundle, 'application/octet-stream', { [ROSTER_EPOCH_HEADER]: String(r.epoch), [ROSTER_HELD_HEADER]: String(r.heldEpoch) });
   }
 
+  /** What the device holds, its acknowledgement and the pending run (phones check the acknowledgement). */
+  private getHeldRoster(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requirePhone(req, device);
+    const v = this.c.rosters.heldView(device);
+    if (!v) throw new RelayError(404, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet');
+    sendJson(res, 200, v);
+  }
+
   /** No session needed: the account authority's signature on the update is the permission. */
   private async putRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
@@ -360,6 +371,18 @@ export class HttpApi {
     const e = this.c.store.escrow(account);
     if (!e) throw new RelayError(404, 'NO_ESCROW', 'no escrow for this account');
     sendBytes(res, e.blob, 'application/octet-stream');
+  }
+
+  /** The account's write token drops its escrow (a revocation moved the account to a new passphrase). */
+  private deleteEscrow(req: IncomingMessage, res: ServerResponse, account: string): void {
+    requireId(account, 'account id');
+    const token = bearer(req);
+    if (!token) throw new RelayError(401, 'UNAUTHENTICATED', 'dropping an escrow needs the account\'s write token as a bearer token');
+    const existing = this.c.store.escrow(account);
+    if (!existing) throw new RelayError(404, 'NO_ESCROW', 'no escrow for this account');
+    if (!sameHash(tokenHash(token), existing.write_sha256)) throw new RelayError(403, 'FORBIDDEN', 'wrong write token for this account');
+    this.c.store.deleteEscrow(account);
+    sendJson(res, 200, { account, deleted: true });
   }
 
   /** The first PUT sets the account's write token; later PUTs must present it. */

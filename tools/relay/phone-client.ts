@@ -20,6 +20,7 @@ import { authMessage } from './phone-auth.js';
 import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './client-http.js';
 import type { ClipInfo } from './http-api.js';
 import type { ClipEvent } from './clip-events.js';
+import type { HeldRosterView } from './rosters.js';
 import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER, ROSTER_HELD_HEADER } from './http-api.js';
 
 export { RelayApiError } from './client-http.js';
@@ -196,6 +197,14 @@ export class PhoneClient {
     return { epoch, held: Number(res.headers.get(ROSTER_HELD_HEADER) ?? epoch), blob: new Uint8Array(await res.arrayBuffer()) };
   }
 
+  /**
+   * What the relay says the doorbell holds, with the doorbell's acknowledgement, and the
+   * pending run: unchecked here (tools/phone/roster-sync.ts checks the acknowledgement).
+   */
+  async heldRoster(): Promise<HeldRosterView> {
+    return relayJson<HeldRosterView>(this.relay, this.path('roster/held'), { token: this.token });
+  }
+
 }
 
 /**
@@ -219,6 +228,11 @@ export async function authorityDevices(relay: string, authorityId: string): Prom
 /** Stores the account escrow (an age file with a passphrase recipient). The first write sets `writeToken`. */
 export async function putEscrow(relay: string, account: string, writeToken: string, blob: Uint8Array): Promise<void> {
   await relayRequest(relay, `v1/accounts/${idPath(account)}/escrow`, { method: 'PUT', token: writeToken, body: blob });
+}
+
+/** Drops the account escrow (after a revocation moved the account to a new passphrase). */
+export async function deleteEscrow(relay: string, account: string, writeToken: string): Promise<void> {
+  await relayRequest(relay, `v1/accounts/${idPath(account)}/escrow`, { method: 'DELETE', token: writeToken });
 }
 
 export async function getEscrow(relay: string, account: string): Promise<Uint8Array> {

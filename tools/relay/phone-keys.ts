@@ -6,8 +6,8 @@
  * more proof than the authority's signature (docs/relay-api.md, "Revocation").
  */
 import { RelayError } from './errors.js';
-import { parseRosterBundle } from '../../src/roster/bundle.js';
-import { parseRoster } from '../../src/roster/roster.js';
+import { parseRosterBundle, parseRosterRun } from '../../src/roster/bundle.js';
+import { decodeAuthKey, nextAuthority, parseRoster } from '../../src/roster/roster.js';
 import type { RelayStore } from './store.js';
 
 export const MAX_PHONES = 64;
@@ -36,8 +36,12 @@ export class PublishedPhoneKeys implements PhoneKeyPolicy {
     if (!pending || !held || pending.epoch <= held.epoch) return undefined;
     const cached = this.pendingKeys.get(device);
     if (cached?.epoch === pending.epoch) return cached.keys;
-    const roster = parseRoster(parseRosterBundle(pending.blob).bytes);
-    const keys = new Set(roster.phones.map((p) => p.auth).concat([Buffer.from(held.authority).toString('base64')]));
+    // The pending update is a run (bundle.ts): its last roster says who stays in; the account
+    // authority stays too, the one after the held roster or one a roster of the run hands over to.
+    const run = parseRosterRun(pending.blob).map((b) => parseRoster(b.bytes));
+    const heldRoster = parseRoster(parseRosterBundle(held.bundle).bytes);
+    const authorities = [nextAuthority(heldRoster, held.authority), ...run.filter((r) => r.handover).map((r) => decodeAuthKey(r.handover))];
+    const keys = new Set(run[run.length - 1].phones.map((p) => p.auth).concat(authorities.map((k) => Buffer.from(k).toString('base64'))));
     this.pendingKeys.set(device, { epoch: pending.epoch, keys });
     return keys;
   }

@@ -325,6 +325,10 @@ export class RelayStore {
     return this.db.prepare('SELECT write_sha256, blob FROM escrow WHERE account = ?').get(account) as { write_sha256: string; blob: Uint8Array } | undefined;
   }
 
+  deleteEscrow(account: string): void {
+    this.db.prepare('DELETE FROM escrow WHERE account = ?').run(account);
+  }
+
   putEscrow(account: string, writeSha256: string, blob: Uint8Array, now: number): void {
     this.db
       .prepare('INSERT INTO escrow (account, write_sha256, blob, updated) VALUES (?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET blob = excluded.blob, updated = excluded.updated')

@@ -16,7 +16,7 @@ import type { KeyValueStore, Random } from '../../src/host.js';
 import { MemoryKeyValueStore } from '../../src/memory-store.js';
 import { encodeIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
-import { encodeAuthKey, signRoster, type Roster } from '../../src/roster/roster.js';
+import { encodeAuthKey, encodeRoster, rosterHash, signRoster, successor, type Roster } from '../../src/roster/roster.js';
 import { encodeRosterBundle } from '../../src/roster/bundle.js';
 import { recipientsOf } from '../../src/roster/roster-store.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -60,14 +60,19 @@ export function vectorAccount() {
 
 export function rosterVectors() {
   const a = vectorAccount();
-  const roster: Roster = {
-    v: 1,
-    device: '0123456789ABCDEF',
-    epoch: 3,
-    phones: a.phones.map((p) => ({ name: p.name, recipient: p.recipient, auth: p.auth })),
-    history: a.historyRecipient,
-  };
+  const [alice, bob] = a.phones.map((p) => ({ name: p.name, recipient: p.recipient, auth: p.auth }));
+  // The chain the vector's roster ends: epoch 1 Alice, epoch 2 Alice and Bob, epoch 3 with the history recipient.
+  const r1: Roster = { v: 1, device: '0123456789ABCDEF', epoch: 1, prev: null, phones: [alice], history: null, handover: null };
+  const r2 = successor(r1, { phones: [alice, bob] });
+  const roster = successor(r2, { history: a.historyRecipient });
   const signed = signRoster(roster, a.authority);
+  // Bob's phone is lost: epoch 4 without it, a new history recipient, handed over to a new
+  // authority (signed by the old one); epoch 5 is then signed by the new authority.
+  const nextAuthority = signingKeyFromSeed(seed('authority 2'));
+  const nextHistory = encodeIdentity(seed('history 2'));
+  const r4 = successor(roster, { phones: [alice], history: identityToRecipient(nextHistory), handover: encodeAuthKey(nextAuthority.publicKey) });
+  const s4 = signRoster(r4, a.authority);
+  const s5 = signRoster(successor(r4, {}), nextAuthority);
   const text = new TextDecoder().decode(signed.bytes);
   const swap = text.replace('{"v":1,"device":"0123456789ABCDEF",', '{"device":"0123456789ABCDEF","v":1,');
   return {
@@ -79,6 +84,17 @@ export function rosterVectors() {
     signature: signed.signature,
     bundle: bytesToHex(encodeRosterBundle(signed)),
     recipients: recipientsOf(roster),
+    previous: new TextDecoder().decode(encodeRoster(r2)),
+    prev: rosterHash(r2),
+    handover: {
+      newAuthoritySeed: bytesToHex(nextAuthority.secretKey),
+      newAuthorityPublicKey: encodePublicKey(nextAuthority.publicKey, nextAuthority.keyId),
+      newHistoryIdentity: nextHistory,
+      roster: new TextDecoder().decode(s4.bytes),
+      signature: s4.signature,
+      next: new TextDecoder().decode(s5.bytes),
+      nextSignature: s5.signature,
+    },
     invalid: [
       { why: 'whitespace', text: text.replace('{"v":1,', '{"v": 1,'), code: 'ROSTER_FORMAT' },
       { why: 'keys out of order', text: swap, code: 'ROSTER_FORMAT' },
@@ -90,6 +106,9 @@ export function rosterVectors() {
       { why: 'no phones', text: text.replace(/"phones":\[.*\],"history"/, '"phones":[],"history"'), code: 'ROSTER_FORMAT' },
       { why: 'escaped where JSON.stringify would not', text: text.replace('Bob', 'B\\u006fb'), code: 'ROSTER_FORMAT' },
       { why: 'history equals a phone', text: text.replace(a.historyRecipient, a.phones[0].recipient), code: 'ROSTER_FORMAT' },
+      { why: 'prev left out', text: text.replace(/"prev":"[0-9a-f]{64}",/, ''), code: 'ROSTER_FORMAT' },
+      { why: 'prev in upper case', text: text.replace(/"prev":"([0-9a-f]{64})"/, (_m, h: string) => `"prev":"${h.toUpperCase()}"`), code: 'ROSTER_FORMAT' },
+      { why: 'handover not a key', text: text.replace('"handover":null', '"handover":"AAAA"'), code: 'ROSTER_FORMAT' },
     ],
   };
 }
