@@ -1,4 +1,4 @@
-// Issue 12, attacks 4–10, as code: a hostile relay (test/relay-tamper.ts, a proxy in front of
+// Issue 12, attacks 4–10, as code: a hostile relay (test/hostile-proxy.ts, a proxy in front of
 // the real relay that rewrites, drops, injects and replays; or raw clients against the real one)
 // between a hosted doorbell, its owner's phone and the relay. Loopback only.
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { enrollFromRelay, registerOnRelay } from '../tools/phone/relay-sync.js';
 import { phoneClips, phoneWatch, type FetchedClip } from '../tools/phone/clips.js';
 import { phoneLive, readLiveSessions } from '../tools/phone/live.js';
 import { publishPhoneKeys } from '../tools/relay/owner-client.js';
-import { RelayTamper } from './relay-tamper.js';
+import { startHostileProxy, type HostileProxy } from './hostile-proxy.js';
 import { tempDir } from './helpers.js';
 import { allFiles, closeRelays, expectApiError, startTestRelay, T0, TestDevice, type Clock } from './relay-helpers.js';
 import { alice, bob, liveSetUp, rosterBundle, rosterOf } from './live-helpers.js';
@@ -39,7 +39,7 @@ async function until(done: () => boolean | Promise<boolean>, what: string, devic
 async function hostileSetUp(name: string) {
   const dir = tempDir(name);
   const at = (...p: string[]) => path.join(dir, ...p);
-  const tamper = await RelayTamper.start();
+  const tamper = await startHostileProxy();
   const adminToken = newToken();
   // Phones sign the origin they talk to: the proxy's.
   const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: at('relay'), adminToken, origin: tamper.url });
@@ -77,16 +77,40 @@ async function hostileSetUp(name: string) {
 }
 
 /** The relay hides `hidden` clips: left out of listings and follow events, 404 when asked for. */
-function hide(tamper: RelayTamper, hidden: Set<string>): void {
-  tamper.hooks.http = (method, p, status, body) => {
+/** The proxy passes everything on again. */
+function passAll(tamper: HostileProxy): void {
+  tamper.http = (ex) => ex.res;
+  tamper.ws = (m) => m.data;
+}
+
+/** Rewrites the relay's HTTP answers: `f` may return a new status and body. */
+function rewriteHttp(tamper: HostileProxy, f: (method: string, path: string, status: number, body: Buffer) => { status: number; body: Buffer } | undefined): void {
+  tamper.http = (ex) => {
+    const r = f(ex.req.method, ex.req.path, ex.res.status, ex.res.body);
+    return r ? { ...ex.res, ...r } : ex.res;
+  };
+}
+
+/** Sends `text` down every WebSocket whose path ends with `pathPart`, as if from the relay; how many got it. */
+function injectDown(tamper: HostileProxy, pathPart: string, text: string): number {
+  let n = 0;
+  for (const c of tamper.connections) if (c.path.endsWith(pathPart)) (c.inject('down', text), n++);
+  return n;
+}
+
+/** Text messages the relay sent down, by WebSocket path. */
+const seenDown = (tamper: HostileProxy) => tamper.seen.ws.filter((m) => m.dir === 'down' && m.text !== undefined).map((m) => ({ path: m.path, text: m.text! }));
+
+function hide(tamper: HostileProxy, hidden: Set<string>): void {
+  rewriteHttp(tamper, (method, p, status, body) => {
     const m = /\/clips(?:\/([^/]+))?/.exec(p);
     if (!m || method !== 'GET') return undefined;
     if (m[1] && hidden.has(decodeURIComponent(m[1]))) return { status: 404, body: Buffer.from(JSON.stringify({ error: { code: 'UNKNOWN_CLIP', message: 'no such clip' } })) };
     if (m[1] || status !== 200) return undefined;
     const list = JSON.parse(body.toString()) as { clips: { clip: string }[] };
     return { status, body: Buffer.from(JSON.stringify({ clips: list.clips.filter((c) => !hidden.has(c.clip)) })) };
-  };
-  tamper.hooks.toClient = (p, data, isBinary) => !(p.endsWith('/follow') && !isBinary && [...hidden].some((h) => data.toString().includes(h)));
+  });
+  tamper.ws = (m) => (m.dir === 'down' && m.path.endsWith('/follow') && !m.isBinary && [...hidden].some((h) => m.text!.includes(h)) ? 'drop' : m.data);
 }
 
 describe('a hostile relay (issue 12)', function () {
@@ -127,7 +151,7 @@ describe('a hostile relay (issue 12)', function () {
         assert.deepEqual(listing.notices.map((n) => n.code), ['CLIPS_MISSING']);
         assert.match(listing.notices[0].message, new RegExp(`^clip 2 of doorbell ${env.deviceId} are missing at the relay`));
       } finally {
-        env.tamper.hooks = {};
+        passAll(env.tamper);
         w.close();
       }
     });
@@ -140,9 +164,9 @@ describe('a hostile relay (issue 12)', function () {
         await until(() => got.length === 1, 'the new clip', env.device);
         delivered.add(fresh);
         // The relay replays the events of every clip the phone was given, then a new clip comes.
-        const events = env.tamper.seen.filter((m) => m.path.endsWith('/follow') && m.text.includes('"verified"') && [...delivered].some((c) => m.text.includes(c)));
+        const events = seenDown(env.tamper).filter((m) => m.path.endsWith('/follow') && m.text.includes('"verified"') && [...delivered].some((c) => m.text.includes(c)));
         assert.ok(events.length >= 3, `${events.length} events replayed`);
-        for (const e of events) env.tamper.inject('/follow', e.text);
+        for (const e of events) injectDown(env.tamper, '/follow', e.text);
         const next = await env.clip();
         await until(() => got.includes(next), 'the next clip', env.device);
         assert.deepEqual(got, [fresh, next], 'only the two new clips, once each');
@@ -153,7 +177,7 @@ describe('a hostile relay (issue 12)', function () {
 
     it('attack 9: a live session nobody asked for does not start; a replayed request neither', async () => {
       const refusals = () => env.logs.filter((l) => /^live \S+: refused: /.test(l)).map((l) => l.replace(/^live \S+: refused: /, ''));
-      const inject = (m: object) => assert.equal(env.tamper.inject('/v1/uplink', JSON.stringify(m)), 1, 'the doorbell\'s connection');
+      const inject = (m: object) => assert.equal(injectDown(env.tamper, '/v1/uplink', JSON.stringify(m)), 1, 'the doorbell\'s connection');
       const unsigned = base64.encode(new Uint8Array(64));
       const request = base64.encode(new Uint8Array(16).fill(9));
       // 1. Out of thin air: for the roster's own phone (the relay knows its key), and for a stranger.
@@ -174,19 +198,19 @@ describe('a hostile relay (issue 12)', function () {
       // The phone keeps the sessions it asked for (for the owner to look back on).
       assert.deepEqual(readLiveSessions(env.phoneDir, env.deviceId).map((l) => [l.session, l.frames]), [[watched.session, watched.frames]]);
       await until(() => !env.device.app.live!.active, 'the session ends', env.device);
-      const asked = env.tamper.seen.find((m) => m.path === '/v1/uplink' && m.text.includes('"t":"live"'));
+      const asked = seenDown(env.tamper).find((m) => m.path === '/v1/uplink' && m.text.includes('"t":"live"'));
       assert.ok(asked, 'the relay saw the signed request');
-      env.tamper.inject('/v1/uplink', asked.text);
+      injectDown(env.tamper, '/v1/uplink', asked.text);
       await until(() => refusals().length >= 3, 'the doorbell refuses the replay', env.device);
       assert.equal(refusals()[2], 'LIVE_REPLAYED');
       assert.equal(env.device.app.live!.active, false);
     });
 
     it('attack 8: an escrow whose scrypt work factor the relay raised is refused before scrypt runs', async () => {
-      env.tamper.hooks.http = (method, p, status, body) => {
+      rewriteHttp(env.tamper, (method, p, status, body) => {
         if (!p.endsWith('/escrow') || method !== 'GET' || status !== 200) return undefined;
         return { status, body: Buffer.from(body.toString('latin1').replace(/^(-> scrypt \S+) \d+$/m, '$1 20'), 'latin1') };
-      };
+      });
       try {
         const escrow = await getEscrow(env.tamper.url, (JSON.parse(fs.readFileSync(path.join(env.phoneDir, 'escrow.json'), 'utf8')) as { account: string }).account);
         assert.match(Buffer.from(escrow).toString('latin1'), /-> scrypt \S+ 20\n/);
@@ -196,7 +220,7 @@ describe('a hostile relay (issue 12)', function () {
         assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20);
         await assert.rejects(enrollFromRelay({ dir: env.at('phone-2'), relay: env.tamper.url, passphrase: env.account.passphrase, name: 'phone 2' }), (e: SealbellError) => e.code === 'ESCROW_WORK_FACTOR');
       } finally {
-        env.tamper.hooks = {};
+        passAll(env.tamper);
       }
     });
 
