@@ -131,7 +131,10 @@ describe('the sealbell command, end to end on loopback', function () {
     const fresh = revoked.match(/NEW passphrase[^\n]*\n\n {4}([a-z ]+)\n/)![1];
     assert.notEqual(fresh, passphrase);
     await door.wait(/roster epoch 3: 1 phone\(s\)/);
-    assert.match(ok(await sealbell(['phone', 'status', '--dir', at('phone1')])), new RegExp(`doorbell ${deviceId}: acknowledged roster epoch 3 .*1 phone\\(s\\)[\\s\\S]*pending: none`));
+    const status = ok(await sealbell(['phone', 'status', '--dir', at('phone1')]));
+    assert.match(status, new RegExp(`doorbell ${deviceId}: acknowledged roster epoch 3 .*1 phone\\(s\\)[\\s\\S]*pending: none`));
+    // the live session phone 1 asked for earlier is listed (a doorbell starts none a phone did not sign for)
+    assert.match(status, new RegExp(`live sessions this phone asked for: \\n +\\S+ +\\S+ +${liveFrames} frame\\(s\\), ended: seconds`));
     // the old passphrase enrolls nothing now
     const stale = await sealbell(['phone', 'enroll', '--dir', at('phone4'), '--relay', relayUrl, '--name', 'x'], { input: `${passphrase}\n` });
     assert.equal(stale.status, 1);

@@ -11,6 +11,7 @@ import { authorityAfter } from '../../src/roster/roster-store.js';
 import { listDevices, readAuthorityPub } from './state.js';
 import { phoneLogin } from './relay-sync.js';
 import { ackedRoster, chainFrom, localBundle, notOurAuthority, type AckedRoster } from './roster-sync.js';
+import { readLiveSessions, type LiveSessionRecord } from './live.js';
 
 export interface DoorbellStatus {
   deviceId: string;
@@ -22,6 +23,8 @@ export interface DoorbellStatus {
   warnings: string[];
   /** the loud one: a fork */
   alarm?: string;
+  /** the live sessions this phone asked for, newest last (a doorbell starts none it did not: signed requests) */
+  live: LiveSessionRecord[];
 }
 
 export async function phoneStatus(dir: string, deviceId?: string): Promise<DoorbellStatus[]> {
@@ -30,7 +33,7 @@ export async function phoneStatus(dir: string, deviceId?: string): Promise<Doorb
   const authority = readAuthorityPub(dir);
   const out: DoorbellStatus[] = [];
   for (const id of ids) {
-    const s: DoorbellStatus = { deviceId: id, pending: [], warnings: [] };
+    const s: DoorbellStatus = { deviceId: id, pending: [], warnings: [], live: readLiveSessions(dir, id) };
     out.push(s);
     let acked: AckedRoster;
     try {
@@ -86,6 +89,9 @@ export function describeStatus(all: DoorbellStatus[]): string[] {
     } else lines.push(`doorbell ${s.deviceId}: unknown`);
     for (const w of s.warnings) lines.push(`  warning: ${w}`);
     if (s.alarm) lines.push(`  ${s.alarm}`);
+    const recent = s.live.slice(-5).reverse();
+    lines.push(`  live sessions this phone asked for: ${s.live.length ? '' : 'none'}`);
+    for (const l of recent) lines.push(`    ${new Date(l.time).toISOString()}  ${l.session}  ${l.frames} frame(s), ended: ${l.ended}`);
   }
   return lines;
 }
