@@ -184,9 +184,52 @@ describe('Moddable key-value store: slots', () => {
 
   it('refuses values over the limit and bad domains', () => {
     const store = new PreferenceStore(new FakePreference());
-    store.set('big', new Uint8Array(3991));
-    assert.throws(() => store.set('big', new Uint8Array(3992)), /at most 3991/);
+    store.set('big', new Uint8Array(48 * 1024));
+    assert.throws(() => store.set('big', new Uint8Array(48 * 1024 + 1)), /at most 49152/);
     assert.throws(() => new PreferenceStore(new FakePreference(), { domain: 'a-namespace-too-long' }), RangeError);
+  });
+
+  it('a value larger than one NVS entry (a post-quantum roster) goes in parts, and round-trips', () => {
+    const prefs = new FakePreference();
+    const store = new PreferenceStore(prefs);
+    const roster = new Uint8Array(4445).map((_, i) => (i * 7) & 0xff);
+    store.set('roster.held', roster);
+    assert.deepEqual(store.get('roster.held'), roster);
+    assert.ok(prefs.keys('sealbell').length >= 3, 'a record and at least two parts');
+    const bigger = new Uint8Array(9000).fill(5);
+    store.set('roster.held', bigger); // the other slot, with its own parts
+    assert.deepEqual(store.get('roster.held'), bigger);
+    store.set('roster.held', bytes(1, 2, 3)); // back to one entry: the replaced slot's parts go
+    assert.deepEqual(store.get('roster.held'), bytes(1, 2, 3));
+    store.delete('roster.held');
+    assert.equal(store.get('roster.held'), undefined);
+    assert.deepEqual(prefs.keys('sealbell'), [], 'nothing left behind');
+  });
+
+  it('a crash at any write of a value in parts keeps the old value; a damaged part makes the slot invalid', () => {
+    const old = new Uint8Array(5000).fill(1);
+    const next = new Uint8Array(8500).fill(2);
+    for (let crashAt = 1; crashAt <= 4; crashAt++) {
+      const prefs = new FakePreference();
+      const store = new PreferenceStore(prefs);
+      store.set('k', old);
+      prefs.writes = 0;
+      prefs.crashAtWrite = crashAt; // parts are writes 1..3, the record write 4
+      assert.throws(() => store.set('k', next), /power lost/);
+      assert.deepEqual(store.get('k'), old, `crash at write ${crashAt}`);
+      prefs.crashAtWrite = undefined;
+      store.set('k', next);
+      assert.deepEqual(store.get('k'), next);
+    }
+    const prefs = new FakePreference();
+    const store = new PreferenceStore(prefs);
+    store.set('k', old);
+    store.set('k', next);
+    const partKey = prefs.keys('sealbell').find((k) => !k.startsWith(`${nvsName('k')}#`) && new Uint8Array(prefs.get('sealbell', k) as ArrayBuffer)[0] === 2)!;
+    const damaged = new Uint8Array(prefs.get('sealbell', partKey) as ArrayBuffer);
+    damaged[10] ^= 1;
+    prefs.domains.get('sealbell')!.set(partKey, damaged.buffer);
+    assert.deepEqual(store.get('k'), old, 'the newer slot no longer checks out: the older value');
   });
 
   it('keeps domains apart', () => {
