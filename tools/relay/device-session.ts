@@ -1,9 +1,13 @@
 /**
  * The relay's side of one device's uplink connection (docs/relay-api.md,
- * "Uplink"). Each segment is stored once and acknowledged only when durable; a
- * repeat is acknowledged again (idempotent). Errors about one clip are answered
- * without closing; a malformed or oversized message gets an error message and a
- * close code, and changes nothing stored.
+ * "Uplink"). Each segment is stored once and acknowledged only when durable
+ * (GroupCommit: the batch holding it is flushed and committed); a repeat is
+ * acknowledged again (idempotent). Messages are handled in the order they
+ * came: segments do not wait for each other (so a window of them shares a
+ * batch), but a clip-closing message waits until the segments before it are
+ * stored. Errors about one clip are answered without closing; a malformed or
+ * oversized message gets an error message and a close code, and changes
+ * nothing stored.
  */
 import type WebSocket from 'ws';
 import { SealbellError } from '../../src/errors.js';
@@ -23,6 +27,8 @@ import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { GroupCommit } from './group-commit.js';
+import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
 import { base64 } from '@scure/base';
 
@@ -36,6 +42,9 @@ export const CLOSE = {
 
 export interface DeviceSessionContext {
   store: RelayStore;
+  /** where segments are written (shared by every session: that is what batches them) */
+  commits: GroupCommit;
+  metrics: RelayMetrics;
   events: ClipEvents;
   rosters: RelayRosters;
   log: (line: string) => void;
@@ -48,6 +57,10 @@ export interface DeviceSessionContext {
 
 export class DeviceSession {
   private closed = false;
+  /** messages are handled one after another, in the order they came */
+  private queue: Promise<void> = Promise.resolve();
+  /** segments being stored, not yet acknowledged */
+  private readonly storing = new Set<Promise<void>>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -62,6 +75,7 @@ export class DeviceSession {
   /** Closes with a final error message. */
   close(code: number, errorCode: string, message: string): void {
     if (this.closed) return;
+    this.ctx.metrics.refused(errorCode);
     this.send({ t: 'error', code: errorCode, message });
     this.closed = true;
     this.ws.close(code, errorCode);
@@ -69,15 +83,38 @@ export class DeviceSession {
 
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    // Live view is not stored: it does not queue behind the disk.
+    if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
+    const received = performance.now();
+    this.queue = this.queue.then(() => {
+      if (this.closed) return;
+      if (isBinary) return this.guard(() => this.onSegment(data, received));
+      if (this.guard(() => this.onLiveControl(data))) return;
+      return this.guardAsync(() => this.onControl(data));
+    });
+  }
+
+  private guard<T>(fn: () => T): T | undefined {
     try {
-      if (isBinary && isLiveFrame(data)) this.onLiveFrame(data);
-      else if (isBinary) this.onSegment(data);
-      else if (!this.onLiveControl(data)) this.onControl(data);
+      return fn();
     } catch (e) {
-      // Only a fault of ours gets here (storage, a bug): say so without details and hang up.
-      this.ctx.log(`relay: device ${this.device.id}: internal error: ${(e as Error).message}`);
-      this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
+      this.internalError(e as Error);
+      return undefined;
     }
+  }
+
+  private async guardAsync(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.internalError(e as Error);
+    }
+  }
+
+  /** Only a fault of ours gets here (storage, a bug): say so without details and hang up. */
+  private internalError(e: Error): void {
+    this.ctx.log(`relay: device ${this.device.id}: internal error: ${e.message}`);
+    this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
   }
 
   /** A roster update a phone published: the device checks it and answers with what it holds. */
@@ -117,10 +154,11 @@ export class DeviceSession {
   }
 
   private clipError(clip: string, code: string, message: string, seg?: number): void {
+    this.ctx.metrics.refused(code);
     this.send(seg === undefined ? { t: 'error', code, message, clip } : { t: 'error', code, message, clip, seg });
   }
 
-  private onSegment(data: Buffer): void {
+  private onSegment(data: Buffer, received: number): void {
     if (data.length > MAX_FRAME_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a segment frame may be at most ${MAX_FRAME_BYTES} bytes`);
     }
@@ -141,16 +179,34 @@ export class DeviceSession {
       const have = this.ctx.store.segment(this.device.id, clipId, index);
       if (!have) return this.clipError(clipId, 'CLIP_CLOSED', `the clip is already ${row.state}`, index);
     }
-    const result = this.ctx.store.putSegment(this.device.id, clipId, index, bytes, Date.now());
-    if (result === 'conflict') {
-      return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
+    // A device keeps at most `window` segments unacknowledged; more is a device ignoring the protocol.
+    if (this.storing.size >= this.ctx.window) {
+      return this.close(CLOSE.BAD_INPUT, 'WINDOW', `at most ${this.ctx.window} segments may be unacknowledged`);
     }
-    if (result === 'stored') this.ctx.stats.segmentsStored++;
-    else this.ctx.stats.duplicateSegments++;
-    this.send({ t: 'ack', clip: clipId, seg: index });
+    const stored = this.ctx.commits.put(this.device.id, clipId, index, bytes).then(
+      (result) => {
+        if (result === 'conflict') {
+          return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
+        }
+        if (result === 'stored') {
+          this.ctx.stats.segmentsStored++;
+          this.ctx.metrics.segmentStored(bytes.length);
+        } else this.ctx.stats.duplicateSegments++;
+        this.ctx.metrics.acknowledged(performance.now() - received);
+        this.send({ t: 'ack', clip: clipId, seg: index });
+      },
+      (e: Error) => this.internalError(e),
+    );
+    this.storing.add(stored);
+    void stored.finally(() => this.storing.delete(stored));
   }
 
-  private onControl(data: Buffer): void {
+  /** Waits until every segment received so far is stored (or failed). */
+  private async segmentsStored(): Promise<void> {
+    await Promise.all([...this.storing]);
+  }
+
+  private async onControl(data: Buffer): Promise<void> {
     if (data.length > MAX_CONTROL_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a control message may be at most ${MAX_CONTROL_BYTES} bytes`);
     }
@@ -185,6 +241,8 @@ export class DeviceSession {
         }
         return;
       case 'end': {
+        await this.segmentsStored();
+        if (this.closed) return;
         const row = this.ctx.store.clip(device, m.clip);
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
@@ -201,6 +259,8 @@ export class DeviceSession {
         return this.closedClip(device, m.clip);
       }
       case 'incomplete': {
+        await this.segmentsStored();
+        if (this.closed) return;
         this.ctx.store.createClip(device, m.clip, null, now);
         const row = this.ctx.store.clip(device, m.clip)!;
         if (row.state !== 'receiving') return this.ackClose(row);

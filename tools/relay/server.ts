@@ -21,6 +21,9 @@ import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
+import { GroupCommit } from './group-commit.js';
+import { RelayMetrics } from './metrics.js';
+import { OpsApi } from './ops-api.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -74,6 +77,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     policy: phoneKeys,
   });
   const deviceSessions = new Map<string, DeviceSession>();
+  const metrics = new RelayMetrics(() => deviceSessions.size);
+  const commits = new GroupCommit(store, (b) => metrics.batch(b));
   const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
   // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
   const liveWss = new WebSocketServer({
@@ -93,7 +98,13 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
   });
 
-  const server = http.createServer((req, res) => void api.handle(req, res));
+  const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
+  const server = http.createServer((req, res) => {
+    res.on('finish', () => {
+      if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
+    });
+    if (!ops.handle(req, res)) void api.handle(req, res);
+  });
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
 
@@ -105,7 +116,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, metrics, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
@@ -147,6 +158,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
     } catch (e) {
+      metrics.refused(e instanceof RelayError ? `http_${e.status}` : 'http_500');
       refuseUpgrade(socket, e, log);
     }
   });
@@ -181,6 +193,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
+      await commits.close(); // batches already queued finish (nobody is left to acknowledge)
       store.close();
     },
   };
