@@ -20,7 +20,7 @@ import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
 import { startRelayProcess, type RelayProcess } from '../tools/bench/relay-process.js';
 import { SEALED_CHUNK_SIZE, WireDoorbell } from '../tools/bench/wire-doorbell.js';
-import { ADMIN_TOKEN } from './relay-helpers.js';
+import { ADMIN_TOKEN, storedSegments } from './relay-helpers.js';
 import { MemoryStore, tempDir } from './helpers.js';
 import { prng, seededRandom } from './seeded.js';
 
@@ -103,12 +103,11 @@ function checkAcknowledged(
 ): void {
   const db = new Database(path.join(dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare('SELECT size FROM segments WHERE device = ? AND clip = ? AND idx = ?');
     for (const d of doorbells) {
+      const stored = new Map(storedSegments(db, dataDir, d.id, d.clip).map((s) => [s.idx, s.bytes]));
       for (const idx of d.acked) {
-        assert.ok(row.get(d.id, d.clip, idx), `${when}: ${d.clip} segment ${idx} was acknowledged but has no row`);
-        const file = path.join(dataDir, 'clips', d.id, d.clip, `${String(idx).padStart(8, '0')}.seg`);
-        const bytes = new Uint8Array(fs.readFileSync(file));
+        const bytes = stored.get(idx);
+        assert.ok(bytes, `${when}: ${d.clip} segment ${idx} was acknowledged but has no row`);
         assert.ok(Buffer.from(bytes).equals(Buffer.from(segment(d.clip, idx))), `${when}: ${d.clip} segment ${idx} differs from what was sent`);
       }
     }

@@ -20,7 +20,7 @@ import { xsJsSealPerByte } from './xs.js';
 import { nativeSealInstructionsPerByte } from './native.js';
 import { nativeWorker, xsStreamFigures } from './xs-stream.js';
 import { setupCosts } from './setup.js';
-import { relayBench } from './relay.js';
+import { relayBench, relayScaleBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -166,6 +166,7 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('xs_stream', () => xsStreamFigures(ROOT)));
   Object.assign(figures, await safely('xs_setup', () => setupCosts(ROOT)));
   Object.assign(figures, await safely('relay', relayBench));
+  Object.assign(figures, await safely('relay_scale', relayScaleBench));
   Object.assign(figures, await safely('live', async () => {
     const r = await benchLiveLatency();
     return { ...r, live_within_budget: r.live_within_budget ? 'yes' : 'no' };

@@ -34,6 +34,9 @@ export interface StreamResult {
   /** ms from sending each acknowledged segment to its ack */
   latenciesMs: number[];
   payloadBytes: number;
+  /** performance.now() at the first segment sent and at the last acknowledgement (0: none) */
+  firstSentAt: number;
+  lastAckAt: number;
   /** how the connection ended: 'done' when every segment was acknowledged */
   end: 'done' | 'closed';
 }
@@ -47,7 +50,7 @@ export class WireDoorbell {
    * acknowledged or the connection ends.
    */
   stream(clip: string, segments: number, from = 0, epoch = 1): Promise<StreamResult> {
-    const r: StreamResult = { acked: [], latenciesMs: [], payloadBytes: 0, end: 'closed' };
+    const r: StreamResult = { acked: [], latenciesMs: [], payloadBytes: 0, firstSentAt: 0, lastAckAt: 0, end: 'closed' };
     const sentAt = new Map<number, number>();
     let next = from;
     const last = from + segments;
@@ -56,7 +59,9 @@ export class WireDoorbell {
     const pump = () => {
       while (next < last && sentAt.size < window && ws.readyState === ws.OPEN) {
         const bytes = this.o.segment(clip, next);
-        sentAt.set(next, performance.now());
+        const now = performance.now();
+        sentAt.set(next, now);
+        r.firstSentAt ||= now;
         ws.send(encodeSegmentFrame(clip, next, bytes));
         r.payloadBytes += bytes.length;
         next++;
@@ -74,8 +79,9 @@ export class WireDoorbell {
           const t = sentAt.get(m.seg);
           if (t === undefined) return;
           sentAt.delete(m.seg);
+          r.lastAckAt = performance.now();
           r.acked.push(m.seg);
-          r.latenciesMs.push(performance.now() - t);
+          r.latenciesMs.push(r.lastAckAt - t);
           this.o.onAck?.(clip, m.seg);
           if (r.acked.length === segments) {
             r.end = 'done';

@@ -1,8 +1,7 @@
 /**
- * Ciphertext segments as files: <data>/clips/<device>/<clip>/<index>.seg.
- * A file counts only once its database row exists (GroupCommit writes the
- * file, flushes it and its folder, then commits the row), so a crash in
- * between leaves an orphan file that the device's resend overwrites.
+ * Segments as relays before the segment log (tools/relay/segment-log.ts) kept
+ * them, one file each: <data>/clips/<device>/<clip>/<index>.seg. Read only,
+ * for rows without a log place.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +12,6 @@ export class BlobFiles {
 
   constructor(dataDir: string) {
     this.root = path.resolve(dataDir, 'clips');
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
   }
 
   clipDir(device: string, clip: string): string {

@@ -236,7 +236,8 @@ export class DeviceSession {
       case 'roster-refused':
         return this.ctx.rosters.refused(device, m.code);
       case 'begin':
-        if (this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
+        // No acknowledgement answers "begin": the row becomes durable with the next segment batch.
+        if (this.ctx.store.unsynced(() => this.ctx.store.createClip(device, m.clip, m.epoch, now))) {
           this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });
         }
         return;
@@ -247,24 +248,31 @@ export class DeviceSession {
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
         const verdict = checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
-        if (verdict.ok) {
-          this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
-          for (const id of this.ctx.store.markDropped(device, verdict.manifest.dropped, now)) {
-            this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
+        let dropped: string[] = [];
+        this.ctx.store.unsynced(() => {
+          if (verdict.ok) {
+            this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+            dropped = this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
+          } else {
+            this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
+            this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
           }
-        } else {
-          this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
-          this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
-        }
+        });
+        await this.ctx.store.syncWal(); // the close is acknowledged only once durable
+        for (const id of dropped) this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
         return this.closedClip(device, m.clip);
       }
       case 'incomplete': {
         await this.segmentsStored();
         if (this.closed) return;
-        this.ctx.store.createClip(device, m.clip, null, now);
-        const row = this.ctx.store.clip(device, m.clip)!;
+        const row = this.ctx.store.unsynced(() => {
+          this.ctx.store.createClip(device, m.clip, null, now);
+          const row = this.ctx.store.clip(device, m.clip)!;
+          if (row.state === 'receiving') this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
+          return row;
+        });
+        await this.ctx.store.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
-        this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
         return this.closedClip(device, m.clip);
       }
     }

@@ -1,21 +1,20 @@
 /**
  * Group commit for uploaded segments: every segment that arrives while the
  * previous batch is being made durable joins the next batch, whichever
- * doorbell sent it. A segment's file is written as soon as it arrives (async,
- * no flush); the batch then flushes all its files together (their fdatasyncs
- * overlap on libuv's thread pool and the kernel folds them into one journal
- * commit), fsyncs each folder that gained an entry once, and records every
- * segment in ONE SQLite transaction. Only then is each caller's promise
- * resolved, and only then does the device get its acknowledgement.
+ * doorbell sent it. A segment is appended to the segment log as soon as it
+ * arrives (a positional write, not flushed, not waited for); the batch then
+ * flushes the log with ONE fdatasync, records every segment in ONE SQLite
+ * transaction committed without SQLite's own fsync, and makes that durable
+ * with ONE fdatasync of the WAL, off the event loop. Only then is each caller's promise resolved, and only then does
+ * the device get its acknowledgement.
  *
- * Crash safety: a file whose row is not committed does not count (it is
- * overwritten when the device resends), and a committed row's file was flushed
- * before the commit. The event loop is never blocked on the disk except for
- * the one short transaction per batch.
+ * Crash safety: log bytes whose row is not committed do not count (the device
+ * resends them, and a restart cuts them off), and a committed row's bytes were
+ * flushed before the commit. The event loop never waits on the disk: the
+ * transaction itself only writes to the WAL.
  */
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
+import type { LogPlace } from './segment-log.js';
 import type { PutSegmentResult, RelayStore } from './store.js';
 
 /** What a committed batch looked like, for /metrics. */
@@ -32,8 +31,9 @@ interface Pending {
   idx: number;
   size: number;
   sha256: string;
-  /** the file is written (not yet flushed); holds the folders the write created */
-  written: Promise<string[]>;
+  place: LogPlace;
+  /** the bytes are in the log (not yet flushed) */
+  written: Promise<void>;
   done: Promise<PutSegmentResult>;
   resolve: (r: PutSegmentResult) => void;
   reject: (e: Error) => void;
@@ -74,9 +74,9 @@ export class GroupCommit {
       resolve = res;
       reject = rej;
     });
-    const written = this.writeFile(device, clip, idx, bytes);
+    const { place, written } = this.store.segmentLog.append(bytes);
     written.catch(() => {}); // reported through `done` when its batch runs
-    const p: Pending = { device, clip, idx, size: bytes.length, sha256, written, done, resolve, reject };
+    const p: Pending = { device, clip, idx, size: bytes.length, sha256, place, written, done, resolve, reject };
     this.pending.set(key, p);
     this.next.push(p);
     this.kick();
@@ -99,41 +99,20 @@ export class GroupCommit {
     });
   }
 
-  /** Writes the file without flushing it; returns the folders it had to create. */
-  private async writeFile(device: string, clip: string, idx: number, bytes: Uint8Array): Promise<string[]> {
-    const blobs = this.store.blobs;
-    const dir = blobs.clipDir(device, clip);
-    const first = await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const fh = await fsp.open(blobs.segmentPath(device, clip, idx), 'w', 0o600);
-    try {
-      let off = 0;
-      while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
-    } finally {
-      await fh.close();
-    }
-    // Every folder from the first one created down to the clip's: each needs its parent flushed.
-    const created: string[] = [];
-    if (first) for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.push(d);
-    return created;
-  }
-
   private async commit(batch: Pending[]): Promise<void> {
     const began = performance.now();
     const settled = await Promise.allSettled(batch.map((p) => p.written));
     const ok: Pending[] = [];
-    const dirs = new Set<string>();
     settled.forEach((s, i) => {
-      const p = batch[i];
-      if (s.status === 'rejected') return this.fail([p], s.reason as Error);
-      ok.push(p);
-      dirs.add(this.store.blobs.clipDir(p.device, p.clip));
-      for (const d of s.value) dirs.add(path.dirname(d));
+      if (s.status === 'rejected') this.fail([batch[i]], s.reason as Error);
+      else ok.push(batch[i]);
     });
     if (ok.length === 0) return;
     try {
-      await Promise.all(ok.map((p) => flush(this.store.blobs.segmentPath(p.device, p.clip, p.idx), 'r+')));
-      await Promise.all([...dirs].map((d) => flush(d, 'r')));
-      this.store.commitSegments(ok, Date.now());
+      await this.store.segmentLog.flush(ok.map((p) => p.place));
+      const rows = ok.map((p) => ({ ...p, log: p.place.log, offset: p.place.offset }));
+      this.store.unsynced(() => this.store.commitSegments(rows, Date.now()));
+      await this.store.syncWal();
     } catch (e) {
       return this.fail(ok, e as Error);
     }
@@ -151,16 +130,5 @@ export class GroupCommit {
       this.pending.delete(`${p.device}/${p.clip}/${p.idx}`);
       p.reject(e);
     }
-  }
-}
-
-/** fdatasync of a file (data and size) or fsync of a folder (its entries). */
-async function flush(p: string, flags: 'r' | 'r+'): Promise<void> {
-  const fh = await fsp.open(p, flags);
-  try {
-    if (flags === 'r+') await fh.datasync();
-    else await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

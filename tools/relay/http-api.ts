@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import fs from 'node:fs';
 import { decodePublicKey } from '../../src/minisign.js';
 import { deviceIdOf } from '../../src/clip/signed-manifest.js';
 import { decodeManifest } from '../../src/clip/manifest.js';
@@ -276,10 +275,10 @@ export class HttpApi {
       'cache-control': 'no-store',
       [CLIP_STATE_HEADER]: row.state,
     });
-    const blobs = this.c.store.blobs;
+    const store = this.c.store;
     Readable.from(
       (function* () {
-        for (const s of segs) yield fs.readFileSync(blobs.segmentPath(device, clip, s.idx));
+        for (const s of segs) yield store.readSegment(device, clip, s.idx);
       })(),
     ).pipe(res);
   }

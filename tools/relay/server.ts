@@ -194,7 +194,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       server.closeAllConnections();
       await done;
       await commits.close(); // batches already queued finish (nobody is left to acknowledge)
-      store.close();
+      await store.close();
     },
   };
 }
