@@ -1,6 +1,6 @@
 /**
  * The operator's view of a relay: /metrics (Prometheus text, admin token
- * only) counts what a doorbell uploaded and what was refused, and /healthz
+ * only) counts what a doorbell uploaded and what was refused, and /v1/health
  * answers 503 STORE_FAILING once the store cannot write.
  */
 import assert from 'node:assert/strict';
@@ -54,13 +54,13 @@ describe('relay operator endpoints', function () {
     dev.crash();
   });
 
-  it('/healthz is 200 while the store works and 503 STORE_FAILING when its data folder is gone', async () => {
+  it('/v1/health is 200 while the store works and 503 STORE_FAILING when its data folder is gone', async () => {
     const relay = await startTestRelay();
-    const ok = await rawRequest(relay.url, 'GET', '/healthz');
+    const ok = await rawRequest(relay.url, 'GET', '/v1/health');
     assert.equal(ok.status, 200);
-    assert.deepEqual(JSON.parse(ok.body), { status: 'ok' });
+    assert.deepEqual(JSON.parse(ok.body), { ok: true });
     fs.rmSync(relay.dataDir, { recursive: true, force: true });
-    const failing = await rawRequest(relay.url, 'GET', '/healthz');
+    const failing = await rawRequest(relay.url, 'GET', '/v1/health');
     assert.equal(failing.status, 503);
     assert.equal(errorCode(failing.body), 'STORE_FAILING');
   });

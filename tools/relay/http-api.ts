@@ -128,7 +128,6 @@ export class HttpApi {
   constructor(private readonly c: HttpContext) {
     const r = (method: string, path: string, handler: Handler): Route => ({ method, pattern: path.split('/').slice(1), handler });
     this.routes = [
-      r('GET', '/v1/health', (_q, res) => sendJson(res, 200, { ok: true })),
       r('POST', '/v1/devices', (q, res) => this.registerDevice(q, res)),
       r('PUT', '/v1/devices/:device/phones', (q, res, [d]) => this.publishPhones(q, res, d)),
       r('POST', '/v1/devices/:device/auth/challenge', (q, res, [d]) => this.challenge(res, d)),

@@ -1,7 +1,7 @@
 /**
  * The operator's endpoints (docs/relay-operations.md):
  *
- *   GET /healthz   200 {"status":"ok"} while the store works: the database
+ *   GET /v1/health 200 {"ok":true} while the store works: the database
  *                  answers, the last group commit did not fail, and a probe
  *                  file in the data folder can be written and flushed;
  *                  otherwise 503 STORE_FAILING. No authentication, no details.
@@ -18,6 +18,9 @@ import type { RelayMetrics } from './metrics.js';
 import type { RelayStore } from './store.js';
 import { bearer, sameHash, tokenHash } from './tokens.js';
 
+const HEALTH = '/v1/health';
+const METRICS = '/metrics';
+
 export interface OpsContext {
   store: RelayStore;
   commits: GroupCommit;
@@ -32,20 +35,20 @@ export class OpsApi {
   /** True when the request was for an operator's endpoint (and is answered). */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const p = (req.url ?? '').split('?')[0];
-    if (p !== '/healthz' && p !== '/metrics') return false;
+    if (p !== HEALTH && p !== METRICS) return false;
     void this.answer(p, req, res).catch((e: unknown) => sendError(res, e, this.c.log, req));
     return true;
   }
 
   private async answer(p: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET') throw new RelayError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
-    if (p === '/healthz') {
+    if (p === HEALTH) {
       const failure = await this.storeFailure();
       if (failure) {
         this.c.log(`relay: health check failing: ${failure}`);
         throw new RelayError(503, 'STORE_FAILING', 'the relay cannot store data');
       }
-      return sendJson(res, 200, { status: 'ok' });
+      return sendJson(res, 200, { ok: true });
     }
     if (this.c.adminTokenSha256 === undefined) throw new RelayError(403, 'ADMIN_DISABLED', 'this relay was started without an admin token');
     const t = bearer(req);
