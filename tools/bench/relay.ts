@@ -117,7 +117,7 @@ const SEGMENTS_MIN = 24;
 const LOAD_WINDOW = 8;
 
 /** MB/s writing 64 KiB files into `dir`, each written, fsynced and closed before the next (and the folder fsynced at the end). */
-export function diskFsync64k(dir: string, files = 128): number {
+export function diskFsync64k(dir: string, files = 256): number {
   const d = fs.mkdtempSync(path.join(dir, 'disk-probe-'));
   const chunk = systemRandom(65536);
   try {
