@@ -46,7 +46,11 @@ export class SegmentLog {
   private writeScheduled = false;
 
   /** `committedEnd(log)`: the end of the last committed segment in that log (0 if none). */
-  constructor(dataDir: string, committedEnd: (log: number) => number) {
+  constructor(
+    dataDir: string,
+    committedEnd: (log: number) => number,
+    private readonly logBytes = LOG_FILE_BYTES,
+  ) {
     this.dir = path.resolve(dataDir, 'segments');
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const last = Math.max(0, ...fs.readdirSync(this.dir).map(logNumber).filter((n): n is number => n !== undefined));
@@ -64,7 +68,7 @@ export class SegmentLog {
   /** Reserves the segment's place and starts writing it (not flushed); `written` settles when the bytes are in the file. */
   append(bytes: Uint8Array): { place: LogPlace; written: Promise<void> } {
     let log = this.current;
-    if (!log || (log.size > 0 && log.size + bytes.length > LOG_FILE_BYTES)) {
+    if (!log || (log.size > 0 && log.size + bytes.length > this.logBytes)) {
       if (log) log.retired = true;
       const id = (log?.id ?? 0) + 1;
       log = this.current = this.track({ id, fh: fsp.open(this.logPath(id), 'wx', 0o600), size: 0, fresh: true, retired: false, unflushed: 0, queued: [] });

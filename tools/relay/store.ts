@@ -137,7 +137,11 @@ export class RelayStore {
     return st;
   }
 
-  constructor(readonly dataDir: string) {
+  /** `logFileBytes`: where a new segment log begins (tests make it small). */
+  constructor(
+    readonly dataDir: string,
+    o: { logFileBytes?: number } = {},
+  ) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.blobs = new BlobFiles(dataDir);
     this.db = new Database(path.join(dataDir, 'relay.sqlite'));
@@ -150,7 +154,7 @@ export class RelayStore {
     if (!columns.includes('log')) this.db.exec('ALTER TABLE segments ADD COLUMN log INTEGER; ALTER TABLE segments ADD COLUMN offset INTEGER;');
     this.db.exec('CREATE INDEX IF NOT EXISTS segments_by_log ON segments (log, offset)');
     const end = this.stmt('SELECT MAX(offset + size) AS end FROM segments WHERE log = ?');
-    this.segmentLog = new SegmentLog(dataDir, (log) => (end.get(log) as { end: number | null }).end ?? 0);
+    this.segmentLog = new SegmentLog(dataDir, (log) => (end.get(log) as { end: number | null }).end ?? 0, o.logFileBytes);
   }
 
   async close(): Promise<void> {
