@@ -247,7 +247,8 @@ export class DeviceSession {
         const row = this.ctx.store.clip(device, m.clip);
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
-        const verdict = checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
+        const verdict = await checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
+        if (this.closed) return;
         let dropped: string[] = [];
         this.ctx.store.unsynced(() => {
           if (verdict.ok) {

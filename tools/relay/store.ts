@@ -265,14 +265,26 @@ export class RelayStore {
     this.stmt('SELECT 1').get();
   }
 
-  /** A stored segment's bytes (undefined: no such segment). */
+  /** A stored segment's bytes. */
   readSegment(device: string, clip: string, idx: number): Uint8Array {
+    const row = this.segmentPlace(device, clip, idx);
+    if (row.log === null || row.offset === null) return this.blobs.readSegment(device, clip, idx);
+    return this.segmentLog.read({ log: row.log, offset: row.offset }, row.size);
+  }
+
+  /** The same, off the event loop. */
+  async readSegmentAsync(device: string, clip: string, idx: number): Promise<Uint8Array> {
+    const row = this.segmentPlace(device, clip, idx);
+    if (row.log === null || row.offset === null) return this.blobs.readSegment(device, clip, idx);
+    return this.segmentLog.readAsync({ log: row.log, offset: row.offset }, row.size);
+  }
+
+  private segmentPlace(device: string, clip: string, idx: number): { size: number; log: number | null; offset: number | null } {
     const row = this.stmt('SELECT size, log, offset FROM segments WHERE device = ? AND clip = ? AND idx = ?').get(device, clip, idx) as
       | { size: number; log: number | null; offset: number | null }
       | undefined;
     if (!row) throw new Error(`no segment ${idx} of clip ${clip}`);
-    if (row.log === null || row.offset === null) return this.blobs.readSegment(device, clip, idx);
-    return this.segmentLog.read({ log: row.log, offset: row.offset }, row.size);
+    return row;
   }
 
   /** The stored segments 0, 1, 2, … up to the first gap. */
