@@ -26,6 +26,8 @@
  *   relay_ingest_{1,10,100}_vs_disk     the same over the disk's rate measured just before it
  *   relay_ack_p50_ms_{1,10,100}         send → acknowledgement, at the doorbell, median
  *   relay_ack_p99_ms_{1,10,100}         … 99th percentile
+ *   relay_recording_*_100               100 doorbells recording rather than catching up: each sends a
+ *                                       chunk every 250 ms (≈ 2.1 Mbit/s); aggregate MB/s and ack p50/p99
  *
  * Standalone: `node dist/tools/bench/relay.js` prints them all. The figures are
  * wall-clock: on a busy shared machine they move with the load.
@@ -115,6 +117,8 @@ const LEVELS = [1, 10, 100] as const;
 const SEGMENTS_TOTAL = 1280;
 const SEGMENTS_MIN = 24;
 const LOAD_WINDOW = 8;
+const RECORDING_INTERVAL_MS = 250;
+const RECORDING_SEGMENTS = 24; // 6 s of recording each
 
 /** MB/s writing 64 KiB files into `dir`, each written, fsynced and closed before the next (and the folder fsynced at the end). */
 export function diskFsync64k(dir: string, files = 256): number {
@@ -156,26 +160,44 @@ export async function relayScaleBench(): Promise<Record<string, number>> {
       credentials.push(credential);
     }
     const chunk = systemRandom(SEALED_CHUNK_SIZE);
-    for (const n of LEVELS) {
-      const disk = diskFsync64k(dataDir);
-      const perDoorbell = Math.max(SEGMENTS_MIN, Math.ceil(SEGMENTS_TOTAL / n));
+    /** n doorbells stream `perDoorbell` segments each; aggregate MB/s and acknowledgement latencies */
+    const run = async (n: number, perDoorbell: number, clip: string, intervalMs?: number) => {
       const results = await Promise.all(
-        credentials.slice(0, n).map((credential) =>
-          new WireDoorbell({ uplinkUrl: relay.uplinkUrl, credential, window: LOAD_WINDOW, segment: () => chunk }).stream(`bench-${n}`, perDoorbell),
+        credentials.slice(0, n).map((credential, i) =>
+          new WireDoorbell({
+            uplinkUrl: relay.uplinkUrl,
+            credential,
+            window: LOAD_WINDOW,
+            segment: () => chunk,
+            pace: intervalMs === undefined ? undefined : { intervalMs, phaseMs: (i * intervalMs) / n },
+          }).stream(clip, perDoorbell),
         ),
       );
+      if (results.some((r) => r.end !== 'done')) throw new Error(`a doorbell's connection ended before all its segments were acknowledged (${n} doorbells)`);
       // from the first segment sent to the last acknowledgement: connecting is not ingest
       const seconds = (Math.max(...results.map((r) => r.lastAckAt)) - Math.min(...results.map((r) => r.firstSentAt))) / 1000;
-      if (results.some((r) => r.end !== 'done')) throw new Error(`a doorbell's connection ended before all its segments were acknowledged (${n} doorbells)`);
-      const mbps = results.reduce((b, r) => b + r.payloadBytes, 0) / 1e6 / seconds;
       const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+      return {
+        mbps: results.reduce((b, r) => b + r.payloadBytes, 0) / 1e6 / seconds,
+        p50: +percentile(latencies, 50).toFixed(1),
+        p99: +percentile(latencies, 99).toFixed(1),
+      };
+    };
+    for (const n of LEVELS) {
+      const disk = diskFsync64k(dataDir);
+      const r = await run(n, Math.max(SEGMENTS_MIN, Math.ceil(SEGMENTS_TOTAL / n)), `bench-${n}`);
       if (n !== 100) figures[`disk_fsync_64k_mb_per_s_${n}`] = +disk.toFixed(1);
       else figures.disk_fsync_64k_mb_per_s = +disk.toFixed(1);
-      figures[`relay_ingest_mb_per_s_${n}`] = +mbps.toFixed(1);
-      figures[`relay_ingest_${n}_vs_disk`] = +(mbps / disk).toFixed(2);
-      figures[`relay_ack_p50_ms_${n}`] = +percentile(latencies, 50).toFixed(1);
-      figures[`relay_ack_p99_ms_${n}`] = +percentile(latencies, 99).toFixed(1);
+      figures[`relay_ingest_mb_per_s_${n}`] = +r.mbps.toFixed(1);
+      figures[`relay_ingest_${n}_vs_disk`] = +(r.mbps / disk).toFixed(2);
+      figures[`relay_ack_p50_ms_${n}`] = r.p50;
+      figures[`relay_ack_p99_ms_${n}`] = r.p99;
     }
+    // 100 doorbells recording at once, each a chunk every 250 ms (≈ 2.1 Mbit/s), their starts spread over 250 ms
+    const rec = await run(100, RECORDING_SEGMENTS, 'bench-recording', RECORDING_INTERVAL_MS);
+    figures.relay_recording_mb_per_s_100 = +rec.mbps.toFixed(1);
+    figures.relay_recording_ack_p50_ms_100 = rec.p50;
+    figures.relay_recording_ack_p99_ms_100 = rec.p99;
     return figures;
   } finally {
     await relay.stop();

@@ -4,7 +4,8 @@
  * in for a hundred doorbells streaming sealed-size chunks. It opens a clip,
  * keeps `window` segments in flight (never more than the relay's hello
  * allows), and records what the relay acknowledged and how long each
- * acknowledgement took. The relay checks segments only when a clip ends, so
+ * acknowledgement took (from sending it). It floods (a backlog) or keeps a
+ * camera's pace (recording). The relay checks segments only when a clip ends, so
  * the bytes may be anything; the clip is left open (or marked incomplete).
  *
  * Used by the ingest benchmark (tools/bench/relay.ts) and the crash test
@@ -26,6 +27,12 @@ export interface WireDoorbellOptions {
   segment: (clip: string, index: number) => Uint8Array;
   /** called with each acknowledged segment */
   onAck?: (clip: string, index: number) => void;
+  /**
+   * A camera's pace: a segment becomes ready every `intervalMs` (the first
+   * `phaseMs` after the relay's hello) instead of all at once, as when a
+   * doorbell records rather than catches up a backlog.
+   */
+  pace?: { intervalMs: number; phaseMs: number };
 }
 
 export interface StreamResult {
@@ -56,8 +63,19 @@ export class WireDoorbell {
     const last = from + segments;
     let window = this.o.window;
     const ws = new WebSocket(this.o.uplinkUrl, { headers: { authorization: `Bearer ${this.o.credential}` }, perMessageDeflate: false, maxPayload: 1 << 20 });
+    let readyFrom = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const pace = this.o.pace;
+    const due = (k: number) => (pace ? readyFrom + (k - from) * pace.intervalMs : 0);
     const pump = () => {
       while (next < last && sentAt.size < window && ws.readyState === ws.OPEN) {
+        if (pace && performance.now() < due(next)) {
+          timer ??= setTimeout(() => {
+            timer = undefined;
+            pump();
+          }, due(next) - performance.now());
+          return;
+        }
         const bytes = this.o.segment(clip, next);
         const now = performance.now();
         sentAt.set(next, now);
@@ -73,6 +91,7 @@ export class WireDoorbell {
         const m = JSON.parse((data as Buffer).toString('utf8')) as RelayMessage;
         if (m.t === 'hello') {
           window = Math.max(1, Math.min(this.o.window, m.window));
+          readyFrom = performance.now() + (pace?.phaseMs ?? 0);
           ws.send(encodeControl({ t: 'begin', clip, epoch }));
           pump();
         } else if (m.t === 'ack' && 'seg' in m && m.seg !== undefined && m.clip === clip) {
@@ -92,7 +111,10 @@ export class WireDoorbell {
         }
       });
       ws.on('error', () => {}); // always followed by 'close'
-      ws.on('close', () => resolve(r));
+      ws.on('close', () => {
+        clearTimeout(timer);
+        resolve(r);
+      });
     });
   }
 }
