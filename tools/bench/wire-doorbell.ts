@@ -2,7 +2,7 @@
  * A load doorbell: speaks the uplink wire protocol (docs/relay-api.md,
  * "Uplink") straight over `ws`, without sealing, so that one process can stand
  * in for a hundred doorbells streaming sealed-size chunks. It opens a clip,
- * keeps `window` segments in flight (never more than the relay's hello
+ * keeps `window` segments in flight (never more than the relay's latest hello
  * allows), and records what the relay acknowledged and how long each
  * acknowledgement took (from sending it). It floods (a backlog) or keeps a
  * camera's pace (recording). The relay checks segments only when a clip ends, so
@@ -90,9 +90,12 @@ export class WireDoorbell {
         if (isBinary) return;
         const m = JSON.parse((data as Buffer).toString('utf8')) as RelayMessage;
         if (m.t === 'hello') {
+          // (a later hello only changes the window, as for the real uplink)
           window = Math.max(1, Math.min(this.o.window, m.window));
-          readyFrom = performance.now() + (pace?.phaseMs ?? 0);
-          ws.send(encodeControl({ t: 'begin', clip, epoch }));
+          if (!readyFrom) {
+            readyFrom = performance.now() + (pace?.phaseMs ?? 0);
+            ws.send(encodeControl({ t: 'begin', clip, epoch }));
+          }
           pump();
         } else if (m.t === 'ack' && 'seg' in m && m.seg !== undefined && m.clip === clip) {
           const t = sentAt.get(m.seg);

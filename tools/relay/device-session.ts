@@ -55,6 +55,17 @@ export interface DeviceSessionContext {
   stats: { segmentsStored: number; duplicateSegments: number };
 }
 
+/**
+ * Each device's window when `devices` are connected: the relay's in-flight
+ * budget shared out, at least 1 and at most the relay's window. Fewer
+ * segments in flight is what keeps acknowledgements quick when many doorbells
+ * upload at once: a device's wait is about what is in flight ahead of it
+ * divided by the relay's throughput.
+ */
+export function sharedWindow(budget: number, max: number, devices: number): number {
+  return Math.max(1, Math.min(max, Math.floor(budget / Math.max(1, devices))));
+}
+
 export class DeviceSession {
   private closed = false;
   /** messages are handled one after another, in the order they came */
@@ -68,8 +79,23 @@ export class DeviceSession {
     private readonly ctx: DeviceSessionContext,
   ) {}
 
-  start(): void {
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, device: this.device.id, window: this.ctx.window });
+  /** the window last offered in a hello */
+  private offered = 0;
+
+  start(window: number): void {
+    this.offerWindow(window);
+  }
+
+  /**
+   * Offers the device a window: in the first hello, and again (a later hello)
+   * when it changes. Devices take it from then on; older ones keep their first.
+   * What is enforced stays `ctx.window`, so a shrink never refuses segments
+   * already on their way.
+   */
+  offerWindow(window: number): void {
+    if (window === this.offered) return;
+    this.offered = window;
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, device: this.device.id, window });
   }
 
   /** Closes with a final error message. */

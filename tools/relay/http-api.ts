@@ -26,6 +26,8 @@ export interface RelayLimits {
   maxSegmentsPerClip: number;
   /** segments a device may have in flight (advertised in hello) */
   window: number;
+  /** segments all devices together should have in flight: shared out as each device's window (device-session.ts) */
+  inFlightBudget: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxBlobBytes: 64 * 1024,
   maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
   window: 16,
+  inFlightBudget: 256, // 16 MiB
 };
 
 export interface HttpContext {

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
 import { ClipEvents } from './clip-events.js';
-import { CLOSE, DeviceSession } from './device-session.js';
+import { CLOSE, DeviceSession, sharedWindow } from './device-session.js';
 import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
 import { PhoneAuth } from './phone-auth.js';
@@ -78,6 +78,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   });
   const deviceSessions = new Map<string, DeviceSession>();
   const metrics = new RelayMetrics(() => deviceSessions.size);
+  /** Offers every connected device its share of the in-flight budget; returns the share. */
+  const shareWindow = (): number => {
+    const w = sharedWindow(limits.inFlightBudget, limits.window, deviceSessions.size);
+    for (const s of deviceSessions.values()) s.offerWindow(w);
+    return w;
+  };
   const commits = new GroupCommit(store, (b) => metrics.batch(b));
   const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
   // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
@@ -126,10 +132,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
             if (deviceSessions.get(device.id) === session) {
               deviceSessions.delete(device.id);
               live.deviceGone(device.id);
+              shareWindow();
             }
           });
           ws.on('error', () => {});
-          session.start();
+          session.start(shareWindow());
         });
         return;
       }
