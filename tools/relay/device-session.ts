@@ -72,15 +72,14 @@ export class DeviceSession {
   private queue: Promise<void> = Promise.resolve();
   /** segments being stored, not yet acknowledged */
   private readonly storing = new Set<Promise<void>>();
+  /** the window last offered in a hello */
+  private offered = 0;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly device: DeviceRow,
     private readonly ctx: DeviceSessionContext,
   ) {}
-
-  /** the window last offered in a hello */
-  private offered = 0;
 
   start(window: number): void {
     this.offerWindow(window);
@@ -111,11 +110,11 @@ export class DeviceSession {
     if (this.closed) return;
     // Live view is not stored: it does not queue behind the disk.
     if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
+    if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
       if (isBinary) return this.guard(() => this.onSegment(data, received));
-      if (this.guard(() => this.onLiveControl(data))) return;
       return this.guardAsync(() => this.onControl(data));
     });
   }
