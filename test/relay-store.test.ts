@@ -93,6 +93,24 @@ describe('relay store: group commit and segment log', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a WAL that fails to flush after a commit: those segments fail, and no segment is taken until a restart (STORE_BROKEN)', async () => {
+    const dir = tempDir('relay-store');
+    const random = seededRandom('relay-store/broken');
+    const store = openStore(dir);
+    const commits = new GroupCommit(store);
+    assert.equal(await commits.put('dev-a', 'clip-1', 0, random(1000)), 'stored');
+    const syncWal = store.syncWal.bind(store);
+    store.syncWal = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await assert.rejects(commits.put('dev-a', 'clip-1', 1, random(1000)), (e: Error & { code?: string }) => e.code === 'EIO');
+    assert.equal(commits.lastError?.message, 'EIO: i/o error, fdatasync');
+    store.syncWal = syncWal; // the disk "recovers": a retried fsync cannot be trusted, so the store stays refused
+    await assert.rejects(commits.put('dev-b', 'clip-1', 0, random(1000)), (e: Error & { code?: string }) => e.code === 'STORE_BROKEN');
+    assert.ok(commits.lastError, 'the health check keeps failing');
+    await commits.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a data folder from before the segment log: its one-file-per-segment rows still read', async () => {
     const dir = tempDir('relay-store');
     const old = seededRandom('relay-store/legacy')(1000);

@@ -284,7 +284,7 @@ export class DeviceSession {
             this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
           }
         });
-        await this.ctx.store.syncWal(); // the close is acknowledged only once durable
+        await this.ctx.commits.syncWal(); // the close is acknowledged only once durable
         for (const id of dropped) this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
         return this.closedClip(device, m.clip);
       }
@@ -297,7 +297,7 @@ export class DeviceSession {
           if (row.state === 'receiving') this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
           return row;
         });
-        await this.ctx.store.syncWal();
+        await this.ctx.commits.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
         return this.closedClip(device, m.clip);
       }

@@ -14,6 +14,7 @@
  * transaction itself only writes to the WAL.
  */
 import { createHash } from 'node:crypto';
+import { SealbellError } from '../../src/errors.js';
 import type { LogPlace } from './segment-log.js';
 import type { PutSegmentResult, RelayStore } from './store.js';
 
@@ -48,6 +49,14 @@ export class GroupCommit {
   private closed = false;
   /** the last batch's failure, cleared by the next batch that commits */
   lastError: Error | undefined;
+  /**
+   * Set when the WAL could not be flushed after a commit: rows exist that may
+   * not be durable, and a resend would be acknowledged as a repeat on their
+   * word, so no segment is taken until the relay restarts (and SQLite reads
+   * back what is really on disk). A failed fsync cannot be trusted to work
+   * when retried either.
+   */
+  private broken: Error | undefined;
 
   constructor(
     private readonly store: RelayStore,
@@ -59,7 +68,8 @@ export class GroupCommit {
    * bytes is a `duplicate` (acknowledge it again), different bytes a `conflict`.
    */
   put(device: string, clip: string, idx: number, bytes: Uint8Array): Promise<PutSegmentResult> {
-    if (this.closed) return Promise.reject(new Error('the store is closing'));
+    if (this.closed) return Promise.reject(new SealbellError('STORE_CLOSING', 'the store is closing'));
+    if (this.broken) return Promise.reject(new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
     const sha256 = sha256Hex(bytes);
     const key = `${device}/${clip}/${idx}`;
     const same = (s: { sha256: string; size: number }): PutSegmentResult => (s.sha256 === sha256 && s.size === bytes.length ? 'duplicate' : 'conflict');
@@ -81,6 +91,20 @@ export class GroupCommit {
     this.next.push(p);
     this.kick();
     return done;
+  }
+
+  /**
+   * Makes every commit so far durable (one fdatasync of the WAL): for other
+   * writes made with store.unsynced(), before they are reported. A failure
+   * stops the store taking segments (see `broken`).
+   */
+  async syncWal(): Promise<void> {
+    try {
+      await this.store.syncWal();
+    } catch (e) {
+      this.broken = this.lastError = e as Error;
+      throw e;
+    }
   }
 
   /** Waits for every batch queued so far, then refuses new segments. */
@@ -112,11 +136,15 @@ export class GroupCommit {
       await this.store.segmentLog.flush(ok.map((p) => p.place));
       const rows = ok.map((p) => ({ ...p, log: p.place.log, offset: p.place.offset }));
       this.store.unsynced(() => this.store.commitSegments(rows, Date.now()));
-      await this.store.syncWal();
     } catch (e) {
       return this.fail(ok, e as Error);
     }
-    this.lastError = undefined;
+    try {
+      await this.syncWal();
+    } catch (e) {
+      return this.fail(ok, e as Error);
+    }
+    if (!this.broken) this.lastError = undefined;
     for (const p of ok) {
       this.pending.delete(`${p.device}/${p.clip}/${p.idx}`);
       p.resolve('stored');
