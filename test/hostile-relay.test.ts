@@ -231,7 +231,7 @@ describe('a hostile relay (issue 12)', function () {
         for (const d of dirs) assert.equal(fs.statSync(d).mode & 0o777, 0o700, d);
         const files = allFiles(root);
         assert.ok(files.some((f) => f.endsWith('relay.sqlite')) || root.endsWith('device'));
-        assert.ok(files.some((f) => f.endsWith('.seg')) || root.endsWith('device'), 'segment files checked');
+        assert.ok(files.some((f) => f.endsWith('.log')) || root.endsWith('device'), 'segment log files checked');
         for (const f of files) assert.equal(fs.statSync(f).mode & 0o777, 0o600, f);
       }
     });

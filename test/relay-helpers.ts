@@ -21,6 +21,7 @@ import type { SpoolStorage } from '../src/uplink/storage.js';
 import type { UplinkConnect } from '../src/uplink/socket.js';
 import { startRelay, type Relay } from '../tools/relay/server.js';
 import type { RelayLimits } from '../tools/relay/http-api.js';
+import { readLogBytes } from '../tools/relay/segment-log.js';
 import { RelayApiError } from '../tools/relay/phone-client.js';
 import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
 import { wsUplinkConnect, type WsUplinkSocket } from '../hosts/node/uplink-socket.js';
@@ -231,12 +232,23 @@ export function relayClip(dataDir: string, device: string, clip: string): { stat
   try {
     const row = db.prepare('SELECT state, reason FROM clips WHERE device = ? AND clip = ?').get(device, clip) as { state: string; reason: string | null } | undefined;
     if (!row) return undefined;
-    const segs = db.prepare('SELECT idx FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as { idx: number }[];
-    const parts = segs.map((s) => new Uint8Array(fs.readFileSync(path.join(dataDir, 'clips', device, clip, `${String(s.idx).padStart(8, '0')}.seg`))));
+    const segs = storedSegments(db, dataDir, device, clip);
+    const parts = segs.map((s) => s.bytes);
     return { ...row, age: concatBytes(...parts), segments: segs.length };
   } finally {
     db.close();
   }
+}
+
+/** A clip's stored segments as the relay's database and segment log hold them (read straight from its files). */
+export function storedSegments(db: Database.Database, dataDir: string, device: string, clip: string): { idx: number; bytes: Uint8Array }[] {
+  const rows = db.prepare('SELECT idx, size, log, offset FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as {
+    idx: number;
+    size: number;
+    log: number;
+    offset: number;
+  }[];
+  return rows.map((r) => ({ idx: r.idx, bytes: readLogBytes(path.join(dataDir, 'segments'), r, r.size) }));
 }
 
 /** Everything the relay has stored, for "nothing changed" checks: blob files by hash, and every table's rows. */

@@ -377,7 +377,7 @@ describe('relay', function () {
       ['phone session token', utf8ToBytes((phone as unknown as { token: string }).token)],
     ];
     const files = allFiles(relay.dataDir);
-    assert.ok(files.some((f) => f.endsWith('.seg')) && files.some((f) => f.endsWith('relay.sqlite')));
+    assert.ok(files.some((f) => f.endsWith('.log')) && files.some((f) => f.endsWith('relay.sqlite')));
     let scanned = 0;
     for (const file of files) {
       const bytes = fs.readFileSync(file);

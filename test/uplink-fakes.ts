@@ -80,6 +80,12 @@ export class FakeRelay {
     if (this.conn) this.reply(this.conn, { t: 'roster', bundle });
   }
 
+  /** Offers a new window on the open connection (a later hello), as a relay does when many devices connect. */
+  offerWindow(window: number): void {
+    this.window = window;
+    if (this.conn) this.reply(this.conn, { t: 'hello', v: 1, device: this.device, window });
+  }
+
   /** Sends the held acknowledgements. */
   releaseAcks(): void {
     const c = this.conn;

@@ -94,6 +94,31 @@ describe('uplink (core, in-memory relay)', function () {
     assert.equal(spool.empty, true);
   });
 
+  it('a later hello changes the window on the open connection, down and back up (never above its own)', () => {
+    const { relay, spool, uplink } = rig({ window: 6 });
+    relay.ackSegments = false;
+    uplink.start(0);
+    relay.flush();
+    writeClip(spool, 'c1', 30);
+    relay.flush();
+    assert.equal(uplink.inFlightCount, 6);
+    relay.offerWindow(2);
+    relay.flush();
+    relay.releaseAcks(); // 6 acknowledged: only 2 go out in their place
+    relay.flush();
+    assert.equal(uplink.inFlightCount, 2);
+    assert.equal(relay.stored, 8);
+    relay.offerWindow(16);
+    relay.flush();
+    assert.equal(uplink.inFlightCount, 6, 'the device keeps its own limit');
+    for (let round = 0; round < 10; round++) {
+      relay.releaseAcks();
+      relay.flush();
+    }
+    assert.equal(relay.stored, 30);
+    assert.equal(spool.empty, true);
+  });
+
   it('backs off exponentially with jitter while the relay is down, capped at the maximum', () => {
     const attempts = (seed: string) => {
       const { relay, uplink } = rig({ seed, initialBackoff: 1000, maxBackoff: 16_000 });

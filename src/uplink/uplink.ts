@@ -267,6 +267,11 @@ export class Uplink {
   }
 
   private hello(m: Extract<RelayMessage, { t: 'hello' }>): void {
+    // A later hello on a ready connection changes the window only: a busy relay shares its in-flight budget out.
+    if (this.state_ === 'ready') {
+      this.window = Math.min(this.maxWindow, m.window);
+      return this.pump();
+    }
     if (this.state_ !== 'connecting') return;
     if (m.v !== PROTOCOL_VERSION) return this.fail(`the relay speaks protocol ${m.v}, not ${PROTOCOL_VERSION}`);
     if (this.o.deviceId !== undefined && m.device !== this.o.deviceId) {

@@ -21,7 +21,7 @@ import { nativeSealInstructionsPerByte } from './native.js';
 import { nativeWorker, xsStreamFigures } from './xs-stream.js';
 import { setupCosts } from './setup.js';
 import { rosterCosts } from './roster.js';
-import { relayBench } from './relay.js';
+import { relayBench, relayScaleBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
 import { pqFigures } from './pq.js';
 
@@ -169,6 +169,7 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('xs_setup', () => setupCosts(ROOT)));
   Object.assign(figures, await safely('xs_roster', () => rosterCosts(ROOT)));
   Object.assign(figures, await safely('relay', relayBench));
+  Object.assign(figures, await safely('relay_scale', relayScaleBench));
   Object.assign(figures, await safely('live', async () => {
     const r = await benchLiveLatency();
     return { ...r, live_within_budget: r.live_within_budget ? 'yes' : 'no' };

@@ -1,7 +1,9 @@
 /**
  * The relay's check of a finished clip, with no key: every segment 0..n−1 is
  * there, the manifest is signed by the device's registered key and names this
- * clip, and the stored payload hashes to what the manifest binds.
+ * clip, and the stored payload hashes to what the manifest binds. Segments
+ * are read off the event loop, one at a time, so a 1 GiB clip does not stall
+ * the other doorbells.
  */
 import { PayloadVerifier } from '../../src/clip/opener.js';
 import { verifySignedManifest } from '../../src/clip/signed-manifest.js';
@@ -16,14 +18,14 @@ const relayBackend = nodeBackend;
 
 export type ClipVerdict = { ok: true; manifest: ClipManifest } | { ok: false; code: string; message: string };
 
-export function checkFinishedClip(
+export async function checkFinishedClip(
   store: RelayStore,
   device: { id: string; public_key: string },
   clip: string,
   segments: number,
   manifest: Uint8Array,
   signature: string,
-): ClipVerdict {
+): Promise<ClipVerdict> {
   try {
     const stored = store.segments(device.id, clip);
     if (stored.length !== segments || stored.some((s, i) => s.idx !== i)) {
@@ -32,7 +34,7 @@ export function checkFinishedClip(
     const m = verifySignedManifest(manifest, signature, decodePublicKey(device.public_key));
     if (m.clip !== clip) return { ok: false, code: 'MANIFEST_MISMATCH', message: `the manifest is for clip ${m.clip}` };
     const verifier = new PayloadVerifier(relayBackend, m);
-    for (const s of stored) verifier.push(store.readSegment(device.id, clip, s.idx));
+    for (const s of stored) verifier.push(await store.readSegmentAsync(device.id, clip, s.idx));
     verifier.end();
     return { ok: true, manifest: m };
   } catch (e) {

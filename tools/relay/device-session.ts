@@ -1,9 +1,13 @@
 /**
  * The relay's side of one device's uplink connection (docs/relay-api.md,
- * "Uplink"). Each segment is stored once and acknowledged only when durable; a
- * repeat is acknowledged again (idempotent). Errors about one clip are answered
- * without closing; a malformed or oversized message gets an error message and a
- * close code, and changes nothing stored.
+ * "Uplink"). Each segment is stored once and acknowledged only when durable
+ * (GroupCommit: the batch holding it is flushed and committed); a repeat is
+ * acknowledged again (idempotent). Messages are handled in the order they
+ * came: segments do not wait for each other (so a window of them shares a
+ * batch), but a clip-closing message waits until the segments before it are
+ * stored. Errors about one clip are answered without closing; a malformed or
+ * oversized message gets an error message and a close code, and changes
+ * nothing stored.
  */
 import type WebSocket from 'ws';
 import { SealbellError } from '../../src/errors.js';
@@ -23,6 +27,8 @@ import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { GroupCommit } from './group-commit.js';
+import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
 import { base64 } from '@scure/base';
 
@@ -36,6 +42,9 @@ export const CLOSE = {
 
 export interface DeviceSessionContext {
   store: RelayStore;
+  /** where segments are written (shared by every session: that is what batches them) */
+  commits: GroupCommit;
+  metrics: RelayMetrics;
   events: ClipEvents;
   rosters: RelayRosters;
   log: (line: string) => void;
@@ -46,8 +55,25 @@ export interface DeviceSessionContext {
   stats: { segmentsStored: number; duplicateSegments: number };
 }
 
+/**
+ * Each device's window when `devices` are connected: the relay's in-flight
+ * budget shared out, at least 1 and at most the relay's window. Fewer
+ * segments in flight is what keeps acknowledgements quick when many doorbells
+ * upload at once: a device's wait is about what is in flight ahead of it
+ * divided by the relay's throughput.
+ */
+export function sharedWindow(budget: number, max: number, devices: number): number {
+  return Math.max(1, Math.min(max, Math.floor(budget / Math.max(1, devices))));
+}
+
 export class DeviceSession {
   private closed = false;
+  /** messages are handled one after another, in the order they came */
+  private queue: Promise<void> = Promise.resolve();
+  /** segments being stored, not yet acknowledged */
+  private readonly storing = new Set<Promise<void>>();
+  /** the window last offered in a hello */
+  private offered = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -55,13 +81,26 @@ export class DeviceSession {
     private readonly ctx: DeviceSessionContext,
   ) {}
 
-  start(): void {
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, device: this.device.id, window: this.ctx.window });
+  start(window: number): void {
+    this.offerWindow(window);
+  }
+
+  /**
+   * Offers the device a window: in the first hello, and again (a later hello)
+   * when it changes. Devices take it from then on; older ones keep their first.
+   * What is enforced stays `ctx.window`, so a shrink never refuses segments
+   * already on their way.
+   */
+  offerWindow(window: number): void {
+    if (window === this.offered) return;
+    this.offered = window;
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, device: this.device.id, window });
   }
 
   /** Closes with a final error message. */
   close(code: number, errorCode: string, message: string): void {
     if (this.closed) return;
+    this.ctx.metrics.refused(errorCode);
     this.send({ t: 'error', code: errorCode, message });
     this.closed = true;
     this.ws.close(code, errorCode);
@@ -69,15 +108,38 @@ export class DeviceSession {
 
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    // Live view is not stored: it does not queue behind the disk.
+    if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
+    if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
+    const received = performance.now();
+    this.queue = this.queue.then(() => {
+      if (this.closed) return;
+      if (isBinary) return this.guard(() => this.onSegment(data, received));
+      return this.guardAsync(() => this.onControl(data));
+    });
+  }
+
+  private guard<T>(fn: () => T): T | undefined {
     try {
-      if (isBinary && isLiveFrame(data)) this.onLiveFrame(data);
-      else if (isBinary) this.onSegment(data);
-      else if (!this.onLiveControl(data)) this.onControl(data);
+      return fn();
     } catch (e) {
-      // Only a fault of ours gets here (storage, a bug): say so without details and hang up.
-      this.ctx.log(`relay: device ${this.device.id}: internal error: ${(e as Error).message}`);
-      this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
+      this.internalError(e as Error);
+      return undefined;
     }
+  }
+
+  private async guardAsync(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.internalError(e as Error);
+    }
+  }
+
+  /** Only a fault of ours gets here (storage, a bug): say so without details and hang up. */
+  private internalError(e: Error): void {
+    this.ctx.log(`relay: device ${this.device.id}: internal error: ${e.message}`);
+    this.close(CLOSE.INTERNAL, 'INTERNAL', 'the relay failed to handle the message');
   }
 
   /** A roster update a phone published: the device checks it and answers with what it holds. */
@@ -117,10 +179,11 @@ export class DeviceSession {
   }
 
   private clipError(clip: string, code: string, message: string, seg?: number): void {
+    this.ctx.metrics.refused(code);
     this.send(seg === undefined ? { t: 'error', code, message, clip } : { t: 'error', code, message, clip, seg });
   }
 
-  private onSegment(data: Buffer): void {
+  private onSegment(data: Buffer, received: number): void {
     if (data.length > MAX_FRAME_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a segment frame may be at most ${MAX_FRAME_BYTES} bytes`);
     }
@@ -141,16 +204,34 @@ export class DeviceSession {
       const have = this.ctx.store.segment(this.device.id, clipId, index);
       if (!have) return this.clipError(clipId, 'CLIP_CLOSED', `the clip is already ${row.state}`, index);
     }
-    const result = this.ctx.store.putSegment(this.device.id, clipId, index, bytes, Date.now());
-    if (result === 'conflict') {
-      return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
+    // A device keeps at most `window` segments unacknowledged; more is a device ignoring the protocol.
+    if (this.storing.size >= this.ctx.window) {
+      return this.close(CLOSE.BAD_INPUT, 'WINDOW', `at most ${this.ctx.window} segments may be unacknowledged`);
     }
-    if (result === 'stored') this.ctx.stats.segmentsStored++;
-    else this.ctx.stats.duplicateSegments++;
-    this.send({ t: 'ack', clip: clipId, seg: index });
+    const stored = this.ctx.commits.put(this.device.id, clipId, index, bytes).then(
+      (result) => {
+        if (result === 'conflict') {
+          return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
+        }
+        if (result === 'stored') {
+          this.ctx.stats.segmentsStored++;
+          this.ctx.metrics.segmentStored(bytes.length);
+        } else this.ctx.stats.duplicateSegments++;
+        this.ctx.metrics.acknowledged(performance.now() - received);
+        this.send({ t: 'ack', clip: clipId, seg: index });
+      },
+      (e: Error) => this.internalError(e),
+    );
+    this.storing.add(stored);
+    void stored.finally(() => this.storing.delete(stored));
   }
 
-  private onControl(data: Buffer): void {
+  /** Waits until every segment received so far is stored (or failed). */
+  private async segmentsStored(): Promise<void> {
+    await Promise.all([...this.storing]);
+  }
+
+  private async onControl(data: Buffer): Promise<void> {
     if (data.length > MAX_CONTROL_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a control message may be at most ${MAX_CONTROL_BYTES} bytes`);
     }
@@ -180,31 +261,44 @@ export class DeviceSession {
       case 'roster-refused':
         return this.ctx.rosters.refused(device, m.code);
       case 'begin':
-        if (this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
+        // No acknowledgement answers "begin": the row becomes durable with the next segment batch.
+        if (this.ctx.store.unsynced(() => this.ctx.store.createClip(device, m.clip, m.epoch, now))) {
           this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });
         }
         return;
       case 'end': {
+        await this.segmentsStored();
+        if (this.closed) return;
         const row = this.ctx.store.clip(device, m.clip);
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
-        const verdict = checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
-        if (verdict.ok) {
-          this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
-          for (const id of this.ctx.store.markDropped(device, verdict.manifest.dropped, now)) {
-            this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
+        const verdict = await checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
+        if (this.closed) return;
+        let dropped: string[] = [];
+        this.ctx.store.unsynced(() => {
+          if (verdict.ok) {
+            this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+            dropped = this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
+          } else {
+            this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
+            this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
           }
-        } else {
-          this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
-          this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
-        }
+        });
+        await this.ctx.commits.syncWal(); // the close is acknowledged only once durable
+        for (const id of dropped) this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
         return this.closedClip(device, m.clip);
       }
       case 'incomplete': {
-        this.ctx.store.createClip(device, m.clip, null, now);
-        const row = this.ctx.store.clip(device, m.clip)!;
+        await this.segmentsStored();
+        if (this.closed) return;
+        const row = this.ctx.store.unsynced(() => {
+          this.ctx.store.createClip(device, m.clip, null, now);
+          const row = this.ctx.store.clip(device, m.clip)!;
+          if (row.state === 'receiving') this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
+          return row;
+        });
+        await this.ctx.commits.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
-        this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
         return this.closedClip(device, m.clip);
       }
     }

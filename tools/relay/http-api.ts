@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import fs from 'node:fs';
 import { decodePublicKey } from '../../src/minisign.js';
 import { deviceIdOf } from '../../src/clip/signed-manifest.js';
 import { decodeManifest } from '../../src/clip/manifest.js';
@@ -39,6 +38,8 @@ export interface RelayLimits {
   headersTimeout: number;
   requestTimeout: number;
   idleTimeout: number;
+  /** segments all devices together should have in flight: shared out as each device's window (device-session.ts) */
+  inFlightBudget: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -53,6 +54,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   idleTimeout: 60_000,
+  inFlightBudget: 256, // 16 MiB
 };
 
 export interface HttpContext {
@@ -157,7 +159,6 @@ export class HttpApi {
   constructor(private readonly c: HttpContext) {
     const r = (method: string, path: string, handler: Handler, open = false): Route => ({ method, pattern: path.split('/').slice(1), handler, open });
     this.routes = [
-      r('GET', '/v1/health', (_q, res) => sendJson(res, 200, { ok: true })),
       r('POST', '/v1/devices', (q, res) => this.registerDevice(q, res)),
       r('PUT', '/v1/devices/:device/phones', (q, res, [d]) => this.publishPhones(q, res, d)),
       r('POST', '/v1/devices/:device/auth/challenge', (q, res, [d]) => this.challenge(q, res, d), true),
@@ -308,10 +309,10 @@ export class HttpApi {
       'cache-control': 'no-store',
       [CLIP_STATE_HEADER]: row.state,
     });
-    const blobs = this.c.store.blobs;
+    const store = this.c.store;
     Readable.from(
       (function* () {
-        for (const s of segs) yield fs.readFileSync(blobs.segmentPath(device, clip, s.idx));
+        for (const s of segs) yield store.readSegment(device, clip, s.idx);
       })(),
     ).pipe(res);
   }

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
 import { ClipEvents } from './clip-events.js';
-import { CLOSE, DeviceSession } from './device-session.js';
+import { CLOSE, DeviceSession, sharedWindow } from './device-session.js';
 import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
 import { PhoneAuth } from './phone-auth.js';
@@ -23,6 +23,9 @@ import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
 import { SourceConnections, SourceLimit } from './source-limit.js';
 import { PhoneSockets } from './phone-sockets.js';
+import { GroupCommit } from './group-commit.js';
+import { RelayMetrics } from './metrics.js';
+import { OpsApi } from './ops-api.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -76,6 +79,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     policy: phoneKeys,
   });
   const deviceSessions = new Map<string, DeviceSession>();
+  const metrics = new RelayMetrics(() => deviceSessions.size);
+  /** Offers every connected device its share of the in-flight budget; returns the share. */
+  const shareWindow = (): number => {
+    const w = sharedWindow(limits.inFlightBudget, limits.window, deviceSessions.size);
+    for (const s of deviceSessions.values()) s.offerWindow(w);
+    return w;
+  };
+  const commits = new GroupCommit(store, (b) => metrics.batch(b));
   const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
   // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
   const liveWss = new WebSocketServer({
@@ -111,6 +122,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
   });
 
+  const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
   const server = http.createServer(
     {
       headersTimeout: limits.headersTimeout,
@@ -118,7 +130,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       // how often slow requests are looked for: a slow-header socket ends within headersTimeout + this
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
     },
-    (req, res) => void api.handle(req, res),
+    (req, res) => {
+      res.on('finish', () => {
+        if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
+      });
+      if (!ops.handle(req, res)) void api.handle(req, res);
+    },
   );
   // An idle connection (no bytes either way) is closed; WebSockets keep theirs open (ws clears the timeout).
   server.timeout = limits.idleTimeout;
@@ -146,7 +163,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, metrics, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
@@ -156,10 +173,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
             if (deviceSessions.get(device.id) === session) {
               deviceSessions.delete(device.id);
               live.deviceGone(device.id);
+              shareWindow();
             }
           });
           ws.on('error', () => {});
-          session.start();
+          session.start(shareWindow());
         });
         return;
       }
@@ -195,6 +213,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
     } catch (e) {
+      metrics.refused(e instanceof RelayError ? `http_${e.status}` : 'http_500');
       refuseUpgrade(socket, e, log);
     }
   });
@@ -229,7 +248,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
-      store.close();
+      await commits.close(); // batches already queued finish (nobody is left to acknowledge)
+      await store.close();
     },
   };
 }

@@ -1,16 +1,18 @@
 /**
  * What the relay keeps: metadata in SQLite (<data>/relay.sqlite, WAL, fsync on
- * every commit), segment ciphertext as files (BlobFiles). Nothing here can be
+ * every commit), segment ciphertext in append-only logs (SegmentLog; relays
+ * before it kept one file per segment, BlobFiles, still read). Nothing here can be
  * decrypted by the relay: segments are age ciphertext, manifests are signed
  * metadata, escrow and roster blobs are opaque; device credentials, phone
  * sessions and escrow write tokens are kept as SHA-256 only.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { privateDir } from '../../hosts/node/kv-store.js';
 import { BlobFiles } from './blob-files.js';
+import { SegmentLog } from './segment-log.js';
 
 export type ClipState = 'receiving' | 'verified' | 'rejected' | 'incomplete' | 'dropped';
 
@@ -89,6 +91,8 @@ CREATE TABLE IF NOT EXISTS segments (
   idx INTEGER NOT NULL,
   size INTEGER NOT NULL,
   sha256 TEXT NOT NULL,
+  log INTEGER,
+  offset INTEGER,
   PRIMARY KEY (device, clip, idx)
 );
 CREATE TABLE IF NOT EXISTS rosters (
@@ -119,13 +123,26 @@ CREATE TABLE IF NOT EXISTS escrow (
 );
 `;
 
-const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 export class RelayStore {
+  /** segments stored by relays before the segment log: one file each */
   readonly blobs: BlobFiles;
+  readonly segmentLog: SegmentLog;
   private readonly db: Database.Database;
+  private wal: Promise<fsp.FileHandle> | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(readonly dataDir: string) {
+  /** A prepared statement, prepared once per SQL text (preparing costs more than running a small one). */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
+  /** `logFileBytes`: where a new segment log begins (tests make it small). */
+  constructor(
+    readonly dataDir: string,
+    o: { logFileBytes?: number } = {},
+  ) {
     privateDir(dataDir);
     this.blobs = new BlobFiles(dataDir);
     // Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
@@ -137,10 +154,40 @@ export class RelayStore {
     // An acknowledgement tells the device it may delete its copy: commits must be durable.
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    // A data folder from before the segment log: its rows (log NULL) name a file each.
+    const columns = (this.stmt('PRAGMA table_info(segments)').all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('log')) this.db.exec('ALTER TABLE segments ADD COLUMN log INTEGER; ALTER TABLE segments ADD COLUMN offset INTEGER;');
+    this.db.exec('CREATE INDEX IF NOT EXISTS segments_by_log ON segments (log, offset)');
+    const end = this.stmt('SELECT MAX(offset + size) AS end FROM segments WHERE log = ?');
+    this.segmentLog = new SegmentLog(dataDir, (log) => (end.get(log) as { end: number | null }).end ?? 0, o.logFileBytes);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    await this.segmentLog.close();
+    await (await this.wal?.catch(() => undefined))?.close();
+  }
+
+  /**
+   * Runs `fn`'s writes without SQLite's fsync on commit (synchronous = NORMAL:
+   * still atomic, and WAL frames reach the disk in order), so the event loop
+   * does not wait on the disk. Nothing written so is durable, nor may be
+   * reported as stored, until a syncWal() begun after it has resolved.
+   */
+  unsynced<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Makes every commit so far durable: one fdatasync of the WAL file, off the event loop. */
+  async syncWal(): Promise<void> {
+    // The WAL file exists from the first commit and keeps its inode while the database is open.
+    this.wal ??= fsp.open(path.join(this.dataDir, 'relay.sqlite-wal'), 'r+');
+    await (await this.wal).datasync();
   }
 
   // --- devices and phone keys ----------------------------------------------------------
@@ -154,23 +201,23 @@ export class RelayStore {
   }
 
   device(id: string): DeviceRow | undefined {
-    return this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
+    return this.stmt('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
   }
 
   deviceByCredential(credentialSha256: string): DeviceRow | undefined {
-    return this.db.prepare('SELECT * FROM devices WHERE credential_sha256 = ?').get(credentialSha256) as DeviceRow | undefined;
+    return this.stmt('SELECT * FROM devices WHERE credential_sha256 = ?').get(credentialSha256) as DeviceRow | undefined;
   }
 
   setPhoneKeys(device: string, keys: string[]): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM phone_keys WHERE device = ?').run(device);
-      const insert = this.db.prepare('INSERT OR IGNORE INTO phone_keys (device, public_key) VALUES (?, ?)');
+      this.stmt('DELETE FROM phone_keys WHERE device = ?').run(device);
+      const insert = this.stmt('INSERT OR IGNORE INTO phone_keys (device, public_key) VALUES (?, ?)');
       for (const k of keys) insert.run(device, k);
     })();
   }
 
   phoneKeys(device: string): string[] {
-    return (this.db.prepare('SELECT public_key FROM phone_keys WHERE device = ? ORDER BY public_key').all(device) as { public_key: string }[]).map(
+    return (this.stmt('SELECT public_key FROM phone_keys WHERE device = ? ORDER BY public_key').all(device) as { public_key: string }[]).map(
       (r) => r.public_key,
     );
   }
@@ -178,11 +225,11 @@ export class RelayStore {
   // --- clips and segments ----------------------------------------------------------------
 
   clip(device: string, clip: string): ClipRow | undefined {
-    return this.db.prepare('SELECT * FROM clips WHERE device = ? AND clip = ?').get(device, clip) as ClipRow | undefined;
+    return this.stmt('SELECT * FROM clips WHERE device = ? AND clip = ?').get(device, clip) as ClipRow | undefined;
   }
 
   listClips(device: string): ClipRow[] {
-    return this.db.prepare('SELECT * FROM clips WHERE device = ? ORDER BY clip').all(device) as ClipRow[];
+    return this.stmt('SELECT * FROM clips WHERE device = ? ORDER BY clip').all(device) as ClipRow[];
   }
 
   /** True if the clip is new; an existing clip is left as it is. */
@@ -194,35 +241,55 @@ export class RelayStore {
   }
 
   segment(device: string, clip: string, idx: number): SegmentRow | undefined {
-    return this.db.prepare('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? AND idx = ?').get(device, clip, idx) as
+    return this.stmt('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? AND idx = ?').get(device, clip, idx) as
       | SegmentRow
       | undefined;
   }
 
   segments(device: string, clip: string): SegmentRow[] {
-    return this.db.prepare('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as SegmentRow[];
+    return this.stmt('SELECT idx, size, sha256 FROM segments WHERE device = ? AND clip = ? ORDER BY idx').all(device, clip) as SegmentRow[];
   }
 
   /**
-   * Stores a segment once. A repeat with the same bytes is a `duplicate` (the
-   * device retried: acknowledge it again); different bytes are a `conflict`.
+   * Records segments whose bytes are already written and flushed (GroupCommit),
+   * in one transaction. Call it inside unsynced() and follow with syncWal().
    */
-  putSegment(device: string, clip: string, idx: number, bytes: Uint8Array, now: number): PutSegmentResult {
-    const sha256 = sha256Hex(bytes);
-    const existing = this.segment(device, clip, idx);
-    if (existing) return existing.sha256 === sha256 && existing.size === bytes.length ? 'duplicate' : 'conflict';
-    this.blobs.writeSegment(device, clip, idx, bytes);
+  commitSegments(rows: { device: string; clip: string; idx: number; size: number; sha256: string; log: number; offset: number }[], now: number): void {
+    const insert = this.stmt('INSERT INTO segments (device, clip, idx, size, sha256, log, offset) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const count = this.stmt('UPDATE clips SET segments = segments + 1, bytes = bytes + ?, updated = ? WHERE device = ? AND clip = ?');
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO segments (device, clip, idx, size, sha256) VALUES (?, ?, ?, ?, ?)').run(device, clip, idx, bytes.length, sha256);
-      this.db
-        .prepare('UPDATE clips SET segments = segments + 1, bytes = bytes + ?, updated = ? WHERE device = ? AND clip = ?')
-        .run(bytes.length, now, device, clip);
+      for (const r of rows) {
+        insert.run(r.device, r.clip, r.idx, r.size, r.sha256, r.log, r.offset);
+        count.run(r.size, now, r.device, r.clip);
+      }
     })();
-    return 'stored';
   }
 
+  /** A cheap read that fails when the database does (the health check). */
+  check(): void {
+    this.stmt('SELECT 1').get();
+  }
+
+  /** A stored segment's bytes. */
   readSegment(device: string, clip: string, idx: number): Uint8Array {
-    return this.blobs.readSegment(device, clip, idx);
+    const row = this.segmentPlace(device, clip, idx);
+    if (row.log === null || row.offset === null) return this.blobs.readSegment(device, clip, idx);
+    return this.segmentLog.read({ log: row.log, offset: row.offset }, row.size);
+  }
+
+  /** The same, off the event loop. */
+  async readSegmentAsync(device: string, clip: string, idx: number): Promise<Uint8Array> {
+    const row = this.segmentPlace(device, clip, idx);
+    if (row.log === null || row.offset === null) return this.blobs.readSegment(device, clip, idx);
+    return this.segmentLog.readAsync({ log: row.log, offset: row.offset }, row.size);
+  }
+
+  private segmentPlace(device: string, clip: string, idx: number): { size: number; log: number | null; offset: number | null } {
+    const row = this.stmt('SELECT size, log, offset FROM segments WHERE device = ? AND clip = ? AND idx = ?').get(device, clip, idx) as
+      | { size: number; log: number | null; offset: number | null }
+      | undefined;
+    if (!row) throw new Error(`no segment ${idx} of clip ${clip}`);
+    return row;
   }
 
   /** The stored segments 0, 1, 2, … up to the first gap. */
@@ -272,7 +339,7 @@ export class RelayStore {
   // --- rosters and escrow ------------------------------------------------------------
 
   roster(device: string): { epoch: number; blob: Uint8Array } | undefined {
-    return this.db.prepare('SELECT epoch, blob FROM rosters WHERE device = ?').get(device) as { epoch: number; blob: Uint8Array } | undefined;
+    return this.stmt('SELECT epoch, blob FROM rosters WHERE device = ?').get(device) as { epoch: number; blob: Uint8Array } | undefined;
   }
 
   /** Stores a roster update if its epoch is higher than the stored one; returns the epoch now stored. */
@@ -288,11 +355,11 @@ export class RelayStore {
   }
 
   deleteRoster(device: string, epoch: number): void {
-    this.db.prepare('DELETE FROM rosters WHERE device = ? AND epoch <= ?').run(device, epoch);
+    this.stmt('DELETE FROM rosters WHERE device = ? AND epoch <= ?').run(device, epoch);
   }
 
   heldRoster(device: string): HeldRosterRow | undefined {
-    return this.db.prepare('SELECT * FROM held_rosters WHERE device = ?').get(device) as HeldRosterRow | undefined;
+    return this.stmt('SELECT * FROM held_rosters WHERE device = ?').get(device) as HeldRosterRow | undefined;
   }
 
   /** Records the device's roster and makes its phones (and the authority) the ones allowed to log in, in one transaction. */
@@ -310,19 +377,19 @@ export class RelayStore {
   }
 
   devicesOfAuthority(authorityId: string): string[] {
-    return (this.db.prepare('SELECT device FROM held_rosters WHERE authority_id = ? ORDER BY device').all(authorityId) as { device: string }[]).map((r) => r.device);
+    return (this.stmt('SELECT device FROM held_rosters WHERE authority_id = ? ORDER BY device').all(authorityId) as { device: string }[]).map((r) => r.device);
   }
 
   endorsement(device: string): string | undefined {
-    return (this.db.prepare('SELECT signature FROM endorsements WHERE device = ?').get(device) as { signature: string } | undefined)?.signature;
+    return (this.stmt('SELECT signature FROM endorsements WHERE device = ?').get(device) as { signature: string } | undefined)?.signature;
   }
 
   setEndorsement(device: string, signature: string): void {
-    this.db.prepare('INSERT INTO endorsements (device, signature) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET signature = excluded.signature').run(device, signature);
+    this.stmt('INSERT INTO endorsements (device, signature) VALUES (?, ?) ON CONFLICT(device) DO UPDATE SET signature = excluded.signature').run(device, signature);
   }
 
   escrow(account: string): { write_sha256: string; blob: Uint8Array } | undefined {
-    return this.db.prepare('SELECT write_sha256, blob FROM escrow WHERE account = ?').get(account) as { write_sha256: string; blob: Uint8Array } | undefined;
+    return this.stmt('SELECT write_sha256, blob FROM escrow WHERE account = ?').get(account) as { write_sha256: string; blob: Uint8Array } | undefined;
   }
 
   deleteEscrow(account: string): void {

@@ -1,0 +1,162 @@
+/**
+ * Group commit for uploaded segments: every segment that arrives while the
+ * previous batch is being made durable joins the next batch, whichever
+ * doorbell sent it. A segment is appended to the segment log as soon as it
+ * arrives (a positional write, not flushed, not waited for); the batch then
+ * flushes the log with ONE fdatasync, records every segment in ONE SQLite
+ * transaction committed without SQLite's own fsync, and makes that durable
+ * with ONE fdatasync of the WAL, off the event loop. Only then is each caller's promise resolved, and only then does
+ * the device get its acknowledgement.
+ *
+ * Crash safety: log bytes whose row is not committed do not count (the device
+ * resends them, and a restart cuts them off), and a committed row's bytes were
+ * flushed before the commit. The event loop never waits on the disk: the
+ * transaction itself only writes to the WAL.
+ */
+import { createHash } from 'node:crypto';
+import { SealbellError } from '../../src/errors.js';
+import type { LogPlace } from './segment-log.js';
+import type { PutSegmentResult, RelayStore } from './store.js';
+
+/** What a committed batch looked like, for /metrics. */
+export interface BatchReport {
+  segments: number;
+  bytes: number;
+  /** time from the batch's start to its commit, ms */
+  ms: number;
+}
+
+interface Pending {
+  device: string;
+  clip: string;
+  idx: number;
+  size: number;
+  sha256: string;
+  place: LogPlace;
+  /** the bytes are in the log (not yet flushed) */
+  written: Promise<void>;
+  done: Promise<PutSegmentResult>;
+  resolve: (r: PutSegmentResult) => void;
+  reject: (e: Error) => void;
+}
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export class GroupCommit {
+  private next: Pending[] = [];
+  private readonly pending = new Map<string, Pending>();
+  private running: Promise<void> | undefined;
+  private closed = false;
+  /** the last batch's failure, cleared by the next batch that commits */
+  lastError: Error | undefined;
+  /**
+   * Set when the WAL could not be flushed after a commit: rows exist that may
+   * not be durable, and a resend would be acknowledged as a repeat on their
+   * word, so no segment is taken until the relay restarts (and SQLite reads
+   * back what is really on disk). A failed fsync cannot be trusted to work
+   * when retried either.
+   */
+  private broken: Error | undefined;
+
+  constructor(
+    private readonly store: RelayStore,
+    private readonly onBatch: (b: BatchReport) => void = () => {},
+  ) {}
+
+  /**
+   * Stores a segment once; resolves when it is durable. A repeat with the same
+   * bytes is a `duplicate` (acknowledge it again), different bytes a `conflict`.
+   */
+  put(device: string, clip: string, idx: number, bytes: Uint8Array): Promise<PutSegmentResult> {
+    if (this.closed) return Promise.reject(new SealbellError('STORE_CLOSING', 'the store is closing'));
+    if (this.broken) return Promise.reject(new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
+    const sha256 = sha256Hex(bytes);
+    const key = `${device}/${clip}/${idx}`;
+    const same = (s: { sha256: string; size: number }): PutSegmentResult => (s.sha256 === sha256 && s.size === bytes.length ? 'duplicate' : 'conflict');
+    const inBatch = this.pending.get(key);
+    // A resend while the first copy is still being made durable: answer when it is.
+    if (inBatch) return inBatch.done.then(() => same(inBatch));
+    const existing = this.store.segment(device, clip, idx);
+    if (existing) return Promise.resolve(same(existing));
+    let resolve!: (r: PutSegmentResult) => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<PutSegmentResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const { place, written } = this.store.segmentLog.append(bytes);
+    written.catch(() => {}); // reported through `done` when its batch runs
+    const p: Pending = { device, clip, idx, size: bytes.length, sha256, place, written, done, resolve, reject };
+    this.pending.set(key, p);
+    this.next.push(p);
+    this.kick();
+    return done;
+  }
+
+  /**
+   * Makes every commit so far durable (one fdatasync of the WAL): for other
+   * writes made with store.unsynced(), before they are reported. A failure
+   * stops the store taking segments (see `broken`).
+   */
+  async syncWal(): Promise<void> {
+    try {
+      await this.store.syncWal();
+    } catch (e) {
+      this.broken = this.lastError = e as Error;
+      throw e;
+    }
+  }
+
+  /** Waits for every batch queued so far, then refuses new segments. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running || this.next.length === 0) return;
+    const batch = this.next;
+    this.next = [];
+    this.running = this.commit(batch).finally(() => {
+      this.running = undefined;
+      this.kick();
+    });
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const began = performance.now();
+    const settled = await Promise.allSettled(batch.map((p) => p.written));
+    const ok: Pending[] = [];
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected') this.fail([batch[i]], s.reason as Error);
+      else ok.push(batch[i]);
+    });
+    if (ok.length === 0) return;
+    try {
+      await this.store.segmentLog.flush(ok.map((p) => p.place));
+      const rows = ok.map((p) => ({ ...p, log: p.place.log, offset: p.place.offset }));
+      this.store.unsynced(() => this.store.commitSegments(rows, Date.now()));
+    } catch (e) {
+      return this.fail(ok, e as Error);
+    }
+    try {
+      await this.syncWal();
+    } catch (e) {
+      return this.fail(ok, e as Error);
+    }
+    if (!this.broken) this.lastError = undefined;
+    for (const p of ok) {
+      this.pending.delete(`${p.device}/${p.clip}/${p.idx}`);
+      p.resolve('stored');
+    }
+    this.onBatch({ segments: ok.length, bytes: ok.reduce((n, p) => n + p.size, 0), ms: performance.now() - began });
+  }
+
+  private fail(ps: Pending[], e: Error): void {
+    this.lastError = e;
+    for (const p of ps) {
+      this.pending.delete(`${p.device}/${p.clip}/${p.idx}`);
+      p.reject(e);
+    }
+  }
+}
