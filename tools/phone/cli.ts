@@ -1,12 +1,19 @@
 /** `sealbell phone …`: the owner's phone, as a command. Its state lives in one folder (--dir). */
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSecret } from '../secret-input.js';
+import { SealbellError } from '../../src/errors.js';
+import { parseSetupCode } from '../../src/setup/setup-code.js';
+import { MAX_ATTEMPTS } from '../../src/setup/protocol.js';
+import { readHiddenLine, readSecret, typingAtTerminal } from '../secret-input.js';
 import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
-import { phoneInit } from './init.js';
+import { phoneInitAsync } from './init.js';
 import { phoneSetup } from './setup.js';
-import { enrollFromRelay, registerOnRelay, revokeOnRelay } from './relay-sync.js';
-import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
-import { unlockAccount } from './state.js';
+import { enrollFromRelay, revokeOnRelay } from './relay-sync.js';
+import { isUnreachable, phoneClips, phoneFetch, phoneWatch, reasonOf } from './clips.js';
+import { registerDoorbell, setUpHere } from './register.js';
+import { normalizePassphrase } from './escrow.js';
+import { unlockAccountAsync, type AccountKeys } from './state.js';
 import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
@@ -18,22 +25,89 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              Secrets, each from a file, the environment, or a line of stdin in this order:
              passphrase (--passphrase-file, $SEALBELL_PASSPHRASE), relay admin token
              (--admin-token-file, $SEALBELL_ADMIN_TOKEN), Wi-Fi password (--wifi-password-file,
-             $SEALBELL_WIFI_PASSWORD).
+             $SEALBELL_WIFI_PASSWORD). On a terminal each is asked for and not shown.
+  register finish a setup whose relay step failed (the relay was down): register the doorbells
+             this phone set up on their relay and upload the escrow; safe to repeat
+             [--device ID]; passphrase and admin token as for setup
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
   revoke   remove a phone from every doorbell's roster (a signed update through the relay)
              --phone NAME [--device ID]; passphrase as for setup
   clips    list the clips of this phone's doorbells
-  fetch    download a clip, check it, decrypt it and write the video
-             <clip id> --out FILE.mkv [--history: also try the account history key, which
-             opens clips from before this phone joined; asks for the passphrase]
-  watch    fetch every new clip as it arrives (Ctrl-C to stop)
+  fetch    download a clip, check it, decrypt it and write the video (Matroska, mode 0600)
+             <clip id> --out FILE.mkv [--force: overwrite FILE] [--history: also try the account
+             history key, which opens clips from before this phone joined; asks for the passphrase]
+  watch    fetch every new clip as it arrives (Ctrl-C to stop); when the relay goes away it
+             says so and reconnects
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
 `;
 
 /** The passphrase unlocks the account keys: from --passphrase-file, $SEALBELL_PASSPHRASE or stdin. */
 const readPassphrase = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
+const readAdminToken = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+
+/** Progress and connection news: on stderr, so stdout stays the command's answer. */
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The account keys from the passphrase; scrypt takes seconds, so say so first. */
+async function unlock(dir: string, passphraseFile: string | undefined): Promise<AccountKeys> {
+  const passphrase = await readPassphrase(passphraseFile);
+  progress('opening the escrow (scrypt, a few seconds)…');
+  return unlockAccountAsync(dir, passphrase);
+}
+
+/** On a terminal, the owner types the new passphrase back before anything is written. */
+async function confirmWrittenDown(passphrase: string): Promise<void> {
+  console.log('Write this passphrase down; it is shown only now and is the only way to add a phone:\n');
+  console.log(`    ${passphrase}\n`);
+  if (!typingAtTerminal()) return;
+  for (let left = 3; ; ) {
+    const typed = await readHiddenLine('Type it back to confirm you wrote it down (not shown): ');
+    if (typed === undefined) throw new SealbellError('CANCELLED', 'cancelled; nothing was written');
+    let same = false;
+    try {
+      same = normalizePassphrase(typed) === passphrase;
+    } catch {
+      // a typo: not the same
+    }
+    if (same) return;
+    if (--left === 0) throw new SealbellError('PASSPHRASE_MISMATCH', 'that is not the passphrase shown; nothing was written: run phone init again');
+    progress(`that is not the passphrase shown above; ${left} ${left === 1 ? 'try' : 'tries'} left`);
+  }
+}
+
+/** Every command but init and enroll works on a phone folder that exists. */
+function existingDir(dir: string): string {
+  if (!fs.existsSync(dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${dir} (give this phone's folder with --dir)`);
+  return dir;
+}
+
+/** Registers what this phone set up; a relay it cannot reach is reported with the command that finishes the job. */
+async function register(dir: string, ids: string[], adminToken: string, account: AccountKeys): Promise<void> {
+  for (const id of ids) {
+    try {
+      const r = await registerDoorbell({ dir, deviceId: id, adminToken, account });
+      console.log(`doorbell ${id}: ${r.already ? 'already registered on' : 'registered on'} ${r.relayUrl}; escrow uploaded`);
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      throw new SealbellError(
+        'RELAY_UNREACHABLE',
+        `doorbell ${id} is set up but not registered: cannot reach the relay (${reasonOf(e)}). ` +
+          `When the relay is up, finish with: sealbell phone register --dir ${dir} --device ${id}`,
+      );
+    }
+  }
+}
+
+/** Where `fetch` writes: Matroska is what the clip holds, so the name says .mkv. */
+function fetchOutput(out: string, force: boolean | undefined): string {
+  const ext = path.extname(out);
+  if (ext === '') out += '.mkv';
+  else if (ext.toLowerCase() !== '.mkv') throw new SealbellError('OUT_FORMAT', `a clip is a Matroska video: name the output .mkv, not ${ext}`);
+  if (fs.existsSync(out) && !force) throw new SealbellError('OUT_EXISTS', `${out} already exists: choose another name, or --force to overwrite it`);
+  return out;
+}
 
 const common = { dir: { type: 'string' as const, default: 'sealbell-phone' } };
 
@@ -46,9 +120,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
   switch (sub) {
     case 'init': {
       const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' } } });
-      const r = phoneInit(values.dir!, { name: values.name });
-      console.log(`account made in ${values.dir}. Write this passphrase down; it is shown only now and is the only way to add a phone:\n`);
-      console.log(`    ${r.passphrase}\n`);
+      const r = await phoneInitAsync(values.dir!, { name: values.name, confirm: confirmWrittenDown, log: progress });
+      console.log(`account made in ${values.dir}`);
       console.log(`this phone's age recipient: ${r.recipient}`);
       console.log(`escrow (account keys sealed to the passphrase): ${r.escrowPath}`);
       return;
@@ -67,20 +140,34 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           'passphrase-file': { type: 'string' },
         },
       });
-      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
-      const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+      const endpoint = need(values.endpoint, '--endpoint URL');
+      const code = need(values.code, '--code CODE');
+      const ssid = need(values.ssid, '--ssid SSID');
+      const relayUrl = need(values.relay, '--relay URL');
+      // A typo in the code (check digit) is caught here, before the slow passphrase step.
+      parseSetupCode(code);
+      const account = await unlock(existingDir(values.dir!), values['passphrase-file']);
+      const adminToken = await readAdminToken(values['admin-token-file']);
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
-      const outcome = await phoneSetup({
-        dir: values.dir!,
-        endpoint: need(values.endpoint, '--endpoint URL'),
-        code: need(values.code, '--code CODE'),
-        wifi: { ssid: need(values.ssid, '--ssid SSID'), password },
-        relayUrl: need(values.relay, '--relay URL'),
-        account,
-      });
+      progress('setting up the doorbell (SPAKE2+ with the setup code)…');
+      let outcome;
+      try {
+        outcome = await phoneSetup({ dir: values.dir!, endpoint, code, wifi: { ssid, password }, relayUrl, account });
+      } catch (e) {
+        if (e instanceof SealbellError && e.code === 'SETUP_WRONG_CODE') {
+          throw new SealbellError(e.code, `${e.message} The doorbell allows ${MAX_ATTEMPTS} wrong codes in all before it locks (a long press on its button reopens it).`);
+        }
+        throw e;
+      }
       console.log(`doorbell ${outcome.deviceId} set up; it holds roster epoch ${outcome.roster.roster.epoch} and signed for it`);
-      await registerOnRelay({ dir: values.dir!, deviceId: outcome.deviceId, adminToken, account });
-      console.log(`registered on ${values.relay}; escrow uploaded`);
+      await register(values.dir!, [outcome.deviceId], adminToken, account);
+      return;
+    }
+    case 'register': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' }, 'admin-token-file': { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const ids = setUpHere(existingDir(values.dir!), values.device);
+      const account = await unlock(values.dir!, values['passphrase-file']);
+      await register(values.dir!, ids, await readAdminToken(values['admin-token-file']), account);
       return;
     }
     case 'enroll': {
@@ -88,57 +175,76 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, log: progress });
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       return;
     }
     case 'revoke': {
       const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
       const phone = need(values.phone, '--phone NAME');
-      const account = unlockAccount(values.dir!, await readPassphrase(values['passphrase-file']));
+      const account = await unlock(existingDir(values.dir!), values['passphrase-file']);
       const updates = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account });
       for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
       return;
     }
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
-      for (const { deviceId, clips } of await phoneClips(values.dir!, values.device)) {
+      const listed = await phoneClips(existingDir(values.dir!), values.device);
+      for (const { deviceId, clips, error } of listed) {
+        if (error) {
+          console.log(`doorbell ${deviceId}: cannot list its clips: ${describeError(error)}`);
+          continue;
+        }
         console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
         for (const c of clips) console.log(`  ${c.clip}  ${c.state}${c.reason ? ` (${c.reason})` : ''}  ${c.bytes} bytes`);
       }
+      const failed = listed.filter((d) => d.error).length;
+      if (failed) throw new SealbellError('CLIPS_PARTIAL', `${failed} of ${listed.length} doorbell(s) could not be listed (above)`);
       return;
     }
     case 'fetch': {
       const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
+        options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, force: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
-      const out = need(values.out, '--out FILE');
-      const history = values.history
-        ? unlockAccount(values.dir!, await readPassphrase(values['passphrase-file'])).history
-        : undefined;
-      const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
+      const out = fetchOutput(need(values.out, '--out FILE'), values.force);
+      const history = values.history ? (await unlock(existingDir(values.dir!), values['passphrase-file'])).history : undefined;
+      let r;
+      try {
+        r = await phoneFetch({ dir: existingDir(values.dir!), clip: positionals[0], out, deviceId: values.device, history });
+      } catch (e) {
+        if (e instanceof SealbellError && e.code === 'NO_IDENTITY' && !values.history) {
+          throw new SealbellError(e.code, `${e.message}. A clip from before this phone joined opens with --history (asks for the passphrase).`);
+        }
+        throw e;
+      }
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
       return;
     }
     case 'watch': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
       const w = await phoneWatch({
-        dir: values.dir!,
+        dir: existingDir(values.dir!),
         deviceId: values.device,
         onClip: (r, clip) => console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`),
+        onStatus: (deviceId, message) => console.log(`doorbell ${deviceId}: ${message}`),
       });
       console.log('watching for new clips (Ctrl-C to stop)');
-      void untilStopped().then(() => w.close());
+      let stopped = false;
+      void untilStopped().then(() => {
+        stopped = true;
+        w.close();
+      });
       await w.closed;
+      if (stopped) console.log('stopped watching');
       return;
     }
     case 'live': {
       const { values } = parseArgs({ args, options: { ...common, seconds: { type: 'string', default: '10' }, out: { type: 'string' }, device: { type: 'string' } } });
       const seconds = positiveInt(values.seconds!, '--seconds');
-      const r = await phoneLive({ dir: values.dir!, deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
+      const r = await phoneLive({ dir: existingDir(values.dir!), deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
       const dropped = r.dropped.replayed + r.dropped.late + r.dropped.forged;
       console.log(`live: ${r.frames} frames decrypted into ${r.out}${dropped ? `; ${dropped} records dropped (replayed ${r.dropped.replayed}, late ${r.dropped.late}, forged ${r.dropped.forged})` : ''}`);
       return;
@@ -151,4 +257,11 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown phone command "${sub}"`);
   }
+}
+
+/** One line for an error of one doorbell among several. */
+function describeError(e: Error): string {
+  if (e instanceof SealbellError || (e as { code?: string }).code) return `${e.message} [${(e as { code?: string }).code}]`;
+  if (isUnreachable(e)) return `cannot reach the relay (${reasonOf(e)})`;
+  return e.message;
 }

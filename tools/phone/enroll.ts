@@ -8,7 +8,7 @@ import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { signRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle } from '../../src/roster/bundle.js';
-import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
+import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster, type AccountKeys } from './state.js';
 import { openEscrow } from './escrow.js';
 import { newPhoneKeys } from './init.js';
 import { rosterEntry, withPhone } from './roster-edit.js';
@@ -17,6 +17,8 @@ export interface PhoneEnrollArgs {
   dir: string;
   passphrase: string;
   escrow: Uint8Array;
+  /** the escrow already opened with the passphrase (saves a second scrypt) */
+  account?: AccountKeys;
   /** each doorbell's current signed roster bundle (from the relay) */
   rosters: Uint8Array[];
   name: string;
@@ -38,7 +40,7 @@ export interface PhoneEnrollResult {
 export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const random = a.random ?? systemRandom;
   if (hasPhone(a.dir)) throw new SealbellError('PHONE_EXISTS', `${a.dir} already holds a phone`);
-  const account = openEscrow(a.escrow, a.passphrase);
+  const account = a.account ?? openEscrow(a.escrow, a.passphrase);
   const current = a.rosters.map((b) => verifyBundle(b, account.authority.publicKey));
   const phone = newPhoneKeys(a.name, random);
   const updates = current.map((c) => {

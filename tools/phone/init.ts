@@ -9,7 +9,7 @@ import { systemRandom } from '../../src/crypto/noble.js';
 import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
-import { newPassphrase, sealEscrow } from './escrow.js';
+import { newPassphrase, sealEscrow, sealEscrowAsync } from './escrow.js';
 import { accountIdFor, writeEscrowRecord } from './relay-sync.js';
 
 export interface PhoneInitOptions {
@@ -38,11 +38,35 @@ export function newPhoneKeys(name: string, random: Random): PhoneKeys {
 
 export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResult {
   const random = o.random ?? systemRandom;
+  const a = newAccount(dir, o.name, random);
+  return writeAccount(dir, a, sealEscrow(a.account, a.passphrase, random, o.logN));
+}
+
+/**
+ * phoneInit for the command: the escrow sealed off the event loop, and `confirm` (the
+ * owner types the passphrase back) awaited before anything is written.
+ */
+export async function phoneInitAsync(dir: string, o: PhoneInitOptions & { confirm?: (passphrase: string) => Promise<void>; log?: (line: string) => void } = {}): Promise<PhoneInitResult> {
+  const random = o.random ?? systemRandom;
+  const a = newAccount(dir, o.name, random);
+  await o.confirm?.(a.passphrase);
+  o.log?.('sealing the escrow to the passphrase (scrypt, a few seconds)…');
+  return writeAccount(dir, a, await sealEscrowAsync(a.account, a.passphrase, random, o.logN));
+}
+
+interface NewAccount {
+  account: AccountKeys;
+  phone: PhoneKeys;
+  passphrase: string;
+}
+
+function newAccount(dir: string, name: string | undefined, random: Random): NewAccount {
   if (hasPhone(dir)) throw new SealbellError('PHONE_EXISTS', `${dir} already holds a phone`);
   const account: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateIdentity(random) };
-  const phone = newPhoneKeys(o.name ?? 'phone 1', random);
-  const passphrase = newPassphrase(random);
-  const escrow = sealEscrow(account, passphrase, random, o.logN);
+  return { account, phone: newPhoneKeys(name ?? 'phone 1', random), passphrase: newPassphrase(random) };
+}
+
+function writeAccount(dir: string, { account, phone, passphrase }: NewAccount, escrow: Uint8Array): PhoneInitResult {
   writeAuthorityPub(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);

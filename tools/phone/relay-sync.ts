@@ -21,7 +21,7 @@ import { registerDevice } from '../relay/owner-client.js';
 import { authorityDevices, deviceKey, getEscrow, phoneAuthKeyFromSeed, PhoneClient, publishRoster, putEscrow } from '../relay/phone-client.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phoneRevoke } from './revoke.js';
-import { normalizePassphrase, openEscrow } from './escrow.js';
+import { normalizePassphrase, openEscrowAsync } from './escrow.js';
 import { listDevices, readDevice, readPhone, writeDevice, type AccountKeys } from './state.js';
 
 /** Where the account's escrow lives on a relay: derived from the passphrase, so a new phone needs nothing else. */
@@ -123,11 +123,12 @@ async function publish(updates: RosterUpdate[], relayOf: (deviceId: string) => s
  * finds the account's doorbells, signs each roster with this phone added and publishes it;
  * each doorbell takes it when the relay passes it on.
  */
-export async function enrollFromRelay(a: { dir: string; relay: string; passphrase: string; name: string }): Promise<PhoneEnrollResult> {
+export async function enrollFromRelay(a: { dir: string; relay: string; passphrase: string; name: string; log?: (line: string) => void }): Promise<PhoneEnrollResult> {
   const account = accountIdFor(a.passphrase);
   const escrow = await getEscrow(a.relay, account);
   // Opened here first: a wrong passphrase fails before anything is asked of the relay or written.
-  const keys = openEscrow(escrow, a.passphrase);
+  a.log?.('opening the escrow (scrypt, a few seconds)…');
+  const keys = await openEscrowAsync(escrow, a.passphrase);
   const authorityId = keyIdHex(keys.authority.keyId);
   const devices = await authorityDevices(a.relay, authorityId);
   const authKey = phoneAuthKeyFromSeed(keys.authority.secretKey);
@@ -139,7 +140,7 @@ export async function enrollFromRelay(a: { dir: string; relay: string; passphras
     deviceKeys.set(id, k.publicKey);
     rosters.push(await currentRoster(await PhoneClient.login(a.relay, id, authKey)));
   }
-  const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, rosters, name: a.name });
+  const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, account: keys, rosters, name: a.name });
   writeEscrowRecord(a.dir, { account });
   for (const [id, publicKeyText] of deviceKeys) writeDevice(a.dir, { deviceId: id, publicKeyText, relayUrl: a.relay });
   await publish(result.updates, () => a.relay);
