@@ -8,13 +8,13 @@ import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { startViewer } from './viewer/server.js';
-import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
-import { RelayApiError } from './relay/client-http.js';
+import { portFree, portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
+import { reportFailure } from './cli-errors.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
 import { SealbellError } from '../src/errors.js';
 
-const USAGE = `usage: sealbell <command> [options]
+const USAGE = `usage: sealbell <command> [options]        (sealbell --version; sealbell help)
 
 commands:
   demo       run the hosted simulator end to end: relay, doorbell, phones, on loopback
@@ -87,6 +87,8 @@ const commands: Record<string, Handler> = {
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
     const port = portNumber(values.port!);
+    // A port in use fails here, before the data folder or the admin token is made.
+    await portFree(port, values.host!);
     const tokenFile = path.join(values.data, 'admin-token');
     let adminToken = process.env.SEALBELL_ADMIN_TOKEN;
     if (!adminToken) {
@@ -108,6 +110,7 @@ const commands: Record<string, Handler> = {
       options: { dir: { type: 'string', default: 'sealbell-phone' }, port: { type: 'string', default: '8090' }, device: { type: 'string' } },
     });
     const port = portNumber(values.port!);
+    if (values.dir && !fs.existsSync(values.dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${values.dir} (give the phone's folder with --dir)`);
     const viewer = await startViewer({ port, phoneDir: values.dir, deviceId: values.device, log: (l) => console.log(l) });
     console.log(`viewer: open ${viewer.url} (Ctrl-C to stop)`);
     await untilStopped();
@@ -143,37 +146,45 @@ const commands: Record<string, Handler> = {
 };
 
 
+/** The version in package.json (the one next to dist/). */
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const HELP = new Set(['help', '--help', '-h']);
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    process.stderr.write(USAGE + (name === 'phone' ? PHONE_USAGE : ''));
-    return name === undefined || name === 'help' || name === '--help' ? 0 : 2;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`sealbell ${version()}\n`);
+    return 0;
   }
+  if (name === undefined || HELP.has(name)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`sealbell: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  const usage = name === 'phone' ? PHONE_USAGE : USAGE;
+  if (name !== 'phone' && rest.some((a) => HELP.has(a))) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  // A failure outside the command's own promise (an event handler) still gets one line, not a trace.
+  const onStray = (e: unknown) => {
+    process.exitCode = reportFailure(name, e, usage);
+    process.exit();
+  };
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
   try {
     await command(rest);
     return 0;
   } catch (e) {
-    if (e instanceof SealbellError) {
-      process.stderr.write(`sealbell ${name}: ${e.message} [${e.code}]\n`);
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : USAGE}`);
-      return 2;
-    }
-    if (e instanceof RelayApiError) {
-      process.stderr.write(`sealbell ${name}: the relay refused: ${e.message} [${e.code}]\n`);
-      return 1;
-    }
-    if (e instanceof TypeError && (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') {
-      process.stderr.write(`sealbell ${name}: cannot reach the relay or doorbell (connection refused)\n`);
-      return 1;
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      process.stderr.write(`sealbell ${name}: no such file: ${(e as NodeJS.ErrnoException).path}\n`);
-      return 1;
-    }
-    throw e;
+    return reportFailure(name, e, usage);
   }
 }
