@@ -3,6 +3,8 @@
  * `ps`): they come from a file, an environment variable, or stdin — one per line, in
  * the order the command asks for them. A terminal gets a prompt for each and, like
  * stock `age`, nothing typed is echoed (the terminal is put in raw mode while typing).
+ * Commands ask for all their secrets before any slow step, so nothing is typed ahead
+ * while the terminal echoes.
  */
 import fs from 'node:fs';
 import { SealbellError } from '../src/errors.js';
@@ -31,6 +33,8 @@ let typedAhead = '';
  * Ctrl-D on an empty line gives undefined, Backspace and Ctrl-U edit.
  */
 export function readHiddenLine(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string | undefined> {
+  // Echo off before the prompt shows: someone quick (or a script) may answer at once.
+  input.setRawMode(true);
   output.write(prompt);
   return new Promise((resolve, reject) => {
     let line = '';
@@ -66,7 +70,6 @@ export function readHiddenLine(prompt: string, input: NodeJS.ReadStream = proces
     const onData = (chunk: Buffer | string) => {
       take(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
     };
-    input.setRawMode(true);
     const ahead = typedAhead;
     typedAhead = '';
     if (take(ahead)) return;

@@ -51,8 +51,7 @@ const readAdminToken = (file: string | undefined) => readSecret({ file, env: 'SE
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The account keys from the passphrase; scrypt takes seconds, so say so first. */
-async function unlock(dir: string, passphraseFile: string | undefined): Promise<AccountKeys> {
-  const passphrase = await readPassphrase(passphraseFile);
+async function unlock(dir: string, passphrase: string): Promise<AccountKeys> {
   progress('opening the escrow (scrypt, a few seconds)…');
   return unlockAccountAsync(dir, passphrase);
 }
@@ -146,9 +145,11 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const relayUrl = need(values.relay, '--relay URL');
       // A typo in the code (check digit) is caught here, before the slow passphrase step.
       parseSetupCode(code);
-      const account = await unlock(existingDir(values.dir!), values['passphrase-file']);
+      existingDir(values.dir!);
+      const passphrase = await readPassphrase(values['passphrase-file']);
       const adminToken = await readAdminToken(values['admin-token-file']);
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
+      const account = await unlock(values.dir!, passphrase);
       progress('setting up the doorbell (SPAKE2+ with the setup code)…');
       let outcome;
       try {
@@ -166,8 +167,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     case 'register': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' }, 'admin-token-file': { type: 'string' }, 'passphrase-file': { type: 'string' } } });
       const ids = setUpHere(existingDir(values.dir!), values.device);
-      const account = await unlock(values.dir!, values['passphrase-file']);
-      await register(values.dir!, ids, await readAdminToken(values['admin-token-file']), account);
+      const passphrase = await readPassphrase(values['passphrase-file']);
+      const adminToken = await readAdminToken(values['admin-token-file']);
+      await register(values.dir!, ids, adminToken, await unlock(values.dir!, passphrase));
       return;
     }
     case 'enroll': {
@@ -182,7 +184,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     case 'revoke': {
       const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
       const phone = need(values.phone, '--phone NAME');
-      const account = await unlock(existingDir(values.dir!), values['passphrase-file']);
+      existingDir(values.dir!);
+      const account = await unlock(values.dir!, await readPassphrase(values['passphrase-file']));
       const updates = await revokeOnRelay({ dir: values.dir!, phone, deviceId: values.device, account });
       for (const u of updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published without "${values.phone}"`);
       return;
@@ -190,9 +193,11 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
       const listed = await phoneClips(existingDir(values.dir!), values.device);
+      // One doorbell: its error is the command's. Several: each says its own, the others are listed.
+      if (listed.length === 1 && listed[0].error) throw listed[0].error;
       for (const { deviceId, clips, error } of listed) {
         if (error) {
-          console.log(`doorbell ${deviceId}: cannot list its clips: ${describeError(error)}`);
+          console.error(`doorbell ${deviceId}: cannot list its clips: ${describeError(error)}`);
           continue;
         }
         console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
@@ -210,7 +215,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
       const out = fetchOutput(need(values.out, '--out FILE'), values.force);
-      const history = values.history ? (await unlock(existingDir(values.dir!), values['passphrase-file'])).history : undefined;
+      const history = values.history ? (await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file']))).history : undefined;
       let r;
       try {
         r = await phoneFetch({ dir: existingDir(values.dir!), clip: positionals[0], out, deviceId: values.device, history });
