@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import jsQRModule from 'jsqr';
 import { HostedDoorbell } from '../hosts/node/hosted-doorbell.js';
+import { RosterStore } from '../src/roster/roster-store.js';
 import { newToken } from '../tools/relay/tokens.js';
 import { writeDevice } from '../tools/phone/state.js';
 import { describeFailure } from '../tools/cli-errors.js';
@@ -47,10 +48,14 @@ describe('commands a person can trust', function () {
   let deviceId = '';
   const running: Running[] = [];
   const secrets = () => ({ SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken });
+  const relays: Running[] = [];
+  /** The relay, logging JSON lines (the second start onwards; the first logs text). */
   const startRelay = async () => {
-    relay = start(['relay', '--port', String(relayPort), '--data', at('relay')], { SEALBELL_ADMIN_TOKEN: adminToken });
+    const json = relays.length > 0;
+    relay = start(['relay', '--port', String(relayPort), '--data', at('relay'), ...(json ? ['--log-format', 'json'] : [])], { SEALBELL_ADMIN_TOKEN: adminToken });
     running.push(relay);
-    await relay.until(/relay: http:\/\/127\.0\.0\.1:\d+/, 'the relay to listen');
+    relays.push(relay);
+    await relay.until(json ? /"event":"start","msg":"listening on http:\/\/127\.0\.0\.1:\d+/ : /relay: http:\/\/127\.0\.0\.1:\d+/, 'the relay to listen');
   };
   const stopRelay = async () => {
     relay!.child.kill('SIGKILL');
@@ -178,6 +183,35 @@ describe('commands a person can trust', function () {
     assert.match(r.stderr, /doorbell 0123456789ABCDEF: cannot list its clips: cannot reach the relay \(ECONNREFUSED\)/);
     assert.match(r.stderr, /1 of 2 doorbell\(s\) could not be listed .*\[CLIPS_PARTIAL\]/);
     fs.rmSync(at('phone1', 'devices', '0123456789ABCDEF'), { recursive: true });
+  });
+
+  it('a phone enrolled later is told that a clip from before it joined opens with --history', async () => {
+    const clip = ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])).match(/^ {2}(\S+)\s+verified/m)![1];
+    const enrolled = await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--name', 'tablet'], { env: secrets() });
+    assert.match(ok(enrolled), new RegExp(`${deviceId} epoch 2`));
+    assert.match(enrolled.stderr, /opening the escrow \(scrypt, a few seconds\)/);
+    const rosters = new RosterStore(doorbell.store, deviceId);
+    await waitFor(() => rosters.load()!.roster.epoch === 2, 'the doorbell takes epoch 2', doorbell);
+    failsWithOneLine(await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv')]), /\. A clip from before this phone joined opens with --history .*\[NO_IDENTITY\]$/);
+  });
+
+  it('the relay logs one line per connection, upload, refusal and roster change, as JSON with --log-format json, without secrets', async () => {
+    const refused = await fetch(`${relayUrl}/v1/devices/${deviceId}/clips`);
+    assert.equal(refused.status, 401);
+    await waitFor(() => relay!.output().includes('"event":"refused"'), 'the refusal is logged');
+    const text = relays[0].output();
+    assert.match(text, /^relay: connection from 127\.0\.0\.1:\d+$/m);
+    assert.match(text, new RegExp(`^relay: device ${deviceId} connected \\(uplink\\)$`, 'm'));
+    assert.match(text, new RegExp(`^relay: device ${deviceId}: clip \\S+ verified \\(\\d+ segments\\)$`, 'm'));
+    assert.match(text, new RegExp(`^relay: device ${deviceId} holds roster epoch 1`, 'm'));
+    assert.match(text, /^relay: a phone is following device /m);
+    const lines = relays.slice(1).flatMap((r) => r.output().trim().split('\n'));
+    const events = lines.map((l) => JSON.parse(l) as { time: string; event: string; msg: string });
+    for (const e of events) assert.ok(!Number.isNaN(Date.parse(e.time)) && typeof e.msg === 'string');
+    const kinds = new Set(events.map((e) => e.event));
+    for (const k of ['start', 'connection', 'upload', 'refused', 'roster']) assert.ok(kinds.has(k), `a "${k}" line in:\n${lines.join('\n')}`);
+    assert.ok(events.some((e) => e.event === 'refused' && e.msg === `refused GET /v1/devices/${deviceId}/clips from 127.0.0.1: 401 UNAUTHENTICATED`));
+    for (const r of relays) for (const secret of [adminToken, passphrase]) assert.ok(!r.output().includes(secret), 'no secret in the relay log');
   });
 
   describe('each failure is one clear line and a non-zero status', () => {

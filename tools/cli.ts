@@ -6,6 +6,7 @@ import { runDemo } from './demo.js';
 import { provision } from './provision.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
+import { LOG_FORMATS, relayLogger, type LogFormat } from './relay/log.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { startViewer } from './viewer/server.js';
 import { portFree, portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
@@ -28,7 +29,8 @@ commands:
   provision  the factory step for one doorbell: setup code (label) and SPAKE2+ verifier
                sealbell provision --out DIR
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
-               sealbell relay --port P --data DIR [--host 127.0.0.1]
+               sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
+               It logs one line per connection, upload, refusal and roster change (no secrets).
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
   phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch|live>
@@ -83,9 +85,12 @@ const commands: Record<string, Handler> = {
   async relay(args) {
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
+      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'log-format': { type: 'string', default: 'text' } },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
+    const format = values['log-format'] as LogFormat;
+    if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
+    const log = relayLogger(format);
     const port = portNumber(values.port!);
     // A port in use fails here, before the data folder or the admin token is made.
     await portFree(port, values.host!);
@@ -96,12 +101,12 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log: (l) => console.log(l) });
-    console.log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
-    console.log(process.env.SEALBELL_ADMIN_TOKEN ? 'admin token: from $SEALBELL_ADMIN_TOKEN' : `admin token: in ${tokenFile}`);
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log });
+    log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
+    log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();
     await relay.close();
-    console.log('relay: stopped');
+    log('relay: stopped');
   },
 
   async viewer(args) {

@@ -191,6 +191,7 @@ export class DeviceSession {
         const verdict = checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
         if (verdict.ok) {
           this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
           for (const id of this.ctx.store.markDropped(device, verdict.manifest.dropped, now)) {
             this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
           }
@@ -205,6 +206,7 @@ export class DeviceSession {
         const row = this.ctx.store.clip(device, m.clip)!;
         if (row.state !== 'receiving') return this.ackClose(row);
         this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
+        this.ctx.log(`relay: device ${device}: clip ${m.clip} incomplete (${m.reason})`);
         return this.closedClip(device, m.clip);
       }
     }

@@ -21,6 +21,7 @@ import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayStore } from './store.js';
+import { refusalLine } from './log.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -94,6 +95,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   });
 
   const server = http.createServer((req, res) => void api.handle(req, res));
+  server.on('connection', (socket) => log(`relay: connection from ${socket.remoteAddress}:${socket.remotePort}`));
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
 
@@ -111,7 +113,9 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
           live.deviceGone(device.id); // its live sessions ended with the old connection
           deviceSessions.set(device.id, session);
           ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
-          ws.on('close', () => {
+          log(`relay: device ${device.id} connected (uplink)`);
+          ws.on('close', (code) => {
+            log(`relay: device ${device.id} disconnected (uplink, ${code})`);
             if (deviceSessions.get(device.id) === session) {
               deviceSessions.delete(device.id);
               live.deviceGone(device.id);
@@ -129,7 +133,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
         wss.handleUpgrade(req, socket, head, (ws) => {
           const unsubscribe = events.subscribe(device, (e) => ws.send(JSON.stringify(e)));
-          ws.on('close', unsubscribe);
+          log(`relay: a phone is following device ${device}`);
+          ws.on('close', () => {
+            unsubscribe();
+            log(`relay: a phone stopped following device ${device}`);
+          });
           ws.on('error', () => {});
           // Phones only listen here.
           ws.on('message', () => ws.close(CLOSE.BAD_INPUT, 'LISTEN_ONLY'));
@@ -147,7 +155,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
     } catch (e) {
-      refuseUpgrade(socket, e, log);
+      refuseUpgrade(socket, e, log, req);
     }
   });
 
@@ -196,9 +204,10 @@ function protocolBearer(header: string | undefined): string | undefined {
   return token && isToken(token) ? token : undefined;
 }
 
-function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void): void {
+function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void, req: http.IncomingMessage): void {
   const err = e instanceof RelayError ? e : new RelayError(500, 'INTERNAL', 'the relay failed to handle the request');
   if (!(e instanceof RelayError)) log(`relay: internal error on upgrade: ${(e as Error).message}`);
+  else log(refusalLine(err, req));
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   socket.end(
     `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? 'Error'}\r\n` +
