@@ -49,7 +49,7 @@ export interface Running {
   child: ChildProcess;
   /** everything it wrote so far, stdout and stderr */
   output(): string;
-  /** resolves once the output matches (60 s bound) */
+  /** resolves once the output matches (120 s bound: a loaded machine is slow) */
   until(pattern: RegExp, what?: string): Promise<RegExpMatchArray>;
   exited: Promise<number | null>;
 }
@@ -81,7 +81,7 @@ export function start(args: string[], env: Record<string, string> = {}): Running
         const timer = setTimeout(() => {
           done();
           reject(new Error(`timed out waiting for ${what}; output:\n${out}`));
-        }, 60_000);
+        }, 120_000);
         const done = () => {
           clearTimeout(timer);
           waiters.delete(check);
