@@ -6,7 +6,7 @@
  *   <out>/setup-verifier.bin   flash into the device's store under "setup.verifier"
  *                              ("SBV1" ‖ salt ‖ w0 ‖ L, src/setup/verifier-record.ts)
  *   <out>/setup-label.txt      the code for the label printer: manual digits and QR payload
- *   <out>/setup-qr.png         the QR code for the label (error correction M)
+ *   <out>/setup-qr.png         the label to print: title, QR code (error correction M), digits
  *
  * `qrTerminal` renders the same QR code as text for a terminal.
  */
@@ -20,6 +20,7 @@ import { codePassword, formatManualCode, generateSetupCode, qrPayload } from '..
 import { encodeVerifierRecord } from '../src/setup/verifier-record.js';
 import { writeFileAtomic } from '../hosts/node/kv-store.js';
 import QRCode from 'qrcode';
+import { labelPng } from './label-png.js';
 
 export interface ProvisionOptions {
   out: string;
@@ -69,7 +70,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   writeFileAtomic(labelPath, text);
   const qrPath = path.join(o.out, 'setup-qr.png');
   const qr = { errorCorrectionLevel: 'M' as const, margin: 4 };
-  writeFileAtomic(qrPath, new Uint8Array(await QRCode.toBuffer(payload, { ...qr, type: 'png', scale: 8 })));
+  writeFileAtomic(qrPath, labelPng(payload, manualCode));
   const qrTerminal = await QRCode.toString(payload, { ...qr, type: 'utf8' });
   return { code, manualCode, qrPayload: payload, labelText: text, verifierRecord, verifierPath, labelPath, qrPath, qrTerminal };
 }
