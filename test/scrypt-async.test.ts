@@ -8,6 +8,7 @@ import { nobleAead } from '../src/crypto/noble.js';
 import { decryptWithPassphrase, decryptWithPassphraseAsync, encryptWithPassphrase, encryptWithPassphraseAsync } from '../src/age/file.js';
 import { scryptSync, SCRYPT_WRITE_LOG_N } from '../src/age/scrypt.js';
 import { nodeScrypt } from '../tools/scrypt-async.js';
+import { deriveScalars, deriveScalarsAsync } from '../src/setup/spake2plus.js';
 import { newPassphrase, openEscrowAsync, sealEscrowAsync, openEscrow } from '../tools/phone/escrow.js';
 import { signingKeyFromSeed } from '../src/minisign.js';
 import { generateIdentity } from '../src/age/x25519.js';
@@ -26,6 +27,13 @@ describe(`scrypt off the event loop (seed ${seed})`, function () {
       const input = { password: random(1 + logN), salt: random(44), N: 2 ** logN, r: 8, p: 1, dkLen: 32, maxmem: 128 * 8 * (2 ** logN + 2) };
       assert.deepEqual(await nodeScrypt(input), scryptSync(input), `logN ${logN}`);
     }
+  });
+
+  it('the setup code\'s SPAKE2+ scalars (scrypt 2^15) come out the same either way', async () => {
+    const ids = { idProver: utf8ToBytes('sealbell phone'), idVerifier: utf8ToBytes('sealbell doorbell') };
+    const salt = random(32);
+    assert.deepEqual(await deriveScalarsAsync(utf8ToBytes('403765501759'), salt, ids, nodeScrypt), deriveScalars(utf8ToBytes('403765501759'), salt, ids));
+    await assert.rejects(deriveScalarsAsync(utf8ToBytes('1'), new Uint8Array(15), ids, nodeScrypt), (e: { code?: string }) => e.code === 'SPAKE2_BAD_SALT');
   });
 
   it('a file sealed with one opens with the other; a wrong passphrase is AGE_PASSPHRASE either way', async () => {
