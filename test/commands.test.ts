@@ -195,6 +195,18 @@ describe('commands a person can trust', function () {
     failsWithOneLine(await sealbell(['phone', 'fetch', clip, '--dir', at('phone2'), '--out', at('old.mkv')]), /\. A clip from before this phone joined opens with --history .*\[NO_IDENTITY\]$/);
   });
 
+  it('phone watch ends with one clear line and a non-zero status when it cannot go on (the phone was revoked)', async () => {
+    assert.match(ok(await sealbell(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'tablet'], { env: secrets() })), /epoch 3 published/);
+    const rosters = new RosterStore(doorbell.store, deviceId);
+    await waitFor(() => rosters.load()!.roster.epoch === 3, 'the doorbell takes epoch 3', doorbell);
+    const watch = start(['phone', 'watch', '--dir', at('phone2')]);
+    running.push(watch);
+    assert.equal(await watch.exited, 1);
+    assert.match(watch.output(), new RegExp(`doorbell ${deviceId}: giving up: .*not allowed`));
+    assert.match(watch.output(), /\nsealbell phone: the relay refused: .*\[PHONE_NOT_ALLOWED\]\n$/);
+    assert.doesNotMatch(watch.output(), /^\s+at /m);
+  });
+
   it('the relay logs one line per connection, upload, refusal and roster change, as JSON with --log-format json, without secrets', async () => {
     const refused = await fetch(`${relayUrl}/v1/devices/${deviceId}/clips`);
     assert.equal(refused.status, 401);
