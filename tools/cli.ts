@@ -33,7 +33,7 @@ commands:
                It logs one line per connection, upload, refusal and roster change (no secrets).
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|enroll|revoke|clips|fetch|watch|live>
+  phone      the owner's side: sealbell phone <init|setup|register|enroll|revoke|clips|fetch|watch|live>
                (sealbell phone help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]

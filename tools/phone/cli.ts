@@ -6,6 +6,7 @@ import { SealbellError } from '../../src/errors.js';
 import { parseSetupCode } from '../../src/setup/setup-code.js';
 import { MAX_ATTEMPTS } from '../../src/setup/protocol.js';
 import { readHiddenLine, readSecret, typingAtTerminal } from '../secret-input.js';
+import { describeFailure } from '../cli-errors.js';
 import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
 import { phoneInitAsync } from './init.js';
 import { phoneSetup } from './setup.js';
@@ -197,7 +198,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       if (listed.length === 1 && listed[0].error) throw listed[0].error;
       for (const { deviceId, clips, error } of listed) {
         if (error) {
-          console.error(`doorbell ${deviceId}: cannot list its clips: ${describeError(error)}`);
+          console.error(`doorbell ${deviceId}: cannot list its clips: ${describeFailure(error).message}`);
           continue;
         }
         console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
@@ -264,9 +265,3 @@ export async function phoneCommand(argv: string[]): Promise<void> {
   }
 }
 
-/** One line for an error of one doorbell among several. */
-function describeError(e: Error): string {
-  if (e instanceof SealbellError || (e as { code?: string }).code) return `${e.message} [${(e as { code?: string }).code}]`;
-  if (isUnreachable(e)) return `cannot reach the relay (${reasonOf(e)})`;
-  return e.message;
-}
