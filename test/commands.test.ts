@@ -47,6 +47,7 @@ describe('commands a person can trust', function () {
   let passphrase = '';
   let deviceId = '';
   const running: Running[] = [];
+  const doorbellLog: string[] = [];
   const secrets = () => ({ SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken });
   const relays: Running[] = [];
   /** The relay, logging JSON lines (the second start onwards; the first logs text). */
@@ -78,7 +79,7 @@ describe('commands a person can trust', function () {
     relayPort = await freePort();
     relayUrl = `http://127.0.0.1:${relayPort}`;
     HostedDoorbell.install(at('device'), new Uint8Array(fs.readFileSync(at('factory', 'setup-verifier.bin'))));
-    doorbell = new HostedDoorbell({ dir: at('device'), clipSeconds: 2 });
+    doorbell = new HostedDoorbell({ dir: at('device'), clipSeconds: 2, log: (line) => doorbellLog.push(line) });
     setupUrl = (await doorbell.boot()).setupUrl!;
   });
   after(async () => {
@@ -137,11 +138,14 @@ describe('commands a person can trust', function () {
 
   it('phone register finishes that setup once the relay is up (and is safe to repeat)', async () => {
     await startRelay();
+    // The doorbell says what it waits for, then that it is connected.
+    await waitFor(() => doorbellLog.some((l) => /uplink: the relay does not know this doorbell yet \(HTTP 401\): waiting for the owner's phone to register it/.test(l)), 'the doorbell to say it waits for registration', doorbell);
     const first = ok(await sealbell(['phone', 'register', '--dir', at('phone1')], { env: secrets() }));
     assert.match(first, new RegExp(`doorbell ${deviceId}: registered on ${relayUrl}; escrow uploaded`));
     const again = ok(await sealbell(['phone', 'register', '--dir', at('phone1'), '--device', deviceId], { env: secrets() }));
     assert.match(again, /already registered on/);
     const clip = await recordClip();
+    assert.ok(doorbellLog.some((l) => /uplink: connected to the relay/.test(l)));
     assert.match(ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])), new RegExp(`${clip}\\s+verified`));
   });
 

@@ -78,6 +78,9 @@ export interface UplinkStats {
 
 const CLOSE_KEY = 'close';
 
+
+/** What a refused upgrade with HTTP 401 means to the owner: the doorbell is set up but not registered. */
+const NOT_REGISTERED = 'the relay does not know this doorbell yet (HTTP 401): waiting for the owner\'s phone to register it (sealbell phone register); trying again';
 export class Uplink {
   readonly stats: UplinkStats = { connects: 0, segmentsSent: 0, segmentsAcked: 0, frameBytes: 0, payloadBytes: 0 };
   private readonly spool: Spool;
@@ -186,7 +189,7 @@ export class Uplink {
           if (live()) this.onMessage(data);
         },
         onClose: (code, reason) => {
-          if (live()) this.closed(`closed (${code}${reason ? ` ${reason}` : ''})`);
+          if (live()) this.closed(code === 4401 ? NOT_REGISTERED : `closed (${code}${reason ? ` ${reason}` : ''})`);
         },
       });
     } catch (e) {
@@ -273,6 +276,7 @@ export class Uplink {
       return this.fail(`the relay knows this credential as device ${m.device}, not ${this.o.deviceId}`);
     }
     this.state_ = 'ready';
+    this.log('uplink: connected to the relay');
     this.window = Math.min(this.maxWindow, m.window);
     this.lastProgress = this.now;
     if (this.spool.empty) this.failures = 0;
