@@ -268,11 +268,14 @@ describe('commands a person can trust', function () {
       assert.match(ok(await sealbell(['--version'])), /^sealbell \d+\.\d+\.\d+\n$/);
     });
 
-    it('a full disk, a refused file and an unknown error: one line each (and the stack only with SEALBELL_DEBUG=1)', () => {
+    it('a full disk, a refused file and an unknown error: one line each (and the stack only with SEALBELL_DEBUG=1)', async () => {
       const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
       assert.match(describeFailure(enospc).message, /^the disk is full \(no space left writing \/data\/x\)/);
       const eacces = Object.assign(new Error('EACCES'), { code: 'EACCES', syscall: 'open', path: '/etc/x' });
       assert.equal(describeFailure(eacces).message, 'permission denied: /etc/x');
+      const debug = await sealbell(['phone', 'clips', '--dir', at('nowhere')], { env: { SEALBELL_DEBUG: '1' } });
+      assert.equal(debug.status, 1);
+      assert.match(debug.stderr, /^sealbell phone: no such folder: .*\n[\s\S]*^\s+at /m, 'SEALBELL_DEBUG=1 adds the stack');
       const odd = describeFailure(new Error('something odd\n    at somewhere (file.js:1:1)'));
       assert.equal(odd.message, 'unexpected error: something odd (SEALBELL_DEBUG=1 shows details)');
       assert.equal(odd.status, 1);

@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Random } from '../src/host.js';
 import { systemRandom } from '../src/crypto/noble.js';
-import { deriveScalars, registration } from '../src/setup/spake2plus.js';
+import { deriveScalarsAsync, registration } from '../src/setup/spake2plus.js';
+import { nodeScrypt } from './scrypt-async.js';
 import { ID_PROVER, ID_VERIFIER, SALT_LENGTH } from '../src/setup/protocol.js';
 import { codePassword, formatManualCode, generateSetupCode, qrPayload } from '../src/setup/setup-code.js';
 import { encodeVerifierRecord } from '../src/setup/verifier-record.js';
@@ -56,7 +57,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const random = o.random ?? systemRandom;
   const code = generateSetupCode(random);
   const salt = random(SALT_LENGTH);
-  const { w0, w1 } = deriveScalars(codePassword(code), salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER });
+  const { w0, w1 } = await deriveScalarsAsync(codePassword(code), salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER }, nodeScrypt);
   const record = registration(w0, w1);
   w1.fill(0);
   const verifierRecord = encodeVerifierRecord({ salt, w0: record.w0, L: record.L });
