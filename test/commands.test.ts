@@ -118,6 +118,18 @@ describe('commands a person can trust', function () {
     assert.ok(!fs.existsSync(at('phone-unconfirmed', 'escrow.age')));
   });
 
+  it('Ctrl-C at a secret prompt cancels with one line, and Backspace edits unseen', async () => {
+    const cancelled = await onTerminal(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'x'], [[/Enter passphrase \(not shown\)/, 'typed so far\u0003']]);
+    assert.equal(cancelled.status, 1, cancelled.screen);
+    assert.match(cancelled.screen, /sealbell phone: cancelled \[CANCELLED\]/);
+    assert.doesNotMatch(cancelled.screen, /typed so far/);
+    // A typo corrected with Backspace: the passphrase still opens the escrow (revoking a phone that is not there).
+    const edited = await onTerminal(['phone', 'revoke', '--dir', at('phone1'), '--phone', 'nobody'], [[/Enter passphrase \(not shown\)/, `${passphrase}x\u007f`]]);
+    assert.match(edited.screen, /opening the escrow/);
+    assert.doesNotMatch(edited.screen, /AGE_PASSPHRASE|PASSPHRASE_TYPO/);
+    assert.ok(!edited.screen.includes(passphrase));
+  });
+
   it('phone setup on a terminal with the relay down: no secret is shown; the doorbell is set up and the command says how to finish', async () => {
     const { status, screen } = await onTerminal(
       ['phone', 'setup', '--dir', at('phone1'), '--endpoint', setupUrl, '--code', qrText, '--ssid', 'Home', '--relay', relayUrl],
