@@ -200,12 +200,15 @@ class DeviceWatch {
     while (!this.stopped) {
       try {
         const catchUp = connectedBefore;
-        // What is already there when we first connect is not "new"; after an outage it is missed.
-        const existing = await this.fetcher.clips();
+        // What is already there when we first connect is not "new" (listing also tells a relay that
+        // is down most clearly); after an outage it is what was missed.
+        const before = await this.fetcher.clips();
+        if (!catchUp) for (const c of before) if (c.state === 'verified') this.seen.add(c.clip);
         this.following = await this.fetcher.call((c) => c.follow((e) => e.state === 'verified' && this.fetchOnce(e.clip)));
         if (this.stopped) this.following.close();
-        for (const c of existing) if (c.state === 'verified') (catchUp ? this.fetchOnce(c.clip) : this.seen.add(c.clip));
-        if (attempt > 0) this.status('reconnected to the relay; watching again');
+        // Listed again once following: a clip verified in between is fetched too (`seen` keeps each single).
+        for (const c of await this.fetcher.clips()) if (c.state === 'verified') this.fetchOnce(c.clip);
+        if (catchUp) this.status('reconnected to the relay; watching again');
         attempt = 0;
         connectedBefore = true;
         this.markStarted();
@@ -214,6 +217,8 @@ class DeviceWatch {
         if (this.stopped) return;
         this.status(`lost the relay (connection closed${code === 1006 ? '' : `, ${code}`}); reconnecting`);
       } catch (e) {
+        this.following?.close();
+        this.following = undefined;
         if (this.stopped) return;
         if (!isUnreachable(e)) {
           this.status(`giving up: ${(e as Error).message}`);
