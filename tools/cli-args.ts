@@ -1,4 +1,6 @@
 /** What the `sealbell` commands share for their arguments and their lifetime. */
+import net from 'node:net';
+
 export class UsageError extends Error {}
 
 export function positiveInt(s: string, name: string): number {
@@ -19,5 +21,18 @@ export function untilStopped(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
+  });
+}
+
+/**
+ * Resolves if `port` on `host` can be listened on now; rejects with the EADDRINUSE (or
+ * EACCES) error otherwise. Lets a server command fail before it makes anything on disk.
+ */
+export function portFree(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }

@@ -6,17 +6,18 @@ import { runDemo } from './demo.js';
 import { provision } from './provision.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
+import { LOG_FORMATS, relayLogger, type LogFormat } from './relay/log.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
 import { STATE_FILES } from '../hosts/node/doorbell.js';
 import { startViewer } from './viewer/server.js';
-import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
-import { RelayApiError } from './relay/client-http.js';
+import { portFree, portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
+import { reportFailure } from './cli-errors.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
 import { SealbellError } from '../src/errors.js';
 
-const USAGE = `usage: sealbell <command> [options]
+const USAGE = `usage: sealbell <command> [options]        (sealbell --version; sealbell help)
 
 commands:
   demo       run the hosted simulator end to end: relay, doorbell, phones, on loopback
@@ -37,10 +38,11 @@ commands:
                sealbell doorbell press|long-press|motion --state DIR
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
-               sealbell relay --port P --data DIR [--host 127.0.0.1]
+               sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
+               It logs one line per connection, upload, refusal and roster change (no secrets).
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|enroll|pq-upgrade|revoke|clips|fetch|watch|live>
+  phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live>
                (sealbell phone help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
@@ -100,10 +102,15 @@ const commands: Record<string, Handler> = {
   async relay(args) {
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
+      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'log-format': { type: 'string', default: 'text' } },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
+    const format = values['log-format'] as LogFormat;
+    if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
+    const log = relayLogger(format);
     const port = portNumber(values.port!);
+    // A port in use fails here, before the data folder or the admin token is made.
+    await portFree(port, values.host!);
     const tokenFile = path.join(values.data, 'admin-token');
     let adminToken = process.env.SEALBELL_ADMIN_TOKEN;
     if (!adminToken) {
@@ -111,12 +118,12 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log: (l) => console.log(l) });
-    console.log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
-    console.log(process.env.SEALBELL_ADMIN_TOKEN ? 'admin token: from $SEALBELL_ADMIN_TOKEN' : `admin token: in ${tokenFile}`);
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log });
+    log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
+    log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();
     await relay.close();
-    console.log('relay: stopped');
+    log('relay: stopped');
   },
 
   async viewer(args) {
@@ -125,6 +132,7 @@ const commands: Record<string, Handler> = {
       options: { dir: { type: 'string', default: 'sealbell-phone' }, port: { type: 'string', default: '8090' }, device: { type: 'string' } },
     });
     const port = portNumber(values.port!);
+    if (values.dir && !fs.existsSync(values.dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${values.dir} (give the phone's folder with --dir)`);
     const viewer = await startViewer({ port, phoneDir: values.dir, deviceId: values.device, log: (l) => console.log(l) });
     console.log(`viewer: open ${viewer.url} (Ctrl-C to stop)`);
     await untilStopped();
@@ -165,37 +173,45 @@ const commands: Record<string, Handler> = {
 };
 
 
+/** The version in package.json (the one next to dist/). */
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const HELP = new Set(['help', '--help', '-h']);
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    process.stderr.write(USAGE + (name === 'phone' ? PHONE_USAGE : ''));
-    return name === undefined || name === 'help' || name === '--help' ? 0 : 2;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`sealbell ${version()}\n`);
+    return 0;
   }
+  if (name === undefined || HELP.has(name)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`sealbell: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  const usage = name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE;
+  if (name !== 'phone' && rest.some((a) => HELP.has(a))) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  // A failure outside the command's own promise (an event handler) still gets one line, not a trace.
+  const onStray = (e: unknown) => {
+    process.exitCode = reportFailure(name, e, usage);
+    process.exit();
+  };
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
   try {
     await command(rest);
     return 0;
   } catch (e) {
-    if (e instanceof SealbellError) {
-      process.stderr.write(`sealbell ${name}: ${e.message} [${e.code}]\n`);
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE}`);
-      return 2;
-    }
-    if (e instanceof RelayApiError) {
-      process.stderr.write(`sealbell ${name}: the relay refused: ${e.message} [${e.code}]\n`);
-      return 1;
-    }
-    if (e instanceof TypeError && (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') {
-      process.stderr.write(`sealbell ${name}: cannot reach the relay or doorbell (connection refused)\n`);
-      return 1;
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      process.stderr.write(`sealbell ${name}: no such file: ${(e as NodeJS.ErrnoException).path}\n`);
-      return 1;
-    }
-    throw e;
+    return reportFailure(name, e, usage);
   }
 }

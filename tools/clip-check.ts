@@ -57,7 +57,10 @@ export function checkClip(paths: ClipPaths, devicePubText: string, o: CheckOptio
     v.end();
     return { manifest };
   }
-  const outFd = o.out ? fs.openSync(`${o.out}.part`, 'w') : undefined;
+  // The decrypted video is for this user only (0600), whatever the umask; a stale .part goes first
+  // so the mode applies to a new file.
+  if (o.out) fs.rmSync(`${o.out}.part`, { force: true });
+  const outFd = o.out ? fs.openSync(`${o.out}.part`, 'wx', 0o600) : undefined;
   try {
     const opener = new ClipOpener({
       backend: nobleBackend,

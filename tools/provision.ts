@@ -6,7 +6,7 @@
  *   <out>/setup-verifier.bin   flash into the device's store under "setup.verifier"
  *                              ("SBV1" ‖ salt ‖ w0 ‖ L, src/setup/verifier-record.ts)
  *   <out>/setup-label.txt      the code for the label printer: manual digits and QR payload
- *   <out>/setup-qr.png         the QR code for the label (error correction M)
+ *   <out>/setup-qr.png         the label to print: title, QR code (error correction M), digits
  *
  * `qrTerminal` renders the same QR code as text for a terminal.
  */
@@ -14,12 +14,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Random } from '../src/host.js';
 import { systemRandom } from '../src/crypto/noble.js';
-import { deriveScalars, registration } from '../src/setup/spake2plus.js';
+import { deriveScalarsAsync, registration } from '../src/setup/spake2plus.js';
+import { nodeScrypt } from './scrypt-async.js';
 import { ID_PROVER, ID_VERIFIER, SALT_LENGTH } from '../src/setup/protocol.js';
 import { codePassword, formatManualCode, generateSetupCode, qrPayload } from '../src/setup/setup-code.js';
 import { encodeVerifierRecord } from '../src/setup/verifier-record.js';
 import { writeFileAtomic } from '../hosts/node/kv-store.js';
 import QRCode from 'qrcode';
+import { labelPng } from './label-png.js';
 
 export interface ProvisionOptions {
   out: string;
@@ -55,7 +57,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const random = o.random ?? systemRandom;
   const code = generateSetupCode(random);
   const salt = random(SALT_LENGTH);
-  const { w0, w1 } = deriveScalars(codePassword(code), salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER });
+  const { w0, w1 } = await deriveScalarsAsync(codePassword(code), salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER }, nodeScrypt);
   const record = registration(w0, w1);
   w1.fill(0);
   const verifierRecord = encodeVerifierRecord({ salt, w0: record.w0, L: record.L });
@@ -69,7 +71,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   writeFileAtomic(labelPath, text);
   const qrPath = path.join(o.out, 'setup-qr.png');
   const qr = { errorCorrectionLevel: 'M' as const, margin: 4 };
-  writeFileAtomic(qrPath, new Uint8Array(await QRCode.toBuffer(payload, { ...qr, type: 'png', scale: 8 })));
+  writeFileAtomic(qrPath, labelPng(payload, manualCode));
   const qrTerminal = await QRCode.toString(payload, { ...qr, type: 'utf8' });
   return { code, manualCode, qrPayload: payload, labelText: text, verifierRecord, verifierPath, labelPath, qrPath, qrTerminal };
 }

@@ -10,7 +10,7 @@ import { parseHeader, type ParsedHeader, type Stanza } from './format.js';
 import { encodeHeader, verifyHeaderMac } from './header.js';
 import { PAYLOAD_NONCE_LENGTH, StreamOpener, StreamSealer, payloadKey } from './stream.js';
 import { FILE_KEY_LENGTH } from './x25519.js';
-import { unwrapScrypt, wrapScrypt, SCRYPT_MAX_LOG_N, SCRYPT_WRITE_LOG_N } from './scrypt.js';
+import { scryptWrapperAsync, unwrapScrypt, unwrapScryptAsync, wrapScrypt, SCRYPT_MAX_LOG_N, SCRYPT_WRITE_LOG_N, type AsyncScrypt } from './scrypt.js';
 
 export function encryptAgeFile(
   plaintext: Uint8Array,
@@ -37,9 +37,17 @@ export function decryptAgeFile(
   unwrap: (header: ParsedHeader) => Uint8Array,
   aead: Aead,
 ): Uint8Array {
+  const header = headerOf(file);
+  return openPayload(file, header, unwrap(header), aead);
+}
+
+function headerOf(file: Uint8Array): ParsedHeader {
   const header = parseHeader(file);
   if (!header) throw new SealbellError('TRUNCATED', 'the age file is truncated inside its header');
-  const fileKey = unwrap(header);
+  return header;
+}
+
+function openPayload(file: Uint8Array, header: ParsedHeader, fileKey: Uint8Array, aead: Aead): Uint8Array {
   verifyHeaderMac(header, fileKey);
   const nonce = file.subarray(header.length, header.length + PAYLOAD_NONCE_LENGTH);
   if (nonce.length < PAYLOAD_NONCE_LENGTH) throw new SealbellError('TRUNCATED', 'the age file has no payload');
@@ -66,4 +74,23 @@ export function encryptWithPassphrase(
 
 export function decryptWithPassphrase(file: Uint8Array, passphrase: Uint8Array, aead: Aead, maxLogN = SCRYPT_MAX_LOG_N): Uint8Array {
   return decryptAgeFile(file, (h) => unwrapScrypt(h.stanzas, passphrase, maxLogN), aead);
+}
+
+/** encryptWithPassphrase with scrypt run by `kdf` (off the event loop in Node tools). */
+export async function encryptWithPassphraseAsync(
+  plaintext: Uint8Array,
+  passphrase: Uint8Array,
+  random: Random,
+  aead: Aead,
+  kdf: AsyncScrypt,
+  logN = SCRYPT_WRITE_LOG_N,
+): Promise<Uint8Array> {
+  const wrap = await scryptWrapperAsync(passphrase, random, kdf, logN);
+  return encryptAgeFile(plaintext, (fileKey) => [wrap(fileKey)], random, aead);
+}
+
+/** decryptWithPassphrase with scrypt run by `kdf`; the same errors. */
+export async function decryptWithPassphraseAsync(file: Uint8Array, passphrase: Uint8Array, aead: Aead, kdf: AsyncScrypt, maxLogN = SCRYPT_MAX_LOG_N): Promise<Uint8Array> {
+  const header = headerOf(file);
+  return openPayload(file, header, await unwrapScryptAsync(header.stanzas, passphrase, kdf, maxLogN), aead);
 }

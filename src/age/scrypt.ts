@@ -25,10 +25,33 @@ export const SCRYPT_WRITE_LOG_N = 18;
 /** The highest work factor we agree to spend when opening (1 GiB): age's own limit too. */
 export const SCRYPT_MAX_LOG_N = 20;
 
-function stanzaKey(passphrase: Uint8Array, salt: Uint8Array, logN: number): Uint8Array {
+/** scrypt's parameters for one stanza: what any scrypt implementation needs to derive its key. */
+export interface ScryptInput {
+  password: Uint8Array;
+  salt: Uint8Array;
+  N: number;
+  r: number;
+  p: number;
+  dkLen: number;
+  /** bytes scrypt needs: 128·r·(N + p) */
+  maxmem: number;
+}
+
+/**
+ * An scrypt that does not hold up its caller: Node tools pass one that runs off the
+ * event loop (tools/scrypt-async.ts); the sync functions below use noble's directly.
+ */
+export type AsyncScrypt = (input: ScryptInput) => Promise<Uint8Array>;
+
+function stanzaInput(passphrase: Uint8Array, salt: Uint8Array, logN: number): ScryptInput {
   const N = 2 ** logN;
   // maxmem: 128·r·(N + p) bytes are needed; noble's default stops just short of 2^20.
-  return scrypt(passphrase, concatBytes(LABEL, salt), { N, r: 8, p: 1, dkLen: 32, maxmem: 128 * 8 * (N + 2) });
+  return { password: passphrase, salt: concatBytes(LABEL, salt), N, r: 8, p: 1, dkLen: 32, maxmem: 128 * 8 * (N + 2) };
+}
+
+/** noble's scrypt, synchronous: the same bytes as any other scrypt given the same input. */
+export function scryptSync(i: ScryptInput): Uint8Array {
+  return scrypt(i.password, i.salt, { N: i.N, r: i.r, p: i.p, dkLen: i.dkLen, maxmem: i.maxmem });
 }
 
 function checkPassphrase(passphrase: Uint8Array): void {
@@ -36,10 +59,24 @@ function checkPassphrase(passphrase: Uint8Array): void {
 }
 
 export function wrapScrypt(fileKey: Uint8Array, passphrase: Uint8Array, random: Random, logN = SCRYPT_WRITE_LOG_N): Stanza {
+  const salt = newStanzaSalt(passphrase, random, logN);
+  return wrapWithKey(fileKey, scryptSync(stanzaInput(passphrase, salt, logN)), salt, logN);
+}
+
+/** What wrapScrypt does, with the key derived by `kdf` first: returns the wrap for encryptAgeFile. */
+export async function scryptWrapperAsync(passphrase: Uint8Array, random: Random, kdf: AsyncScrypt, logN = SCRYPT_WRITE_LOG_N): Promise<(fileKey: Uint8Array) => Stanza> {
+  const salt = newStanzaSalt(passphrase, random, logN);
+  const key = await kdf(stanzaInput(passphrase, salt, logN));
+  return (fileKey) => wrapWithKey(fileKey, key, salt, logN);
+}
+
+function newStanzaSalt(passphrase: Uint8Array, random: Random, logN: number): Uint8Array {
   checkPassphrase(passphrase);
   check(Number.isInteger(logN) && logN >= 1 && logN <= SCRYPT_MAX_LOG_N, 'AGE_SCRYPT', `scrypt work factor must be 1–${SCRYPT_MAX_LOG_N}`);
-  const salt = random(SCRYPT_SALT_LENGTH);
-  const key = stanzaKey(passphrase, salt, logN);
+  return random(SCRYPT_SALT_LENGTH);
+}
+
+function wrapWithKey(fileKey: Uint8Array, key: Uint8Array, salt: Uint8Array, logN: number): Stanza {
   const body = chacha20poly1305(key, ZERO_NONCE).encrypt(fileKey);
   key.fill(0);
   return { type: 'scrypt', args: [b64encode(salt), String(logN)], body };
@@ -49,12 +86,14 @@ const malformed = (why: string): never => {
   throw new SealbellError('AGE_HEADER', `malformed age header: ${why}`);
 };
 
-/**
- * Finds the scrypt stanza and unwraps the file key with `passphrase`.
- * AGE_HEADER: malformed stanza, or not alone; AGE_SCRYPT: work factor above `maxLogN`;
- * NO_IDENTITY: no scrypt stanza; AGE_PASSPHRASE: the passphrase is wrong.
- */
-export function unwrapScrypt(stanzas: Stanza[], passphrase: Uint8Array, maxLogN = SCRYPT_MAX_LOG_N): Uint8Array {
+interface ScryptStanza {
+  salt: Uint8Array;
+  logN: number;
+  body: Uint8Array;
+}
+
+/** Finds the scrypt stanza and checks it (everything but the passphrase): the errors of unwrapScrypt. */
+function findScryptStanza(stanzas: Stanza[], passphrase: Uint8Array, maxLogN: number): ScryptStanza {
   checkPassphrase(passphrase);
   const stanza = stanzas.find((s) => s.type === 'scrypt');
   if (!stanza) throw new SealbellError('NO_IDENTITY', 'this age file is not encrypted with a passphrase');
@@ -66,12 +105,31 @@ export function unwrapScrypt(stanzas: Stanza[], passphrase: Uint8Array, maxLogN 
   const logN = Number(stanza.args[1]);
   if (logN > maxLogN) throw new SealbellError('AGE_SCRYPT', `scrypt work factor 2^${logN} is above the limit 2^${maxLogN}`);
   if (stanza.body.length !== FILE_KEY_LENGTH + 16) malformed('scrypt stanza body must be 32 bytes');
-  const key = stanzaKey(passphrase, salt, logN);
+  return { salt, logN, body: stanza.body };
+}
+
+function unwrapWithKey(s: ScryptStanza, key: Uint8Array): Uint8Array {
   try {
-    return chacha20poly1305(key, ZERO_NONCE).decrypt(stanza.body);
+    return chacha20poly1305(key, ZERO_NONCE).decrypt(s.body);
   } catch {
     throw new SealbellError('AGE_PASSPHRASE', 'wrong passphrase (or the file was altered)');
   } finally {
     key.fill(0);
   }
+}
+
+/**
+ * Finds the scrypt stanza and unwraps the file key with `passphrase`.
+ * AGE_HEADER: malformed stanza, or not alone; AGE_SCRYPT: work factor above `maxLogN`;
+ * NO_IDENTITY: no scrypt stanza; AGE_PASSPHRASE: the passphrase is wrong.
+ */
+export function unwrapScrypt(stanzas: Stanza[], passphrase: Uint8Array, maxLogN = SCRYPT_MAX_LOG_N): Uint8Array {
+  const s = findScryptStanza(stanzas, passphrase, maxLogN);
+  return unwrapWithKey(s, scryptSync(stanzaInput(passphrase, s.salt, s.logN)));
+}
+
+/** unwrapScrypt with the key derived by `kdf`; the same errors. */
+export async function unwrapScryptAsync(stanzas: Stanza[], passphrase: Uint8Array, kdf: AsyncScrypt, maxLogN = SCRYPT_MAX_LOG_N): Promise<Uint8Array> {
+  const s = findScryptStanza(stanzas, passphrase, maxLogN);
+  return unwrapWithKey(s, await kdf(stanzaInput(passphrase, s.salt, s.logN)));
 }

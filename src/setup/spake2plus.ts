@@ -20,10 +20,10 @@ import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { scrypt } from '@noble/hashes/scrypt.js';
 import { equalBytes } from '@noble/ciphers/utils.js';
 import type { Random } from '../crypto/backend.js';
 import { SealbellError } from '../errors.js';
+import { scryptSync, type AsyncScrypt, type ScryptInput } from '../age/scrypt.js';
 
 export const CIPHERSUITE = 'P256-SHA256-HKDF-SHA256-HMAC-SHA256';
 /** A share (shareP, shareV) and the record L: SEC1 uncompressed P-256 points. */
@@ -171,6 +171,22 @@ export function deriveScalars(
   salt: Uint8Array,
   ids: { idProver?: Uint8Array; idVerifier?: Uint8Array } = {},
 ): { w0: Uint8Array; w1: Uint8Array } {
+  const input = scalarsScryptInput(password, salt, ids);
+  return scalarsFromHash(input, scryptSync(input));
+}
+
+/** deriveScalars with scrypt run by `kdf` (off the event loop in Node tools); the same result and errors. */
+export async function deriveScalarsAsync(
+  password: Uint8Array,
+  salt: Uint8Array,
+  ids: { idProver?: Uint8Array; idVerifier?: Uint8Array },
+  kdf: AsyncScrypt,
+): Promise<{ w0: Uint8Array; w1: Uint8Array }> {
+  const input = scalarsScryptInput(password, salt, ids);
+  return scalarsFromHash(input, await kdf(input));
+}
+
+function scalarsScryptInput(password: Uint8Array, salt: Uint8Array, ids: { idProver?: Uint8Array; idVerifier?: Uint8Array }): ScryptInput {
   bytesArg(password, 'password');
   bytesArg(salt, 'salt');
   if (salt.length < SCRYPT_MIN_SALT_LENGTH) {
@@ -179,10 +195,13 @@ export function deriveScalars(
   const idProver = bytesArg(ids.idProver ?? EMPTY, 'idProver');
   const idVerifier = bytesArg(ids.idVerifier ?? EMPTY, 'idVerifier');
   const input = lengthPrefixed([password, idProver, idVerifier]);
-  const out = scrypt(input, salt, { N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P, dkLen: SCRYPT_DKLEN });
+  return { password: input, salt, N: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P, dkLen: SCRYPT_DKLEN, maxmem: 128 * SCRYPT_R * (SCRYPT_N + 2) };
+}
+
+function scalarsFromHash(input: ScryptInput, out: Uint8Array): { w0: Uint8Array; w1: Uint8Array } {
   const w0 = bytesToNumberBE(out.subarray(0, SCRYPT_HALF_LENGTH)) % ORDER;
   const w1 = bytesToNumberBE(out.subarray(SCRYPT_HALF_LENGTH)) % ORDER;
-  input.fill(0);
+  input.password.fill(0);
   out.fill(0);
   // A zero scalar has probability ~2^-256; refuse it rather than make a degenerate record.
   if (w0 === 0n || w1 === 0n) throw new SealbellError('SPAKE2_BAD_SCALAR', 'password hash reduced to zero');

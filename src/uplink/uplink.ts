@@ -78,6 +78,9 @@ export interface UplinkStats {
 
 const CLOSE_KEY = 'close';
 
+
+/** What a refused upgrade with HTTP 401 means to the owner: the doorbell is set up but not registered. */
+const NOT_REGISTERED = 'the relay does not know this doorbell yet (HTTP 401): waiting for the owner\'s phone to register it (sealbell phone register); trying again';
 export class Uplink {
   readonly stats: UplinkStats = { connects: 0, segmentsSent: 0, segmentsAcked: 0, frameBytes: 0, payloadBytes: 0 };
   private readonly spool: Spool;
@@ -407,7 +410,7 @@ export class Uplink {
 
 /** What a closed connection means, for the log: refusals of the upgrade come as 4000 + HTTP status. */
 function closeReason(code: number, reason: string): string {
-  if (code === 4401) return 'the relay does not know this doorbell (not registered yet, or its credential was replaced); trying again';
+  if (code === 4401) return NOT_REGISTERED;
   if (code === 4403) return 'the relay refuses this doorbell (403); trying again';
   return `closed (${code}${reason ? ` ${reason}` : ''})`;
 }

@@ -1,15 +1,23 @@
 /** `sealbell phone …`: the owner's phone, as a command. Its state lives in one folder (--dir). */
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSecret } from '../secret-input.js';
-import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
-import { phoneInit } from './init.js';
-import { phoneSetup } from './setup.js';
 import { SealbellError } from '../../src/errors.js';
-import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
+import { parseSetupCode } from '../../src/setup/setup-code.js';
+import { MAX_ATTEMPTS } from '../../src/setup/protocol.js';
+import { readHiddenLine, readSecret, typingAtTerminal } from '../secret-input.js';
+import { describeFailure } from '../cli-errors.js';
+import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
+import { phoneInitAsync } from './init.js';
+import { phoneSetup } from './setup.js';
+import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
 import { confirmUpdates, describeConfirmations, type Confirmation, type WaitOptions } from './roster-sync.js';
 import { describeStatus, phoneStatus } from './status.js';
-import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
+import { isUnreachable, phoneClips, phoneFetch, phoneWatch, reasonOf } from './clips.js';
 import type { ChainNotice } from './clip-chain.js';
+import { registerDoorbell, setUpHere } from './register.js';
+import { normalizePassphrase } from './escrow.js';
+import type { AccountKeys } from './state.js';
 import { phoneLive } from './live.js';
 
 export const PHONE_USAGE = `
@@ -23,7 +31,10 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              Secrets, each from a file, the environment, or a line of stdin in this order:
              passphrase (--passphrase-file, $SEALBELL_PASSPHRASE), relay admin token
              (--admin-token-file, $SEALBELL_ADMIN_TOKEN), Wi-Fi password (--wifi-password-file,
-             $SEALBELL_WIFI_PASSWORD).
+             $SEALBELL_WIFI_PASSWORD). On a terminal each is asked for and not shown.
+  register finish a setup whose relay step failed (the relay was down): register the doorbells
+             this phone set up on their relay and upload the escrow; safe to repeat
+             [--device ID]; passphrase and admin token as for setup
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
              [--wait S: how long to wait for each doorbell to confirm, default 30]
@@ -36,10 +47,11 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
   status   per doorbell: the roster it acknowledged, when, what is pending; fork alarms
              [--device ID]
   clips    list the clips of this phone's doorbells
-  fetch    download a clip, check it, decrypt it and write the video
-             <clip id> --out FILE.mkv [--history: also try the account history key, which
-             opens clips from before this phone joined; asks for the passphrase]
-  watch    fetch every new clip as it arrives (Ctrl-C to stop)
+  fetch    download a clip, check it, decrypt it and write the video (Matroska, mode 0600)
+             <clip id> --out FILE.mkv [--force: overwrite FILE] [--history: also try the account
+             history key, which opens clips from before this phone joined; asks for the passphrase]
+  watch    fetch every new clip as it arrives (Ctrl-C to stop); when the relay goes away it
+             says so and reconnects
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
 `;
@@ -62,6 +74,68 @@ function report(c: Confirmation[], risk: string): void {
 
 /** The passphrase unlocks the account keys: from --passphrase-file, $SEALBELL_PASSPHRASE or stdin. */
 const readPassphrase = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_PASSPHRASE', what: 'passphrase' });
+const readAdminToken = (file: string | undefined) => readSecret({ file, env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+
+/** Progress and connection news: on stderr, so stdout stays the command's answer. */
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The account keys from the passphrase; scrypt takes seconds, so say so first. */
+async function unlock(dir: string, passphrase: string): Promise<AccountKeys> {
+  progress('opening the escrow (scrypt, a few seconds)…');
+  return unlockCurrentAccount(dir, passphrase);
+}
+
+/** On a terminal, the owner types the new passphrase back before anything is written. */
+async function confirmWrittenDown(passphrase: string): Promise<void> {
+  console.log('Write this passphrase down; it is shown only now and is the only way to add a phone:\n');
+  console.log(`    ${passphrase}\n`);
+  if (!typingAtTerminal()) return;
+  for (let left = 3; ; ) {
+    const typed = await readHiddenLine('Type it back to confirm you wrote it down (not shown): ');
+    if (typed === undefined) throw new SealbellError('CANCELLED', 'cancelled; nothing was written');
+    let same = false;
+    try {
+      same = normalizePassphrase(typed) === passphrase;
+    } catch {
+      // a typo: not the same
+    }
+    if (same) return;
+    if (--left === 0) throw new SealbellError('PASSPHRASE_MISMATCH', 'that is not the passphrase shown; nothing was written: run phone init again');
+    progress(`that is not the passphrase shown above; ${left} ${left === 1 ? 'try' : 'tries'} left`);
+  }
+}
+
+/** Every command but init and enroll works on a phone folder that exists. */
+function existingDir(dir: string): string {
+  if (!fs.existsSync(dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${dir} (give this phone's folder with --dir)`);
+  return dir;
+}
+
+/** Registers what this phone set up; a relay it cannot reach is reported with the command that finishes the job. */
+async function register(dir: string, ids: string[], adminToken: string, account: AccountKeys): Promise<void> {
+  for (const id of ids) {
+    try {
+      const r = await registerDoorbell({ dir, deviceId: id, adminToken, account });
+      console.log(`doorbell ${id}: ${r.already ? 'already registered on' : 'registered on'} ${r.relayUrl}; escrow uploaded`);
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      throw new SealbellError(
+        'RELAY_UNREACHABLE',
+        `doorbell ${id} is set up but not registered: cannot reach the relay (${reasonOf(e)}). ` +
+          `When the relay is up, finish with: sealbell phone register --dir ${dir} --device ${id}`,
+      );
+    }
+  }
+}
+
+/** Where `fetch` writes: Matroska is what the clip holds, so the name says .mkv. */
+function fetchOutput(out: string, force: boolean | undefined): string {
+  const ext = path.extname(out);
+  if (ext === '') out += '.mkv';
+  else if (ext.toLowerCase() !== '.mkv') throw new SealbellError('OUT_FORMAT', `a clip is a Matroska video: name the output .mkv, not ${ext}`);
+  if (fs.existsSync(out) && !force) throw new SealbellError('OUT_EXISTS', `${out} already exists: choose another name, or --force to overwrite it`);
+  return out;
+}
 
 const common = { dir: { type: 'string' as const, default: 'sealbell-phone' } };
 
@@ -74,9 +148,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
   switch (sub) {
     case 'init': {
       const { values } = parseArgs({ args, options: { ...common, name: { type: 'string', default: 'phone 1' }, pq: { type: 'boolean', default: false } } });
-      const r = phoneInit(values.dir!, { name: values.name, pq: values.pq });
-      console.log(`account made in ${values.dir}. Write this passphrase down; it is shown only now and is the only way to add a phone:\n`);
-      console.log(`    ${r.passphrase}\n`);
+      const r = await phoneInitAsync(values.dir!, { name: values.name, pq: values.pq, confirm: confirmWrittenDown, log: progress });
+      console.log(`account made in ${values.dir}`);
       console.log(`this phone's age recipient: ${r.recipient}`);
       console.log(`escrow (account keys sealed to the passphrase): ${r.escrowPath}`);
       return;
@@ -95,20 +168,37 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           'passphrase-file': { type: 'string' },
         },
       });
-      const account = await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']));
-      const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
+      const endpoint = need(values.endpoint, '--endpoint URL');
+      const code = need(values.code, '--code CODE');
+      const ssid = need(values.ssid, '--ssid SSID');
+      const relayUrl = need(values.relay, '--relay URL');
+      // A typo in the code (check digit) is caught here, before the slow passphrase step.
+      parseSetupCode(code);
+      existingDir(values.dir!);
+      const passphrase = await readPassphrase(values['passphrase-file']);
+      const adminToken = await readAdminToken(values['admin-token-file']);
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
-      const outcome = await phoneSetup({
-        dir: values.dir!,
-        endpoint: need(values.endpoint, '--endpoint URL'),
-        code: need(values.code, '--code CODE'),
-        wifi: { ssid: need(values.ssid, '--ssid SSID'), password },
-        relayUrl: need(values.relay, '--relay URL'),
-        account,
-      });
+      const account = await unlock(values.dir!, passphrase);
+      progress('setting up the doorbell (SPAKE2+ with the setup code)…');
+      let outcome;
+      try {
+        outcome = await phoneSetup({ dir: values.dir!, endpoint, code, wifi: { ssid, password }, relayUrl, account });
+      } catch (e) {
+        if (e instanceof SealbellError && e.code === 'SETUP_WRONG_CODE') {
+          throw new SealbellError(e.code, `${e.message} The doorbell allows ${MAX_ATTEMPTS} wrong codes in all before it locks (a long press on its button reopens it).`);
+        }
+        throw e;
+      }
       console.log(`doorbell ${outcome.deviceId} set up; it holds roster epoch ${outcome.roster.roster.epoch} and signed for it`);
-      await registerOnRelay({ dir: values.dir!, deviceId: outcome.deviceId, adminToken, account });
-      console.log(`registered on ${values.relay}; escrow uploaded`);
+      await register(values.dir!, [outcome.deviceId], adminToken, account);
+      return;
+    }
+    case 'register': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' }, 'admin-token-file': { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const ids = setUpHere(existingDir(values.dir!), values.device);
+      const passphrase = await readPassphrase(values['passphrase-file']);
+      const adminToken = await readAdminToken(values['admin-token-file']);
+      await register(values.dir!, ids, adminToken, await unlock(values.dir!, passphrase));
       return;
     }
     case 'enroll': {
@@ -116,7 +206,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait) });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait), log: progress });
       for (const a of r.alarms ?? []) console.error(a);
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       report(r.confirmations ?? [], 'this phone is not in its roster yet and cannot open its new clips');
@@ -126,8 +216,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const { values } = parseArgs({ args, options: { ...common, phone: { type: 'string' }, device: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
       const phone = need(values.phone, '--phone NAME');
       const wait = waitOptions(values.wait);
+      existingDir(values.dir!);
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const account = await unlockCurrentAccount(values.dir!, passphrase);
+      const account = await unlock(values.dir!, passphrase);
       const showPassphrase = (fresh: string) => {
         console.log(`the account has a NEW passphrase; the old one opens nothing from now on. Write it down; it is shown only now:\n`);
         console.log(`    ${fresh}\n`);
@@ -141,7 +232,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     }
     case 'status': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
-      const all = await phoneStatus(values.dir!, values.device);
+      const all = await phoneStatus(existingDir(values.dir!), values.device);
       for (const l of describeStatus(all)) console.log(l);
       const alarms = all.filter((s) => s.alarm);
       if (alarms.length) throw new SealbellError('ROSTER_FORK', `ALARM: the roster of doorbell ${alarms.map((s) => s.deviceId).join(', ')} is forked (see above)`);
@@ -149,7 +240,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     }
     case 'pq-upgrade': {
       const { values } = parseArgs({ args, options: { ...common, 'passphrase-file': { type: 'string' } } });
-      const r = await pqUpgradeOnRelay({ dir: values.dir!, passphrase: await readPassphrase(values['passphrase-file']) });
+      const passphrase = await readPassphrase(values['passphrase-file']);
+      progress('opening the account escrow (scrypt, a few seconds)…');
+      const r = await pqUpgradeOnRelay({ dir: existingDir(values.dir!), passphrase });
       if (r.escrow) console.log('the account moved to post-quantum: new history key, escrow replaced on the relay');
       for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published, sealing post-quantum to ${u.roster.roster.phones.map((p) => `"${p.name}"`).join(', ')}`);
       if (r.waiting.length) console.log(`still classic, no new clips until each runs phone pq-upgrade: ${r.waiting.map((n) => `"${n}"`).join(', ')}`);
@@ -158,26 +251,41 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     }
     case 'clips': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
-      for (const { deviceId, clips, notices } of await phoneClips(values.dir!, values.device)) {
+      const listed = await phoneClips(existingDir(values.dir!), values.device);
+      // One doorbell: its error is the command's. Several: each says its own, the others are listed.
+      if (listed.length === 1 && listed[0].error) throw listed[0].error;
+      for (const { deviceId, clips, notices, error } of listed) {
+        if (error) {
+          console.error(`doorbell ${deviceId}: cannot list its clips: ${describeFailure(error).message}`);
+          continue;
+        }
         console.log(`doorbell ${deviceId}: ${clips.length} clip(s)`);
         for (const c of clips) console.log(`  ${c.seq === undefined ? '' : `#${c.seq}  `}${c.clip}  ${c.state}${c.reason ? ` (${c.reason})` : ''}  ${c.bytes} bytes`);
         printNotices(notices);
       }
+      const failed = listed.filter((d) => d.error).length;
+      if (failed) throw new SealbellError('CLIPS_PARTIAL', `${failed} of ${listed.length} doorbell(s) could not be listed (above)`);
       return;
     }
     case 'fetch': {
       const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
+        options: { ...common, out: { type: 'string' }, device: { type: 'string' }, history: { type: 'boolean' }, force: { type: 'boolean' }, 'passphrase-file': { type: 'string' } },
       });
       if (positionals.length !== 1) throw new UsageError('phone fetch needs one clip id');
-      const out = need(values.out, '--out FILE');
-      const account = values.history ? await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file'])) : undefined;
-      const history = account
-        ? [account.history, ...(account.previous ?? [])]
-        : undefined;
-      const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
+      const out = fetchOutput(need(values.out, '--out FILE'), values.force);
+      const account = values.history ? await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file'])) : undefined;
+      const history = account ? [account.history, ...(account.previous ?? [])] : undefined;
+      let r;
+      try {
+        r = await phoneFetch({ dir: existingDir(values.dir!), clip: positionals[0], out, deviceId: values.device, history });
+      } catch (e) {
+        if (e instanceof SealbellError && e.code === 'NO_IDENTITY' && !values.history) {
+          throw new SealbellError(e.code, `${e.message}. A clip from before this phone joined opens with --history (asks for the passphrase).`);
+        }
+        throw e;
+      }
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
       printNotices(r.notices);
       return;
@@ -185,22 +293,28 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     case 'watch': {
       const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
       const w = await phoneWatch({
-        dir: values.dir!,
+        dir: existingDir(values.dir!),
         deviceId: values.device,
         onClip: (r, clip) => {
           console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`);
           if (!(r instanceof Error)) printNotices(r.notices);
         },
+        onStatus: (deviceId, message) => console.log(`doorbell ${deviceId}: ${message}`),
       });
       console.log('watching for new clips (Ctrl-C to stop)');
-      void untilStopped().then(() => w.close());
+      let stopped = false;
+      void untilStopped().then(() => {
+        stopped = true;
+        w.close();
+      });
       await w.closed;
+      if (stopped) console.log('stopped watching');
       return;
     }
     case 'live': {
       const { values } = parseArgs({ args, options: { ...common, seconds: { type: 'string', default: '10' }, out: { type: 'string' }, device: { type: 'string' } } });
       const seconds = positiveInt(values.seconds!, '--seconds');
-      const r = await phoneLive({ dir: values.dir!, deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
+      const r = await phoneLive({ dir: existingDir(values.dir!), deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
       const dropped = r.dropped.replayed + r.dropped.late + r.dropped.forged;
       console.log(`live: ${r.frames} frames decrypted into ${r.out}${dropped ? `; ${dropped} records dropped (replayed ${r.dropped.replayed}, late ${r.dropped.late}, forged ${r.dropped.forged})` : ''}`);
       return;

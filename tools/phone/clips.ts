@@ -31,6 +31,8 @@ export interface DeviceClips {
   clips: ListedClip[];
   /** missing, dropped or forked clips and roster warnings, each naming the doorbell */
   notices: ChainNotice[];
+  /** why this doorbell's clips could not be listed (the others are listed all the same) */
+  error?: Error;
 }
 
 function devicesOf(dir: string, deviceId?: string): string[] {
@@ -41,7 +43,13 @@ function devicesOf(dir: string, deviceId?: string): string[] {
 
 export async function phoneClips(dir: string, deviceId?: string): Promise<DeviceClips[]> {
   const out: DeviceClips[] = [];
-  for (const id of devicesOf(dir, deviceId)) out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id).checkedClips()) });
+  for (const id of devicesOf(dir, deviceId)) {
+    try {
+      out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id).checkedClips()) });
+    } catch (e) {
+      out.push({ deviceId: id, clips: [], notices: [], error: e as Error });
+    }
+  }
   return out;
 }
 
@@ -190,48 +198,175 @@ function stanzaCount(agePath: string): number | undefined {
 
 /** Finds the clip on this phone's doorbells, downloads it, checks it and (with `out`) writes the video. */
 export async function phoneFetch(a: FetchOptions & { dir: string; clip: string; deviceId?: string }): Promise<FetchedClip> {
-  for (const id of devicesOf(a.dir, a.deviceId)) {
+  const ids = devicesOf(a.dir, a.deviceId);
+  let unreachable: Error | undefined;
+  for (const id of ids) {
     try {
       return await new DeviceFetcher(a.dir, id).fetch(a.clip, a);
     } catch (e) {
-      if (!(e instanceof RelayApiError && e.code === 'UNKNOWN_CLIP')) throw e;
+      if (e instanceof RelayApiError && e.code === 'UNKNOWN_CLIP') continue;
+      // With one doorbell, its error is the answer; with several, another may hold the clip.
+      if (ids.length === 1 || !isUnreachable(e)) throw e;
+      unreachable = e as Error;
     }
   }
+  if (unreachable) throw unreachable;
   throw new SealbellError('UNKNOWN_CLIP', `no doorbell of this phone has a clip ${a.clip}`);
+}
+
+/** A network failure (relay down, connection reset): worth trying again later, unlike a refusal. */
+export function isUnreachable(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+  if (e instanceof RelayApiError) return (e.code === 'FOLLOW_FAILED' && e.status === 0) || e.status >= 500 || e.status === 429;
+  // fetch() reports every network failure as TypeError "fetch failed" with the reason as its cause.
+  return (e instanceof TypeError && e.message === 'fetch failed') || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'].includes(code ?? '');
 }
 
 export interface Watching {
   close(): void;
+  /** resolves when closed; rejects when no doorbell can be watched any more */
   closed: Promise<void>;
 }
 
+export interface WatchOptions {
+  dir: string;
+  deviceId?: string;
+  onClip: (r: FetchedClip | SealbellError, clip: string) => void;
+  /** a doorbell's connection news: lost, retrying, back, or given up */
+  onStatus?: (deviceId: string, message: string) => void;
+  /** wait before reconnect attempt n (1, 2, …); default 1 s doubling to 30 s */
+  backoffMs?: (attempt: number) => number;
+}
+
+const defaultBackoff = (attempt: number) => Math.min(30_000, 1000 * 2 ** (attempt - 1));
+
 /**
- * Fetches (and checks) every clip that becomes verified from now on; `onClip` per clip or failure.
- * An event is only a hint: a clip is new when its signed manifest is one this phone has not seen
- * (a replayed event of an old clip is ignored), and the chain names clips missing before it.
+ * Fetches (and checks) every clip that becomes verified from now on; `onClip` per clip or
+ * failure. Each doorbell is followed on its own: when its relay goes away the watch says
+ * so, reconnects with backoff and catches up on the clips it missed meanwhile. A doorbell
+ * whose relay refuses this phone (not a network failure) is given up with a message; the
+ * watch ends with an error only when every doorbell is given up.
  */
-export async function phoneWatch(a: { dir: string; deviceId?: string; onClip: (r: FetchedClip | SealbellError, clip: string) => void }): Promise<Watching> {
-  const follows: Following[] = [];
-  for (const id of devicesOf(a.dir, a.deviceId)) {
-    const fetcher = new DeviceFetcher(a.dir, id);
-    // One clip at a time per doorbell, so the chain moves in the order events arrive.
-    let queue = Promise.resolve();
-    const handle = async (clip: string): Promise<void> => {
-      const { m, bytes } = await fetcher.manifestOf(clip);
-      if (!fetcher.peek(m, bytes).isNew) return;
-      a.onClip(await fetcher.fetch(clip), clip);
-    };
-    follows.push(
-      await fetcher.call((c) => c.follow((e) => {
-        if (e.state !== 'verified') return;
-        queue = queue.then(() =>
-          handle(e.clip).catch((err) => a.onClip(err instanceof SealbellError ? err : new SealbellError('FETCH', (err as Error).message), e.clip)),
-        );
-      })),
-    );
-  }
+export async function phoneWatch(a: WatchOptions): Promise<Watching> {
+  const ids = devicesOf(a.dir, a.deviceId);
+  const watches = ids.map((id) => new DeviceWatch(a.dir, id, a));
+  await Promise.all(watches.map((w) => w.started));
   return {
-    close: () => follows.forEach((f) => f.close()),
-    closed: Promise.all(follows.map((f) => f.closed)).then(() => {}),
+    close: () => watches.forEach((w) => w.close()),
+    closed: Promise.allSettled(watches.map((w) => w.done)).then((results) => {
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed.length === watches.length) {
+        throw failed.length === 1 ? failed[0].reason : new SealbellError('WATCH_FAILED', `none of the ${watches.length} doorbells can be watched`);
+      }
+    }),
   };
+}
+
+/** One doorbell's follow loop. */
+class DeviceWatch {
+  private readonly fetcher: DeviceFetcher;
+  /** verified clips already there or fetched: never fetched again after a reconnect */
+  private readonly seen = new Set<string>();
+  private following: Following | undefined;
+  /** clips are fetched one after another */
+  private queue = Promise.resolve();
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  readonly done: Promise<void>;
+  /** settles once the first connection is made or given up (or the relay is found down) */
+  readonly started: Promise<void>;
+  private markStarted!: () => void;
+
+  constructor(
+    dir: string,
+    private readonly deviceId: string,
+    private readonly o: WatchOptions,
+  ) {
+    this.fetcher = new DeviceFetcher(dir, deviceId);
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+    this.done = this.run();
+    this.done.catch(() => {}).finally(() => this.markStarted());
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.following?.close();
+    this.wake?.();
+  }
+
+  private status(message: string): void {
+    this.o.onStatus?.(this.deviceId, message);
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    let connectedBefore = false;
+    while (!this.stopped) {
+      try {
+        const catchUp = connectedBefore;
+        // What is already there when we first connect is not "new" (listing also tells a relay that
+        // is down most clearly); after an outage it is what was missed.
+        const before = await this.fetcher.clips();
+        if (!catchUp) for (const c of before) if (c.state === 'verified') this.seen.add(c.clip);
+        this.following = await this.fetcher.call((c) => c.follow((e) => e.state === 'verified' && this.fetchOnce(e.clip)));
+        if (this.stopped) this.following.close();
+        // Listed again once following: a clip verified in between is fetched too (`seen` keeps each single).
+        for (const c of await this.fetcher.clips()) if (c.state === 'verified') this.fetchOnce(c.clip);
+        if (catchUp) this.status('reconnected to the relay; watching again');
+        attempt = 0;
+        connectedBefore = true;
+        this.markStarted();
+        const { code } = await this.following.closed;
+        this.following = undefined;
+        if (this.stopped) return;
+        this.status(`lost the relay (connection closed${code === 1006 ? '' : `, ${code}`}); reconnecting`);
+      } catch (e) {
+        this.following?.close();
+        this.following = undefined;
+        if (this.stopped) return;
+        if (!isUnreachable(e)) {
+          this.status(`giving up: ${(e as Error).message}`);
+          throw e;
+        }
+        attempt++;
+        const wait = (this.o.backoffMs ?? defaultBackoff)(attempt);
+        this.status(`cannot reach the relay (${reasonOf(e)}); trying again in ${Math.round(wait / 1000)} s`);
+        this.markStarted();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /**
+   * Fetches a verified clip once. An event or a listing is only a hint: the clip is new when its
+   * signed manifest is one this phone has not seen (a replayed event of an old clip is ignored), and
+   * the chain names clips missing before it. One clip at a time, so the chain moves in order.
+   */
+  private fetchOnce(clip: string): void {
+    if (this.seen.has(clip)) return;
+    this.seen.add(clip);
+    this.queue = this.queue.then(async () => {
+      try {
+        const { m, bytes } = await this.fetcher.manifestOf(clip);
+        if (!this.fetcher.peek(m, bytes).isNew) return;
+        this.o.onClip(await this.fetcher.fetch(clip), clip);
+      } catch (err) {
+        // A clip that failed for want of the relay is tried again after reconnecting.
+        if (isUnreachable(err)) this.seen.delete(clip);
+        this.o.onClip(err instanceof SealbellError ? err : new SealbellError('FETCH', (err as Error).message), clip);
+      }
+    });
+  }
+}
+
+/** A short why for a network failure: the system's code when there is one. */
+export function reasonOf(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? (e as { code?: string }).code ?? (e as Error).message;
 }

@@ -11,7 +11,7 @@ import { systemRandom } from '../../src/crypto/noble.js';
 import { encodeAuthKey, signRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterRun } from '../../src/roster/bundle.js';
 import { accountSigners, type EditBase } from './roster-sync.js';
-import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster } from './state.js';
+import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster, type AccountKeys } from './state.js';
 import { openEscrow } from './escrow.js';
 import { identityKem } from '../../src/age/recipients.js';
 import { newPhoneKeys } from './init.js';
@@ -21,6 +21,8 @@ export interface PhoneEnrollArgs {
   dir: string;
   passphrase: string;
   escrow: Uint8Array;
+  /** the escrow already opened with the passphrase (saves a second scrypt) */
+  account?: AccountKeys;
   /** each doorbell's current signed roster bundle (trusted as given: a test, or a file) */
   rosters: Uint8Array[];
   /**
@@ -58,7 +60,7 @@ export interface PhoneEnrollResult {
 export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const random = a.random ?? systemRandom;
   if (hasPhone(a.dir)) throw new SealbellError('PHONE_EXISTS', `${a.dir} already holds a phone`);
-  const account = openEscrow(a.escrow, a.passphrase);
+  const account = a.account ?? openEscrow(a.escrow, a.passphrase);
   const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
   const phone = newPhoneKeys(a.name, random, identityKem(account.history));
   const signers = accountSigners(account);

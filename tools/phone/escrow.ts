@@ -27,11 +27,12 @@ import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
-import { decryptWithPassphrase, encryptWithPassphrase } from '../../src/age/file.js';
+import { decryptWithPassphrase, decryptWithPassphraseAsync, encryptWithPassphrase, encryptWithPassphraseAsync } from '../../src/age/file.js';
 import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
 import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
 import type { AccountKeys } from './state.js';
+import { nodeScrypt } from '../scrypt-async.js';
 
 export function newPassphrase(random: Random): string {
   return entropyToMnemonic(random(16), wordlist);
@@ -125,4 +126,14 @@ export function openEscrow(escrow: Uint8Array, passphrase: string): AccountKeys 
     }
     throw e;
   }
+}
+
+/** sealEscrow with scrypt off the event loop: what the commands use. */
+export function sealEscrowAsync(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Promise<Uint8Array> {
+  return encryptWithPassphraseAsync(encodeAccount(a), utf8ToBytes(normalizePassphrase(passphrase)), random, nobleAead, nodeScrypt, logN);
+}
+
+/** openEscrow with scrypt off the event loop (seconds at 2^18); the same errors. */
+export async function openEscrowAsync(escrow: Uint8Array, passphrase: string): Promise<AccountKeys> {
+  return parseAccount(await decryptWithPassphraseAsync(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, nodeScrypt));
 }

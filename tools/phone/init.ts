@@ -9,7 +9,7 @@ import { systemRandom } from '../../src/crypto/noble.js';
 import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../../src/age/recipients.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
-import { newPassphrase, sealEscrow } from './escrow.js';
+import { newPassphrase, sealEscrow, sealEscrowAsync } from './escrow.js';
 import { accountIdFor, escrowWriteToken, writeEscrowRecord } from './relay-sync.js';
 
 export interface PhoneInitOptions {
@@ -46,12 +46,36 @@ export function newPhoneKeys(name: string, random: Random, kem: Kem = 'x25519'):
 
 export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResult {
   const random = o.random ?? systemRandom;
+  const a = newAccount(dir, o.name, random, o.pq);
+  return writeAccount(dir, a, sealEscrow(a.account, a.passphrase, random, o.logN));
+}
+
+/**
+ * phoneInit for the command: the escrow sealed off the event loop, and `confirm` (the
+ * owner types the passphrase back) awaited before anything is written.
+ */
+export async function phoneInitAsync(dir: string, o: PhoneInitOptions & { confirm?: (passphrase: string) => Promise<void>; log?: (line: string) => void } = {}): Promise<PhoneInitResult> {
+  const random = o.random ?? systemRandom;
+  const a = newAccount(dir, o.name, random, o.pq);
+  await o.confirm?.(a.passphrase);
+  o.log?.('sealing the escrow to the passphrase (scrypt, a few seconds)…');
+  return writeAccount(dir, a, await sealEscrowAsync(a.account, a.passphrase, random, o.logN));
+}
+
+interface NewAccount {
+  account: AccountKeys;
+  phone: PhoneKeys;
+  passphrase: string;
+}
+
+function newAccount(dir: string, name: string | undefined, random: Random, pq = false): NewAccount {
   if (hasPhone(dir)) throw new SealbellError('PHONE_EXISTS', `${dir} already holds a phone`);
-  const kem: Kem = o.pq ? 'mlkem768x25519' : 'x25519';
+  const kem: Kem = pq ? 'mlkem768x25519' : 'x25519';
   const account: AccountKeys = { authority: signingKeyFromSeed(random(32)), history: generateAgeIdentity(kem, random) };
-  const phone = newPhoneKeys(o.name ?? 'phone 1', random, kem);
-  const passphrase = newPassphrase(random);
-  const escrow = sealEscrow(account, passphrase, random, o.logN);
+  return { account, phone: newPhoneKeys(name ?? 'phone 1', random, kem), passphrase: newPassphrase(random) };
+}
+
+function writeAccount(dir: string, { account, phone, passphrase }: NewAccount, escrow: Uint8Array): PhoneInitResult {
   writeAuthorityPub(dir, account);
   writePhone(dir, phone);
   const escrowPath = writeEscrow(dir, escrow);

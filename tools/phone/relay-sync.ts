@@ -25,8 +25,8 @@ import { generateAgeIdentity, identityKem } from '../../src/age/recipients.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phonePqUpgrade, type PhonePqUpgradeResult } from './pq-upgrade.js';
 import { phoneRevoke } from './revoke.js';
-import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrow, sealEscrow } from './escrow.js';
-import { listDevices, readDevice, readPhone, unlockAccount, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
+import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrowAsync, sealEscrowAsync } from './escrow.js';
+import { listDevices, readDevice, readPhone, unlockAccountAsync, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
 import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
 
 /**
@@ -126,7 +126,7 @@ export async function registerOnRelay(a: { dir: string; deviceId: string; adminT
  */
 export async function unlockCurrentAccount(dir: string, passphrase: string): Promise<AccountKeys> {
   try {
-    return unlockAccount(dir, passphrase);
+    return await unlockAccountAsync(dir, passphrase); // scrypt off the event loop
   } catch (e) {
     const [id] = listDevices(dir);
     if (!(e instanceof SealbellError && e.code === 'AGE_PASSPHRASE') || !id) throw e;
@@ -137,7 +137,7 @@ export async function unlockCurrentAccount(dir: string, passphrase: string): Pro
     } catch {
       throw e;
     }
-    const keys = openEscrow(escrow, passphrase);
+    const keys = await openEscrowAsync(escrow, passphrase);
     writeEscrow(dir, escrow);
     writeAuthorityPub(dir, keys);
     writeEscrowRecord(dir, { account });
@@ -168,11 +168,14 @@ export async function enrollFromRelay(a: {
   name: string;
   /** then wait (bounded) for each doorbell's acknowledgement */
   wait?: WaitOptions;
+  /** progress lines (the scrypt step takes seconds) */
+  log?: (line: string) => void;
 }): Promise<PhoneEnrollResult & { confirmations?: Confirmation[]; alarms?: string[] }> {
   const account = accountIdFor(a.passphrase);
   const escrow = await getEscrow(a.relay, account);
   // Opened here first: a wrong passphrase fails before anything is asked of the relay or written.
-  const keys = openEscrow(escrow, a.passphrase);
+  a.log?.('opening the account escrow (scrypt, a few seconds)…');
+  const keys = await openEscrowAsync(escrow, a.passphrase);
   const authorityId = keyIdHex(keys.authority.keyId);
   const devices = await authorityDevices(a.relay, authorityId);
   const authKey = phoneAuthKeyFromSeed(keys.authority.secretKey);
@@ -190,7 +193,7 @@ export async function enrollFromRelay(a: {
     const acked = await ackedRoster(a.dir, id, await PhoneClient.login(a.relay, id, authKey));
     bases.push(editBase(a.dir, acked, accountSigners(keys).map((k) => k.publicKey)));
   }
-  const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, rosters: [], bases, name: a.name, keep: false });
+  const result = phoneEnroll({ dir: a.dir, passphrase: a.passphrase, escrow, account: keys, rosters: [], bases, name: a.name, keep: false });
   // No write token kept: the phone that made the account (or last rotated it) replaces the escrow;
   // a revocation from here derives the token from the passphrase to drop it.
   writeEscrowRecord(a.dir, { account });
@@ -253,7 +256,7 @@ export async function revokeOnRelay(a: {
   const updates = phoneRevoke({ dir: a.dir, phone: a.phone, deviceId: a.deviceId, bases, account: a.account, rotate: next, keep: false });
   const relay = readDevice(a.dir, ids[0]).relayUrl;
   const passphrase = newPassphrase(random);
-  const escrow = sealEscrow(next, passphrase, random, a.logN);
+  const escrow = await sealEscrowAsync(next, passphrase, random, a.logN);
   const account = accountIdFor(passphrase);
   const writeToken = escrowWriteToken(passphrase);
   let old: EscrowRecord | undefined;
@@ -299,7 +302,7 @@ export async function pqUpgradeOnRelay(a: { dir: string; passphrase: string }): 
   const relayOf = (id: string) => readDevice(a.dir, id).relayUrl;
   const record = readEscrowRecord(a.dir);
   const escrow = await getEscrow(relayOf(ids[0]), record.account);
-  const keys = openEscrow(escrow, a.passphrase);
+  const keys = await openEscrowAsync(escrow, a.passphrase);
   const authKey = phoneAuthKeyFromSeed(keys.authority.secretKey);
   // each doorbell's acknowledged roster, not what the relay calls newest (roster-sync.ts)
   const bases: EditBase[] = [];

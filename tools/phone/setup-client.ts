@@ -8,7 +8,8 @@ import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { equalBytes } from '../../src/bytes.js';
 import { decodePublicKey, keyIdHex, type SigningKey } from '../../src/minisign.js';
-import { Spake2PlusProver, deriveScalars } from '../../src/setup/spake2plus.js';
+import { Spake2PlusProver, deriveScalars, deriveScalarsAsync } from '../../src/setup/spake2plus.js';
+import type { AsyncScrypt } from '../../src/age/scrypt.js';
 import { encodeMessage, parseMessage, type SetupMessage } from '../../src/setup/messages.js';
 import { SetupChannel } from '../../src/setup/channel.js';
 import { encodeConfig, parseDeviceInfo, parseDone, type DeviceInfo, type WifiCredentials } from '../../src/setup/records.js';
@@ -40,6 +41,8 @@ export interface PhoneSetupOptions {
   authority: SigningKey;
   /** The roster to give this device (its id and current state are known by then). */
   roster: (device: DeviceSeen) => Roster;
+  /** runs the code's scrypt (2^15) off the event loop; without it, noble's runs in line */
+  scrypt?: AsyncScrypt;
 }
 
 export interface PhoneSetupOutcome {
@@ -75,7 +78,8 @@ export async function runPhoneSetup(o: PhoneSetupOptions): Promise<PhoneSetupOut
     throw new SealbellError('SETUP_WRONG_DEVICE', 'this doorbell is not the one on the scanned QR code (its salt differs)');
   }
   const sid = params.sessionId;
-  const { w0, w1 } = deriveScalars(codePassword(code.code), params.salt, { idProver: ID_PROVER, idVerifier: ID_VERIFIER });
+  const ids = { idProver: ID_PROVER, idVerifier: ID_VERIFIER };
+  const { w0, w1 } = o.scrypt ? await deriveScalarsAsync(codePassword(code.code), params.salt, ids, o.scrypt) : deriveScalars(codePassword(code.code), params.salt, ids);
   const prover = new Spake2PlusProver({ context: spakeContext(sid, params.salt), idProver: ID_PROVER, idVerifier: ID_VERIFIER, w0, w1, random: o.random });
   w1.fill(0);
   const shareP = prover.start();

@@ -10,6 +10,7 @@ import type { Roster } from '../../src/roster/roster.js';
 import type { WifiCredentials } from '../../src/setup/records.js';
 import { runPhoneSetup, type DeviceSeen, type PhoneSetupOutcome, type SetupTransport } from './setup-client.js';
 import { httpSetupTransport } from './http-transport.js';
+import { nodeScrypt } from '../scrypt-async.js';
 import { readPhone, writeDevice, writeRoster, type AccountKeys } from './state.js';
 import { rosterEntry, withPhone } from './roster-edit.js';
 
@@ -47,6 +48,7 @@ export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> 
     credential,
     authority: account.authority,
     roster: rosterFor,
+    scrypt: nodeScrypt,
   });
   writeDevice(a.dir, { deviceId: outcome.deviceId, publicKeyText: outcome.devicePublicKey, relayUrl: a.relayUrl, credential });
   writeRoster(a.dir, outcome.roster);

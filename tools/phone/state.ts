@@ -26,7 +26,7 @@ import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
 import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
-import { openEscrow } from './escrow.js';
+import { openEscrow, openEscrowAsync } from './escrow.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
 
@@ -127,13 +127,20 @@ export function readAuthorityPub(dir: string): Uint8Array {
 
 /** The account keys, from this phone's escrow.age and the passphrase (AGE_PASSPHRASE if wrong). */
 export function unlockAccount(dir: string, passphrase: string): AccountKeys {
-  let escrow: Uint8Array;
+  return openEscrow(readEscrow(dir), passphrase);
+}
+
+/** unlockAccount with scrypt off the event loop: what the commands use. */
+export function unlockAccountAsync(dir: string, passphrase: string): Promise<AccountKeys> {
+  return openEscrowAsync(readEscrow(dir), passphrase);
+}
+
+function readEscrow(dir: string): Uint8Array {
   try {
-    escrow = new Uint8Array(fs.readFileSync(file(dir, 'escrow.age')));
+    return new Uint8Array(fs.readFileSync(file(dir, 'escrow.age')));
   } catch {
     throw new SealbellError('PHONE_STATE', `${file(dir, 'escrow.age')} is missing: run phone init or enroll first`);
   }
-  return openEscrow(escrow, passphrase);
 }
 
 export function writeEscrow(dir: string, escrow: Uint8Array): string {

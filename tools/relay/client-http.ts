@@ -22,6 +22,26 @@ export interface RequestOptions {
   json?: unknown;
   body?: Uint8Array;
   headers?: Record<string, string>;
+  /** safe to send twice (GET, HEAD, PUT and DELETE are): retried once on a reset connection */
+  idempotent?: boolean;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+/** A connection the server (or a busy machine's timeouts) closed under the request: worth one more try. */
+function isReset(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  return e instanceof TypeError && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE');
+}
+
+/** fetch, once more on a reset connection when the request is idempotent (a keep-alive socket may die idle). */
+export async function fetchRetryingReset(url: string, init: RequestInit, idempotent: boolean): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (!idempotent || !isReset(e)) throw e;
+    return fetch(url, init);
+  }
 }
 
 /** Fetches and throws RelayApiError (with the relay's code) on anything but 2xx. */
@@ -36,7 +56,8 @@ export async function relayRequest(base: string, path: string, o: RequestOptions
     headers['content-type'] = 'application/octet-stream';
     body = o.body;
   }
-  const res = await fetch(relayUrl(base, path), { method: o.method ?? 'GET', headers, body });
+  const method = o.method ?? 'GET';
+  const res = await fetchRetryingReset(relayUrl(base, path), { method, headers, body }, o.idempotent ?? IDEMPOTENT_METHODS.has(method));
   if (!res.ok) {
     let code = 'HTTP_ERROR';
     let message = `${res.status} ${res.statusText}`;

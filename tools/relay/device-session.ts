@@ -278,6 +278,7 @@ export class DeviceSession {
         this.ctx.store.unsynced(() => {
           if (verdict.ok) {
             this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+            this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
             dropped = this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
           } else {
             this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
@@ -299,6 +300,7 @@ export class DeviceSession {
         });
         await this.ctx.commits.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
+        this.ctx.log(`relay: device ${device}: clip ${m.clip} incomplete (${m.reason})`);
         return this.closedClip(device, m.clip);
       }
     }

@@ -13,6 +13,7 @@ import { SealbellError } from '../../src/errors.js';
 import { RelayError, requireId } from './errors.js';
 import { parsePhoneKeyList, type PublishedPhoneKeys } from './phone-keys.js';
 import type { PhoneAuth } from './phone-auth.js';
+import { refusalLine } from './log.js';
 import type { RelayRosters } from './rosters.js';
 import type { SourceLimit } from './source-limit.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
@@ -107,7 +108,10 @@ export function sendError(res: ServerResponse, e: unknown, log: (line: string) =
   }
   // A refused request whose body was not read: do not reuse the connection for the next one.
   if (req && !req.complete) res.setHeader('connection', 'close');
-  if (e instanceof RelayError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+  if (e instanceof RelayError) {
+    log(refusalLine(e, req));
+    return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+  }
   log(`relay: internal error: ${(e as Error).message}`);
   sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the relay failed to handle the request' } });
 }
@@ -352,6 +356,7 @@ export class HttpApi {
     const blob = await readBody(req, this.c.limits.maxBlobBytes);
     if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the roster blob is empty');
     const epoch = this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
+    this.c.log(`relay: device ${device}: roster update epoch ${epoch} published`);
     sendJson(res, 200, { device, epoch });
   }
 

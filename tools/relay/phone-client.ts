@@ -76,7 +76,8 @@ export class PhoneClient {
   /** Signs the relay's challenge with `key`; the key must be published for the device. */
   static async login(relay: string, device: string, key: PhoneAuthKey): Promise<PhoneClient> {
     const base = `v1/devices/${idPath(device)}/auth`;
-    const { challenge } = await relayJson<{ challenge: string }>(relay, `${base}/challenge`, { method: 'POST' });
+    // A challenge is only ever a fresh random value: asking twice is harmless.
+    const { challenge } = await relayJson<{ challenge: string }>(relay, `${base}/challenge`, { method: 'POST', idempotent: true });
     const origin = new URL(relay).origin;
     const signature = ed25519.sign(authMessage(new Uint8Array(Buffer.from(challenge, 'base64')), origin), key.secretKey);
     const { token } = await relayJson<{ token: string }>(relay, `${base}/session`, {

@@ -26,6 +26,7 @@ import { PhoneSockets } from './phone-sockets.js';
 import { GroupCommit } from './group-commit.js';
 import { RelayMetrics } from './metrics.js';
 import { OpsApi } from './ops-api.js';
+import { refusalLine } from './log.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -147,9 +148,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   server.on('connection', (socket) => {
     const source = socket.remoteAddress ?? '';
     if (!perSource.admit(source)) {
+      log(`relay: connection from ${source} refused: over its ${limits.maxConnectionsPerSource} connections`);
       socket.destroy();
       return;
     }
+    log(`relay: connection from ${source}:${socket.remotePort}`);
     socket.once('close', () => perSource.release(source));
   });
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
@@ -169,7 +172,9 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
           live.deviceGone(device.id); // its live sessions ended with the old connection
           deviceSessions.set(device.id, session);
           ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
-          ws.on('close', () => {
+          log(`relay: device ${device.id} connected (uplink)`);
+          ws.on('close', (code) => {
+            log(`relay: device ${device.id} disconnected (uplink, ${code})`);
             if (deviceSessions.get(device.id) === session) {
               deviceSessions.delete(device.id);
               live.deviceGone(device.id);
@@ -189,9 +194,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         wss.handleUpgrade(req, socket, head, (ws) => {
           const unsubscribe = events.subscribe(device, (e) => ws.send(JSON.stringify(e)));
           const untrack = phoneSockets.add(device, session.publicKey, ws);
+          log(`relay: a phone is following device ${device}`);
           ws.on('close', () => {
             unsubscribe();
             untrack();
+            log(`relay: a phone stopped following device ${device}`);
           });
           ws.on('error', () => {});
           // Phones only listen here.
@@ -214,7 +221,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
     } catch (e) {
       metrics.refused(e instanceof RelayError ? `http_${e.status}` : 'http_500');
-      refuseUpgrade(socket, e, log);
+      refuseUpgrade(socket, e, log, req);
     }
   });
 
@@ -264,9 +271,10 @@ function protocolBearer(header: string | undefined): string | undefined {
   return token && isToken(token) ? token : undefined;
 }
 
-function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void): void {
+function refuseUpgrade(socket: Duplex, e: unknown, log: (line: string) => void, req: http.IncomingMessage): void {
   const err = e instanceof RelayError ? e : new RelayError(500, 'INTERNAL', 'the relay failed to handle the request');
   if (!(e instanceof RelayError)) log(`relay: internal error on upgrade: ${(e as Error).message}`);
+  else log(refusalLine(err, req));
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   socket.end(
     `HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status] ?? 'Error'}\r\n` +
