@@ -164,7 +164,7 @@ describe('commands a person can trust', function () {
   });
 
   it('phone fetch writes a 0600 .mkv, refuses to overwrite without --force, and refuses other names', async () => {
-    const clip = (ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])).match(/^ {2}(\S+)\s+verified/m) ?? [])[1];
+    const clip = (ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])).match(/^ {2}(?:#\d+ {2})?(\S+)\s+verified/m) ?? [])[1];
     assert.ok(clip);
     assert.match(ok(await sealbell(['phone', 'fetch', clip, '--dir', at('phone1'), '--out', at('door')])), /decrypted to .*door\.mkv/);
     assert.equal(fs.statSync(at('door.mkv')).mode & 0o777, 0o600);
@@ -204,7 +204,7 @@ describe('commands a person can trust', function () {
   });
 
   it('a phone enrolled later is told that a clip from before it joined opens with --history', async () => {
-    const clip = ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])).match(/^ {2}(\S+)\s+verified/m)![1];
+    const clip = ok(await sealbell(['phone', 'clips', '--dir', at('phone1')])).match(/^ {2}(?:#\d+ {2})?(\S+)\s+verified/m)![1];
     const enrolled = await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--name', 'tablet'], { env: secrets() });
     assert.match(ok(enrolled), new RegExp(`${deviceId} epoch 2`));
     assert.match(enrolled.stderr, /opening the escrow \(scrypt, a few seconds\)/);

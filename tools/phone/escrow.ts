@@ -121,11 +121,16 @@ export function openEscrow(escrow: Uint8Array, passphrase: string): AccountKeys 
   try {
     return parseAccount(decryptWithPassphrase(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, SCRYPT_WRITE_LOG_N));
   } catch (e) {
-    if (e instanceof SealbellError && e.code === 'AGE_SCRYPT') {
-      throw new SealbellError('ESCROW_WORK_FACTOR', `the escrow asks for more scrypt work than phones use (${e.message}): it was altered, not opened`);
-    }
-    throw e;
+    throw inflatedWork(e);
   }
+}
+
+/** AGE_SCRYPT (a work factor above what phones write) said as what it is here. */
+function inflatedWork(e: unknown): unknown {
+  if (e instanceof SealbellError && e.code === 'AGE_SCRYPT') {
+    return new SealbellError('ESCROW_WORK_FACTOR', `the escrow asks for more scrypt work than phones use (${e.message}): it was altered, not opened`);
+  }
+  return e;
 }
 
 /** sealEscrow with scrypt off the event loop: what the commands use. */
@@ -135,5 +140,9 @@ export function sealEscrowAsync(a: AccountKeys, passphrase: string, random: Rand
 
 /** openEscrow with scrypt off the event loop (seconds at 2^18); the same errors. */
 export async function openEscrowAsync(escrow: Uint8Array, passphrase: string): Promise<AccountKeys> {
-  return parseAccount(await decryptWithPassphraseAsync(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, nodeScrypt));
+  try {
+    return parseAccount(await decryptWithPassphraseAsync(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, nodeScrypt, SCRYPT_WRITE_LOG_N));
+  } catch (e) {
+    throw inflatedWork(e);
+  }
 }
