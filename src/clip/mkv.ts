@@ -10,7 +10,8 @@
 import { concatBytes, readUintBE, utf8ToBytes, utf8Decode, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 
-const ID = {
+/** Element IDs (exported for tools/phone/remux.ts, which writes the seekable form). */
+export const ID = {
   EBML: 0x1a45dfa3,
   EBMLVersion: 0x4286,
   EBMLReadVersion: 0x42f7,
@@ -38,20 +39,32 @@ const ID = {
   Cluster: 0x1f43b675,
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
+  // only in the seekable file a phone writes (tools/phone/remux.ts)
+  SeekHead: 0x114d9b74,
+  Seek: 0x4dbb,
+  SeekID: 0x53ab,
+  SeekPosition: 0x53ac,
+  Duration: 0x4489,
+  Cues: 0x1c53bb6b,
+  CuePoint: 0xbb,
+  CueTime: 0xb3,
+  CueTrackPositions: 0xb7,
+  CueTrack: 0xf7,
+  CueClusterPosition: 0xf1,
 } as const;
 
 /** Milliseconds between the Unix epoch and Matroska's epoch (2001-01-01T00:00:00Z). */
-const MATROSKA_EPOCH_MS = 978307200000;
+export const MATROSKA_EPOCH_MS = 978307200000;
 const UNKNOWN_SIZE = Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 
-function idBytes(id: number): Uint8Array {
+export function idBytes(id: number): Uint8Array {
   const out: number[] = [];
   for (let v = id; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
   return Uint8Array.from(out);
 }
 
 /** EBML variable-size integer for an element size (always 8 bytes: simple and exact). */
-function sizeBytes(size: number): Uint8Array {
+export function sizeBytes(size: number): Uint8Array {
   const out = new Uint8Array(8);
   writeSize(out, 0, size);
   return out;
@@ -71,12 +84,12 @@ function uintBytes(v: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function el(id: number, ...children: Uint8Array[]): Uint8Array {
+export function el(id: number, ...children: Uint8Array[]): Uint8Array {
   const body = concatBytes(...children);
   return concatBytes(idBytes(id), sizeBytes(body.length), body);
 }
-const uint = (id: number, v: number) => el(id, uintBytes(v));
-const str = (id: number, s: string) => el(id, utf8ToBytes(s));
+export const uint = (id: number, v: number) => el(id, uintBytes(v));
+export const str = (id: number, s: string) => el(id, utf8ToBytes(s));
 
 export interface VideoInfo {
   width: number;
@@ -103,7 +116,7 @@ export function mkvHead(info: VideoInfo): Uint8Array {
   return head;
 }
 
-function buildTracks(width: number, height: number): Uint8Array {
+export function buildTracks(width: number, height: number): Uint8Array {
   return el(
     ID.Tracks,
     el(
@@ -118,18 +131,23 @@ function buildTracks(width: number, height: number): Uint8Array {
   );
 }
 
+/** The EBML header: the file's first element. */
+export function ebmlHeader(): Uint8Array {
+  return el(
+    ID.EBML,
+    uint(ID.EBMLVersion, 1),
+    uint(ID.EBMLReadVersion, 1),
+    uint(ID.EBMLMaxIDLength, 4),
+    uint(ID.EBMLMaxSizeLength, 8),
+    str(ID.DocType, 'matroska'),
+    uint(ID.DocTypeVersion, 4),
+    uint(ID.DocTypeReadVersion, 2),
+  );
+}
+
 function buildHead(tracks: Uint8Array): Uint8Array {
   return concatBytes(
-    el(
-      ID.EBML,
-      uint(ID.EBMLVersion, 1),
-      uint(ID.EBMLReadVersion, 1),
-      uint(ID.EBMLMaxIDLength, 4),
-      uint(ID.EBMLMaxSizeLength, 8),
-      str(ID.DocType, 'matroska'),
-      uint(ID.DocTypeVersion, 4),
-      uint(ID.DocTypeReadVersion, 2),
-    ),
+    ebmlHeader(),
     idBytes(ID.Segment),
     UNKNOWN_SIZE,
     el(
@@ -216,6 +234,11 @@ export class MkvReader {
     }
     this.buf.copyWithin(0, used, this.len);
     this.len -= used;
+  }
+
+  /** Bytes held that do not yet make a whole element (a file cut short ends with some). */
+  get buffered(): number {
+    return this.len;
   }
 
   end(): void {
@@ -309,7 +332,7 @@ const text = (b: Uint8Array | undefined): string => {
 };
 
 /** Element ID (1–4 bytes, marker kept) and size (1–8 byte vint); undefined if incomplete. */
-function readElementHead(b: Uint8Array): { id: number; size: number; headLength: number } | undefined {
+export function readElementHead(b: Uint8Array): { id: number; size: number; headLength: number } | undefined {
   if (b.length < 1) return undefined;
   const idLength = vintLength(b[0], 4) ?? malformed('bad element ID');
   if (b.length < idLength + 1) return undefined;

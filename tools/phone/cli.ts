@@ -8,6 +8,7 @@ import { enrollFromRelay, pqUpgradeOnRelay, registerOnRelay, revokeOnRelay } fro
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
 import { unlockAccount } from './state.js';
 import { phoneLive } from './live.js';
+import { remuxFile } from './remux.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -29,9 +30,11 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
   revoke   remove a phone from every doorbell's roster (a signed update through the relay)
              --phone NAME [--device ID]; passphrase as for setup
   clips    list the clips of this phone's doorbells
-  fetch    download a clip, check it, decrypt it and write the video
-             <clip id> --out FILE.mkv [--history: also try the account history key, which
-             opens clips from before this phone joined; asks for the passphrase]
+  fetch    download a clip, check it, decrypt it and write the video (seekable: with
+             Duration and Cues) <clip id> --out FILE.mkv [--history: also try the account
+             history key, which opens clips from before this phone joined; asks for the passphrase]
+  remux    rewrite a decrypted clip as a seekable file; a clip cut short (age -d of an
+             incomplete clip) keeps every whole frame   <IN.mkv> --out FILE.mkv
   watch    fetch every new clip as it arrives (Ctrl-C to stop)
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
@@ -136,6 +139,14 @@ export async function phoneCommand(argv: string[]): Promise<void> {
         : undefined;
       const r = await phoneFetch({ dir: values.dir!, clip: positionals[0], out, deviceId: values.device, history });
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
+      return;
+    }
+    case 'remux': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
+      if (positionals.length !== 1) throw new UsageError('phone remux needs one input file');
+      const r = remuxFile(positionals[0], need(values.out, '--out FILE'));
+      const cut = r.droppedTail ? `; the input was cut short: ${r.droppedTail} bytes after the last whole frame dropped` : '';
+      console.log(`ok: ${r.frames} frames, ${(r.duration / 1000).toFixed(1)} s, seekable, in ${values.out}${cut}`);
       return;
     }
     case 'watch': {

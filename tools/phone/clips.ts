@@ -66,13 +66,13 @@ export class DeviceFetcher {
     return this.call((c) => c.clips());
   }
 
-  /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video). */
+  /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video, seekable). */
   async fetch(clip: string, o: FetchOptions = {}): Promise<FetchedClip> {
     const phone = readPhone(this.dir);
     const identities = [phone.identity, ...(phone.previous ?? []), ...(o.history === undefined ? [] : [o.history].flat())];
     const pub = this.device.publicKeyText;
     const got = await this.call((c) => c.download(clip, o.keepDir ?? path.join(this.dir, 'clips'), { devicePub: pub }));
-    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out });
+    const { opened } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out, seekable: true });
     return { deviceId: this.deviceId, clip, frames: opened!.frames, age: got.age, out: o.out };
   }
 
