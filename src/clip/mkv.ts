@@ -39,6 +39,14 @@ export const ID = {
   Cluster: 0x1f43b675,
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
+  // the poster frame: a cover-art attachment ahead of the first Cluster
+  Attachments: 0x1941a469,
+  AttachedFile: 0x61a7,
+  FileDescription: 0x467e,
+  FileName: 0x466e,
+  FileMediaType: 0x4660,
+  FileData: 0x465c,
+  FileUID: 0x46ae,
   // only in the seekable file a phone writes (tools/phone/remux.ts)
   SeekHead: 0x114d9b74,
   Seek: 0x4dbb,
@@ -161,6 +169,48 @@ function buildHead(tracks: Uint8Array): Uint8Array {
   );
 }
 
+/** The poster's name: Matroska's cover-art convention, so players and file browsers show it. */
+export const POSTER_NAME = 'cover.jpg';
+const POSTER_DESCRIPTION = 'sealbell poster: the frame at the trigger';
+
+/**
+ * The bytes that go in front of the poster JPEG (the frame at the trigger), right after the
+ * head: an Attachments element with one AttachedFile whose FileData (its last child) is the
+ * JPEG, so the caller streams the frame after it from where it lies, without a copy.
+ */
+export function mkvPosterPrefix(jpegLength: number): Uint8Array {
+  const out = posterPrefixTemplate().slice();
+  const n = out.length;
+  // Attachments (4-byte ID) and AttachedFile (2-byte ID) wrap everything after their size; FileData's size ends the prefix
+  writeSize(out, 4, n - 12 + jpegLength);
+  writeSize(out, 14, n - 22 + jpegLength);
+  writeSize(out, n - 8, jpegLength);
+  return out;
+}
+
+/** The poster prefix's length: the same whatever the JPEG (every size is 8 bytes). */
+export function mkvPosterPrefixLength(): number {
+  return posterPrefixTemplate().length;
+}
+
+/** Runs at every trigger on the device: the fields are built once, then only the three sizes change. */
+function posterPrefixTemplate(): Uint8Array {
+  if (!posterTemplate) {
+    const fields = concatBytes(
+      str(ID.FileDescription, POSTER_DESCRIPTION),
+      str(ID.FileName, POSTER_NAME),
+      str(ID.FileMediaType, 'image/jpeg'),
+      uint(ID.FileUID, 1),
+      idBytes(ID.FileData),
+      sizeBytes(0),
+    );
+    posterTemplate = concatBytes(idBytes(ID.Attachments), sizeBytes(0), idBytes(ID.AttachedFile), sizeBytes(0), fields);
+  }
+  return posterTemplate;
+}
+
+let posterTemplate: Uint8Array | undefined;
+
 /**
  * The bytes that go in front of a JPEG frame: a Cluster holding one keyframe
  * SimpleBlock, at `timestamp` ms from the clip start. The frame itself follows
@@ -203,6 +253,8 @@ const malformed = (why: string): never => {
 export class MkvReader {
   info: VideoInfo | undefined;
   frames = 0;
+  /** the poster frame (a copy of the JPEG), once read: it comes before the first frame */
+  poster: Uint8Array | undefined;
   private buf = new Uint8Array(4096);
   private len = 0;
   private stage: 'ebml' | 'segment' | 'info' | 'tracks' | 'clusters' = 'ebml';
@@ -290,6 +342,10 @@ export class MkvReader {
         break;
       }
       case 'clusters': {
+        if (head.id === ID.Attachments && this.frames === 0 && !this.poster) {
+          this.poster = posterOf(body);
+          break;
+        }
         if (head.id !== ID.Cluster) malformed('expected a Cluster');
         this.cluster(body);
         break;
@@ -316,6 +372,17 @@ export class MkvReader {
     this.frames++;
     this.onFrame({ timestamp, data: data.subarray(4) });
   }
+}
+
+/** The poster JPEG in an Attachments body: one cover.jpg of type image/jpeg, as mkvPosterPrefix writes. */
+function posterOf(body: Uint8Array): Uint8Array {
+  const all = children(body);
+  if (all.size !== 1) malformed('Attachments must hold one poster');
+  const file = children(all.get(ID.AttachedFile) ?? malformed('Attachments without an AttachedFile'));
+  if (text(file.get(ID.FileName)) !== POSTER_NAME || text(file.get(ID.FileMediaType)) !== 'image/jpeg') malformed('the attachment is not the poster');
+  // Like the frames, the poster's bytes are the camera's as they came: the container does not parse JPEG.
+  const data = file.get(ID.FileData) ?? malformed('the poster has no data');
+  return data.slice();
 }
 
 const num = (b: Uint8Array | undefined): number => {

@@ -130,6 +130,8 @@ export async function xsTrigger(): Promise<Figures> {
     await s.call('finish');
     const largeFrame = (await units('first_chunk_ready_large_frame', 'fill')) - noop;
     await s.call('finish');
+    const poster = (await units('first_chunk_poster', 'fill')) - noop;
+    await s.call('finish');
     const bytes = (await s.call('frame_bytes')).value as { frame: number; large: number };
     return {
       xs_header_3_recipients: header3,
@@ -137,6 +139,8 @@ export async function xsTrigger(): Promise<Figures> {
       xs_trigger_cold: cold,
       xs_trigger_to_first_chunk: firstChunk,
       xs_trigger_to_first_chunk_vs_header_3: +(firstChunk / header3).toFixed(5),
+      // a 40 KB frame: it goes into the first chunk twice, as the poster (cover attachment) and as the first frame
+      xs_trigger_to_first_chunk_poster: poster,
       // the same with a frame 60,000 bytes larger: JS work that grew with the bytes would show here
       xs_trigger_to_first_chunk_units_per_frame_byte: +((largeFrame - firstChunk) / (bytes.large - bytes.frame)).toFixed(4),
       xs_trigger_to_first_chunk_sealing: (await s.call('backend')).value as string,

@@ -86,6 +86,7 @@ const native = makeDoorbell(device, deviceAlloc);
 // and a larger one: the first chunk then costs the same if no JS work grows with the bytes
 const FRAME = CHUNK_SIZE + 1024;
 const LARGE_FRAME = FRAME + 60_000;
+const POSTER_FRAME = 40_000;
 const frameBuffer = deviceAlloc(LARGE_FRAME).fill(0x55);
 let now = 1_800_000_000_000;
 
@@ -116,6 +117,8 @@ defineOps({
   },
   first_chunk_ready: () => firstChunk(FRAME),
   first_chunk_ready_large_frame: () => firstChunk(LARGE_FRAME),
+  /** an SVGA frame of 40 KB: it fits the first chunk as the poster, then as the first frame it fills it */
+  first_chunk_poster: () => firstChunk(POSTER_FRAME),
   frame_bytes: () => ({ frame: FRAME, large: LARGE_FRAME }),
   finish() {
     js.finishClip();

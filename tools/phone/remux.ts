@@ -2,8 +2,8 @@
  * The seekable copy a phone writes. The device seals its Matroska strictly forward (a
  * Segment of unknown size, no Duration, no Cues: it cannot go back into a stream it has
  * already sealed), so players cannot seek in it. After decrypting, the phone rewrites the
- * container: the same clusters (one JPEG frame each, same timestamps, same bytes), now in a
- * Segment of known size with a SeekHead, Info with Duration, and Cues indexing every frame.
+ * container: the same poster and clusters (one JPEG frame each, same timestamps, same bytes),
+ * now in a Segment of known size with a SeekHead, Info with Duration, and Cues indexing every frame.
  *
  * It streams: frames are written as they are decrypted, the Cues go at the end, and the
  * fixed-size head (every size and position is an 8-byte number) is written again at
@@ -22,6 +22,7 @@ import {
   MATROSKA_EPOCH_MS,
   MkvReader,
   mkvFramePrefix,
+  mkvPosterPrefix,
   sizeBytes,
   str,
   uint,
@@ -63,8 +64,8 @@ interface Totals {
   cuesPosition: number;
 }
 
-/** EBML header, Segment (known size), SeekHead, Info (with Duration), Tracks: a fixed length for a given video. */
-function seekableHead(info: VideoInfo, t: Totals): Uint8Array {
+/** EBML header, Segment (known size), SeekHead, Info (with Duration), Tracks, the poster: a fixed length for a given clip. */
+function seekableHead(info: VideoInfo, poster: Uint8Array | undefined, t: Totals): Uint8Array {
   const tracks = buildTracks(info.width, info.height);
   const infoEl = (duration: number) =>
     el(ID.Info, uint(ID.TimestampScale, 1000000), str(ID.MuxingApp, 'sealbell'), str(ID.WritingApp, 'sealbell phone'), float64(ID.Duration, duration), date(info.startTime));
@@ -73,7 +74,8 @@ function seekableHead(info: VideoInfo, t: Totals): Uint8Array {
   const seekHeadLength = el(ID.SeekHead, seek(ID.Info, 0), seek(ID.Tracks, 0), seek(ID.Cues, 0)).length;
   const infoBytes = infoEl(t.duration);
   const seekHead = el(ID.SeekHead, seek(ID.Info, seekHeadLength), seek(ID.Tracks, seekHeadLength + infoBytes.length), seek(ID.Cues, t.cuesPosition));
-  return concatBytes(ebmlHeader(), idBytes(ID.Segment), sizeBytes(t.segmentSize), seekHead, infoBytes, tracks);
+  const attachment = poster ? concatBytes(mkvPosterPrefix(poster.length), poster) : new Uint8Array(0);
+  return concatBytes(ebmlHeader(), idBytes(ID.Segment), sizeBytes(t.segmentSize), seekHead, infoBytes, tracks, attachment);
 }
 
 /** Feeds on the device's forward-only container (as it is decrypted) and writes the seekable one. */
@@ -117,14 +119,14 @@ export class SeekableRemux {
     const cues = el(ID.Cues, ...this.cues);
     this.write(cues, this.position);
     const end = this.position + cues.length;
-    const head = seekableHead(this.info, { duration, segmentSize: end - this.segmentData, cuesPosition: this.position - this.segmentData });
+    const head = seekableHead(this.info, this.reader.poster, { duration, segmentSize: end - this.segmentData, cuesPosition: this.position - this.segmentData });
     this.write(head, 0);
     return { frames: this.frames, duration, droppedTail: this.reader.buffered };
   }
 
   private start(info: VideoInfo): void {
     this.info = info;
-    const head = seekableHead(info, { duration: 0, segmentSize: 0, cuesPosition: 0 });
+    const head = seekableHead(info, this.reader.poster, { duration: 0, segmentSize: 0, cuesPosition: 0 });
     this.segmentData = ebmlHeader().length + 12;
     this.position = head.length;
   }
