@@ -27,6 +27,8 @@ import { credentialToken } from '../setup/records.js';
 import { recipientsOf, RosterStore } from '../roster/roster-store.js';
 import { DeviceRoster } from '../roster/device-roster.js';
 import { Spool } from '../uplink/spool.js';
+import { PreRoll } from '../device/preroll.js';
+import type { ClipTrigger } from '../clip/manifest.js';
 import { Uplink } from '../uplink/uplink.js';
 import { LiveSessions } from '../live/sessions.js';
 import { setupHttpHandler } from './setup-http.js';
@@ -47,6 +49,18 @@ export interface AppOptions {
    * later, and the queue is XS heap
    */
   liveBacklog?: number;
+  /** pre-roll: ms of frames before a trigger that a clip starts with (default 3 s; 0: none) */
+  preRoll?: number;
+  /** pre-roll: bytes of host memory (PSRAM on boards) for those frames (default 1.5 MiB: 3 s of SVGA at 10 fps) */
+  preRollBytes?: number;
+}
+
+const PRE_ROLL = 3000;
+const PRE_ROLL_BYTES = 1536 * 1024;
+
+/** The manifest's name for what a host reports: its button, its PIR pin ("motion" from the pin), camera motion. */
+function triggerOf(what: string): ClipTrigger {
+  return what === 'button' ? 'press' : what === 'camera-motion' ? 'motion' : 'pir';
 }
 
 /** An uplink socket that may say how much it still holds (WsClient.buffered). */
@@ -117,6 +131,9 @@ export class DoorbellApp {
       height: h.camera.height,
       clipDuration: this.o.clipDuration,
       alloc: h.alloc,
+      preRoll: (this.o.preRoll ?? PRE_ROLL) > 0
+        ? new PreRoll({ duration: this.o.preRoll ?? PRE_ROLL, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: h.alloc })
+        : undefined,
       log: this.log,
       takeDropped: () => spool.takeDropped(),
       onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
@@ -136,9 +153,14 @@ export class DoorbellApp {
     }
   }
 
-  /** True while frames are used: a clip records or a phone watches live. */
+  /** True while frames are used: a clip records, a phone watches live, or, once it can record, the pre-roll. */
   get capturing(): boolean {
-    return !!this.doorbell?.recording || !!this.live?.active;
+    return !!this.doorbell?.recording || !!this.live?.active || this.preRolling;
+  }
+
+  /** The pre-roll holds frames whenever a clip could start (recipients known). */
+  private get preRolling(): boolean {
+    return !!this.doorbell?.hasPreRoll && this.doorbell.pool.recipients !== undefined;
   }
 
   /**
@@ -150,7 +172,7 @@ export class DoorbellApp {
     const live = this.live;
     if (live?.active) this.liveFrame(live, jpeg, now);
     const bell = this.doorbell;
-    if (!bell?.recording) return;
+    if (!bell?.recording && !this.preRolling) return;
     try {
       bell.frame(jpeg, now);
     } catch (e) {
@@ -179,7 +201,7 @@ export class DoorbellApp {
   /** The doorbell button or the PIR: returns the clip id, or undefined when it cannot record. */
   press(what: string, now: number): string | undefined {
     try {
-      const clipId = this.doorbell.press(now);
+      const clipId = this.doorbell.press(now, triggerOf(what));
       this.log(`${what}: clip ${clipId}`);
       this.show('recording');
       return clipId;

@@ -48,6 +48,7 @@ export class ClipSealer {
   private payloadSize = 0;
   private finished = false;
   private started = false;
+  private chunks = 0;
   private poster = false;
 
   constructor(private readonly o: ClipSealerOptions) {
@@ -62,6 +63,7 @@ export class ClipSealer {
       o.backend.aead,
       o.header.key,
       (sealed, index) => {
+        this.chunks++;
         this.hash.update(sealed);
         this.payloadSize += sealed.length;
         o.sink.segment(o.clipId, index + 1, sealed);
@@ -84,6 +86,11 @@ export class ClipSealer {
     this.stream.write(mkvPosterPrefix(poster.length));
     this.stream.write(poster);
     this.poster = true;
+  }
+
+  /** STREAM chunks sealed and handed to the sink so far. */
+  get chunksSealed(): number {
+    return this.chunks;
   }
 
   /** Whether the clip carries a poster (false until begun, or if the trigger frame was too large). */
