@@ -51,12 +51,12 @@ export interface AppOptions {
   liveBacklog?: number;
   /** pre-roll: ms of frames before a trigger that a clip starts with (default 3 s; 0: none) */
   preRoll?: number;
-  /** pre-roll: bytes of host memory (PSRAM on boards) for those frames (default 1.5 MiB: 3 s of SVGA at 10 fps) */
+  /** pre-roll: bytes of host memory (PSRAM on boards) for those frames (default 2 MiB: 3 s of SVGA at 10 fps is 1.0–1.5 MB) */
   preRollBytes?: number;
 }
 
 const PRE_ROLL = 3000;
-const PRE_ROLL_BYTES = 1536 * 1024;
+const PRE_ROLL_BYTES = 2 * 1024 * 1024;
 
 /** The manifest's name for what a host reports: its button, its PIR pin ("motion" from the pin), camera motion. */
 function triggerOf(what: string): ClipTrigger {
@@ -131,9 +131,7 @@ export class DoorbellApp {
       height: h.camera.height,
       clipDuration: this.o.clipDuration,
       alloc: h.alloc,
-      preRoll: (this.o.preRoll ?? PRE_ROLL) > 0
-        ? new PreRoll({ duration: this.o.preRoll ?? PRE_ROLL, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: h.alloc })
-        : undefined,
+      preRoll: this.makePreRoll(),
       log: this.log,
       takeDropped: () => spool.takeDropped(),
       onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
@@ -150,6 +148,18 @@ export class DoorbellApp {
     } else {
       this.log('not set up: opening setup');
       this.openSetup(now);
+    }
+  }
+
+  /** The pre-roll ring, in host memory; a board that cannot spare the memory records without pre-roll. */
+  private makePreRoll(): PreRoll | undefined {
+    const duration = this.o.preRoll ?? PRE_ROLL;
+    if (duration <= 0) return undefined;
+    try {
+      return new PreRoll({ duration, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: this.host.alloc });
+    } catch (e) {
+      this.log(`pre-roll: no memory for ${this.o.preRollBytes ?? PRE_ROLL_BYTES} bytes (${String(e)}): clips start at the trigger`);
+      return undefined;
     }
   }
 

@@ -27,10 +27,18 @@ export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]   
   --camera SOURCE      synthetic (a test picture with the frame number and time, the default), or a file
                        of JPEG frames or an MJPEG file, played in a loop
   --clip-seconds S     seconds a clip runs after the last press (default 10)
+  --pre-roll S         seconds before a trigger that a clip starts with (default 3; 0: none): the
+                       camera runs whenever a clip could start, its frames kept in a ring of memory
 
 On a terminal: p or Enter presses the button, l holds it (long press), m is motion, q stops.
 Ctrl-C or SIGTERM stop it cleanly: a clip in progress is sealed into the spool, nothing is lost.
 `;
+
+function preRollSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n > 60) throw new UsageError('--pre-roll must be 0–60 seconds');
+  return n;
+}
 
 export async function doorbellCommand(args: string[]): Promise<void> {
   const sub = args[0];
@@ -45,6 +53,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
       fps: { type: 'string', default: '10' },
       camera: { type: 'string', default: 'synthetic' },
       'clip-seconds': { type: 'string', default: '10' },
+      'pre-roll': { type: 'string', default: '3' },
     },
   });
   if (!values.state) throw new UsageError('doorbell needs --state DIR');
@@ -61,6 +70,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
     fps: positiveInt(values.fps!, '--fps'),
     camera,
     clipSeconds: positiveInt(values['clip-seconds']!, '--clip-seconds'),
+    app: { preRoll: preRollSeconds(values['pre-roll']!) * 1000 },
     log,
   });
   const control = await startControl(state, (c) => act(doorbell, c, log));
