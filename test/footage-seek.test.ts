@@ -61,6 +61,9 @@ describe('seekable files on the phone (tools/phone/remux.ts)', function () {
     assert.equal(Number(frames), manifest.frames);
     const times = (f: string) => run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', f]).trim();
     assert.equal(times(out), times(sealed), 'same frames at the same times');
+    const streams = (f: string) => run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type:stream_disposition=attached_pic', '-of', 'csv=p=0', f]).trim();
+    assert.equal(streams(out), streams(sealed), 'the poster (cover attachment) is kept');
+    assert.equal(streams(out), 'video,0\nvideo,1');
     // what phone fetch writes (the opener feeding the remux as it decrypts) is this same file
     const fetched = path.join(dir, 'fetched.mkv');
     checkClip(paths, identity.publicKeyText, { identities: [phone], out: fetched, seekable: true });
