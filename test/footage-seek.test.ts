@@ -143,6 +143,18 @@ describe('seekable files on the phone (tools/phone/remux.ts)', function () {
     assert.ok(Number(JSON.parse(probe(out, 'format=duration')).format.duration) > 0);
   });
 
+  it('a valid clip of no frame is fetched as a (seekable) file of no frame', function () {
+    const empty = new Doorbell({ backend: nobleBackend, random, identity, sink: files, width: 32, height: 16, clipDuration: 1000 });
+    empty.setRecipients({ epoch: 1, recipients: [identityToRecipient(phone)] });
+    const id = empty.press(Date.UTC(2026, 11, 3, 9, 0, 0));
+    empty.finishClip();
+    const out = path.join(dir, 'empty.mkv');
+    const { opened } = checkClip(clipPaths(files.paths(id).age), identity.publicKeyText, { identities: [phone], out, seekable: true });
+    assert.equal(opened!.frames, 0);
+    // (ffprobe reads no stream from a Matroska file without frames, sealed or seekable alike)
+    assert.equal(fs.readFileSync(out).subarray(0, 4).toString('hex'), '1a45dfa3');
+  });
+
   it('a file with no whole frame is refused (CONTAINER), and leaves nothing under the output name', function () {
     const sealed = path.join(dir, 'sealed.mkv');
     const stub = path.join(dir, 'stub.mkv');

@@ -110,12 +110,16 @@ export class SeekableRemux {
     this.reader.push(plain);
   }
 
-  /** Writes the Cues and the final head. CONTAINER if not one whole frame came in. */
+  /**
+   * Writes the Cues and the final head. CONTAINER if the input ends before its Tracks; a clip
+   * of no frame (valid, if rare: a camera that gave nothing) becomes a file of no frame.
+   */
   finish(): RemuxResult {
-    if (!this.info || this.frames === 0) throw new SealbellError('CONTAINER', 'no whole video frame to write: the clip is cut short before its first frame');
+    if (!this.info && this.reader.info) this.start(this.reader.info);
+    if (!this.info) throw new SealbellError('CONTAINER', 'no video to write: the file ends before its track list');
     // A frame is shown until the next one: the last one for the average frame interval.
     const interval = this.frames > 1 ? (this.lastTimestamp - this.firstTimestamp) / (this.frames - 1) : 100;
-    const duration = this.lastTimestamp + Math.max(1, Math.round(interval));
+    const duration = this.frames === 0 ? 0 : this.lastTimestamp + Math.max(1, Math.round(interval));
     const cues = el(ID.Cues, ...this.cues);
     this.write(cues, this.position);
     const end = this.position + cues.length;
@@ -147,6 +151,7 @@ export function remuxFile(input: string, out: string): RemuxResult {
     const buf = new Uint8Array(64 * 1024);
     for (let n; (n = fs.readSync(inFd, buf, 0, buf.length, null)) > 0; ) remux.push(buf.subarray(0, n));
     const r = remux.finish();
+    if (r.frames === 0) throw new SealbellError('CONTAINER', 'no whole video frame to write: the clip is cut short before its first frame');
     fs.closeSync(outFd);
     outFd = undefined;
     fs.renameSync(part, out);
