@@ -32,6 +32,8 @@ export interface ClipManifest {
   trigger?: ClipTrigger;
   /** ms of the clip before its trigger (its pre-roll): the frame at the trigger, the poster, is at start + preRoll */
   preRoll?: number;
+  /** for a motion trigger: the zones (letters of the zone map) that fired */
+  zones?: string[];
 }
 
 export type ClipTrigger = 'press' | 'motion' | 'pir';
@@ -40,9 +42,10 @@ const TRIGGERS: readonly string[] = ['press', 'motion', 'pir'];
 const KEYS = ['v', 'clip', 'device', 'epoch', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
 /**
  * The optional trailing fields, each present or absent, in this order: kem (post-quantum clips
- * only), then trigger and preRoll (together, in clips that record what started them).
+ * only), then trigger and preRoll (together, in clips that record what started them), then
+ * zones (exactly when the trigger is motion).
  */
-const OPTIONAL_KEYS = ['kem', 'trigger', 'preRoll'] as const;
+const OPTIONAL_KEYS = ['kem', 'trigger', 'preRoll', 'zones'] as const;
 export const MAX_MANIFEST_BYTES = 16 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -101,7 +104,12 @@ function validate(m: ClipManifest): void {
     (m.kem === undefined || m.kem === 'mlkem768x25519') &&
     // trigger and preRoll come together; the trigger lies within the clip
     (m.trigger === undefined) === (m.preRoll === undefined) &&
-    (m.trigger === undefined || (TRIGGERS.includes(m.trigger) && isCount(m.preRoll) && m.start + m.preRoll! <= m.end));
+    (m.trigger === undefined || (TRIGGERS.includes(m.trigger) && isCount(m.preRoll) && m.start + m.preRoll! <= m.end)) &&
+    // zones only for motion: 1–26 distinct letters, sorted
+    (m.zones === undefined
+      ? m.trigger !== 'motion'
+      : m.trigger === 'motion' && Array.isArray(m.zones) && m.zones.length >= 1 && m.zones.length <= 26 &&
+        m.zones.every((z, i) => typeof z === 'string' && /^[A-Z]$/.test(z) && (i === 0 || z > m.zones![i - 1])));
   check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');
 }
 

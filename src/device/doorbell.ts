@@ -48,6 +48,7 @@ export class Doorbell {
   private clipStart = 0;
   private clipEnd = 0;
   private trigger: ClipTrigger = 'press';
+  private zones: string[] | undefined;
   /** ms of the clip before its trigger */
   private preRollHeld = 0;
   /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
@@ -100,7 +101,7 @@ export class Doorbell {
    * current one going. With pre-roll the clip starts with the frames held before `now`,
    * the newest of them (the frame at the trigger) its poster.
    */
-  press(now: number, trigger: ClipTrigger = 'press'): string {
+  press(now: number, trigger: ClipTrigger = 'press', zones?: string[]): string {
     if (this.clip) {
       this.clipEnd = Math.min(now + this.clipDuration, this.clipStart + this.maxClipDuration);
       return this.clip.clipId;
@@ -112,6 +113,7 @@ export class Doorbell {
     this.clipStart = now;
     this.clipEnd = now + this.clipDuration;
     this.trigger = trigger;
+    this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
     this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
     this.clip = new ClipSealer({
@@ -165,7 +167,12 @@ export class Doorbell {
     if (!clip) return undefined;
     while (this.pending.length) this.sealPending();
     this.clip = undefined;
-    const manifest: ClipManifest = { ...clip.finish(this.o.takeDropped?.() ?? []), trigger: this.trigger, preRoll: this.preRollHeld };
+    const manifest: ClipManifest = {
+      ...clip.finish(this.o.takeDropped?.() ?? []),
+      trigger: this.trigger,
+      preRoll: this.preRollHeld,
+      ...(this.zones ? { zones: this.zones } : {}),
+    };
     const signed = signManifest(manifest, this.o.identity.key);
     this.o.sink.end(clip.clipId, signed.manifest, signed.signature);
     this.log(`clip ${clip.clipId}: ${manifest.frames} frames, ${manifest.payloadSize} bytes sealed`);
