@@ -24,6 +24,7 @@ import { relayBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
 import { pqFigures } from './pq.js';
 import { preRollMemory } from './preroll.js';
+import { motionFigures } from './motion.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -179,6 +180,7 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('node_trigger', nodeTrigger));
   Object.assign(figures, await safely('xs_trigger', xsTrigger));
   Object.assign(figures, await safely('preroll', preRollMemory));
+  Object.assign(figures, await safely('motion', () => motionFigures(ROOT)));
   Object.assign(figures, await safely('xs_js_seal', async () => ({ xs_js_seal_per_byte: +(await xsJsSealPerByte(ROOT)).toFixed(1) })));
   const native = await nativeSealInstructionsPerByte(ROOT);
   figures.native_seal_x86_instructions_per_byte = typeof native === 'number' ? +native.toFixed(2) : `not measured: ${native}`;
