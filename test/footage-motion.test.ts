@@ -18,6 +18,7 @@ import { errorCode, requireTool, run, seededRandom, tempDir } from './helpers.js
 import { freshPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
+import { ok, Running, sealbell } from './cli-helpers.js';
 import type { MotionSettings } from '../src/motion/detector.js';
 
 /** An image of 8×8 blocks, each one grey level from `levels`. */
@@ -119,6 +120,22 @@ describe('camera motion with zones', function () {
     assert.ok(opened!.poster);
     assert.deepEqual(decodeManifest(new Uint8Array(fs.readFileSync(got.manifest!))), manifest);
     run('age', ['-d', '-i', path.join(phone.dir, 'identity.key'), '-o', path.join(out, 'clip.mkv'), got.age]);
+  });
+
+  it('sealbell doorbell --motion ZONES: walk-by through the control socket; a bad zone map is refused (MOTION_SETTINGS)', async () => {
+    const dir = tempDir('motion-cli');
+    ok(await sealbell(['provision', '--out', path.join(dir, 'factory'), '--state', path.join(dir, 'door')]));
+    const bad = await sealbell(['doorbell', '--state', path.join(dir, 'door'), '--setup-port', '0', '--motion', 'AB/A']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /MOTION_SETTINGS/);
+    const door = new Running(['doorbell', '--state', path.join(dir, 'door'), '--setup-port', '0', '--motion', '..../AABB/AABB']);
+    try {
+      await door.wait(/setup endpoint: http/);
+      assert.match(ok(await sealbell(['doorbell', 'walk-by', '--state', path.join(dir, 'door')])), /walking by/);
+      await door.wait(/someone walks across the picture/);
+    } finally {
+      await door.stop();
+    }
   });
 
   it('the hosted doorbell: a walk-by outside every enabled zone records nothing', async () => {

@@ -4,7 +4,7 @@
  * the key-value store, the spool and the provisioning record; it resumes from it.
  *
  *   sealbell doorbell --state DIR [--verifier FILE] [--setup-port P] [--fps F] [--camera synthetic|FILE]
- *   sealbell doorbell press|long-press|motion --state DIR
+ *   sealbell doorbell press|long-press|motion|walk-by --state DIR
  */
 import fs from 'node:fs';
 import path from 'node:path';
