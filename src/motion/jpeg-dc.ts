@@ -6,7 +6,8 @@
  * against a background (src/motion/detector.ts).
  *
  * Baseline sequential DCT only (SOF0/SOF1: what camera sensors and jpeg-js make), any sampling
- * factors, restart intervals. Anything else is MOTION_JPEG.
+ * factors (tested: jpeg-js 4:4:4, ffmpeg 4:2:0), restart intervals (read, not yet tested against
+ * an encoder that writes them). Anything else is MOTION_JPEG.
  */
 import { SealbellError } from '../errors.js';
 
