@@ -14,7 +14,9 @@ import { provision } from '../tools/provision.js';
 import { phoneSetup, readPhone } from '../tools/phone/index.js';
 import { phoneLogin, registerOnRelay } from '../tools/phone/relay-sync.js';
 import { checkClip } from '../tools/clip-check.js';
-import { errorCode, requireTool, run, seededRandom, tempDir } from './helpers.js';
+import { ROOT, errorCode, requireTool, run, seededRandom, tempDir } from './helpers.js';
+import { openXs } from '../tools/xs/run.js';
+import { bytesToHex } from '../src/bytes.js';
 import { freshPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
@@ -58,6 +60,20 @@ describe('camera motion with zones', function () {
     }
     assert.equal(errorCode(() => jpegDcImage(new Uint8Array([0xff, 0xd8, 0xff, 0xc2, 0, 2]))), 'MOTION_JPEG', 'progressive is refused');
     assert.equal(errorCode(() => jpegDcImage(file.subarray(0, 200))), 'MOTION_JPEG');
+  });
+
+  it('the same DC image under XS as in Node (src/motion runs unchanged on the engine the device uses)', async function () {
+    const frame = new SyntheticCamera({ width: 320, height: 240 }).capture(3, 0);
+    const s = await openXs('tools/bench/xs-motion-entry.ts', { root: ROOT });
+    try {
+      await s.call('load', bytesToHex(frame));
+      await s.call('dc');
+      const xs = (await s.call('image')).value as { cols: number; rows: number; q: number; dc: number[] };
+      const node = jpegDcImage(frame);
+      assert.deepEqual(xs, { cols: node.cols, rows: node.rows, q: node.q, dc: Array.from(node.dc) });
+    } finally {
+      await s.close();
+    }
   });
 
   function walk(settings: MotionSettings): { fired: string[][]; firstAt: number } {
