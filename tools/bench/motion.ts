@@ -1,10 +1,12 @@
 /**
- * Camera-motion figures: the XS meter units per SVGA frame of the JavaScript DC-image decoder
- * and the zone grid (`motion_xs_units_per_frame`), on the simulator camera's 800×600 frames.
+ * Camera-motion figures on the simulator camera's 800×600 frames: the XS meter units per frame of
+ * the JavaScript DC-image decoder and the zone grid (`motion_xs_units_per_frame`), and the x86-64
+ * instructions of the same decoding in C (`motion_x86_instructions_per_frame`, callgrind).
  */
 import { SyntheticCamera } from '../../hosts/node/camera.js';
 import { bytesToHex } from '../../src/bytes.js';
 import { openXs } from '../xs/run.js';
+import { nativeMotionInstructions } from './motion-native.js';
 
 export async function motionFigures(root: string): Promise<Record<string, number | string>> {
   const camera = new SyntheticCamera({ width: 800, height: 600 });
@@ -23,7 +25,8 @@ export async function motionFigures(root: string): Promise<Record<string, number
       motion_xs_dc_image_units_per_frame: dc,
       motion_xs_zone_grid_units_per_frame: detect,
       motion_xs_units_per_frame_byte: +(dc / frame.length).toFixed(1),
-      motion_x86_instructions_per_frame: 'not measured: no native DC-image decoder yet (the JavaScript one is metered above)',
+      // the same decoding in C (hosts/moddable/native/jpeg_dc.c, not yet bound to XS), by callgrind
+      motion_x86_instructions_per_frame: await nativeMotionInstructions(root, frame),
     };
   } finally {
     await s.close();
