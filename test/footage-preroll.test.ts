@@ -136,16 +136,23 @@ describe('pre-roll: the seconds before the trigger', function () {
     assert.deepEqual(seen, Array.from({ length: 32 }, (_, k) => fakeFrame(10 + k, 6000)[2]));
   });
 
-  it('the manifest fields are optional and trailing: old manifests still parse; one without the other, a bad trigger, a trigger past the end are refused', function () {
+  it('the manifest fields are optional and trailing: old manifests still parse; one without the other, a bad trigger, a trigger past the end, zones without motion are refused', function () {
     const base: ClipManifest = { v: 1, clip: 'c1', device: 'D1', epoch: 1, start: 1000, end: 5000, frames: 40, payloadSize: 100, payloadSha256: 'a'.repeat(64), dropped: [] };
     assert.deepEqual(decodeManifest(encodeManifest(base)), base);
-    const withTrigger = { ...base, trigger: 'motion' as const, preRoll: 3000 };
-    assert.match(new TextDecoder().decode(encodeManifest(withTrigger)), /"dropped":\[\],"trigger":"motion","preRoll":3000\}\n$/);
+    const withTrigger = { ...base, trigger: 'pir' as const, preRoll: 3000 };
+    assert.match(new TextDecoder().decode(encodeManifest(withTrigger)), /"dropped":\[\],"trigger":"pir","preRoll":3000\}\n$/);
+    const motion = { ...base, trigger: 'motion' as const, preRoll: 3000, zones: ['A', 'C'] };
+    assert.match(new TextDecoder().decode(encodeManifest(motion)), /"trigger":"motion","preRoll":3000,"zones":\["A","C"\]\}\n$/);
+    assert.deepEqual(decodeManifest(encodeManifest(motion)), motion);
     const bad = (m: object) => errorCode(() => encodeManifest(m as ClipManifest));
     assert.equal(bad({ ...base, trigger: 'press' }), 'MANIFEST_FORMAT');
     assert.equal(bad({ ...base, preRoll: 10 }), 'MANIFEST_FORMAT');
     assert.equal(bad({ ...base, trigger: 'doorknock', preRoll: 0 }), 'MANIFEST_FORMAT');
     assert.equal(bad({ ...base, trigger: 'press', preRoll: 4001 }), 'MANIFEST_FORMAT');
+    assert.equal(bad({ ...base, trigger: 'motion', preRoll: 0 }), 'MANIFEST_FORMAT', 'motion names its zones');
+    assert.equal(bad({ ...base, trigger: 'press', preRoll: 0, zones: ['A'] }), 'MANIFEST_FORMAT', 'zones only for motion');
+    assert.equal(bad({ ...base, trigger: 'motion', preRoll: 0, zones: ['C', 'A'] }), 'MANIFEST_FORMAT', 'sorted');
+    assert.equal(bad({ ...base, trigger: 'motion', preRoll: 0, zones: ['a'] }), 'MANIFEST_FORMAT');
     const text = '{"v":1,"clip":"c1","device":"D1","epoch":1,"start":1000,"end":5000,"frames":40,"payloadSize":100,"payloadSha256":"' + 'a'.repeat(64) + '","dropped":[],"preRoll":3000,"trigger":"motion"}\n';
     assert.equal(errorCode(() => decodeManifest(new TextEncoder().encode(text))), 'MANIFEST_FORMAT', 'the order is fixed');
   });
