@@ -5,7 +5,7 @@
  */
 import type { ProvisionResult } from '../tools/provision.js';
 import type { AppOptions } from '../src/app/app.js';
-import { NodeDoorbell } from '../hosts/node/doorbell.js';
+import { NodeDoorbell, type NodeCamera } from '../hosts/node/doorbell.js';
 import { SyntheticCamera } from '../hosts/node/camera.js';
 import { nobleBackend } from '../src/crypto/noble.js';
 import { MemoryStore, seededRandom, tempDir } from './helpers.js';
@@ -24,6 +24,8 @@ export interface TestDoorbellOptions {
   from?: { store: MemoryStore; flash: RamFlash; now: number };
   app?: AppOptions;
   rng?: { ready(): boolean; prepare?(): void };
+  /** another camera (default: the synthetic one at 160×120) */
+  camera?: NodeCamera;
 }
 
 /** A provisioned doorbell (not booted): 160×120 camera at 10 fps, simulated clock, the RNG seeded by `seed`. */
@@ -33,7 +35,7 @@ export function testDoorbell(prov: ProvisionResult, seed: string, o: TestDoorbel
     verifier: prov.verifierRecord,
     store: o.from?.store ?? new MemoryStore(),
     flash: o.from?.flash ?? new RamFlash(1 << 20),
-    camera: new SyntheticCamera({ width: 160, height: 120 }),
+    camera: o.camera ?? new SyntheticCamera({ width: 160, height: 120 }),
     simulatedStart: o.from?.now ?? T0,
     random: seededRandom(seed),
     backend: nobleBackend,

@@ -83,6 +83,8 @@ describe('the sealbell command, end to end on loopback', function () {
     const frames = Number(fetched.match(/signature and payload checked, (\d+) frames/)![1]);
     assert.ok(frames > 0);
     assert.equal(framesIn(at('clip.mkv')), frames);
+    // What the phone wrote is seekable: ffprobe shows its Duration (the sealed form has none).
+    assert.ok(Number(run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', at('clip.mkv')]).trim()) > 0);
 
     // Live view from the command line (the doorbell runs in real time).
     const live = ok(await sealbell(['phone', 'live', '--dir', at('phone1'), '--seconds', '2', '--out', at('live.mkv')]));

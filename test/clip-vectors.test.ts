@@ -12,6 +12,7 @@ import { nobleBackend } from '../src/crypto/noble.js';
 import { formatIdentityFile } from '../src/age/identity-file.js';
 import { MemorySink, MemoryStore, ROOT, requireTool, run, seededRandom, tempDir } from './helpers.js';
 import { Doorbell } from '../src/device/doorbell.js';
+import { PreRoll } from '../src/device/preroll.js';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
 import { updatingVectors } from '../tools/vectors/rewrite-guard.js';
@@ -39,13 +40,18 @@ function makeVector(): ClipVector {
   const device = loadOrCreateIdentity(new MemoryStore(), random);
   const sink = new MemorySink();
   let plaintext = '';
-  const doorbell = new Doorbell({ backend: nobleBackend, random, identity: device, sink, width: 16, height: 8, headerPoolSize: 1 });
+  // 1 s of pre-roll: the first two frames come before the press, the second is the trigger frame (poster)
+  const preRoll = new PreRoll({ duration: 1000, capacity: 1024 });
+  const doorbell = new Doorbell({ backend: nobleBackend, random, identity: device, sink, width: 16, height: 8, headerPoolSize: 1, preRoll });
   doorbell.setRecipients({ epoch: 3, recipients: [identityToRecipient(identity)] });
   doorbell.idle(); // one ready header
   const startTime = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const pressTime = startTime + 250;
   const frames = [1, 2, 3].map((n) => ({ time: startTime + n * 100, jpegHex: 'ffd8' + bytesToHex(Uint8Array.of(n, n, n)) + 'ffd9' }));
-  const id = doorbell.press(startTime);
-  for (const f of frames) doorbell.frame(hexToBytes(f.jpegHex), f.time);
+  doorbell.frame(hexToBytes(frames[0].jpegHex), frames[0].time);
+  doorbell.frame(hexToBytes(frames[1].jpegHex), frames[1].time);
+  const id = doorbell.press(pressTime);
+  doorbell.frame(hexToBytes(frames[2].jpegHex), frames[2].time);
   doorbell.finishClip();
   const clip = sink.clips.get(id)!;
   const opener = new ClipOpener({ backend: nobleBackend, identities: [identity], onPlaintext: (b) => (plaintext += bytesToHex(b)) });

@@ -42,7 +42,7 @@ describe('cost limits (deterministic benchmark figures, tools/bench/limits.ts)',
       const f = await xsTrigger();
       console.log(`      ${JSON.stringify(f)}`);
       assert.equal(f.xs_trigger_to_first_chunk_sealing, 'native C (xs-native)');
-      for (const name of ['xs_trigger_ready', 'xs_trigger_to_first_chunk', 'xs_header_3_recipients', 'xs_trigger_to_first_chunk_units_per_frame_byte'] as const) {
+      for (const name of ['xs_trigger_ready', 'xs_trigger_to_first_chunk', 'xs_trigger_to_first_chunk_preroll', 'xs_header_3_recipients', 'xs_trigger_to_first_chunk_units_per_frame_byte'] as const) {
         withinLimit(f, name);
       }
     });

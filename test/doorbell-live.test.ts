@@ -32,7 +32,8 @@ async function setUpDoorbell(seed: string, options: AppOptions = {}): Promise<{ 
   const relay = await startTestRelay();
   const prov = await provision({ out: tempDir(`${seed}-factory`), random: seededRandom(`${seed}/factory`) });
   const phone = freshPhone(seed);
-  const rig = testDoorbell(prov, `${seed}/device`, { app: options });
+  // without pre-roll (which keeps the camera running whenever a clip could start), frames are used only for live view and clips
+  const rig = testDoorbell(prov, `${seed}/device`, { app: { preRoll: 0, ...options } });
   rig.boot();
   const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
   await registerOnRelay({ dir: phone.dir, deviceId: outcome.deviceId, adminToken: ADMIN_TOKEN, account: phone.account });

@@ -48,9 +48,9 @@ describe('post-quantum clips (mlkem768x25519 phones)', function () {
     assert.ok(!header.includes('-> X25519 '));
   });
 
-  it('the signed manifest says "kem":"mlkem768x25519" (its last field)', () => {
+  it('the signed manifest says "kem":"mlkem768x25519" (after dropped; then the trigger fields)', () => {
     assert.equal(manifest.kem, 'mlkem768x25519');
-    assert.ok(new TextDecoder().decode(clip.manifest).endsWith(',"kem":"mlkem768x25519"}\n'));
+    assert.ok(new TextDecoder().decode(clip.manifest).includes('"dropped":[],"kem":"mlkem768x25519","trigger":"press","preRoll":0}\n'));
   });
 
   it('opens with typage (age-encryption ≥ 0.3) for each phone\'s identity', async () => {

@@ -35,7 +35,7 @@ commands:
   doorbell   run a doorbell on this machine: the firmware with a synthetic (or file) camera,
              the setup endpoint on 127.0.0.1 standing in for its access point
                sealbell doorbell --state DIR [--setup-port 8081] [--fps F] [--camera synthetic|FILE]
-               sealbell doorbell press|long-press|motion --state DIR
+               sealbell doorbell press|long-press|motion|walk-by --state DIR
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]

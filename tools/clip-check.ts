@@ -6,6 +6,7 @@ import type { ClipManifest } from '../src/clip/manifest.js';
 import { decodePublicKey } from '../src/minisign.js';
 import { nobleBackend } from '../src/crypto/noble.js';
 import type { Frame } from '../src/clip/mkv.js';
+import { SeekableRemux, fdWriter } from './phone/remux.js';
 
 export interface ClipPaths {
   age: string;
@@ -45,6 +46,8 @@ export interface CheckOptions {
   identities?: string[];
   /** write the decrypted video container here */
   out?: string;
+  /** write `out` as the seekable copy (Duration, Cues: tools/phone/remux.ts), not the device's forward-only form */
+  seekable?: boolean;
   onFrame?: (f: Frame) => void;
 }
 
@@ -62,15 +65,17 @@ export function checkClip(paths: ClipPaths, devicePubText: string, o: CheckOptio
   if (o.out) fs.rmSync(`${o.out}.part`, { force: true });
   const outFd = o.out ? fs.openSync(`${o.out}.part`, 'wx', 0o600) : undefined;
   try {
+    const remux = outFd !== undefined && o.seekable ? new SeekableRemux(fdWriter(outFd)) : undefined;
     const opener = new ClipOpener({
       backend: nobleBackend,
       identities: o.identities,
       manifest,
       onFrame: o.onFrame,
-      onPlaintext: outFd === undefined ? undefined : (b) => fs.writeSync(outFd, b),
+      onPlaintext: outFd === undefined ? undefined : remux ? (b) => remux.push(b) : (b) => fs.writeSync(outFd, b),
     });
     streamFile(paths.age, (b) => opener.push(b));
     const opened = opener.end();
+    remux?.finish();
     if (outFd !== undefined) {
       fs.closeSync(outFd);
       fs.renameSync(`${o.out}.part`, o.out!);

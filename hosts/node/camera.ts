@@ -27,24 +27,47 @@ export interface CameraOptions {
   width?: number;
   height?: number;
   quality?: number;
+  /**
+   * a still scene (for camera motion): the test picture does not move and carries no
+   * frame number or clock, so only what walks by changes
+   */
+  still?: boolean;
+}
+
+/** Someone walking across the picture: from the left edge to the right one over `frames` frames. */
+export interface WalkBy {
+  /** the capture number of its first frame */
+  from: number;
+  frames: number;
 }
 
 export class SyntheticCamera {
   readonly width: number;
   readonly height: number;
   private readonly quality: number;
+  private readonly still: boolean;
   private readonly rgba: Buffer;
 
   constructor(o: CameraOptions = {}) {
     this.width = o.width ?? 320;
     this.height = o.height ?? 240;
     this.quality = o.quality ?? 75;
+    this.still = o.still ?? false;
     this.rgba = Buffer.alloc(this.width * this.height * 4);
   }
 
   /** One JPEG frame: frame `n` taken at `time` (ms since the Unix epoch). */
+  /** set by walkBy: someone crossing the picture */
+  walker: WalkBy | undefined;
+
+  /** Someone walks across the picture, starting at capture `from`, over `frames` frames. */
+  walkBy(from: number, frames = 20): void {
+    this.walker = { from, frames };
+  }
+
   capture(n: number, time: number): Uint8Array {
     const { width: w, height: h, rgba } = this;
+    if (this.still) return this.stillFrame(n);
     const shift = (n * 4) % w;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
@@ -59,6 +82,27 @@ export class SyntheticCamera {
     const scale = Math.max(1, Math.floor(w / 80));
     this.text(`#${n}`, 8, 8, scale * 2);
     this.text(clock, 8, h - 8 - 7 * scale, scale);
+    return new Uint8Array(jpeg.encode({ data: rgba, width: w, height: h }, this.quality).data);
+  }
+
+  private stillFrame(n: number): Uint8Array {
+    const { width: w, height: h, rgba } = this;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 4;
+        rgba[i] = (x * 255) / w;
+        rgba[i + 1] = 96 + (y * 128) / h;
+        rgba[i + 2] = 160;
+        rgba[i + 3] = 255;
+      }
+    }
+    const walk = this.walker;
+    if (walk && n >= walk.from && n < walk.from + walk.frames) {
+      // a dark figure, an eighth of the width, in the lower two thirds, left to right
+      const bw = Math.round(w / 8);
+      const x = Math.round(((n - walk.from) * (w - bw)) / Math.max(1, walk.frames - 1));
+      this.box(x, Math.round(h / 3), bw, Math.round((h * 2) / 3) - 4, 16);
+    }
     return new Uint8Array(jpeg.encode({ data: rgba, width: w, height: h }, this.quality).data);
   }
 

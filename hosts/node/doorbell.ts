@@ -173,6 +173,17 @@ export class NodeDoorbell {
     return this.app.press(what, this.now);
   }
 
+  /**
+   * Someone walks across the camera's picture (the synthetic camera only), from the next
+   * frame on; false if the camera cannot. Camera motion (AppOptions.motion) sees it.
+   */
+  walkBy(frames = 20): boolean {
+    const camera = this.camera as NodeCamera & { walkBy?: (from: number, frames: number) => void };
+    if (!camera.walkBy) return false;
+    camera.walkBy(this.frames, frames);
+    return true;
+  }
+
   /** The button held down: reopens setup; while setup is open, a factory reset. */
   longPress(): void {
     this.app.longPress(this.now);

@@ -27,6 +27,10 @@ import { credentialToken } from '../setup/records.js';
 import { recipientsOf, RosterStore } from '../roster/roster-store.js';
 import { DeviceRoster } from '../roster/device-roster.js';
 import { Spool } from '../uplink/spool.js';
+import { PreRoll } from '../device/preroll.js';
+import { MotionDetector, type MotionSettings } from '../motion/detector.js';
+import { jpegDcImage } from '../motion/jpeg-dc.js';
+import type { ClipTrigger } from '../clip/manifest.js';
 import { Uplink } from '../uplink/uplink.js';
 import { LiveSessions } from '../live/sessions.js';
 import { setupHttpHandler } from './setup-http.js';
@@ -47,6 +51,23 @@ export interface AppOptions {
    * later, and the queue is XS heap
    */
   liveBacklog?: number;
+  /** pre-roll: ms of frames before a trigger that a clip starts with (default 3 s; 0: none) */
+  preRoll?: number;
+  /** pre-roll: bytes of host memory (PSRAM on boards) for those frames (default 2 MiB: 3 s of SVGA at 10 fps is 1.0–1.5 MB) */
+  preRollBytes?: number;
+  /**
+   * motion from the camera: the zone map and sensitivity (src/motion/detector.ts); off when absent.
+   * Each frame is entropy-decoded in JavaScript here (no native decoder yet): for the hosted doorbell.
+   */
+  motion?: MotionSettings;
+}
+
+const PRE_ROLL = 3000;
+const PRE_ROLL_BYTES = 2 * 1024 * 1024;
+
+/** The manifest's name for what a host reports: its button, its PIR pin ("motion" from the pin), camera motion. */
+function triggerOf(what: string): ClipTrigger {
+  return what === 'button' ? 'press' : what === 'camera-motion' ? 'motion' : 'pir';
 }
 
 /** An uplink socket that may say how much it still holds (WsClient.buffered). */
@@ -72,6 +93,8 @@ export class DoorbellApp {
   private socket: BufferedSocket | undefined;
   private endpoint: Closable | undefined;
   private apOpen = false;
+  /** camera motion, when the options give a zone map */
+  private readonly motion: MotionDetector | undefined;
   private online = false;
   private idleWork = true;
   private idleRetry = 0;
@@ -84,7 +107,9 @@ export class DoorbellApp {
   constructor(
     private readonly host: AppHost,
     private readonly o: AppOptions = {},
-  ) {}
+  ) {
+    this.motion = o.motion ? new MotionDetector(o.motion) : undefined;
+  }
 
   private get log(): Log {
     return this.host.log;
@@ -134,6 +159,7 @@ export class DoorbellApp {
       height: h.camera.height,
       clipDuration: this.o.clipDuration,
       alloc: h.alloc,
+      preRoll: this.makePreRoll(),
       log: this.log,
       takeDropped: () => spool.takeDropped(),
       onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
@@ -153,9 +179,26 @@ export class DoorbellApp {
     }
   }
 
-  /** True while frames are used: a clip records or a phone watches live. */
+  /** The pre-roll ring, in host memory; a board that cannot spare the memory records without pre-roll. */
+  private makePreRoll(): PreRoll | undefined {
+    const duration = this.o.preRoll ?? PRE_ROLL;
+    if (duration <= 0) return undefined;
+    try {
+      return new PreRoll({ duration, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: this.host.alloc });
+    } catch (e) {
+      this.log(`pre-roll: no memory for ${this.o.preRollBytes ?? PRE_ROLL_BYTES} bytes (${String(e)}): clips start at the trigger`);
+      return undefined;
+    }
+  }
+
+  /** True while frames are used: a clip records, a phone watches live, or, once it can record, the pre-roll or camera motion. */
   get capturing(): boolean {
-    return !!this.doorbell?.recording || !!this.live?.active;
+    return !!this.doorbell?.recording || !!this.live?.active || this.armed;
+  }
+
+  /** The pre-roll and camera motion see every frame whenever a clip could start (recipients known). */
+  private get armed(): boolean {
+    return (!!this.doorbell?.hasPreRoll || !!this.motion) && this.doorbell.pool.recipients !== undefined;
   }
 
   /**
@@ -167,9 +210,11 @@ export class DoorbellApp {
     const live = this.live;
     if (live?.active) this.liveFrame(live, jpeg, now);
     const bell = this.doorbell;
-    if (!bell?.recording) return;
+    if (!bell?.recording && !this.armed) return;
     try {
       bell.frame(jpeg, now);
+      // after the frame is in the pre-roll, so that it is the clip's trigger frame and poster
+      if (this.motion) this.motionFrame(this.motion, jpeg, now);
     } catch (e) {
       // A clip that cannot take a frame is closed with what it has, not left failing at every frame.
       this.log(`frame: ${String(e)}; closing the clip`);
@@ -179,6 +224,16 @@ export class DoorbellApp {
         this.log(`frame: the clip could not be closed: ${String(e2)}`);
       }
     }
+  }
+
+  private motionFrame(detector: MotionDetector, jpeg: Uint8Array, now: number): void {
+    let zones: string[];
+    try {
+      zones = detector.frame(jpegDcImage(jpeg));
+    } catch (e) {
+      return void this.log(`motion: ${String(e)}`);
+    }
+    if (zones.length) this.press('camera-motion', now, zones);
   }
 
   private liveFrame(live: LiveSessions, jpeg: Uint8Array, now: number): void {
@@ -194,14 +249,16 @@ export class DoorbellApp {
   }
 
   /** The doorbell button or the PIR: returns the clip id, or undefined when it cannot record. */
-  press(what: string, now: number): string | undefined {
+  press(what: string, now: number, zones?: string[]): string | undefined {
     if (this.waitingForRng) {
       this.log(`${what}: cannot record yet (starting up)`);
       return undefined;
     }
     try {
-      const clipId = this.doorbell.press(now);
-      this.log(`${what}: clip ${clipId}`);
+      const recording = this.doorbell.recording;
+      const clipId = this.doorbell.press(now, triggerOf(what), zones);
+      // motion goes on firing while something moves: logged when it starts a clip
+      if (!recording || !zones) this.log(`${what}${zones ? ` in zone(s) ${zones.join(',')}` : ''}: clip ${clipId}`);
       this.show('recording');
       return clipId;
     } catch (e) {

@@ -34,11 +34,24 @@ export interface ClipManifest {
    * classic X25519 clips (so their manifests keep their v1 bytes). Checked against the header.
    */
   kem?: 'mlkem768x25519';
+  /** what started the clip: the button, camera motion, the PIR sensor (absent in clips from before these fields) */
+  trigger?: ClipTrigger;
+  /** ms of the clip before its trigger (its pre-roll): the frame at the trigger, the poster, is at start + preRoll */
+  preRoll?: number;
+  /** for a motion trigger: the zones (letters of the zone map) that fired */
+  zones?: string[];
 }
 
+export type ClipTrigger = 'press' | 'motion' | 'pir';
+const TRIGGERS: readonly string[] = ['press', 'motion', 'pir'];
+
 const KEYS = ['v', 'clip', 'device', 'epoch', 'roster', 'seq', 'prev', 'start', 'end', 'frames', 'payloadSize', 'payloadSha256', 'dropped'] as const;
-/** the optional last field, present only for post-quantum clips */
-const KEM_KEY = 'kem';
+/**
+ * The optional trailing fields, each present or absent, in this order: kem (post-quantum clips
+ * only), then trigger and preRoll (together, in clips that record what started them), then
+ * zones (exactly when the trigger is motion).
+ */
+const OPTIONAL_KEYS = ['kem', 'trigger', 'preRoll', 'zones'] as const;
 export const MAX_MANIFEST_BYTES = 16 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -50,7 +63,7 @@ export function encodeManifest(m: ClipManifest): Uint8Array {
   validate(m);
   const ordered: Record<string, unknown> = {};
   for (const k of KEYS) ordered[k] = m[k];
-  if (m.kem !== undefined) ordered[KEM_KEY] = m.kem;
+  for (const k of OPTIONAL_KEYS) if (m[k] !== undefined) ordered[k] = m[k];
   return utf8ToBytes(JSON.stringify(ordered) + '\n');
 }
 
@@ -65,11 +78,12 @@ export function decodeManifest(bytes: Uint8Array): ClipManifest {
   }
   check(typeof value === 'object' && value !== null && !Array.isArray(value), 'MANIFEST_FORMAT', 'manifest must be a JSON object');
   const keys = Object.keys(value as object);
-  const expected: readonly string[] = keys[KEYS.length] === KEM_KEY ? [...KEYS, KEM_KEY] : KEYS;
+  const expected: string[] = [...KEYS];
+  for (const k of OPTIONAL_KEYS) if (keys[expected.length] === k) expected.push(k);
   check(
     keys.length === expected.length && expected.every((k, i) => keys[i] === k),
     'MANIFEST_FORMAT',
-    `manifest fields must be exactly ${KEYS.join(', ')} in that order, then kem for a post-quantum clip`,
+    `manifest fields must be exactly ${KEYS.join(', ')} in that order, then kem for a post-quantum clip, then trigger and preRoll`,
   );
   const m = value as ClipManifest;
   validate(m);
@@ -95,7 +109,15 @@ function validate(m: ClipManifest): void {
     isCount(m.frames) && isCount(m.payloadSize) &&
     isSha256Hex(m.payloadSha256) &&
     Array.isArray(m.dropped) && m.dropped.length <= 256 && m.dropped.every((d) => typeof d === 'string' && isSafeId(d)) &&
-    (m.kem === undefined || m.kem === 'mlkem768x25519');
+    (m.kem === undefined || m.kem === 'mlkem768x25519') &&
+    // trigger and preRoll come together; the trigger lies within the clip
+    (m.trigger === undefined) === (m.preRoll === undefined) &&
+    (m.trigger === undefined || (TRIGGERS.includes(m.trigger) && isCount(m.preRoll) && m.start + m.preRoll! <= m.end)) &&
+    // zones only for motion: 1–26 distinct letters, sorted
+    (m.zones === undefined
+      ? m.trigger !== 'motion'
+      : m.trigger === 'motion' && Array.isArray(m.zones) && m.zones.length >= 1 && m.zones.length <= 26 &&
+        m.zones.every((z, i) => typeof z === 'string' && /^[A-Z]$/.test(z) && (i === 0 || z > m.zones![i - 1])));
   check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');
 }
 

@@ -10,7 +10,8 @@
 import { concatBytes, readUintBE, utf8ToBytes, utf8Decode, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 
-const ID = {
+/** Element IDs (exported for tools/phone/remux.ts, which writes the seekable form). */
+export const ID = {
   EBML: 0x1a45dfa3,
   EBMLVersion: 0x4286,
   EBMLReadVersion: 0x42f7,
@@ -38,20 +39,40 @@ const ID = {
   Cluster: 0x1f43b675,
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
+  // the poster frame: a cover-art attachment ahead of the first Cluster
+  Attachments: 0x1941a469,
+  AttachedFile: 0x61a7,
+  FileDescription: 0x467e,
+  FileName: 0x466e,
+  FileMediaType: 0x4660,
+  FileData: 0x465c,
+  FileUID: 0x46ae,
+  // only in the seekable file a phone writes (tools/phone/remux.ts)
+  SeekHead: 0x114d9b74,
+  Seek: 0x4dbb,
+  SeekID: 0x53ab,
+  SeekPosition: 0x53ac,
+  Duration: 0x4489,
+  Cues: 0x1c53bb6b,
+  CuePoint: 0xbb,
+  CueTime: 0xb3,
+  CueTrackPositions: 0xb7,
+  CueTrack: 0xf7,
+  CueClusterPosition: 0xf1,
 } as const;
 
 /** Milliseconds between the Unix epoch and Matroska's epoch (2001-01-01T00:00:00Z). */
-const MATROSKA_EPOCH_MS = 978307200000;
+export const MATROSKA_EPOCH_MS = 978307200000;
 const UNKNOWN_SIZE = Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 
-function idBytes(id: number): Uint8Array {
+export function idBytes(id: number): Uint8Array {
   const out: number[] = [];
   for (let v = id; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
   return Uint8Array.from(out);
 }
 
 /** EBML variable-size integer for an element size (always 8 bytes: simple and exact). */
-function sizeBytes(size: number): Uint8Array {
+export function sizeBytes(size: number): Uint8Array {
   const out = new Uint8Array(8);
   writeSize(out, 0, size);
   return out;
@@ -71,12 +92,12 @@ function uintBytes(v: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function el(id: number, ...children: Uint8Array[]): Uint8Array {
+export function el(id: number, ...children: Uint8Array[]): Uint8Array {
   const body = concatBytes(...children);
   return concatBytes(idBytes(id), sizeBytes(body.length), body);
 }
-const uint = (id: number, v: number) => el(id, uintBytes(v));
-const str = (id: number, s: string) => el(id, utf8ToBytes(s));
+export const uint = (id: number, v: number) => el(id, uintBytes(v));
+export const str = (id: number, s: string) => el(id, utf8ToBytes(s));
 
 export interface VideoInfo {
   width: number;
@@ -103,7 +124,7 @@ export function mkvHead(info: VideoInfo): Uint8Array {
   return head;
 }
 
-function buildTracks(width: number, height: number): Uint8Array {
+export function buildTracks(width: number, height: number): Uint8Array {
   return el(
     ID.Tracks,
     el(
@@ -118,18 +139,23 @@ function buildTracks(width: number, height: number): Uint8Array {
   );
 }
 
+/** The EBML header: the file's first element. */
+export function ebmlHeader(): Uint8Array {
+  return el(
+    ID.EBML,
+    uint(ID.EBMLVersion, 1),
+    uint(ID.EBMLReadVersion, 1),
+    uint(ID.EBMLMaxIDLength, 4),
+    uint(ID.EBMLMaxSizeLength, 8),
+    str(ID.DocType, 'matroska'),
+    uint(ID.DocTypeVersion, 4),
+    uint(ID.DocTypeReadVersion, 2),
+  );
+}
+
 function buildHead(tracks: Uint8Array): Uint8Array {
   return concatBytes(
-    el(
-      ID.EBML,
-      uint(ID.EBMLVersion, 1),
-      uint(ID.EBMLReadVersion, 1),
-      uint(ID.EBMLMaxIDLength, 4),
-      uint(ID.EBMLMaxSizeLength, 8),
-      str(ID.DocType, 'matroska'),
-      uint(ID.DocTypeVersion, 4),
-      uint(ID.DocTypeReadVersion, 2),
-    ),
+    ebmlHeader(),
     idBytes(ID.Segment),
     UNKNOWN_SIZE,
     el(
@@ -142,6 +168,48 @@ function buildHead(tracks: Uint8Array): Uint8Array {
     tracks,
   );
 }
+
+/** The poster's name: Matroska's cover-art convention, so players and file browsers show it. */
+export const POSTER_NAME = 'cover.jpg';
+const POSTER_DESCRIPTION = 'sealbell poster: the frame at the trigger';
+
+/**
+ * The bytes that go in front of the poster JPEG (the frame at the trigger), right after the
+ * head: an Attachments element with one AttachedFile whose FileData (its last child) is the
+ * JPEG, so the caller streams the frame after it from where it lies, without a copy.
+ */
+export function mkvPosterPrefix(jpegLength: number): Uint8Array {
+  const out = posterPrefixTemplate().slice();
+  const n = out.length;
+  // Attachments (4-byte ID) and AttachedFile (2-byte ID) wrap everything after their size; FileData's size ends the prefix
+  writeSize(out, 4, n - 12 + jpegLength);
+  writeSize(out, 14, n - 22 + jpegLength);
+  writeSize(out, n - 8, jpegLength);
+  return out;
+}
+
+/** The poster prefix's length: the same whatever the JPEG (every size is 8 bytes). */
+export function mkvPosterPrefixLength(): number {
+  return posterPrefixTemplate().length;
+}
+
+/** Runs at every trigger on the device: the fields are built once, then only the three sizes change. */
+function posterPrefixTemplate(): Uint8Array {
+  if (!posterTemplate) {
+    const fields = concatBytes(
+      str(ID.FileDescription, POSTER_DESCRIPTION),
+      str(ID.FileName, POSTER_NAME),
+      str(ID.FileMediaType, 'image/jpeg'),
+      uint(ID.FileUID, 1),
+      idBytes(ID.FileData),
+      sizeBytes(0),
+    );
+    posterTemplate = concatBytes(idBytes(ID.Attachments), sizeBytes(0), idBytes(ID.AttachedFile), sizeBytes(0), fields);
+  }
+  return posterTemplate;
+}
+
+let posterTemplate: Uint8Array | undefined;
 
 /**
  * The bytes that go in front of a JPEG frame: a Cluster holding one keyframe
@@ -185,6 +253,8 @@ const malformed = (why: string): never => {
 export class MkvReader {
   info: VideoInfo | undefined;
   frames = 0;
+  /** the poster frame (a copy of the JPEG), once read: it comes before the first frame */
+  poster: Uint8Array | undefined;
   private buf = new Uint8Array(4096);
   private len = 0;
   private stage: 'ebml' | 'segment' | 'info' | 'tracks' | 'clusters' = 'ebml';
@@ -216,6 +286,11 @@ export class MkvReader {
     }
     this.buf.copyWithin(0, used, this.len);
     this.len -= used;
+  }
+
+  /** Bytes held that do not yet make a whole element (a file cut short ends with some). */
+  get buffered(): number {
+    return this.len;
   }
 
   end(): void {
@@ -267,6 +342,10 @@ export class MkvReader {
         break;
       }
       case 'clusters': {
+        if (head.id === ID.Attachments && this.frames === 0 && !this.poster) {
+          this.poster = posterOf(body);
+          break;
+        }
         if (head.id !== ID.Cluster) malformed('expected a Cluster');
         this.cluster(body);
         break;
@@ -295,6 +374,17 @@ export class MkvReader {
   }
 }
 
+/** The poster JPEG in an Attachments body: one cover.jpg of type image/jpeg, as mkvPosterPrefix writes. */
+function posterOf(body: Uint8Array): Uint8Array {
+  const all = children(body);
+  if (all.size !== 1) malformed('Attachments must hold one poster');
+  const file = children(all.get(ID.AttachedFile) ?? malformed('Attachments without an AttachedFile'));
+  if (text(file.get(ID.FileName)) !== POSTER_NAME || text(file.get(ID.FileMediaType)) !== 'image/jpeg') malformed('the attachment is not the poster');
+  // Like the frames, the poster's bytes are the camera's as they came: the container does not parse JPEG.
+  const data = file.get(ID.FileData) ?? malformed('the poster has no data');
+  return data.slice();
+}
+
 const num = (b: Uint8Array | undefined): number => {
   if (!b || b.length === 0 || b.length > 6) return malformed('bad unsigned integer');
   return readUintBE(b, 0, b.length);
@@ -309,7 +399,7 @@ const text = (b: Uint8Array | undefined): string => {
 };
 
 /** Element ID (1–4 bytes, marker kept) and size (1–8 byte vint); undefined if incomplete. */
-function readElementHead(b: Uint8Array): { id: number; size: number; headLength: number } | undefined {
+export function readElementHead(b: Uint8Array): { id: number; size: number; headLength: number } | undefined {
   if (b.length < 1) return undefined;
   const idLength = vintLength(b[0], 4) ?? malformed('bad element ID');
   if (b.length < idLength + 1) return undefined;

@@ -29,6 +29,8 @@ export interface OpenedClip {
   lastTimestamp: number;
   payloadSize: number;
   payloadSha256: string;
+  /** the poster frame (JPEG), when the clip carries one */
+  poster?: Uint8Array;
 }
 
 export interface ClipOpenerOptions {
@@ -113,6 +115,7 @@ export class ClipOpener {
       lastTimestamp: this.lastTimestamp,
       payloadSize: this.scanner.size,
       payloadSha256,
+      ...(this.reader.poster ? { poster: this.reader.poster } : {}),
     };
     if (this.o.manifest) checkAgainstManifest(opened, this.o.manifest);
     return opened;

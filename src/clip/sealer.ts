@@ -5,14 +5,16 @@
  * Concatenated in order they are the clip's .age file. Memory stays at one
  * chunk buffer, whatever the clip's length: frames are sealed straight into it
  * from where the camera left them (StreamWriter), with no plaintext copy, and
- * the core's work per frame does not grow with the frame's size.
+ * the core's work per frame does not grow with the frame's size. The first chunk
+ * also carries the poster (the frame at the trigger) as a cover attachment.
  */
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
 import type { Alloc } from '../age/stream.js';
 import { StreamWriter } from '../age/stream-writer.js';
 import { concatBytes, bytesToHex } from '../bytes.js';
 import { check } from '../errors.js';
-import { mkvFramePrefix, mkvHead } from './mkv.js';
+import { mkvFramePrefix, mkvHead, mkvPosterPrefix, mkvPosterPrefixLength } from './mkv.js';
+import { CHUNK_SIZE } from '../age/stream.js';
 import type { PreparedHeader } from './prepared-header.js';
 import type { ClipManifest } from './manifest.js';
 import { FIRST_LINK, type ChainLink } from './chain.js';
@@ -46,6 +48,9 @@ export class ClipSealer {
   private lastTime: number;
   private payloadSize = 0;
   private finished = false;
+  private started = false;
+  private chunks = 0;
+  private poster = false;
 
   constructor(private readonly o: ClipSealerOptions) {
     this.clipId = o.clipId;
@@ -59,13 +64,39 @@ export class ClipSealer {
       o.backend.aead,
       o.header.key,
       (sealed, index) => {
+        this.chunks++;
         this.hash.update(sealed);
         this.payloadSize += sealed.length;
         o.sink.segment(o.clipId, index + 1, sealed);
       },
       o.alloc,
     );
-    this.stream.write(mkvHead({ width: o.width, height: o.height, startTime: o.startTime }));
+  }
+
+  /**
+   * Writes the container's head with `poster` (the frame at the trigger) as its cover
+   * attachment, when it fits in the first STREAM chunk with the head: a phone shows it after
+   * opening that chunk alone. Without a call, the first frame added is the poster.
+   */
+  begin(poster?: Uint8Array): void {
+    check(!this.started, 'CLIP_STARTED', 'the clip has begun');
+    this.started = true;
+    const head = mkvHead({ width: this.o.width, height: this.o.height, startTime: this.o.startTime });
+    this.stream.write(head);
+    if (!poster || head.length + mkvPosterPrefixLength() + poster.length > CHUNK_SIZE) return;
+    this.stream.write(mkvPosterPrefix(poster.length));
+    this.stream.write(poster);
+    this.poster = true;
+  }
+
+  /** STREAM chunks sealed and handed to the sink so far. */
+  get chunksSealed(): number {
+    return this.chunks;
+  }
+
+  /** Whether the clip carries a poster (false until begun, or if the trigger frame was too large). */
+  get hasPoster(): boolean {
+    return this.poster;
   }
 
   /** Bytes of the chunk in progress, not yet handed to the sink (at most one chunk). */
@@ -76,6 +107,7 @@ export class ClipSealer {
   /** Adds one JPEG frame taken at `time` (ms since the Unix epoch). */
   addFrame(jpeg: Uint8Array, time: number): void {
     check(!this.finished, 'CLIP_FINISHED', 'frame after the clip was finished');
+    if (!this.started) this.begin(jpeg);
     // A clock step backwards must not make the container's timestamps go backwards.
     const t = Math.max(time, this.lastTime);
     this.lastTime = t;
@@ -88,6 +120,7 @@ export class ClipSealer {
   finish(dropped: string[] = [], link: ChainLink = FIRST_LINK): ClipManifest {
     check(!this.finished, 'CLIP_FINISHED', 'clip finished twice');
     this.finished = true;
+    if (!this.started) this.begin();
     this.stream.close();
     this.o.header.key.fill(0);
     return {

@@ -2,7 +2,8 @@
  * The clip lifecycle on the device. The host feeds it events — camera frames,
  * button presses, idle time — and it records, seals and signs clips into a
  * ClipSink. A press starts a clip (or extends the one being recorded); the clip
- * covers `clipDuration` ms after the last press, capped at `maxClipDuration`.
+ * covers `clipDuration` ms after the last press, capped at `maxClipDuration`, and,
+ * with a pre-roll, the seconds before the trigger.
  * Idle time keeps the pool of ready headers full so a press seals at once.
  */
 import type { Alloc, ClipSink, CryptoBackend, KeyValueStore, Log, Random } from '../host.js';
@@ -12,7 +13,8 @@ import { ClipSealer } from '../clip/sealer.js';
 import { signManifest } from '../clip/signed-manifest.js';
 import { bytesToHex } from '../bytes.js';
 import type { DeviceIdentity } from './identity.js';
-import type { ClipManifest } from '../clip/manifest.js';
+import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
+import type { HeldFrame, PreRoll } from './preroll.js';
 
 export interface DoorbellOptions {
   backend: CryptoBackend;
@@ -35,6 +37,8 @@ export interface DoorbellOptions {
   store?: KeyValueStore;
   /** Called after each clip is complete and signed. */
   onClip?: (manifest: ClipManifest) => void;
+  /** the last seconds of frames, sealed into a clip ahead of its trigger (src/device/preroll.ts) */
+  preRoll?: PreRoll;
 }
 
 /** Clip ids sort by time and never repeat: UTC time of the press plus 24 random bits. */
@@ -49,6 +53,12 @@ export class Doorbell {
   private clip: ClipSealer | undefined;
   private clipStart = 0;
   private clipEnd = 0;
+  private trigger: ClipTrigger = 'press';
+  private zones: string[] | undefined;
+  /** ms of the clip before its trigger */
+  private preRollHeld = 0;
+  /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
+  private pending: HeldFrame[] = [];
   private readonly clipDuration: number;
   private readonly maxClipDuration: number;
   private readonly log: Log;
@@ -76,6 +86,10 @@ export class Doorbell {
     return this.o.identity.deviceId;
   }
 
+  get hasPreRoll(): boolean {
+    return this.o.preRoll !== undefined;
+  }
+
   get recording(): boolean {
     return this.clip !== undefined;
   }
@@ -90,35 +104,64 @@ export class Doorbell {
     this.pool.setRecipients(set);
   }
 
-  /** The doorbell button (or PIR): start a clip now, or keep the current one going. */
-  press(now: number): string {
+  /**
+   * A trigger (the button, the PIR, motion in the picture): start a clip now, or keep the
+   * current one going. With pre-roll the clip starts with the frames held before `now`,
+   * the newest of them (the frame at the trigger) its poster.
+   */
+  press(now: number, trigger: ClipTrigger = 'press', zones?: string[]): string {
     if (this.clip) {
       this.clipEnd = Math.min(now + this.clipDuration, this.clipStart + this.maxClipDuration);
       return this.clip.clipId;
     }
     const header = this.pool.take();
     const clipId = makeClipId(now, this.o.random);
+    const held = this.o.preRoll?.frames(now) ?? [];
+    const start = held.length ? held[0].time : now;
     this.clipStart = now;
     this.clipEnd = now + this.clipDuration;
+    this.trigger = trigger;
+    this.zones = trigger === 'motion' ? zones ?? [] : undefined;
+    // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
+    this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
       clipId,
       deviceId: this.deviceId,
-      startTime: now,
+      startTime: start,
       width: this.o.width,
       height: this.o.height,
       sink: this.o.sink,
       alloc: this.alloc,
     });
-    this.log(`clip ${clipId}: recording`);
+    if (held.length) {
+      this.clip.begin(held[held.length - 1].data);
+      // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
+      this.pending = held;
+      while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
+    }
+    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames of pre-roll` : ''})`);
     return clipId;
   }
 
   /** A camera frame. Recorded only while a clip is open. */
   frame(jpeg: Uint8Array, now: number): void {
     this.tick(now);
-    if (this.clip && now >= this.clipStart) this.clip.addFrame(jpeg, now);
+    if (!this.clip) {
+      this.o.preRoll?.push(jpeg, now);
+      return;
+    }
+    if (now < this.clipStart) return;
+    while (this.pending.length) this.sealPending();
+    this.clip.addFrame(jpeg, now);
+  }
+
+  /** Seals the oldest pre-roll frame not yet sealed; the ring is free again after the last. */
+  private sealPending(): void {
+    const f = this.pending.shift()!;
+    this.clip!.addFrame(f.data, f.time);
+    if (this.pending.length === 0) this.o.preRoll?.clear();
   }
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
@@ -130,9 +173,15 @@ export class Doorbell {
   finishClip(): ClipManifest | undefined {
     const clip = this.clip;
     if (!clip) return undefined;
+    while (this.pending.length) this.sealPending();
     this.clip = undefined;
     const link = this.chain.next();
-    const manifest = clip.finish(this.o.takeDropped?.() ?? [], link);
+    const manifest: ClipManifest = {
+      ...clip.finish(this.o.takeDropped?.() ?? [], link),
+      trigger: this.trigger,
+      preRoll: this.preRollHeld,
+      ...(this.zones ? { zones: this.zones } : {}),
+    };
     const signed = signManifest(manifest, this.o.identity.key);
     this.chain.advance(link, signed.manifest);
     this.o.sink.end(clip.clipId, signed.manifest, signed.signature);
@@ -143,7 +192,11 @@ export class Doorbell {
 
   /** Idle time: one unit of background work. Returns true if there is more to do. */
   idle(): boolean {
-    if (this.clip) return false; // never compete with recording
+    if (this.clip) {
+      // the one idle job while recording: the pre-roll not yet sealed
+      if (this.pending.length) this.sealPending();
+      return this.pending.length > 0;
+    }
     return this.pool.refillOne();
   }
 }

@@ -9,6 +9,7 @@
  * the test to compare byte for byte.
  */
 import { bytesToHex, equalBytes, hexToBytes } from '../../src/bytes.js';
+import { PreRoll } from '../../src/device/preroll.js';
 import { nobleAead, nobleBackend } from '../../src/crypto/noble.js';
 import type { Aead, CryptoBackend } from '../../src/crypto/backend.js';
 import { StreamSealer } from '../../src/age/stream.js';
@@ -157,12 +158,17 @@ runCases(cases);
       signature = s;
     },
   };
-  const doorbell = new Doorbell({ backend, random: r, identity: device, sink, width: 16, height: 8, headerPoolSize: 1, alloc: hostAlloc });
+  // the pre-roll ring in host memory, as on the device
+  const preRoll = new PreRoll({ duration: 1000, capacity: 1024, alloc: hostAlloc });
+  const doorbell = new Doorbell({ backend, random: r, identity: device, sink, width: 16, height: 8, headerPoolSize: 1, alloc: hostAlloc, preRoll });
   doorbell.setRecipients({ epoch: 3, recipients: [identityToRecipient(identity)] });
   doorbell.idle();
   const startTime = Date.UTC(2026, 10, 26, 12, 0, 0);
-  doorbell.press(startTime);
-  for (const n of [1, 2, 3]) doorbell.frame(hexToBytes('ffd8' + bytesToHex(Uint8Array.of(n, n, n)) + 'ffd9'), startTime + n * 100);
+  const frame = (n: number) => doorbell.frame(hexToBytes('ffd8' + bytesToHex(Uint8Array.of(n, n, n)) + 'ffd9'), startTime + n * 100);
+  frame(1);
+  frame(2);
+  doorbell.press(startTime + 250);
+  frame(3);
   doorbell.finishClip();
   report({ clipVector: { ageHex: bytesToHex(concatBytes(...segments)), manifest, signature } });
 }

@@ -90,7 +90,7 @@ const KIT_LOW_ORDER = base64.decode(
 // Computed in Node with this code (seeded: reproducible).
 const SEEDED_RECIPIENT_SHA256 = '3391361ba4a3d211173b3161b1460630cee790d95b732cd447313243226cb082';
 const SEEDED_HEADER_SHA256 = '04b855af0b30d1aa1cc89fa38b89622234827b9abda796bfd81d90bc4df2a4e3';
-const DOORBELL_CLIP_SHA256 = '5cd8f984b23ba918b47b90f040b4370e913e2ce325d1c9a72e2e0c9cf263a389';
+const DOORBELL_CLIP_SHA256 = 'd7974dd5c63827efb6c4203f0c152ccf8c423144a32543482df611392c6a80f3'; // with its poster frame
 const T0 = 1_800_000_000_000;
 
 /** A clip recorded by a doorbell sealing to two post-quantum phones (seeded: the same bytes everywhere). */

@@ -24,6 +24,8 @@ import { rosterCosts } from './roster.js';
 import { relayBench, relayScaleBench } from './relay.js';
 import { benchLiveLatency, xsLiveStartCost } from './live.js';
 import { pqFigures } from './pq.js';
+import { preRollMemory } from './preroll.js';
+import { motionFigures } from './motion.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -131,6 +133,15 @@ export async function xsTrigger(): Promise<Figures> {
     await s.call('finish');
     const largeFrame = (await units('first_chunk_ready_large_frame', 'fill')) - noop;
     await s.call('finish');
+    const poster = (await units('first_chunk_poster', 'fill')) - noop;
+    await s.call('finish');
+    // 3 s of 40 KB frames in the host-memory ring, then a press: it seals pre-roll up to the first chunk
+    await s.call('fill');
+    const preRollSmall = await units('preroll_fill_small');
+    const preRollPushes = await units('preroll_fill');
+    const preRoll = (await units('first_chunk_preroll')) - noop;
+    const preRollRest = (await units('preroll_rest')) - noop;
+    await s.call('finish');
     const bytes = (await s.call('frame_bytes')).value as { frame: number; large: number };
     return {
       xs_header_3_recipients: header3,
@@ -138,6 +149,15 @@ export async function xsTrigger(): Promise<Figures> {
       xs_trigger_cold: cold,
       xs_trigger_to_first_chunk: firstChunk,
       xs_trigger_to_first_chunk_vs_header_3: +(firstChunk / header3).toFixed(5),
+      // a 40 KB frame: it goes into the first chunk twice, as the poster (cover attachment) and as the first frame
+      xs_trigger_to_first_chunk_poster: poster,
+      // with 3 s of pre-roll (31 frames of 40 KB in the host-memory ring): the press up to the first
+      // sealed chunk, then the rest of the pre-roll sealed in idle time, and keeping a frame in the ring
+      xs_trigger_to_first_chunk_preroll: preRoll,
+      xs_preroll_rest_idle: preRollRest,
+      xs_preroll_push_per_frame: Math.round((preRollPushes - noop) / 31),
+      // XS meters TypedArray.prototype.set by the bytes it copies (a memcpy in C): that is most of the figure above
+      xs_preroll_push_units_per_frame_byte: +((preRollPushes - preRollSmall) / 31 / 39_000).toFixed(3),
       // the same with a frame 60,000 bytes larger: JS work that grew with the bytes would show here
       xs_trigger_to_first_chunk_units_per_frame_byte: +((largeFrame - firstChunk) / (bytes.large - bytes.frame)).toFixed(4),
       xs_trigger_to_first_chunk_sealing: (await s.call('backend')).value as string,
@@ -160,6 +180,8 @@ export async function runBench(): Promise<Figures> {
   Object.assign(figures, await safely('node_seal', nodeSealThroughput));
   Object.assign(figures, await safely('node_trigger', nodeTrigger));
   Object.assign(figures, await safely('xs_trigger', xsTrigger));
+  Object.assign(figures, await safely('preroll', preRollMemory));
+  Object.assign(figures, await safely('motion', () => motionFigures(ROOT)));
   Object.assign(figures, await safely('xs_js_seal', async () => ({ xs_js_seal_per_byte: +(await xsJsSealPerByte(ROOT)).toFixed(1) })));
   const native = await nativeSealInstructionsPerByte(ROOT);
   figures.native_seal_x86_instructions_per_byte = typeof native === 'number' ? +native.toFixed(2) : `not measured: ${native}`;

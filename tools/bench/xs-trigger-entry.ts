@@ -16,6 +16,7 @@
  * `crypt` Digest, one call per chunk.
  */
 import { Doorbell } from '../../src/device/doorbell.js';
+import { PreRoll } from '../../src/device/preroll.js';
 import { loadOrCreateIdentity } from '../../src/device/identity.js';
 import { prepareHeader, type RecipientSet } from '../../src/clip/prepared-header.js';
 import { encodeRecipient } from '../../src/age/x25519.js';
@@ -81,11 +82,16 @@ function makeDoorbell(backend: CryptoBackend, alloc?: Alloc): Doorbell {
   return d;
 }
 const js = makeDoorbell(nobleBackend);
+// the same with 3 s of pre-roll, its ring in host memory
+const preRoll = new PreRoll({ duration: 3000, capacity: 2 * 1024 * 1024, alloc: deviceAlloc });
+const withPreRoll = new Doorbell({ backend: device, random: systemRandom, identity, sink, width: 800, height: 600, headerPoolSize: 1, alloc: deviceAlloc, preRoll });
+withPreRoll.setRecipients(recipients);
 const native = makeDoorbell(device, deviceAlloc);
 // one large SVGA JPEG that fills the first chunk (camera frames are host buffers on the device),
 // and a larger one: the first chunk then costs the same if no JS work grows with the bytes
 const FRAME = CHUNK_SIZE + 1024;
 const LARGE_FRAME = FRAME + 60_000;
+const POSTER_FRAME = 40_000;
 const frameBuffer = deviceAlloc(LARGE_FRAME).fill(0x55);
 let now = 1_800_000_000_000;
 
@@ -106,6 +112,7 @@ defineOps({
   fill() {
     while (js.idle());
     while (native.idle());
+    while (withPreRoll.idle());
   },
   /** the press itself: with a ready header, segment 0 (header and nonce) goes out at once */
   trigger_ready() {
@@ -116,9 +123,30 @@ defineOps({
   },
   first_chunk_ready: () => firstChunk(FRAME),
   first_chunk_ready_large_frame: () => firstChunk(LARGE_FRAME),
+  /** an SVGA frame of 40 KB: it fits the first chunk as the poster, then as the first frame it fills it */
+  first_chunk_poster: () => firstChunk(POSTER_FRAME),
+  /** 31 frames (3 s at 10 fps) of 40 KB into the ring: metered as one delivery */
+  preroll_fill() {
+    for (let i = 0; i <= 30; i++) withPreRoll.frame(frameBuffer.subarray(0, POSTER_FRAME), (now += 100));
+  },
+  /** the same with 1 KB frames: the difference per byte is the copy into the ring */
+  preroll_fill_small() {
+    for (let i = 0; i <= 30; i++) withPreRoll.frame(frameBuffer.subarray(0, 1000), (now += 100));
+  },
+  /** the press: the header out, then pre-roll sealed until the first chunk has left */
+  first_chunk_preroll() {
+    chunksOut = 0;
+    withPreRoll.press(now + 40);
+    if (chunksOut !== 1) throw new Error(`${chunksOut} chunks sealed at the press, not one`);
+  },
+  /** the rest of the pre-roll, in idle time */
+  preroll_rest() {
+    while (withPreRoll.idle());
+  },
   frame_bytes: () => ({ frame: FRAME, large: LARGE_FRAME }),
   finish() {
     js.finishClip();
     native.finishClip();
+    withPreRoll.finishClip();
   },
 });

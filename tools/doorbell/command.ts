@@ -4,7 +4,7 @@
  * the key-value store, the spool and the provisioning record; it resumes from it.
  *
  *   sealbell doorbell --state DIR [--verifier FILE] [--setup-port P] [--fps F] [--camera synthetic|FILE]
- *   sealbell doorbell press|long-press|motion --state DIR
+ *   sealbell doorbell press|long-press|motion|walk-by --state DIR
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { portNumber, positiveInt, UsageError } from '../cli-args.js';
 import { CONTROL_COMMANDS, sendControl, startControl, type ControlCommand } from './control.js';
 
 export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]     run a doorbell (the firmware on this machine)
-       sealbell doorbell press|long-press|motion --state DIR     ring the doorbell running on DIR
+       sealbell doorbell press|long-press|motion|walk-by --state DIR     ring the doorbell running on DIR
 
   --state DIR          its flash: key-value store, spool, provisioning record (made if missing)
   --verifier FILE      the provisioning record from 'sealbell provision' (default DIR/${STATE_FILES.verifier},
@@ -27,10 +27,22 @@ export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]   
   --camera SOURCE      synthetic (a test picture with the frame number and time, the default), or a file
                        of JPEG frames or an MJPEG file, played in a loop
   --clip-seconds S     seconds a clip runs after the last press (default 10)
+  --pre-roll S         seconds before a trigger that a clip starts with (default 3; 0: none): the
+                       camera runs whenever a clip could start, its frames kept in a ring of memory
+  --motion ZONES       camera motion with this zone map: rows of cells separated by "/", each cell a
+                       zone letter A–Z or "." (masked), e.g. "..../AABB/AABB" (3 rows of 4 cells);
+                       the synthetic camera then shows a still scene that 'walk-by' crosses
+  --sensitivity N      camera motion sensitivity 1–100 (default 50)
 
 On a terminal: p or Enter presses the button, l holds it (long press), m is motion, q stops.
 Ctrl-C or SIGTERM stop it cleanly: a clip in progress is sealed into the spool, nothing is lost.
 `;
+
+function preRollSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n > 60) throw new UsageError('--pre-roll must be 0–60 seconds');
+  return n;
+}
 
 export async function doorbellCommand(args: string[]): Promise<void> {
   const sub = args[0];
@@ -45,11 +57,15 @@ export async function doorbellCommand(args: string[]): Promise<void> {
       fps: { type: 'string', default: '10' },
       camera: { type: 'string', default: 'synthetic' },
       'clip-seconds': { type: 'string', default: '10' },
+      'pre-roll': { type: 'string', default: '3' },
+      motion: { type: 'string' },
+      sensitivity: { type: 'string' },
     },
   });
   if (!values.state) throw new UsageError('doorbell needs --state DIR');
   const state = values.state;
-  const camera: NodeCamera = values.camera === 'synthetic' ? new SyntheticCamera({ width: 320, height: 240 }) : new FileCamera(values.camera!);
+  const motion = values.motion === undefined ? undefined : { zones: values.motion.split('/'), sensitivity: values.sensitivity === undefined ? undefined : positiveInt(values.sensitivity, '--sensitivity') };
+  const camera: NodeCamera = values.camera === 'synthetic' ? new SyntheticCamera({ width: 320, height: 240, still: motion !== undefined }) : new FileCamera(values.camera!);
   const setupPort = portNumber(values['setup-port']!);
   const verifier = values.verifier ? new Uint8Array(fs.readFileSync(values.verifier)) : undefined;
   const log = (line: string) => console.log(`doorbell: ${line}`);
@@ -61,6 +77,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
     fps: positiveInt(values.fps!, '--fps'),
     camera,
     clipSeconds: positiveInt(values['clip-seconds']!, '--clip-seconds'),
+    app: { preRoll: preRollSeconds(values['pre-roll']!) * 1000, motion },
     log,
   });
   const control = await startControl(state, (c) => act(doorbell, c, log));
@@ -92,6 +109,11 @@ export async function doorbellCommand(args: string[]): Promise<void> {
 }
 
 function act(d: NodeDoorbell, c: ControlCommand, log: (l: string) => void): string {
+  if (c === 'walk-by') {
+    if (!d.walkBy()) return 'error this camera cannot walk anyone by (only the synthetic one can)';
+    log('someone walks across the picture');
+    return 'ok walking by';
+  }
   if (c === 'long-press') {
     log('button held (long press)');
     d.longPress();

@@ -1,7 +1,8 @@
 /**
  * The hosted doorbell's control socket: a Unix socket in its state folder (mode
  * 0600, so only its owner can ring it) that takes one command per line —
- * `press`, `long-press`, `motion` — and answers one line, `ok …` or `error …`.
+ * `press`, `long-press`, `motion` (the PIR pin), `walk-by` (someone crosses the camera's
+ * picture) — and answers one line, `ok …` or `error …`.
  * `sealbell doorbell press --state DIR` is its client.
  */
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { SealbellError } from '../../src/errors.js';
 
 export const CONTROL_SOCKET = 'control.sock';
-export const CONTROL_COMMANDS = ['press', 'long-press', 'motion'] as const;
+export const CONTROL_COMMANDS = ['press', 'long-press', 'motion', 'walk-by'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export const controlPath = (state: string) => path.join(state, CONTROL_SOCKET);

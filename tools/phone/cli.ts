@@ -19,6 +19,8 @@ import { registerDoorbell, setUpHere } from './register.js';
 import { normalizePassphrase } from './escrow.js';
 import type { AccountKeys } from './state.js';
 import { phoneLive } from './live.js';
+import { remuxFile } from './remux.js';
+import { phoneShare } from './share.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -47,9 +49,17 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
   status   per doorbell: the roster it acknowledged, when, what is pending; fork alarms
              [--device ID]
   clips    list the clips of this phone's doorbells
-  fetch    download a clip, check it, decrypt it and write the video (Matroska, mode 0600)
-             <clip id> --out FILE.mkv [--force: overwrite FILE] [--history: also try the account
-             history key, which opens clips from before this phone joined; asks for the passphrase]
+  fetch    download a clip, check it, decrypt it and write the video (Matroska, seekable: with
+             Duration and Cues; mode 0600) <clip id> --out FILE.mkv [--force: overwrite FILE]
+             [--history: also try the account history key, which opens clips from before this
+             phone joined; asks for the passphrase]
+  remux    rewrite a decrypted clip as a seekable file; a clip cut short (age -d of an
+             incomplete clip) keeps every whole frame   <IN.mkv> --out FILE.mkv
+  share    hand one clip to someone: its file key re-wrapped for them alone, in a bundle
+             (clip .age, manifest, .minisig, device.pub) that age -d and minisign -V check
+             <clip id | CLIP.age> --to age1…RECIPIENT | --passphrase [--out DIR, default
+             share-<clip id>]. The share passphrase (not the account's!) comes from
+             --share-passphrase-file F, $SEALBELL_SHARE_PASSPHRASE or a line of stdin.
   watch    fetch every new clip as it arrives (Ctrl-C to stop); when the relay goes away it
              says so and reconnects
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
@@ -288,6 +298,31 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       }
       console.log(`ok: clip ${r.clip} from doorbell ${r.deviceId}: signature and payload checked, ${r.frames} frames decrypted to ${r.out}`);
       printNotices(r.notices);
+      return;
+    }
+    case 'remux': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
+      if (positionals.length !== 1) throw new UsageError('phone remux needs one input file');
+      const r = remuxFile(positionals[0], need(values.out, '--out FILE'));
+      const cut = r.droppedTail ? `; the input was cut short: ${r.droppedTail} bytes after the last whole frame dropped` : '';
+      console.log(`ok: ${r.frames} frames, ${(r.duration / 1000).toFixed(1)} s, seekable, in ${values.out}${cut}`);
+      return;
+    }
+    case 'share': {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { ...common, to: { type: 'string' }, passphrase: { type: 'boolean' }, 'share-passphrase-file': { type: 'string' }, out: { type: 'string' } },
+      });
+      if (positionals.length !== 1) throw new UsageError('phone share needs one clip (an id or a .age file)');
+      if (!values.to === !values.passphrase) throw new UsageError('phone share needs --to age1…RECIPIENT or --passphrase (one of them)');
+      const passphrase = values.passphrase
+        ? new TextEncoder().encode(await readSecret({ file: values['share-passphrase-file'], env: 'SEALBELL_SHARE_PASSPHRASE', what: 'passphrase for the shared clip' }))
+        : undefined;
+      const r = phoneShare({ dir: values.dir!, clip: positionals[0], to: values.to, passphrase, out: values.out });
+      console.log(`ok: clip ${r.clip} (${r.frames} frames) shared ${values.to ? `to ${values.to.slice(0, 16)}…` : 'with a passphrase'}: ${path.dirname(r.files.age)}`);
+      console.log(`  they open it with: age -d ${values.to ? '-i THEIR.key ' : ''}-o clip.mkv ${path.basename(r.files.age)}`);
+      console.log(`  and check it with: minisign -V -p device.pub -m ${path.basename(r.files.manifest)}`);
       return;
     }
     case 'watch': {

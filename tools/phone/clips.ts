@@ -159,13 +159,13 @@ export class DeviceFetcher {
     return { hashes: r ? new Map([[r.roster.epoch, rosterHash(r.bytes)]]) : new Map() };
   }
 
-  /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video). */
+  /** Downloads the clip, checks signature and payload hash, decrypts it (and with `out` writes the video, seekable). */
   async fetch(clip: string, o: FetchOptions = {}): Promise<FetchedClip> {
     const phone = readPhone(this.dir);
     const identities = [phone.identity, ...(phone.previous ?? []), ...(o.history === undefined ? [] : [o.history].flat())];
     const pub = this.device.publicKeyText;
     const got = await this.call((c) => c.download(clip, o.keepDir ?? path.join(this.dir, 'clips'), { devicePub: pub }));
-    const { opened, manifest } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out });
+    const { opened, manifest } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out, seekable: true });
     const v = this.observe(manifest, new Uint8Array(fs.readFileSync(got.manifest!)), stanzaCount(got.age));
     return { deviceId: this.deviceId, clip, frames: opened!.frames, age: got.age, out: o.out, seq: manifest.seq, isNew: v.isNew, notices: v.notices };
   }

@@ -1,0 +1,107 @@
+/**
+ * Pre-roll: the last few seconds of camera frames, kept so that a trigger seals them into
+ * the clip ahead of the frames that follow ("what happened just before the press").
+ *
+ * The frames are copies in ONE buffer of host memory, allocated once through the host's
+ * Alloc (PSRAM on the camera boards, never the XS heap), used as a ring: each frame is
+ * copied in (TypedArray.set: a native memcpy, no JavaScript work per byte) after the one
+ * before, and the next lap starts again at 0. The JavaScript side keeps only each frame's
+ * place and time. A frame evicts the oldest frames it overwrites, and frames no longer
+ * needed to reach `duration` back go too, so what is held is one unbroken run of the newest
+ * frames, at least `duration` long when the ring is large enough.
+ */
+import type { Alloc } from '../host.js';
+
+export interface PreRollOptions {
+  /** ms of frames to hold before a trigger */
+  duration: number;
+  /** bytes of host memory for the frames (3 s of SVGA at 10 fps is about 1.2 MB) */
+  capacity: number;
+  alloc?: Alloc;
+}
+
+export interface HeldFrame {
+  /** the JPEG, a view into the ring: valid until the next push or clear */
+  data: Uint8Array;
+  /** capture time, ms since the Unix epoch */
+  time: number;
+}
+
+interface Slot {
+  offset: number;
+  length: number;
+  time: number;
+}
+
+export class PreRoll {
+  readonly duration: number;
+  readonly capacity: number;
+  private readonly ring: Uint8Array;
+  /** oldest first */
+  private slots: Slot[] = [];
+  /** where the next frame goes */
+  private head = 0;
+  /** frames too large for the ring (not held) */
+  tooLarge = 0;
+
+  constructor(o: PreRollOptions) {
+    this.duration = o.duration;
+    this.capacity = o.capacity;
+    this.ring = o.alloc ? o.alloc(o.capacity) : new Uint8Array(o.capacity);
+  }
+
+  /** Bytes of frames held now. */
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.length;
+    return n;
+  }
+
+  get count(): number {
+    return this.slots.length;
+  }
+
+  /** Keeps a copy of a camera frame taken at `time`; the oldest frames make room. */
+  push(jpeg: Uint8Array, time: number): void {
+    if (jpeg.length > this.capacity) {
+      // it cannot be held; the frames before it would no longer run up to the trigger
+      this.tooLarge++;
+      this.clear();
+      return;
+    }
+    let offset = this.head;
+    const slots = this.slots;
+    if (offset + jpeg.length > this.capacity) {
+      // a new lap: what is left at the ring's end is the oldest, and goes first
+      while (slots.length && slots[0].offset >= offset) slots.shift();
+      offset = 0;
+    }
+    const end = offset + jpeg.length;
+    while (slots.length && slots[0].offset < end && slots[0].offset + slots[0].length > offset) slots.shift();
+    this.ring.set(jpeg, offset);
+    slots.push({ offset, length: jpeg.length, time });
+    this.head = end;
+    this.expire(time);
+  }
+
+  /**
+   * The frames up to `now`, oldest first (views into the ring): the newest run that reaches
+   * `duration` ms back (when the ring holds that much), so the first is at or before now − duration.
+   */
+  frames(now: number): HeldFrame[] {
+    this.expire(now);
+    return this.slots.map((s) => ({ data: this.ring.subarray(s.offset, s.offset + s.length), time: s.time }));
+  }
+
+  clear(): void {
+    this.slots = [];
+    this.head = 0;
+  }
+
+  /** Drops the oldest frame while the next one already reaches `duration` back from `now`. */
+  private expire(now: number): void {
+    const slots = this.slots;
+    while (slots.length > 1 && slots[1].time <= now - this.duration) slots.shift();
+    if (slots.length === 1 && slots[0].time < now - this.duration * 2) slots.shift(); // the camera stalled
+  }
+}
