@@ -251,7 +251,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     case 'pq-upgrade': {
       const { values } = parseArgs({ args, options: { ...common, 'passphrase-file': { type: 'string' } } });
       const passphrase = await readPassphrase(values['passphrase-file']);
-      progress('opening the account escrow (scrypt, a few seconds)…');
+      progress('opening the escrow (scrypt, a few seconds)…');
       const r = await pqUpgradeOnRelay({ dir: existingDir(values.dir!), passphrase });
       if (r.escrow) console.log('the account moved to post-quantum: new history key, escrow replaced on the relay');
       for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published, sealing post-quantum to ${u.roster.roster.phones.map((p) => `"${p.name}"`).join(', ')}`);

@@ -174,7 +174,7 @@ export async function enrollFromRelay(a: {
   const account = accountIdFor(a.passphrase);
   const escrow = await getEscrow(a.relay, account);
   // Opened here first: a wrong passphrase fails before anything is asked of the relay or written.
-  a.log?.('opening the account escrow (scrypt, a few seconds)…');
+  a.log?.('opening the escrow (scrypt, a few seconds)…');
   const keys = await openEscrowAsync(escrow, a.passphrase);
   const authorityId = keyIdHex(keys.authority.keyId);
   const devices = await authorityDevices(a.relay, authorityId);
