@@ -6,7 +6,6 @@
 // doorbell; the old passphrase opens nothing current and signs nothing the doorbell takes.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { base64 } from '@scure/base';
 import { identityToRecipient } from '../src/age/x25519.js';
@@ -23,11 +22,12 @@ import { accountIdFor, endorseDevice, enrollFromRelay, phoneLogin, revokeOnRelay
 import { confirmUpdates, describeConfirmations } from '../tools/phone/roster-sync.js';
 import { phoneStatus } from '../tools/phone/status.js';
 import { openEscrow } from '../tools/phone/escrow.js';
-import { MemoryStore, ROOT, seededRandom, tempDir } from './helpers.js';
+import { MemoryStore, seededRandom, tempDir } from './helpers.js';
 import { opens, throwsCode } from './setup-fixtures.js';
 import { ADMIN_TOKEN, expectApiError, sleep, T0, TestDevice, type Clock } from './relay-helpers.js';
 import { startRelay, type Relay } from '../tools/relay/server.js';
 import { startHostileProxy, wsJson, type HostileProxy, type WsConnection } from './hostile-proxy.js';
+import { sealbell } from './cli-helpers.js';
 
 /** Escrows in these tests use a low scrypt work factor (the format is the same). */
 const LOG_N = 10;
@@ -303,7 +303,7 @@ describe('a hostile relay and rosters (issue 12, attacks 1–3)', function () {
     const w = await world('cli');
     await w.enroll('bob');
     withholdRosters(w.proxy);
-    const r = await sealbell(['phone', 'revoke', '--dir', w.ownerDir, '--phone', 'bob', '--wait', '1'], `${w.init.passphrase}\n`);
+    const r = await sealbell(['phone', 'revoke', '--dir', w.ownerDir, '--phone', 'bob', '--wait', '1'], { input: `${w.init.passphrase}\n` });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stdout, /NEW passphrase[^\n]*\n\n {4}[a-z]+( [a-z]+){11}\n/);
     assert.match(r.stdout, new RegExp(`doorbell ${w.dev.id}: roster epoch 3 published, not yet confirmed by the doorbell: the removed phone may still read new clips`));
@@ -316,17 +316,3 @@ describe('a hostile relay and rosters (issue 12, attacks 1–3)', function () {
     assert.match(st.stdout, /warning: this phone published roster epoch 3; the doorbell acknowledges only epoch 2/);
   });
 });
-
-/** Runs the sealbell command (dist) with `input` on stdin. */
-function sealbell(args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sealbell.js'), ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

@@ -11,29 +11,8 @@ import { ROOT } from './helpers.js';
 
 export const SEALBELL = path.join(ROOT, 'bin/sealbell.js');
 
-export interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function sealbell(args: string[], o: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SEALBELL, ...args], { env: { ...process.env, ...o.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(o.input ?? '');
-  });
-}
-
-export const ok = (r: Result): string => {
-  assert.equal(r.status, 0, r.stderr || r.stdout);
-  return r.stdout;
-};
+export { ok, sealbell, type Result } from './cli-helpers.js';
+import type { Result } from './cli-helpers.js';
 
 /** A failure as a person sees it: non-zero, one line on stderr, no stack trace. */
 export function failsWithOneLine(r: Result, pattern: RegExp, status = 1): string {
