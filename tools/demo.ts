@@ -16,9 +16,10 @@ import { NodeDoorbell } from '../hosts/node/doorbell.js';
 import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { provision } from './provision.js';
-import { phoneInit, phoneSetup, registerOnRelay, enrollFromRelay, revokeOnRelay } from './phone/index.js';
+import { phoneSetup, registerOnRelay, enrollFromRelay, revokeOnRelay } from './phone/index.js';
+import { phoneInitAsync } from './phone/init.js';
 import { DeviceFetcher } from './phone/clips.js';
-import { readDevice, readPhone, unlockAccount } from './phone/state.js';
+import { readDevice, readPhone, unlockAccountAsync } from './phone/state.js';
 import { authorityDevices, RelayApiError } from './relay/phone-client.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { demoLive } from './live-demo.js';
@@ -90,12 +91,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     // Phone 1 makes the account and sets the doorbell up with the code.
     const phoneDirs = Array.from({ length: o.phones }, (_, i) => at(`phone-${i + 1}`));
-    const account = phoneInit(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN, pq: o.pq });
+    // scrypt off the event loop: the relay and the doorbell share this process
+    const account = await phoneInitAsync(phoneDirs[0], { name: 'phone 1', logN: o.escrowLogN, pq: o.pq });
     fs.writeFileSync(at('passphrase.txt'), account.passphrase + '\n', { mode: 0o600 });
     fs.copyFileSync(account.escrowPath, at('account.escrow.age'));
     log(`phone 1: account made; passphrase in ${at('passphrase.txt')}, escrow in ${at('account.escrow.age')}`);
     // Account operations (setup, revoke) need the passphrase: the phone keeps the account keys only in the escrow.
-    const keys = unlockAccount(phoneDirs[0], account.passphrase);
+    const keys = await unlockAccountAsync(phoneDirs[0], account.passphrase);
     const passphrases = [account.passphrase];
     const wifi = { ssid: 'sealbell-demo', password: randomBytes(12).toString('base64url') };
     const setup = await phoneSetup({ dir: phoneDirs[0], endpoint: setupUrl!, code: factory.manualCode, wifi, relayUrl: relay.url, account: keys });
