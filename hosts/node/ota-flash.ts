@@ -45,6 +45,8 @@ export class PowerCut extends Error {
 }
 
 export interface OtaFlashOptions {
+  /** the folder (NodeDoorbell: DIR/ota) */
+  dir?: string;
   /** bytes per slot (default 1.75 MiB, the boards' ota slots) */
   slotSize?: number;
   /** what runs from slot 0 when the folder is new (the firmware flashed over USB) */
@@ -65,7 +67,7 @@ export class FileOtaFlash implements OtaSlots {
   /** The bootloader: opens (or makes) the folder and picks the slot to run. */
   constructor(
     readonly dir: string,
-    private readonly o: OtaFlashOptions,
+    private readonly o: Omit<OtaFlashOptions, 'dir'>,
   ) {
     this.slotSize = o.slotSize ?? 1792 * 1024;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
