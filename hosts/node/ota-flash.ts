@@ -14,7 +14,7 @@
  * On a board the firmware knows what it is from its build; here the release manifest that
  * complete() was given is kept with the slot, so the simulator "runs" the release it installed.
  *
- * Tests cut the power at any mutating step (`cutAt`): the step throws PowerCut, a slot write
+ * Tests cut the power at any mutating step (`cut`): the step throws PowerCut, a slot write
  * torn halfway; reopening the folder is the next boot.
  */
 import fs from 'node:fs';
@@ -38,8 +38,8 @@ interface SlotRecord {
 }
 
 export class PowerCut extends Error {
-  constructor(step: number) {
-    super(`power cut at flash step ${step}`);
+  constructor(what: string) {
+    super(`power cut: ${what}`);
     this.name = 'PowerCut';
   }
 }
@@ -51,10 +51,8 @@ export interface OtaFlashOptions {
   slotSize?: number;
   /** what runs from slot 0 when the folder is new (the firmware flashed over USB) */
   factory: FirmwareInfo;
-  /** tests: the mutating step (counted from 1 since open) that loses power */
-  cutAt?: number;
-  /** tests: called with each mutating step's name */
-  onStep?: (step: number, what: string) => void;
+  /** tests: asked before each mutating step; true cuts the power there (a slot write torn halfway) */
+  cut?: (what: string) => boolean;
 }
 
 export class FileOtaFlash implements OtaSlots {
@@ -62,7 +60,6 @@ export class FileOtaFlash implements OtaSlots {
   /** the slot running since open() */
   readonly running: 0 | 1;
   private data: OtaData;
-  private steps = 0;
 
   /** The bootloader: opens (or makes) the folder and picks the slot to run. */
   constructor(
@@ -184,13 +181,11 @@ export class FileOtaFlash implements OtaSlots {
     return path.join(this.dir, name);
   }
 
-  /** Counts a mutating step; at `cutAt` the power goes (after `partial`, a torn write). */
+  /** A mutating step: where the tests may cut the power (after `partial`, a torn write). */
   private step(what: string, partial?: () => void): void {
-    const n = ++this.steps;
-    this.o.onStep?.(n, what);
-    if (this.o.cutAt === n) {
+    if (this.o.cut?.(what)) {
       partial?.();
-      throw new PowerCut(n);
+      throw new PowerCut(what);
     }
   }
 
