@@ -8,6 +8,7 @@ import { startRelay } from './relay/server.js';
 import { newToken } from './relay/tokens.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
+import { releaseCommand, RELEASE_USAGE } from './release/command.js';
 import { STATE_FILES } from '../hosts/node/doorbell.js';
 import { startViewer } from './viewer/server.js';
 import { portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
@@ -42,6 +43,10 @@ commands:
                (made on first start, mode 0600).
   phone      the owner's side: sealbell phone <init|setup|enroll|pq-upgrade|revoke|clips|fetch|watch|live>
                (sealbell phone help for details)
+  release    the project's release key and signed firmware releases
+               sealbell release keygen [--out release]
+               sealbell release sign IMAGE --key release.key --board B --version V --security N
+               (sealbell release help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
   verify     check a clip against its signed manifest
@@ -139,6 +144,10 @@ const commands: Record<string, Handler> = {
     await doorbellCommand(args);
   },
 
+  async release(args) {
+    await releaseCommand(args);
+  },
+
   async verify(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -181,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE}`);
+      process.stderr.write(`sealbell ${name}: ${(e as Error).message}\n\n${name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : name === 'release' ? RELEASE_USAGE : USAGE}`);
       return 2;
     }
     if (e instanceof RelayApiError) {
