@@ -15,6 +15,7 @@ import { RelayError, requireId } from './errors.js';
 import { parsePhoneKeyList, type PublishedPhoneKeys } from './phone-keys.js';
 import type { PhoneAuth } from './phone-auth.js';
 import type { RelayRosters } from './rosters.js';
+import type { RelayUpdates } from './updates.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 
@@ -23,6 +24,8 @@ export interface RelayLimits {
   maxJsonBytes: number;
   /** escrow and roster blobs */
   maxBlobBytes: number;
+  /** an update bundle (image included) */
+  maxUpdateBytes: number;
   /** segments one clip may have (× 64 KiB) */
   maxSegmentsPerClip: number;
   /** segments a device may have in flight (advertised in hello) */
@@ -32,6 +35,7 @@ export interface RelayLimits {
 export const DEFAULT_LIMITS: RelayLimits = {
   maxJsonBytes: 64 * 1024,
   maxBlobBytes: 64 * 1024,
+  maxUpdateBytes: 4 * 1024 * 1024,
   maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
   window: 16,
 };
@@ -41,6 +45,7 @@ export interface HttpContext {
   phoneAuth: PhoneAuth;
   phoneKeys: PublishedPhoneKeys;
   rosters: RelayRosters;
+  updates: RelayUpdates;
   limits: RelayLimits;
   /** SHA-256 of the admin token; undefined disables the admin endpoints */
   adminTokenSha256: string | undefined;
@@ -141,6 +146,8 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d)),
+      r('PUT', '/v1/devices/:device/update', (q, res, [d]) => this.putUpdate(q, res, d)),
+      r('GET', '/v1/devices/:device/firmware', (q, res, [d]) => this.firmware(q, res, d)),
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d)),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a)),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a)),
@@ -311,6 +318,30 @@ export class HttpApi {
     if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the roster blob is empty');
     const epoch = this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
     sendJson(res, 200, { device, epoch });
+  }
+
+  /** No session needed, as for rosters: the account authority's signature on the update is the permission. */
+  private async putUpdate(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    this.requireKnownDevice(device);
+    const blob = await readBody(req, this.c.limits.maxUpdateBytes);
+    let status;
+    try {
+      status = this.c.updates.publish(device, new Uint8Array(blob), Date.now());
+    } catch (e) {
+      if (e instanceof SealbellError) throw new RelayError(e.code === 'NO_ROSTER' ? 409 : e.code === 'UPDATE_FORMAT' ? 400 : 403, e.code, e.message);
+      throw e;
+    }
+    sendJson(res, 200, { device, ...status });
+  }
+
+  /** What the doorbell runs (its last report) and the state of its update, for the owner's phones. */
+  private firmware(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requirePhone(req, device);
+    const firmware = this.c.updates.firmware(device);
+    const update = this.c.updates.status(device);
+    sendJson(res, 200, { device, ...(firmware ? { firmware } : {}), ...(update ? { update } : {}) });
   }
 
   private deviceKey(res: ServerResponse, device: string): void {

@@ -20,6 +20,7 @@ import { authMessage } from './phone-auth.js';
 import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './client-http.js';
 import type { ClipInfo } from './http-api.js';
 import type { ClipEvent } from './clip-events.js';
+import type { FirmwareReport, UpdateStatus } from './updates.js';
 import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER, ROSTER_HELD_HEADER } from './http-api.js';
 
 export { RelayApiError } from './client-http.js';
@@ -186,6 +187,11 @@ export class PhoneClient {
     const res = await relayRequest(this.relay, this.path('roster'), { token: this.token });
     const epoch = Number(res.headers.get(ROSTER_EPOCH_HEADER));
     return { epoch, held: Number(res.headers.get(ROSTER_HELD_HEADER) ?? epoch), blob: new Uint8Array(await res.arrayBuffer()) };
+  }
+
+  /** What the doorbell last said it runs, and the state of its firmware update (tools/relay/updates.ts). */
+  async firmware(): Promise<{ firmware?: FirmwareReport; update?: UpdateStatus }> {
+    return relayJson(this.relay, this.path('firmware'), { token: this.token });
   }
 
 }
