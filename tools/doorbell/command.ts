@@ -15,6 +15,7 @@ import { FileCamera } from '../../hosts/node/frame-file.js';
 import { SealbellError } from '../../src/errors.js';
 import { portNumber, positiveInt, UsageError } from '../cli-args.js';
 import { CONTROL_COMMANDS, sendControl, startControl, type ControlCommand } from './control.js';
+import { readPublicKey } from '../release/keys.js';
 
 export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]     run a doorbell (the firmware on this machine)
        sealbell doorbell press|long-press|motion --state DIR     ring the doorbell running on DIR
@@ -27,6 +28,8 @@ export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]   
   --camera SOURCE      synthetic (a test picture with the frame number and time, the default), or a file
                        of JPEG frames or an MJPEG file, played in a loop
   --clip-seconds S     seconds a clip runs after the last press (default 10)
+  --release-key FILE   take signed firmware updates over the relay (docs/update-format.md): the release
+                       public key (release.pub) this "firmware" is built with; A/B slots in DIR/${STATE_FILES.ota}
 
 On a terminal: p or Enter presses the button, l holds it (long press), m is motion, q stops.
 Ctrl-C or SIGTERM stop it cleanly: a clip in progress is sealed into the spool, nothing is lost.
@@ -45,6 +48,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
       fps: { type: 'string', default: '10' },
       camera: { type: 'string', default: 'synthetic' },
       'clip-seconds': { type: 'string', default: '10' },
+      'release-key': { type: 'string' },
     },
   });
   if (!values.state) throw new UsageError('doorbell needs --state DIR');
@@ -62,6 +66,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
     camera,
     clipSeconds: positiveInt(values['clip-seconds']!, '--clip-seconds'),
     log,
+    ota: values['release-key'] ? { releaseKey: readPublicKey(values['release-key']) } : undefined,
   });
   const control = await startControl(state, (c) => act(doorbell, c, log));
   log(`state in ${path.resolve(state)}; control socket ${path.join(state, 'control.sock')}`);
