@@ -70,6 +70,7 @@ export default function main(): void {
       uplinkConnect: moddableUplinkConnect(random),
       later: (fn, ms) => void Timer.set(fn, ms),
       verifierRecord: platform.verifierRecord,
+      ota: platform.ota,
     },
     { clipDuration: board.clipSeconds ? board.clipSeconds * 1000 : undefined, apPrefix: board.apPrefix },
   );
