@@ -23,7 +23,7 @@ import { encodeSecretKey } from '../tools/release/keys.js';
 import { relayJson } from '../tools/relay/client-http.js';
 import { seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
-import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
+import { ADMIN_TOKEN, closeRelays, expectApiError, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
 import { image, RELEASE_KEY } from './update-fixtures.js';
 
@@ -34,28 +34,53 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     await closeRelays();
   });
 
-  it('a release signed by the release key and authorized by the owner installs, boots and is marked valid; refusals leave it running', async () => {
+  /** A doorbell with A/B slots, set up by a phone and connected to a relay. */
+  async function setUp(seed: string) {
     const relay = await startTestRelay();
-    const prov = await provision({ out: tempDir('update-factory'), random: seededRandom('update/factory') });
-    const phone = freshPhone('update');
-    const rig = testDoorbell(prov, 'update/device', { ota: { releaseKey: RELEASE_KEY.publicKey, slotSize: 256 * 1024 } });
+    const prov = await provision({ out: tempDir('update-factory'), random: seededRandom(`${seed}/factory`) });
+    const phone = freshPhone(seed);
+    const rig = testDoorbell(prov, `${seed}/device`, { ota: { releaseKey: RELEASE_KEY.publicKey, slotSize: 256 * 1024 } });
     rig.boot();
-    const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom('update/setup') });
+    const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
     const deviceId = outcome.deviceId;
     await registerOnRelay({ dir: phone.dir, deviceId, adminToken: ADMIN_TOKEN, account: phone.account });
     await rig.until(() => rig.app.uplink?.state === 'ready', 'uplink ready');
+    const work = tempDir('update-release');
+    const keyFile = path.join(work, 'release.key');
+    fs.writeFileSync(keyFile, encodeSecretKey(RELEASE_KEY), { mode: 0o600 });
+    /** A release of a new image, signed as `sealbell release sign` does. */
+    const sign = (version: string, security: number, size = 60_000) => {
+      const file = path.join(work, `sealbell-${version}.bin`);
+      const img = image(`relay v${version}`, size);
+      fs.writeFileSync(file, img);
+      return { file, img, ...releaseSign({ image: file, key: keyFile, board: 'node_sim', version, security }) };
+    };
+    const updateState = async () => (await phoneFirmware(phone.dir, deviceId))[0].update;
+    return { relay, phone, rig, deviceId, sign, updateState };
+  }
+
+  it('a release signed by the release key and authorized by the owner installs, boots and is marked valid; refusals leave it running', async () => {
+    const { relay, phone, rig, deviceId, sign, updateState } = await setUp('update');
     const before = await rig.until(async () => !!(await phoneFirmware(phone.dir, deviceId))[0].firmware, 'the doorbell reports its firmware').then(() => phoneFirmware(phone.dir, deviceId));
     assert.equal(before[0].firmware!.version, '0.0.0-sim');
     assert.equal(before[0].firmware!.security, 0);
 
     // The project signs a release with its key (files as `sealbell release` writes them).
-    const work = tempDir('update-release');
-    const keyFile = path.join(work, 'release.key');
-    fs.writeFileSync(keyFile, encodeSecretKey(RELEASE_KEY), { mode: 0o600 });
-    const imageFile = path.join(work, 'sealbell-1.1.0.bin');
-    const img = image('relay v1.1.0', 100_000);
-    fs.writeFileSync(imageFile, img);
-    const signed = releaseSign({ image: imageFile, key: keyFile, board: 'node_sim', version: '1.1.0', security: 2 });
+    const signed = sign('1.1.0', 2, 100_000);
+    const { img, file: imageFile } = signed;
+
+    // Nobody but the account authority the doorbell holds can queue an update at the relay.
+    const stranger = freshPhone('update/stranger');
+    const forged = authorizeRelease(signed.bytes, deviceId, stranger.account.authority);
+    await expectApiError(
+      relayJson(relay.url, `v1/devices/${deviceId}/update`, {
+        method: 'PUT',
+        body: encodeUpdateBundle({ release: signed.bytes, releaseSignature: signed.signature, authorization: forged.bytes, authorizationSignature: forged.signature, image: img }),
+      }),
+      403,
+      'UPDATE_AUTHORIZATION',
+    );
+    assert.equal(await updateState(), undefined, 'nothing queued');
 
     // A clip pressed just before: it survives the update and reaches the relay.
     await rig.runUntil(() => rig.app.doorbell.pool.available > 0, 'a clip header prepared');
@@ -78,19 +103,14 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     assert.equal((await (await phoneLogin(phone.dir, deviceId)).clip(clip)).state, 'verified');
 
     // A release below the recorded security version: refused by the doorbell, 1.1.0 keeps running.
-    const oldFile = path.join(work, 'sealbell-1.0.9.bin');
-    fs.writeFileSync(oldFile, image('relay v1.0.9', 60_000));
-    const old = releaseSign({ image: oldFile, key: keyFile, board: 'node_sim', version: '1.0.9', security: 1 });
-    await phoneUpdate({ dir: phone.dir, deviceId, release: old.manifestFile, image: oldFile, account: phone.account });
+    const old = sign('1.0.9', 1);
+    await phoneUpdate({ dir: phone.dir, deviceId, release: old.manifestFile, image: old.file, account: phone.account });
     await rig.until(async () => (await phoneFirmware(phone.dir, deviceId))[0].update?.state === 'refused', 'the doorbell refuses the downgrade');
     assert.equal((await phoneFirmware(phone.dir, deviceId))[0].update!.code, 'UPDATE_DOWNGRADE');
 
     // The relay alters the image (here: an upload that bypasses the phone's own check).
-    const nextFile = path.join(work, 'sealbell-1.2.0.bin');
-    const next = image('relay v1.2.0', 70_000);
-    fs.writeFileSync(nextFile, next);
-    const s2 = releaseSign({ image: nextFile, key: keyFile, board: 'node_sim', version: '1.2.0', security: 2 });
-    const altered = next.slice();
+    const s2 = sign('1.2.0', 2, 70_000);
+    const altered = s2.img.slice();
     altered[50_000] ^= 0x80;
     const auth = authorizeRelease(s2.bytes, deviceId, phone.account.authority);
     await relayJson(relay.url, `v1/devices/${deviceId}/update`, {
@@ -101,5 +121,27 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     assert.equal(rig.restarts, 1, 'no restart');
     assert.equal(rig.otaFlash!.firmware.version, '1.1.0');
     assert.equal(bytesToHex(sha256(rig.otaFlash!.image(rig.otaFlash!.running))), bytesToHex(sha256(img)), 'the running image is untouched');
+  });
+
+  it('a new firmware that cannot reach the relay fails its self-test and the doorbell goes back to the previous one', async () => {
+    const { relay, phone, rig, deviceId, sign, updateState } = await setUp('update-rollback');
+    const port = Number(new URL(relay.url).port);
+    const r = sign('2.0.0', 4);
+    await phoneUpdate({ dir: phone.dir, deviceId, release: r.signatureFile, image: r.file, account: phone.account });
+    // The relay goes away as soon as the image is written: the new firmware will not reach it.
+    await rig.until(() => rig.logs.some((l) => l.includes('written and checked')), 'the image is written');
+    await relay.close();
+    await rig.until(() => rig.restarts === 1, 'the doorbell restarts into 2.0.0');
+    assert.equal(rig.otaFlash!.firmware.version, '2.0.0');
+    assert.equal(rig.otaFlash!.runningState(), 'trial');
+    await rig.runUntil(() => rig.restarts === 2, 'the trial ends', 15 * 60_000, 1000);
+    assert.equal(rig.otaFlash!.firmware.version, '0.0.0-sim', 'back on the previous firmware');
+    assert.equal(rig.otaFlash!.runningState(), 'valid');
+    assert.equal(rig.app.updater!.recordedSecurity, 0, 'the failed firmware never raised the security version');
+    assert.ok(rig.logs.some((l) => l.includes('failed its self-test (relay not reached)')));
+    // The relay comes back: it hears the doorbell runs the old firmware, and tells the owner.
+    await startTestRelay(relay.dataDir, port);
+    await rig.until(async () => (await updateState().catch(() => undefined))?.code === 'UPDATE_ROLLED_BACK', 'the owner learns the update rolled back');
+    assert.equal((await phoneFirmware(phone.dir, deviceId))[0].firmware!.version, '0.0.0-sim');
   });
 });

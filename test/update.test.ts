@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '../src/bytes.js';
-import { SECURITY_KEY } from '../src/update/updater.js';
+import { FAILED_KEY, SECURITY_KEY, TRYING_KEY } from '../src/update/updater.js';
+import { SetupMode } from '../src/setup/setup-mode.js';
 import { PowerCut } from '../hosts/node/ota-flash.js';
-import { errorCode, MemoryStore, tempDir } from './helpers.js';
+import { errorCode, MemoryStore, seededRandom, tempDir } from './helpers.js';
 import { RamFlash } from './ram-flash.js';
 import { bootUpdater, FACTORY, feed, image, release, seedKey, type Release } from './update-fixtures.js';
 
@@ -195,13 +196,47 @@ describe('firmware update on the device (A/B slots)', () => {
     assert.equal(back.updater.recordedSecurity, 2, 'the failed image never raised the security version');
 
     // a trial that crashes (restarts before marking itself valid): the bootloader goes back
-    const crash = installAndRestart(dir, store, bad);
+    const bad2 = release(image('v3.1 broken'), { version: '3.1.0', security: 5 });
+    const crash = installAndRestart(dir, store, bad2);
     assert.equal(crash.flash.runningState(), 'trial');
-    assert.equal(errorCode(() => crash.updater.offer(bad.offer)), 'UPDATE_BUSY', 'no update while on trial');
+    assert.equal(errorCode(() => crash.updater.offer(bad2.offer)), 'UPDATE_BUSY', 'no update while on trial');
     const after = bootUpdater(dir, store);
     assert.equal(after.flash.firmware.version, '2.0.0');
     assert.equal(after.flash.slots[crash.flash.running].state, 'aborted');
     assert.equal(after.updater.recordedSecurity, 2);
+  });
+
+  it('a release whose trial failed is refused when offered again (UPDATE_ROLLED_BACK); another release still installs', () => {
+    const dir = tempDir('ota');
+    const store = new MemoryStore();
+    runValid(dir, store, release(image('v2'), { version: '2.0.0', security: 2 }));
+    const bad = release(image('v3 broken'), { version: '3.0.0', security: 3 });
+    installAndRestart(dir, store, bad); // on trial; it restarts before passing
+    const back = bootUpdater(dir, store);
+    assert.equal(back.flash.firmware.version, '2.0.0');
+    assert.equal(errorCode(() => back.updater.offer(bad.offer)), 'UPDATE_ROLLED_BACK');
+    assert.equal(feed(back.updater, release(image('v3 fixed'), { version: '3.0.1', security: 3 })), 'installed');
+  });
+
+  it('a power cut between marking the new firmware valid and clearing its note does not count as a failed trial', () => {
+    const dir = tempDir('ota');
+    const store = new MemoryStore();
+    const r = release(image('v2'), { version: '2.0.0', security: 2 });
+    const trial = installAndRestart(dir, store, r);
+    assert.ok(store.get(TRYING_KEY));
+    trial.flash.markValid(); // …and the power goes before the Updater clears update.trying
+    const next = bootUpdater(dir, store);
+    assert.equal(next.flash.firmware.version, '2.0.0');
+    assert.equal(store.get(TRYING_KEY), undefined);
+    assert.equal(store.get(FAILED_KEY), undefined);
+    assert.equal(next.updater.recordedSecurity, 2);
+  });
+
+  it('a factory reset keeps the recorded security version (a new owner cannot authorize a downgrade)', () => {
+    const store = new MemoryStore();
+    runValid(tempDir('ota'), store, release(image('v2'), { security: 5 }));
+    new SetupMode({ store, random: seededRandom('update/reset'), log: () => {} }).factoryReset();
+    assert.deepEqual(store.get(SECURITY_KEY), new Uint8Array([0, 0, 0, 5]));
   });
 
   it('the recorded security version is a 4-byte big-endian number under update.security', () => {

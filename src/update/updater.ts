@@ -13,12 +13,16 @@
  * carries it is marked valid.
  */
 import type { KeyValueStore, Log, Sha256 } from '../host.js';
-import { bytesToHex, readUintBE, writeUintBE } from '../bytes.js';
+import { bytesToHex, equalBytes, readUintBE, utf8Decode, utf8ToBytes, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import type { OtaSlots, OtaWriter } from './slots.js';
 import { releaseId, verifyAuthorization, verifyRelease, type ReleaseManifest } from './release.js';
 
 export const SECURITY_KEY = 'update.security';
+/** "<release id>\n<version>\n<security>" installed and not yet marked valid; still there at a valid boot of another version: its trial failed */
+export const TRYING_KEY = 'update.trying';
+/** the release id whose trial failed last: offered again, it is refused (UPDATE_ROLLED_BACK) */
+export const FAILED_KEY = 'update.failed';
 /** Image bytes per data message, both ways: base64 of it fits a control message easily. */
 export const UPDATE_CHUNK_BYTES = 16 * 1024;
 /** A trial image that has not passed its self-test by then goes back (default 10 min). */
@@ -84,7 +88,23 @@ export class Updater {
     this.log = o.log ?? (() => {});
     this.trial = o.slots.runningState() === 'trial';
     if (this.trial) this.log(`update: firmware ${o.firmware.version} (security ${o.firmware.security}) boots on trial`);
-    else this.raiseSecurity();
+    else this.afterValidBoot();
+  }
+
+  /** A boot of a valid image: a release still "trying" went back (its trial failed); record the security version. */
+  private afterValidBoot(): void {
+    const store = this.o.store;
+    const trying = store.get(TRYING_KEY);
+    if (trying) {
+      store.delete(TRYING_KEY);
+      const [id, version, security] = utf8Decode(trying).split('\n');
+      const f = this.o.firmware;
+      // Marked valid, then the power went before the note was cleared: it is the one running.
+      if (version === f.version && Number(security) === f.security) return this.raiseSecurity();
+      store.set(FAILED_KEY, utf8ToBytes(id));
+      this.log('update: the last update did not pass its trial; the previous firmware runs again and that release will not be installed again');
+    }
+    this.raiseSecurity();
   }
 
   get state(): UpdaterState {
@@ -119,6 +139,10 @@ export class Updater {
     const m = release.value;
     const id = releaseId(release.bytes);
     if (this.receiving?.id === id) return { id, offset: this.receiving.written, size: m.size };
+    const failed = o.store.get(FAILED_KEY);
+    if (failed && equalBytes(failed, utf8ToBytes(id))) {
+      throw err('UPDATE_ROLLED_BACK', `release ${m.version} failed its trial on this doorbell before: not installing it again`);
+    }
     if (!offer.authorization || offer.authorizationSignature === undefined) {
       throw err('UPDATE_NO_AUTHORIZATION', 'the update has no authorization from the owner');
     }
@@ -154,6 +178,9 @@ export class Updater {
     const digest = bytesToHex(r.hash.digest());
     if (digest !== r.manifest.sha256) this.abort('UPDATE_IMAGE_HASH', "the image's SHA-256 does not match the signed release: corrupted or altered");
     r.writer.complete();
+    // After complete(): a power cut before this line boots the image on trial without the record,
+    // which only loses the "do not retry" note if that trial fails.
+    this.o.store.set(TRYING_KEY, utf8ToBytes(`${r.id}\n${r.manifest.version}\n${r.manifest.security}`));
     this.receiving = undefined;
     this.installed_ = r.id;
     this.log(`update: release ${r.manifest.version} written and checked; it boots on trial at the restart`);
@@ -196,6 +223,7 @@ export class Updater {
     // Valid first, then the security version: a power cut between them records it at the next boot.
     this.o.slots.markValid();
     this.outcome = 'valid';
+    this.o.store.delete(TRYING_KEY);
     this.raiseSecurity();
     this.log(`update: firmware ${this.o.firmware.version} passed its self-test and is marked valid`);
   }
