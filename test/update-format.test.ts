@@ -16,6 +16,7 @@ import { readSecretKey, releaseKeygen } from '../tools/release/keys.js';
 import { releaseSign } from '../tools/release/command.js';
 import { errorCode, requireTool, ROOT, run, tempDir } from './helpers.js';
 import { AUTHORITY, RELEASE_KEY } from './update-fixtures.js';
+import { ok, sealbell } from './cli-helpers.js';
 
 const DEVICE = '0123456789ABCDEF';
 const vectorImage = () => new Uint8Array(4096).map((_, i) => i % 251);
@@ -115,6 +116,26 @@ describe('update documents (docs/update-format.md)', () => {
     raw[2] = 0x53; // "Sc": an encrypted key
     fs.writeFileSync(path.join(dir, 'enc.key'), `${enc[0]}\n${raw.toString('base64')}\n`);
     assert.equal(errorCode(() => readSecretKey(path.join(dir, 'enc.key'))), 'RELEASE_KEY');
+  });
+
+  it('sealbell release keygen and sign as commands: the files, minisign -V, and clear errors', async () => {
+    requireTool('minisign');
+    const dir = tempDir('release-cli');
+    const out = path.join(dir, 'rel');
+    assert.match(ok(await sealbell(['release', 'keygen', '--out', out])), /release key [0-9A-F]{16}: secret .*rel\.key/);
+    const again = await sealbell(['release', 'keygen', '--out', out]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /\[RELEASE_EXISTS\]/);
+    const img = path.join(dir, 'fw.bin');
+    fs.writeFileSync(img, vectorImage());
+    assert.match(ok(await sealbell(['release', 'sign', img, '--key', `${out}.key`, '--board', 'esp32_cam', '--version', '1.4.0', '--security', '3'])), /release 1\.4\.0 for esp32_cam, security 3, 4096 bytes/);
+    assert.match(run('minisign', ['-Vm', `${img}.release.json`, '-p', `${out}.pub`]), /verified/);
+    const bad = await sealbell(['release', 'sign', img, '--key', `${out}.key`, '--board', 'esp32_cam', '--version', '1.4.0', '--security', '1.5']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--security must be a whole number/);
+    const badBoard = await sealbell(['release', 'sign', img, '--key', `${out}.key`, '--board', 'ESP32', '--version', '1.4.0', '--security', '3']);
+    assert.equal(badBoard.status, 1);
+    assert.match(badBoard.stderr, /\[UPDATE_FORMAT\]/);
   });
 
   it('the update bundle round-trips; a cut or garbled one is UPDATE_FORMAT', () => {

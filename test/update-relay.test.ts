@@ -25,6 +25,7 @@ import { seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, expectApiError, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
+import { ok, sealbell } from './cli-helpers.js';
 import { image, RELEASE_KEY } from './update-fixtures.js';
 
 describe('firmware updates through the relay (the doorbell app on the Node host)', function () {
@@ -68,6 +69,7 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     // The project signs a release with its key (files as `sealbell release` writes them).
     const signed = sign('1.1.0', 2, 100_000);
     const { img, file: imageFile } = signed;
+    const old = sign('1.0.9', 1);
 
     // Nobody but the account authority the doorbell holds can queue an update at the relay.
     const stranger = freshPhone('update/stranger');
@@ -87,9 +89,14 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     const clip = rig.app.press('button', rig.now)!;
     await rig.runUntil(() => !rig.app.doorbell.recording, 'clip recorded');
 
-    // The owner authorizes it for this doorbell (phone update) and the relay passes it on.
-    const r = await phoneUpdate({ dir: phone.dir, deviceId, release: signed.signatureFile, image: imageFile, account: phone.account });
-    assert.equal(r.status.state, 'pending');
+    // The owner authorizes it for this doorbell (sealbell phone update) and the relay passes it on.
+    const env = { SEALBELL_PASSPHRASE: phone.init.passphrase };
+    const wrong = await sealbell(['phone', 'update', '--dir', phone.dir, '--device', deviceId, signed.signatureFile, old.file], { env });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /\[UPDATE_IMAGE_SIZE\]/, 'the phone checks the image against the release before signing anything');
+    const out = ok(await sealbell(['phone', 'update', '--dir', phone.dir, '--device', deviceId, signed.signatureFile, imageFile], { env }));
+    assert.match(out, /release 1\.1\.0 \(security 2\) authorized and queued/);
+    assert.ok((await updateState())?.state, 'the relay keeps the update and its state');
     await rig.until(() => rig.restarts === 1 && rig.otaFlash!.firmware.version === '1.1.0', 'the doorbell restarts into 1.1.0');
     await rig.until(() => rig.otaFlash!.runningState() === 'valid', 'the new firmware passes its self-test');
     assert.deepEqual(rig.otaFlash!.image(rig.otaFlash!.running), img);
@@ -99,11 +106,11 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     assert.equal(after.firmware!.version, '1.1.0');
     assert.equal(after.firmware!.security, 2);
     assert.equal(after.firmware!.trial, false);
+    assert.match(ok(await sealbell(['phone', 'firmware', '--dir', phone.dir])), new RegExp(`doorbell ${deviceId}: firmware 1\\.1\\.0 \\(node_sim\\), security 2, as of .*; update to 1\\.1\\.0 \\(security 2\\): done`));
     await rig.until(() => rig.app.spool.empty, 'the clip from before the update reaches the relay');
     assert.equal((await (await phoneLogin(phone.dir, deviceId)).clip(clip)).state, 'verified');
 
     // A release below the recorded security version: refused by the doorbell, 1.1.0 keeps running.
-    const old = sign('1.0.9', 1);
     await phoneUpdate({ dir: phone.dir, deviceId, release: old.manifestFile, image: old.file, account: phone.account });
     await rig.until(async () => (await phoneFirmware(phone.dir, deviceId))[0].update?.state === 'refused', 'the doorbell refuses the downgrade');
     assert.equal((await phoneFirmware(phone.dir, deviceId))[0].update!.code, 'UPDATE_DOWNGRADE');
