@@ -139,10 +139,6 @@ export class Updater {
     const m = release.value;
     const id = releaseId(release.bytes);
     if (this.receiving?.id === id) return { id, offset: this.receiving.written, size: m.size };
-    const failed = o.store.get(FAILED_KEY);
-    if (failed && equalBytes(failed, utf8ToBytes(id))) {
-      throw err('UPDATE_ROLLED_BACK', `release ${m.version} failed its trial on this doorbell before: not installing it again`);
-    }
     if (!offer.authorization || offer.authorizationSignature === undefined) {
       throw err('UPDATE_NO_AUTHORIZATION', 'the update has no authorization from the owner');
     }
@@ -153,6 +149,10 @@ export class Updater {
     const floor = this.recordedSecurity;
     if (m.security < floor) throw err('UPDATE_DOWNGRADE', `the release's security version ${m.security} is below ${floor}, the highest this doorbell has run`);
     if (o.firmware.sha256 !== undefined && m.sha256 === o.firmware.sha256) throw err('UPDATE_CURRENT', `release ${m.version} is the firmware running now`);
+    const failed = o.store.get(FAILED_KEY);
+    if (failed && equalBytes(failed, utf8ToBytes(id))) {
+      throw err('UPDATE_ROLLED_BACK', `release ${m.version} failed its trial on this doorbell before: not installing it again`);
+    }
     if (m.size > o.slots.slotSize) throw err('UPDATE_TOO_LARGE', `the image (${m.size} bytes) does not fit an app slot (${o.slots.slotSize} bytes)`);
     this.cancel('a newer offer replaces it');
     this.receiving = { id, manifest: m, writer: o.slots.begin(m), hash: o.sha256(), written: 0 };

@@ -24,7 +24,7 @@ export interface RelayLimits {
   maxJsonBytes: number;
   /** escrow and roster blobs */
   maxBlobBytes: number;
-  /** an update bundle (image included) */
+  /** an update bundle: the largest app slot's image (4 MiB) and its signed documents */
   maxUpdateBytes: number;
   /** segments one clip may have (× 64 KiB) */
   maxSegmentsPerClip: number;
@@ -35,7 +35,7 @@ export interface RelayLimits {
 export const DEFAULT_LIMITS: RelayLimits = {
   maxJsonBytes: 64 * 1024,
   maxBlobBytes: 64 * 1024,
-  maxUpdateBytes: 4 * 1024 * 1024,
+  maxUpdateBytes: 4 * 1024 * 1024 + 16 * 1024,
   maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
   window: 16,
 };

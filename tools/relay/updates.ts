@@ -53,8 +53,8 @@ export interface RelayUpdatesOptions {
 }
 
 export class RelayUpdates {
-  /** the bundle of each device with an update, parsed once */
-  private readonly cache = new Map<string, { id: string; bundle: UpdateBundle }>();
+  /** each device's pending update: its offer and where its image lies in update.bin (read per piece, not kept in memory) */
+  private readonly cache = new Map<string, Pending>();
 
   constructor(private readonly o: RelayUpdatesOptions) {}
 
@@ -78,9 +78,9 @@ export class RelayUpdates {
     writeFileAtomic(path.join(this.dir(device), 'update.bin'), bytes);
     const status: UpdateStatus = { release: id, version: manifest.version, security: manifest.security, state: 'pending', updated: now };
     this.writeStatus(device, status);
-    this.cache.set(device, { id, bundle });
+    this.cache.set(device, pendingOf(bundle, bytes.length));
     this.o.log(`relay: device ${device}: update to ${manifest.version} (security ${manifest.security}) queued`);
-    this.o.push(device, this.offer(bundle));
+    this.o.push(device, this.cache.get(device)!.offer);
     return status;
   }
 
@@ -108,16 +108,15 @@ export class RelayUpdates {
             return this.setState(device, s, 'refused', now, 'UPDATE_ROLLED_BACK', 'the new firmware failed its self-test; the doorbell went back');
           }
         }
-        const u = s.state === 'pending' ? this.bundle(device) : undefined;
-        if (u) send(this.offer(u.bundle));
+        const u = s.state === 'pending' ? this.pending(device) : undefined;
+        if (u) send(u.offer);
         return;
       }
       case 'update-want': {
-        const u = this.bundle(device);
+        const u = this.pending(device);
         if (!u || u.id !== m.release) return;
-        const image = u.bundle.image;
-        if (m.offset >= image.length) return send({ t: 'update-end', release: m.release });
-        const data = image.subarray(m.offset, Math.min(image.length, m.offset + UPDATE_CHUNK_BYTES));
+        if (m.offset >= u.imageLength) return send({ t: 'update-end', release: m.release });
+        const data = readAt(path.join(this.dir(device), 'update.bin'), u.imageStart + m.offset, Math.min(UPDATE_CHUNK_BYTES, u.imageLength - m.offset));
         return send({ t: 'update-data', release: m.release, offset: m.offset, data: base64.encode(data) });
       }
       case 'update-refused': {
@@ -150,7 +149,7 @@ export class RelayUpdates {
     writeFileAtomic(path.join(this.dir(device), 'state.json'), JSON.stringify(s) + '\n');
   }
 
-  private bundle(device: string): { id: string; bundle: UpdateBundle } | undefined {
+  private pending(device: string): Pending | undefined {
     const cached = this.cache.get(device);
     if (cached) return cached;
     let bytes: Uint8Array;
@@ -159,21 +158,49 @@ export class RelayUpdates {
     } catch {
       return undefined;
     }
-    const bundle = parseUpdateBundle(bytes);
-    const u = { id: releaseId(bundle.release), bundle };
+    const u = pendingOf(parseUpdateBundle(bytes), bytes.length);
     this.cache.set(device, u);
     return u;
   }
+}
 
-  private offer(b: UpdateBundle): UpdateRelayMessage {
-    return {
+interface Pending {
+  id: string;
+  offer: UpdateRelayMessage;
+  /** the image is the bundle's last bytes */
+  imageStart: number;
+  imageLength: number;
+}
+
+function pendingOf(b: UpdateBundle, bundleLength: number): Pending {
+  return {
+    id: releaseId(b.release),
+    offer: {
       t: 'update',
       release: utf8Decode(b.release),
       releaseSignature: b.releaseSignature,
       authorization: utf8Decode(b.authorization),
       authorizationSignature: b.authorizationSignature,
-    };
+    },
+    imageStart: bundleLength - b.image.length,
+    imageLength: b.image.length,
+  };
+}
+
+function readAt(file: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, out, got, length - got, position + got);
+      if (n === 0) throw new Error(`${file} is shorter than its update bundle says`);
+      got += n;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
+  return out;
 }
 
 function readJson<T>(file: string): T | undefined {
