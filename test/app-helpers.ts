@@ -5,7 +5,7 @@
  */
 import type { ProvisionResult } from '../tools/provision.js';
 import type { AppOptions } from '../src/app/app.js';
-import { NodeDoorbell, type NodeCamera } from '../hosts/node/doorbell.js';
+import { NodeDoorbell, type NodeCamera, type NodeDoorbellOptions } from '../hosts/node/doorbell.js';
 import { SyntheticCamera } from '../hosts/node/camera.js';
 import { nobleBackend } from '../src/crypto/noble.js';
 import { MemoryStore, seededRandom, tempDir } from './helpers.js';
@@ -26,12 +26,17 @@ export interface TestDoorbellOptions {
   rng?: { ready(): boolean; prepare?(): void };
   /** another camera (default: the synthetic one at 160×120) */
   camera?: NodeCamera;
+  /** firmware updates: A/B slots in the doorbell's state folder (hosts/node/ota-flash.ts) */
+  ota?: NodeDoorbellOptions['ota'];
+  /** the state folder (default: a new one); the same folder is the same A/B slots */
+  state?: string;
 }
 
 /** A provisioned doorbell (not booted): 160×120 camera at 10 fps, simulated clock, the RNG seeded by `seed`. */
 export function testDoorbell(prov: ProvisionResult, seed: string, o: TestDoorbellOptions = {}): NodeDoorbell & { store: MemoryStore; flash: RamFlash } {
   const d = new NodeDoorbell({
-    state: tempDir('doorbell'),
+    state: o.state ?? tempDir('doorbell'),
+    ota: o.ota,
     verifier: prov.verifierRecord,
     store: o.from?.store ?? new MemoryStore(),
     flash: o.from?.flash ?? new RamFlash(1 << 20),

@@ -130,7 +130,7 @@ describe('Moddable flash spool storage', () => {
   });
 
   it('runs the core Spool: a relay outage fills it, whole old clips are dropped, a reboot resumes', () => {
-    const flash = new RamFlash(240 * SECTOR); // 960 KiB: the esp32_cam board's spool partition
+    const flash = new RamFlash(240 * SECTOR); // 960 KiB: the esp32_cam board's spool partition before it had A/B app slots
     const capacity = recommendedCapacity(flash.byteLength, SECTOR);
     assert.ok(capacity > 3 * 65_600, `capacity ${capacity}`);
     const rand = prng(20261127);

@@ -7,6 +7,7 @@
 import { decodeSegmentFrame, encodeControl, parseDeviceMessage, type RelayMessage } from '../src/uplink/wire.js';
 import type { UplinkConnect, UplinkSocketEvents } from '../src/uplink/socket.js';
 import { concatBytes, equalBytes } from '../src/bytes.js';
+import { encodeUpdateMessage, parseUpdateDeviceMessage, type UpdateDeviceMessage, type UpdateRelayMessage } from '../src/uplink/update-wire.js';
 
 interface Conn {
   events: UplinkSocketEvents;
@@ -32,6 +33,8 @@ export class FakeRelay {
   /** every control message received, in order */
   readonly control: string[] = [];
   pendingAcks: string[] = [];
+  /** firmware update messages from the device (src/uplink/update-wire.ts); without it they are ignored */
+  onUpdate: ((m: UpdateDeviceMessage) => void) | undefined;
   /** clip ids to answer with a clip-level error */
   readonly refuse = new Set<string>();
   private conn: Conn | undefined;
@@ -86,6 +89,18 @@ export class FakeRelay {
     if (this.conn) this.reply(this.conn, { t: 'hello', v: 1, device: this.device, window });
   }
 
+  /** Sends the device a firmware update message. */
+  sendUpdate(m: UpdateRelayMessage): void {
+    const c = this.conn;
+    const text = encodeUpdateMessage(m);
+    if (c) this.queue.push(() => c.open && c.events.onMessage(text));
+  }
+
+  /** Sends the device a connection-level error (no clip), as an older relay does for a message type it does not know. */
+  sendError(code: string, message: string): void {
+    if (this.conn) this.reply(this.conn, { t: 'error', code, message });
+  }
+
   /** Sends the held acknowledgements. */
   releaseAcks(): void {
     const c = this.conn;
@@ -138,6 +153,8 @@ export class FakeRelay {
 
   private receiveControl(c: Conn, text: string): void {
     this.control.push(text);
+    const update = parseUpdateDeviceMessage(text);
+    if (update) return this.onUpdate?.(update);
     const m = parseDeviceMessage(text);
     if (m.t === 'roster' || m.t === 'roster-refused') return;
     if (m.t === 'begin') {

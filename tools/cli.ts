@@ -9,6 +9,7 @@ import { newToken } from './relay/tokens.js';
 import { LOG_FORMATS, relayLogger, type LogFormat } from './relay/log.js';
 import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
+import { releaseCommand, RELEASE_USAGE } from './release/command.js';
 import { STATE_FILES } from '../hosts/node/doorbell.js';
 import { startViewer } from './viewer/server.js';
 import { portFree, portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
@@ -44,6 +45,10 @@ commands:
                (made on first start, mode 0600).
   phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live>
                (sealbell phone help for details)
+  release    the project's release key and signed firmware releases
+               sealbell release keygen [--out release]
+               sealbell release sign IMAGE --key release.key --board B --version V --security N
+               (sealbell release help for details)
   viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
                sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
   verify     check a clip against its signed manifest
@@ -147,6 +152,10 @@ const commands: Record<string, Handler> = {
     await doorbellCommand(args);
   },
 
+  async release(args) {
+    await releaseCommand(args);
+  },
+
   async verify(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -196,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sealbell: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
-  const usage = name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : USAGE;
+  const usage = name === 'phone' ? PHONE_USAGE : name === 'doorbell' ? DOORBELL_USAGE : name === 'release' ? RELEASE_USAGE : USAGE;
   if (name !== 'phone' && rest.some((a) => HELP.has(a))) {
     process.stdout.write(usage);
     return 0;

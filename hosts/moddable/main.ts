@@ -71,6 +71,7 @@ export default function main(): void {
       later: (fn, ms) => void Timer.set(fn, ms),
       rng: platform.rng,
       verifierRecord: platform.verifierRecord,
+      ota: platform.ota,
     },
     { clipDuration: board.clipSeconds ? board.clipSeconds * 1000 : undefined, apPrefix: board.apPrefix },
   );

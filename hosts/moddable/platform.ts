@@ -20,6 +20,9 @@ import { PartitionFlashArea } from './flash-area.js';
 import { FlashSpoolStorage, recommendedCapacity } from '../../src/uplink/flash-spool.js';
 import { startSetupServer } from './setup-server.js';
 import { verifierFromConfig } from './provisioning.js';
+import { otaFromConfig } from './ota-config.js';
+import { moddableOtaSlots } from './ota-slots.js';
+import { restart } from './native/ota-state.js';
 import type { CreatePlatform, Inputs } from './types.js';
 
 export const createPlatform: CreatePlatform = (o) => {
@@ -62,5 +65,6 @@ export const createPlatform: CreatePlatform = (o) => {
     rng: { ready: () => network.radioOn, prepare: () => network.powerRadio() },
     openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
     verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
+    ota: otaFromConfig({ ...(config as Record<string, unknown>), board: c.board }, moddableOtaSlots(), restart, o.log),
   };
 };

@@ -3,7 +3,7 @@
  * a Moddable module, so the pure parts can be unit-tested in Node.
  */
 import type { KeyValueStore, Log } from '../../src/host.js';
-import type { AppNetwork, AppSpoolStorage, Closable, LedStatus, StatusLight } from '../../src/app/host.js';
+import type { AppNetwork, AppOta, AppSpoolStorage, Closable, LedStatus, StatusLight } from '../../src/app/host.js';
 import type { HttpHandler } from '../../src/net/http-server.js';
 
 export type { LedStatus, StatusLight };
@@ -101,6 +101,8 @@ export interface Platform {
   readonly rng?: { ready(): boolean; prepare?(): void };
   /** the SPAKE2+ record from provisioning, when the build or the simulator's folder carries one */
   readonly verifierRecord?: Uint8Array;
+  /** firmware updates (ota-config.ts); the simulator has none */
+  readonly ota?: AppOta;
 }
 
 export type CreatePlatform = (o: PlatformOptions) => Platform;

@@ -26,6 +26,8 @@ import { FileKeyValueStore, privateDir } from './kv-store.js';
 import { FileFlashArea } from './flash-file.js';
 import { serveHttpHandler, type SetupEndpoint } from './setup-endpoint.js';
 import { wsClientConnect } from './uplink-socket.js';
+import { FileOtaFlash, type OtaFlashOptions } from './ota-flash.js';
+import type { FirmwareInfo } from '../../src/update/updater.js';
 
 /** A frame source: frame `n` taken at `time` (ms since the Unix epoch). */
 export interface NodeCamera {
@@ -55,13 +57,20 @@ export interface NodeDoorbellOptions {
   log?: Log;
   /** a platform whose RNG is not strong from power-on (AppHost.rng): the app waits for `ready()` before making keys */
   rng?: { ready(): boolean; prepare?(): void };
+  /**
+   * Firmware updates: A/B app slots in DIR/ota (hosts/node/ota-flash.ts), the release public
+   * key built into this "firmware", and what the simulator runs before any update
+   */
+  ota?: { releaseKey: Uint8Array; factory?: FirmwareInfo } & Omit<OtaFlashOptions, 'factory'>;
   /** tests: a store and a flash in RAM in place of the files */
   store?: KeyValueStore;
   flash?: FlashArea;
   app?: AppOptions;
 }
 
-export const STATE_FILES = { store: 'store', spool: 'spool.flash', verifier: 'setup-verifier.bin' } as const;
+export const STATE_FILES = { store: 'store', spool: 'spool.flash', verifier: 'setup-verifier.bin', ota: 'ota' } as const;
+/** What the hosted simulator runs before any update. */
+export const SIMULATOR_FIRMWARE: FirmwareInfo = { board: 'node_sim', version: '0.0.0-sim', security: 0 };
 const TICK_MS = 100;
 const LOG_KEEP = 2000;
 
@@ -78,6 +87,10 @@ export class NodeDoorbell {
   readonly ap: string[] = [];
   /** frames the camera made (only while the app uses them) */
   frames = 0;
+  /** the A/B slots, reopened (the bootloader runs) at each restart; undefined without `ota` */
+  otaFlash: FileOtaFlash | undefined;
+  /** restarts so far (an installed update, a rollback) */
+  restarts = 0;
   private simNow: number | undefined;
   /** simulated clock: when the camera makes its next frame */
   private nextFrame = 0;
@@ -115,7 +128,14 @@ export class NodeDoorbell {
       },
       leave: () => {},
     };
+    this.otaFlash = this.openOta();
+    const self = this;
     const host: AppHost = {
+      get ota() {
+        const flash = self.otaFlash;
+        if (!flash || !o.ota) return undefined;
+        return { slots: flash, firmware: flash.firmware, releaseKey: o.ota.releaseKey, restart: () => self.restart() };
+      },
       log,
       store: this.store,
       random: o.random ?? systemRandom,
@@ -156,6 +176,26 @@ export class NodeDoorbell {
     if (this.simulated) return;
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.frame(), 1000 / this.fps));
+  }
+
+  /**
+   * Restarts as the device does after an update or a rollback: the app stops, the bootloader
+   * picks the slot (a trial that never marked itself valid goes back), the app boots again.
+   */
+  restart(): void {
+    if (this.stopped) return;
+    this.restarts++;
+    this.app.shutdown();
+    this.laters = [];
+    this.otaFlash = this.openOta();
+    this.app.boot(this.now);
+  }
+
+  private openOta(): FileOtaFlash | undefined {
+    const ota = this.o.ota;
+    if (!ota) return undefined;
+    const { releaseKey: _key, factory, ...flash } = ota;
+    return new FileOtaFlash(flash.dir ?? path.join(this.o.state, STATE_FILES.ota), { ...flash, factory: factory ?? SIMULATOR_FIRMWARE });
   }
 
   /** The setup endpoint's URL once it listens (rejects when its port cannot be had, or setup is not open). */

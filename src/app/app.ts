@@ -35,6 +35,8 @@ import { Uplink } from '../uplink/uplink.js';
 import { LiveSessions } from '../live/sessions.js';
 import { setupHttpHandler } from './setup-http.js';
 import { uplinkEndpoint, type UplinkEndpoint } from '../uplink/relay-url.js';
+import { Updater } from '../update/updater.js';
+import { UpdateLink } from '../update/update-link.js';
 
 export interface AppOptions {
   /** ms a clip runs after the last press (default 10 s) */
@@ -85,6 +87,9 @@ export class DoorbellApp {
   uplink: Uplink | undefined;
   /** live view (src/live/sessions.ts), once set up */
   live: LiveSessions | undefined;
+  /** firmware updates (when the host has A/B slots): src/update */
+  updater: Updater | undefined;
+  private updateLink: UpdateLink | undefined;
   /** frames live view skipped because the relay connection was backed up */
   liveSkipped = 0;
   /** the current roster, kept from DeviceRoster's changes: live sessions check it each second */
@@ -148,6 +153,7 @@ export class DoorbellApp {
     this.spool = new Spool({ storage: h.spool.storage, capacity: h.spool.capacity, log: this.log });
     const r = this.spool.recovery;
     if (r.clips) this.log(`spool: ${r.clips} clip(s), ${r.segments} segment(s) waiting for the relay`);
+    this.startUpdater(now, generation);
     const spool = this.spool;
     this.doorbell = new Doorbell({
       backend: h.backend,
@@ -302,11 +308,13 @@ export class DoorbellApp {
       if (wasOpen && this.setup.state === 'closed') this.closeSetup();
     });
     this.guard('tick', () => bell.tick(now));
+    if (this.updater) this.guard('update', () => this.updater!.tick(now) === 'restart' && this.restart(0));
     if (this.uplink) this.guard('uplink', () => this.uplink!.tick(now));
     // sessions end on time even when no frame comes
     if (this.live?.active) this.guard('live', () => this.live!.tick(now));
-    // idle work (clip headers: X25519 under XS; erasing flash) waits while frames are in use
-    if (!this.capturing) this.idle();
+    // idle work (clip headers: X25519 under XS; erasing flash) waits while a clip records or a
+    // phone watches (a pre-roll ring filling is not a reason: it runs whenever a clip could start)
+    if (!this.doorbell?.recording && !this.live?.active) this.idle();
     this.show(this.status);
   }
 
@@ -325,6 +333,43 @@ export class DoorbellApp {
   }
 
   // -------------------------------------------------------------------------------------
+
+  /**
+   * Firmware updates: the store and the spool opened, so a trial image has passed that part
+   * of its self-test; reaching the relay (the uplink's hello) is the rest.
+   */
+  private startUpdater(now: number, generation: number): void {
+    const h = this.host;
+    const ota = h.ota;
+    this.updater = undefined;
+    this.updateLink = undefined;
+    if (!ota) return;
+    const deviceId = this.identity.deviceId;
+    const updater = new Updater({
+      slots: ota.slots,
+      store: h.store,
+      firmware: ota.firmware,
+      releaseKey: ota.releaseKey,
+      deviceId,
+      authority: () => new RosterStore(h.store, deviceId).load()?.authority,
+      sha256: () => h.backend.sha256(),
+      log: this.log,
+    });
+    this.log(`firmware ${ota.firmware.version} (${ota.firmware.board}, security ${ota.firmware.security}${updater.onTrial ? ', on trial' : ''})`);
+    updater.selfTest('store', now);
+    this.updater = updater;
+    this.updateLink = new UpdateLink({ updater, log: this.log, onInstalled: () => generation === this.generation && this.restart(500) });
+  }
+
+  /** Restarts the device a little later (a message to the relay may still be on its way). */
+  private restart(ms: number): void {
+    const generation = this.generation;
+    this.host.later(() => {
+      if (generation !== this.generation) return;
+      this.log('restarting');
+      this.host.ota?.restart();
+    }, ms);
+  }
 
   private installVerifier(): void {
     const record = this.host.verifierRecord;
@@ -439,6 +484,7 @@ export class DoorbellApp {
       roster,
       live,
       connect: (events) => (this.socket = connect(events)),
+      update: this.updateLink,
       random: h.random,
       deviceId: this.identity.deviceId,
       log: this.log,

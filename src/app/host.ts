@@ -9,6 +9,20 @@ import type { UplinkConnect } from '../uplink/socket.js';
 import type { WifiCredentials } from '../setup/records.js';
 import type { UplinkEndpoint } from '../uplink/relay-url.js';
 import type { HttpHandler } from '../net/http-server.js';
+import type { OtaSlots } from '../update/slots.js';
+import type { FirmwareInfo } from '../update/updater.js';
+
+/** Firmware updates (src/update, docs/update-format.md): what the host gives the app for them. */
+export interface AppOta {
+  /** the A/B app slots: the SDK's `ota` module on boards, hosts/node/ota-flash.ts on Node */
+  slots: OtaSlots;
+  /** what runs now */
+  firmware: FirmwareInfo;
+  /** the release public key built into the firmware (Ed25519, 32 bytes) */
+  releaseKey: Uint8Array;
+  /** Restarts the device (into the slot set to boot). */
+  restart(): void;
+}
 
 /** What the status light shows (each host draws it: an LED pattern, a log line). */
 export type LedStatus = 'off' | 'booting' | 'idle' | 'recording' | 'setup' | 'offline' | 'error';
@@ -66,6 +80,8 @@ export interface AppHost {
    * `ready()`; `prepare()` starts what makes it ready (the radio). Absent: always ready.
    */
   rng?: { ready(): boolean; prepare?(): void };
+  /** firmware updates over the relay; without it the doorbell takes none */
+  ota?: AppOta;
   /** The provisioning record given by the build or the simulator's folder, installed when it differs. */
   verifierRecord?: Uint8Array;
 }

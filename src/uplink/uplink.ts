@@ -29,6 +29,15 @@ import {
   type RelayMessage,
 } from './wire.js';
 import { encodeLiveFrame, liveRequestOf, parseLiveRelayMessage, type LiveHandler, type LiveKind } from './live-wire.js';
+import { encodeUpdateMessage, parseUpdateRelayMessage, type UpdateDeviceMessage, type UpdateRelayMessage } from './update-wire.js';
+
+/** Firmware updates over this connection (src/update/update-link.ts). */
+export interface UpdateHandler {
+  /** each hello: the relay is reached */
+  connected(send: (m: UpdateDeviceMessage) => void, now: number): void;
+  message(m: UpdateRelayMessage, send: (m: UpdateDeviceMessage) => void): void;
+  disconnected(): void;
+}
 
 /**
  * The device's roster, as the uplink sees it: told to the relay after every hello
@@ -47,6 +56,8 @@ export interface UplinkOptions {
   live?: LiveHandler;
   /** roster updates over this connection (optional: tests of the clip path leave it out) */
   roster?: RosterLink;
+  /** firmware updates over this connection (optional) */
+  update?: UpdateHandler;
   connect: UplinkConnect;
   random: Random;
   /** when given, the relay's hello must name this device */
@@ -207,6 +218,7 @@ export class Uplink {
   private closed(why: string): void {
     this.generation++;
     this.o.live?.onLiveDisconnect();
+    this.o.update?.disconnected();
     this.socket = undefined;
     this.inFlight.clear();
     this.announced.clear();
@@ -237,6 +249,16 @@ export class Uplink {
       return this.fail(`unreadable message from the relay: ${(e as Error).message}`);
     }
     if (live) return this.onLive(live);
+    let update;
+    try {
+      update = parseUpdateRelayMessage(data);
+    } catch (e) {
+      return this.fail(`unreadable message from the relay: ${(e as Error).message}`);
+    }
+    if (update) {
+      if (this.state_ === 'ready') this.o.update?.message(update, this.sendUpdate);
+      return;
+    }
     let m: RelayMessage;
     try {
       m = parseRelayMessage(data);
@@ -261,6 +283,8 @@ export class Uplink {
       case 'roster':
         return this.rosterUpdate(m.bundle);
       case 'error':
+        // A relay that predates a message type (firmware updates) says so: nothing is wrong.
+        if (m.code === 'UNKNOWN_TYPE' && m.clip === undefined) return;
         if (m.clip === undefined) return this.fail(`the relay reports ${m.code}: ${m.message}`);
         // An error about one clip is final for that clip (retrying cannot change the answer).
         for (const key of [...this.inFlight]) if (key.startsWith(`${m.clip}#`)) this.inFlight.delete(key);
@@ -286,8 +310,13 @@ export class Uplink {
     this.lastProgress = this.now;
     if (this.spool.empty) this.failures = 0;
     this.tellRoster();
+    this.o.update?.connected(this.sendUpdate, this.now);
     this.pump();
   }
+
+  private readonly sendUpdate = (m: UpdateDeviceMessage): void => {
+    if (this.state_ === 'ready') this.socket?.send(encodeUpdateMessage(m));
+  };
 
   private tellRoster(): void {
     const held = this.o.roster?.held();

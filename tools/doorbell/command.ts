@@ -15,6 +15,7 @@ import { FileCamera } from '../../hosts/node/frame-file.js';
 import { SealbellError } from '../../src/errors.js';
 import { portNumber, positiveInt, UsageError } from '../cli-args.js';
 import { CONTROL_COMMANDS, sendControl, startControl, type ControlCommand } from './control.js';
+import { readPublicKey } from '../release/keys.js';
 
 export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]     run a doorbell (the firmware on this machine)
        sealbell doorbell press|long-press|motion|walk-by --state DIR     ring the doorbell running on DIR
@@ -33,6 +34,8 @@ export const DOORBELL_USAGE = `usage: sealbell doorbell --state DIR [options]   
                        zone letter A–Z or "." (masked), e.g. "..../AABB/AABB" (3 rows of 4 cells);
                        the synthetic camera then shows a still scene that 'walk-by' crosses
   --sensitivity N      camera motion sensitivity 1–100 (default 50)
+  --release-key FILE   take signed firmware updates over the relay (docs/update-format.md): the release
+                       public key (release.pub) this "firmware" is built with; A/B slots in DIR/${STATE_FILES.ota}
 
 On a terminal: p or Enter presses the button, l holds it (long press), m is motion, q stops.
 Ctrl-C or SIGTERM stop it cleanly: a clip in progress is sealed into the spool, nothing is lost.
@@ -60,6 +63,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
       'pre-roll': { type: 'string', default: '3' },
       motion: { type: 'string' },
       sensitivity: { type: 'string' },
+      'release-key': { type: 'string' },
     },
   });
   if (!values.state) throw new UsageError('doorbell needs --state DIR');
@@ -79,6 +83,7 @@ export async function doorbellCommand(args: string[]): Promise<void> {
     clipSeconds: positiveInt(values['clip-seconds']!, '--clip-seconds'),
     app: { preRoll: preRollSeconds(values['pre-roll']!) * 1000, motion },
     log,
+    ota: values['release-key'] ? { releaseKey: readPublicKey(values['release-key']) } : undefined,
   });
   const control = await startControl(state, (c) => act(doorbell, c, log));
   log(`state in ${path.resolve(state)}; control socket ${path.join(state, 'control.sock')}`);

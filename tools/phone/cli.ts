@@ -21,6 +21,7 @@ import type { AccountKeys } from './state.js';
 import { phoneLive } from './live.js';
 import { remuxFile } from './remux.js';
 import { phoneShare } from './share.js';
+import { phoneFirmware, phoneUpdate } from './update.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -48,6 +49,11 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              --phone NAME [--device ID] [--wait S as for enroll]; passphrase as for setup
   status   per doorbell: the roster it acknowledged, when, what is pending; fork alarms
              [--device ID]
+  update   install a signed firmware release on a doorbell: the account authority authorizes it,
+             the relay passes it on; the doorbell checks both signatures, its board, the image
+             and that the security version does not go down
+             --device ID RELEASE.minisig IMAGE; passphrase as for setup
+  firmware each doorbell's firmware and security version, and its update's state [--device ID]
   clips    list the clips of this phone's doorbells
   fetch    download a clip, check it, decrypt it and write the video (Matroska, seekable: with
              Duration and Cues; mode 0600) <clip id> --out FILE.mkv [--force: overwrite FILE]
@@ -257,6 +263,26 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       for (const u of r.updates) console.log(`doorbell ${u.deviceId}: roster epoch ${u.roster.roster.epoch} published, sealing post-quantum to ${u.roster.roster.phones.map((p) => `"${p.name}"`).join(', ')}`);
       if (r.waiting.length) console.log(`still classic, no new clips until each runs phone pq-upgrade: ${r.waiting.map((n) => `"${n}"`).join(', ')}`);
       console.log(`this phone's post-quantum recipient: ${r.recipient}`);
+      return;
+    }
+    case 'update': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      if (positionals.length !== 2) throw new UsageError('phone update needs the release (its .minisig or manifest) and the image');
+      const deviceId = need(values.device, '--device ID');
+      const account = await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file']));
+      const r = await phoneUpdate({ dir: values.dir!, deviceId, release: positionals[0], image: positionals[1], account });
+      console.log(`doorbell ${deviceId}: release ${r.manifest.version} (security ${r.manifest.security}) authorized and queued on the relay; the doorbell installs it when it next connects`);
+      return;
+    }
+    case 'firmware': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
+      for (const d of await phoneFirmware(values.dir!, values.device)) {
+        const f = d.firmware;
+        const runs = f ? `firmware ${f.version} (${f.board}), security ${f.security}${f.trial ? ', on trial' : ''}, as of ${new Date(f.at).toISOString()}` : 'firmware not reported yet';
+        const u = d.update;
+        const update = u ? `; update to ${u.version} (security ${u.security}): ${u.state}${u.code ? ` ${u.code}` : ''}` : '';
+        console.log(`doorbell ${d.deviceId}: ${runs}${update}`);
+      }
       return;
     }
     case 'clips': {

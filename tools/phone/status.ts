@@ -12,6 +12,7 @@ import { listDevices, readAuthorityPub } from './state.js';
 import { phoneLogin } from './relay-sync.js';
 import { ackedRoster, chainFrom, localBundle, notOurAuthority, type AckedRoster } from './roster-sync.js';
 import { readLiveSessions, type LiveSessionRecord } from './live.js';
+import type { FirmwareReport, UpdateStatus } from '../relay/updates.js';
 
 export interface DoorbellStatus {
   deviceId: string;
@@ -25,6 +26,8 @@ export interface DoorbellStatus {
   alarm?: string;
   /** the live sessions this phone asked for, newest last (a doorbell starts none it did not: signed requests) */
   live: LiveSessionRecord[];
+  /** what the doorbell last told the relay it runs (unsigned: informative), and its update's state */
+  firmware?: { firmware?: FirmwareReport; update?: UpdateStatus };
 }
 
 export async function phoneStatus(dir: string, deviceId?: string): Promise<DoorbellStatus[]> {
@@ -37,7 +40,9 @@ export async function phoneStatus(dir: string, deviceId?: string): Promise<Doorb
     out.push(s);
     let acked: AckedRoster;
     try {
-      acked = await ackedRoster(dir, id, await phoneLogin(dir, id));
+      const client = await phoneLogin(dir, id);
+      acked = await ackedRoster(dir, id, client);
+      s.firmware = await client.firmware().catch(() => undefined);
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'ERROR';
       s.warnings.push(
@@ -89,6 +94,9 @@ export function describeStatus(all: DoorbellStatus[]): string[] {
     } else lines.push(`doorbell ${s.deviceId}: unknown`);
     for (const w of s.warnings) lines.push(`  warning: ${w}`);
     if (s.alarm) lines.push(`  ${s.alarm}`);
+    const f = s.firmware?.firmware;
+    const u = s.firmware?.update;
+    lines.push(`  firmware: ${f ? `${f.version} (${f.board}), security version ${f.security}${f.trial ? ', on trial' : ''}` : 'not reported yet'}${u ? `; update to ${u.version} (security ${u.security}): ${u.state}${u.code ? ` ${u.code}` : ''}` : ''}`);
     const recent = s.live.slice(-5).reverse();
     lines.push(`  live sessions this phone asked for: ${s.live.length ? '' : 'none'}`);
     for (const l of recent) lines.push(`    ${new Date(l.time).toISOString()}  ${l.session}  ${l.frames} frame(s), ended: ${l.ended}`);

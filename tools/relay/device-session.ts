@@ -23,6 +23,8 @@ import {
   type RelayMessage,
 } from '../../src/uplink/wire.js';
 import { isLiveFrame, parseLiveDeviceMessage, type LiveRelayMessage } from '../../src/uplink/live-wire.js';
+import { encodeUpdateMessage, parseUpdateDeviceMessage, type UpdateRelayMessage } from '../../src/uplink/update-wire.js';
+import type { RelayUpdates } from './updates.js';
 import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
@@ -50,6 +52,8 @@ export interface DeviceSessionContext {
   log: (line: string) => void;
   /** live view: frames and messages of the device's live sessions go here */
   live?: LiveHub;
+  /** firmware updates (tools/relay/updates.ts) */
+  updates?: RelayUpdates;
   window: number;
   maxSegmentsPerClip: number;
   stats: { segmentsStored: number; duplicateSegments: number };
@@ -111,6 +115,7 @@ export class DeviceSession {
     // Live view is not stored: it does not queue behind the disk.
     if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
     if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
+    if (!isBinary && this.guard(() => this.onUpdateControl(data))) return;
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
@@ -171,6 +176,25 @@ export class DeviceSession {
     }
     if (!m) return false;
     this.ctx.live?.deviceMessage(this.device.id, m);
+    return true;
+  }
+
+  /** A firmware update message for the device (tools/relay/updates.ts). */
+  sendUpdate = (m: UpdateRelayMessage): void => {
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(encodeUpdateMessage(m));
+  };
+
+  /** True when the text was a firmware update message (handled here). */
+  private onUpdateControl(data: Buffer): boolean {
+    let m;
+    try {
+      m = parseUpdateDeviceMessage(data.toString('utf8'));
+    } catch (e) {
+      this.close(CLOSE.BAD_INPUT, 'BAD_MESSAGE', (e as Error).message);
+      return true;
+    }
+    if (!m) return false;
+    this.ctx.updates?.fromDevice(this.device.id, m, this.sendUpdate, Date.now());
     return true;
   }
 

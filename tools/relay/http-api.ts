@@ -16,6 +16,7 @@ import type { PhoneAuth } from './phone-auth.js';
 import { refusalLine } from './log.js';
 import type { RelayRosters } from './rosters.js';
 import type { SourceLimit } from './source-limit.js';
+import type { RelayUpdates } from './updates.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 
@@ -24,6 +25,8 @@ export interface RelayLimits {
   maxJsonBytes: number;
   /** escrow and roster blobs */
   maxBlobBytes: number;
+  /** an update bundle: the largest app slot's image (4 MiB) and its signed documents */
+  maxUpdateBytes: number;
   /** segments one clip may have (× 64 KiB) */
   maxSegmentsPerClip: number;
   /** segments a device may have in flight (advertised in hello) */
@@ -46,6 +49,7 @@ export interface RelayLimits {
 export const DEFAULT_LIMITS: RelayLimits = {
   maxJsonBytes: 64 * 1024,
   maxBlobBytes: 64 * 1024,
+  maxUpdateBytes: 4 * 1024 * 1024 + 16 * 1024,
   maxSegmentsPerClip: 16_384, // 1 GiB: ~15 minutes of the densest video the camera makes
   window: 16,
   openBurst: 200,
@@ -63,6 +67,7 @@ export interface HttpContext {
   phoneAuth: PhoneAuth;
   phoneKeys: PublishedPhoneKeys;
   rosters: RelayRosters;
+  updates: RelayUpdates;
   limits: RelayLimits;
   /** allowances per source address for the endpoints that need no login */
   sourceLimit: SourceLimit;
@@ -175,6 +180,8 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
       r('GET', '/v1/devices/:device/roster/held', (q, res, [d]) => this.getHeldRoster(q, res, d)),
+      r('PUT', '/v1/devices/:device/update', (q, res, [d]) => this.putUpdate(q, res, d), true), // signature checks: held to the allowance
+      r('GET', '/v1/devices/:device/firmware', (q, res, [d]) => this.firmware(q, res, d)),
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a), true),
@@ -358,6 +365,30 @@ export class HttpApi {
     const epoch = this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
     this.c.log(`relay: device ${device}: roster update epoch ${epoch} published`);
     sendJson(res, 200, { device, epoch });
+  }
+
+  /** No session needed, as for rosters: the account authority's signature on the update is the permission. */
+  private async putUpdate(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    this.requireKnownDevice(device);
+    const blob = await readBody(req, this.c.limits.maxUpdateBytes);
+    let status;
+    try {
+      status = this.c.updates.publish(device, new Uint8Array(blob), Date.now());
+    } catch (e) {
+      if (e instanceof SealbellError) throw new RelayError(e.code === 'NO_ROSTER' ? 409 : e.code === 'UPDATE_FORMAT' ? 400 : 403, e.code, e.message);
+      throw e;
+    }
+    sendJson(res, 200, { device, ...status });
+  }
+
+  /** What the doorbell runs (its last report) and the state of its update, for the owner's phones. */
+  private firmware(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requirePhone(req, device);
+    const firmware = this.c.updates.firmware(device);
+    const update = this.c.updates.status(device);
+    sendJson(res, 200, { device, ...(firmware ? { firmware } : {}), ...(update ? { update } : {}) });
   }
 
   private deviceKey(res: ServerResponse, device: string): void {

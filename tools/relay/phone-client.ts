@@ -21,6 +21,7 @@ import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './clie
 import type { ClipInfo } from './http-api.js';
 import type { ClipEvent } from './clip-events.js';
 import type { HeldRosterView } from './rosters.js';
+import type { FirmwareReport, UpdateStatus } from './updates.js';
 import { CLIP_STATE_HEADER, ROSTER_EPOCH_HEADER, ROSTER_HELD_HEADER } from './http-api.js';
 
 export { RelayApiError } from './client-http.js';
@@ -204,6 +205,11 @@ export class PhoneClient {
    */
   async heldRoster(): Promise<HeldRosterView> {
     return relayJson<HeldRosterView>(this.relay, this.path('roster/held'), { token: this.token });
+  }
+
+  /** What the doorbell last said it runs, and the state of its firmware update (tools/relay/updates.ts). */
+  async firmware(): Promise<{ firmware?: FirmwareReport; update?: UpdateStatus }> {
+    return relayJson(this.relay, this.path('firmware'), { token: this.token });
   }
 
 }

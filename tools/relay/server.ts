@@ -20,6 +20,7 @@ import { PhoneAuth } from './phone-auth.js';
 import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
+import { RelayUpdates } from './updates.js';
 import { RelayStore } from './store.js';
 import { SourceConnections, SourceLimit } from './source-limit.js';
 import { PhoneSockets } from './phone-sockets.js';
@@ -111,7 +112,9 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       phonesChanged(device); // the owner's signed update removes a phone before the device confirms it
     },
   });
+  const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   const api = new HttpApi({
+    updates,
     store,
     phoneAuth,
     phoneKeys,
@@ -166,7 +169,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, commits, metrics, events, rosters, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, metrics, events, rosters, updates, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
