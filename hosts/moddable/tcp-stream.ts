@@ -118,11 +118,22 @@ class SocketStream implements ByteStream {
   }
 }
 
-/** A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect. */
-export function openTcp(o: { host: string; port: number; secure?: boolean }): OpenStream {
+/**
+ * A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect.
+ *
+ * TLS: the SDK checks the server's chain and its name (`host`, a DNS name or IPv4 address)
+ * against the CA certificates the build holds (`ca.ski` and `ca<N>.der` resources, see
+ * manifest.json) and against `ca` (DER) when given, which it registers as a trust anchor.
+ * It needs the server to send its chain up to that CA (a lone certificate is not matched
+ * by name), and the clock set (certificate dates are checked; registering `ca` throws
+ * before SNTP has run, and the uplink retries).
+ */
+export function openTcp(o: { host: string; port: number; secure?: boolean; ca?: Uint8Array }): OpenStream {
   return (events) => {
+    const secure: Record<string, unknown> = { protocolVersion: 0x303 };
+    if (o.ca) secure.certificate = o.ca.slice().buffer;
     const sock = o.secure
-      ? (new SecureSocket({ host: o.host, port: o.port, secure: { protocolVersion: 0x303 } }) as unknown as SdkSocket)
+      ? (new SecureSocket({ host: o.host, port: o.port, secure }) as unknown as SdkSocket)
       : (new Socket({ host: o.host, port: o.port }) as unknown as SdkSocket);
     return new SocketStream(sock, events);
   };
