@@ -15,6 +15,7 @@ import { RelayApiError } from './relay/client-http.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
 import { SealbellError } from '../src/errors.js';
+import { readTlsServerFiles } from './tls-files.js';
 
 const USAGE = `usage: sealbell <command> [options]
 
@@ -37,7 +38,9 @@ commands:
                sealbell doorbell press|long-press|motion --state DIR
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
-               sealbell relay --port P --data DIR [--host 127.0.0.1]
+               sealbell relay --port P --data DIR [--host 127.0.0.1] [--tls-cert FILE --tls-key FILE]
+               With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
+               --tls-key (PEM) it serves https:// and wss://; else plain http://.
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
   phone      the owner's side: sealbell phone <init|setup|enroll|pq-upgrade|revoke|clips|fetch|watch|live>
@@ -100,9 +103,17 @@ const commands: Record<string, Handler> = {
   async relay(args) {
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
+      options: {
+        port: { type: 'string', default: '8080' },
+        data: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+      },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
+    if (!values['tls-cert'] !== !values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+    const tls = values['tls-cert'] ? readTlsServerFiles(values['tls-cert'], values['tls-key']!) : undefined;
     const port = portNumber(values.port!);
     const tokenFile = path.join(values.data, 'admin-token');
     let adminToken = process.env.SEALBELL_ADMIN_TOKEN;
@@ -111,7 +122,7 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log: (l) => console.log(l) });
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log: (l) => console.log(l) });
     console.log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     console.log(process.env.SEALBELL_ADMIN_TOKEN ? 'admin token: from $SEALBELL_ADMIN_TOKEN' : `admin token: in ${tokenFile}`);
     await untilStopped();

@@ -11,6 +11,8 @@ import { describeStatus, phoneStatus } from './status.js';
 import { phoneClips, phoneFetch, phoneWatch } from './clips.js';
 import type { ChainNotice } from './clip-chain.js';
 import { phoneLive } from './live.js';
+import { readCaCertificate } from '../tls-files.js';
+import { checkRelayCa } from '../../src/setup/relay-ca.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -20,6 +22,8 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              age ≥ 1.3 and typage ≥ 0.3, not Debian's age 1.1]
   setup    set up a doorbell in setup mode, then register it on the relay
              --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
+             [--relay-ca FILE: the CA certificate (PEM) the doorbell alone trusts for an https
+             relay, e.g. a self-hosted relay's own; without it, the public CAs]
              Secrets, each from a file, the environment, or a line of stdin in this order:
              passphrase (--passphrase-file, $SEALBELL_PASSPHRASE), relay admin token
              (--admin-token-file, $SEALBELL_ADMIN_TOKEN), Wi-Fi password (--wifi-password-file,
@@ -90,11 +94,15 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           code: { type: 'string' },
           ssid: { type: 'string' },
           relay: { type: 'string' },
+          'relay-ca': { type: 'string' },
           'wifi-password-file': { type: 'string' },
           'admin-token-file': { type: 'string' },
           'passphrase-file': { type: 'string' },
         },
       });
+      const relayUrl = need(values.relay, '--relay URL');
+      // the CA the doorbell will trust for its relay (checked before anything is asked for)
+      const relayCa = values['relay-ca'] === undefined ? undefined : checkRelayCa(readCaCertificate(values['relay-ca'], 'relay CA certificate').der, relayUrl);
       const account = await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']));
       const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
@@ -103,7 +111,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
         endpoint: need(values.endpoint, '--endpoint URL'),
         code: need(values.code, '--code CODE'),
         wifi: { ssid: need(values.ssid, '--ssid SSID'), password },
-        relayUrl: need(values.relay, '--relay URL'),
+        relayUrl,
+        relayCa,
         account,
       });
       console.log(`doorbell ${outcome.deviceId} set up; it holds roster epoch ${outcome.roster.roster.epoch} and signed for it`);

@@ -21,6 +21,8 @@ export interface PhoneSetupArgs {
   code: string;
   wifi: WifiCredentials;
   relayUrl: string;
+  /** DER certificate of the only CA the doorbell trusts for an https relay; absent: the public CAs */
+  relayCa?: Uint8Array;
   /** the account keys: unlockAccount(dir, passphrase) */
   account: AccountKeys;
   random?: Random;
@@ -44,6 +46,7 @@ export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> 
     random,
     wifi: a.wifi,
     relayUrl: a.relayUrl,
+    relayCa: a.relayCa,
     credential,
     authority: account.authority,
     roster: rosterFor,
