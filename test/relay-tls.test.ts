@@ -12,17 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requireTool, run, tempDir } from './helpers.js';
 import { eventually, ok, Running, sealbell } from './cli-helpers.js';
-
-/** A CA (self-signed, P-256) and a server certificate for 127.0.0.1 it signed; `chain` is server then CA. */
-function makeCa(dir: string, name: string): { ca: string; chain: string; key: string } {
-  const at = (f: string) => path.join(dir, `${name}-${f}`);
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '3', '-subj', `/CN=sealbell test ${name}`]);
-  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1']);
-  fs.writeFileSync(at('ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
-  run('openssl', ['x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', at('ext.cnf'), '-out', at('server.pem')]);
-  fs.writeFileSync(at('chain.pem'), fs.readFileSync(at('server.pem'), 'utf8') + fs.readFileSync(at('ca.pem'), 'utf8'));
-  return { ca: at('ca.pem'), chain: at('chain.pem'), key: at('server.key') };
-}
+import { makeTestCa, type TestCa } from '../tools/test-ca.js';
 
 describe('TLS to the relay: the CA from setup, and nothing else', function () {
   this.timeout(600_000);
@@ -35,13 +25,13 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     return r;
   };
   const savedExtraCa = process.env.NODE_EXTRA_CA_CERTS;
-  let good: ReturnType<typeof makeCa>;
-  let other: ReturnType<typeof makeCa>;
+  let good: TestCa;
+  let other: TestCa;
 
   before(() => {
     requireTool('openssl');
-    good = makeCa(dir, 'good');
-    other = makeCa(dir, 'other');
+    good = makeTestCa(dir, 'good');
+    other = makeTestCa(dir, 'other');
     // Every child process (phones, doorbell) has both CAs in Node's own store: the phone tools
     // reach the relay through it, and the doorbell must trust only the CA from setup regardless.
     fs.writeFileSync(at('both-cas.pem'), fs.readFileSync(good.ca, 'utf8') + fs.readFileSync(other.ca, 'utf8'));
