@@ -60,7 +60,7 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     const passphrase = init.match(/^ {4}((?:[a-z]+ ){11}[a-z]+)$/m)![1];
     const env = { SEALBELL_WIFI_PASSWORD: 'hunter2 but longer', SEALBELL_PASSPHRASE: passphrase };
     ok(await sealbell(['phone', 'setup', '--dir', at('phone'), '--endpoint', setupUrl, '--code', code, '--ssid', 'Home', '--relay', relayUrl, '--relay-ca', good.ca, '--admin-token-file', at('relay', 'admin-token')], { env }));
-    await door.wait(/uplink: relay wss:\/\/127\.0\.0\.1:\d+\/v1\/uplink \(TLS: only the CA from setup\)/);
+    await door.wait(/uplink: relay wss:\/\/127\.0\.0\.1:\d+\/v1\/uplink \(TLS: the CA from setup\)/);
     await door.wait(/connected to the relay/);
 
     // A clip over wss://, fetched by the phone over https:// and opened by stock age.

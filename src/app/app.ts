@@ -391,7 +391,7 @@ export class DoorbellApp {
     live.attach(uplink);
     this.uplink = uplink;
     this.live = live;
-    this.log(`uplink: relay ${relay.url}${relay.secure ? (relayCa ? ' (TLS: only the CA from setup)' : ' (TLS: the public CAs)') : ''}`);
+    this.log(`uplink: relay ${relay.url}${relay.secure ? (relayCa ? ' (TLS: the CA from setup)' : ' (TLS: the public CAs)') : ''}`);
     const generation = this.generation;
     h.network.join(wifi, {
       onOnline: () => {
