@@ -4,7 +4,8 @@
 // phone's clip opens with stock `age -d`. The same relay presenting a certificate from
 // another CA is refused (the doorbell's log says why, the clip stays in its spool and
 // goes up once the right certificate is back), although the doorbell's process could
-// trust that other CA through Node's own store: the setup CA is all it trusts.
+// trust that other CA through Node's own store: the setup CA is all it trusts. The phone
+// keeps the CA from setup and trusts it alone for that relay, too.
 // Bad --relay-ca and --tls-key files fail with a clear error and code.
 // Every command is a real child process; everything is on loopback.
 import assert from 'node:assert/strict';
@@ -32,10 +33,10 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     requireTool('openssl');
     good = makeTestCa(dir, 'good');
     other = makeTestCa(dir, 'other');
-    // Every child process (phones, doorbell) has both CAs in Node's own store: the phone tools
-    // reach the relay through it, and the doorbell must trust only the CA from setup regardless.
-    fs.writeFileSync(at('both-cas.pem'), fs.readFileSync(good.ca, 'utf8') + fs.readFileSync(other.ca, 'utf8'));
-    process.env.NODE_EXTRA_CA_CERTS = at('both-cas.pem');
+    // Node's own store in every child process (phone tools, doorbell) holds the *other* CA only:
+    // the phone reaches the relay through the CA it keeps from setup, and the doorbell must
+    // trust the CA from setup alone, not what Node's store adds.
+    process.env.NODE_EXTRA_CA_CERTS = other.ca;
   });
   after(async () => {
     for (const r of running) await r.stop();
@@ -72,6 +73,7 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     ok(await sealbell(['phone', 'fetch', first, '--dir', at('phone'), '--out', at('first.mkv')]));
     const agePath = at('phone', 'clips', `${first}.age`);
     assert.ok(fs.existsSync(agePath), 'the phone keeps the sealed clip');
+    assert.ok(fs.readdirSync(at('phone', 'devices')).some((id) => fs.existsSync(at('phone', 'devices', id, 'relay-ca.pem'))), 'the phone keeps the CA');
     run('age', ['-d', '-i', at('phone', 'identity.key'), '-o', at('first-age.mkv'), agePath]);
     assert.equal(fs.readFileSync(at('first-age.mkv')).subarray(0, 4).toString('hex'), '1a45dfa3', 'a Matroska file');
 
@@ -87,8 +89,9 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     const second = await press();
     await door.wait(new RegExp(`clip ${second}: done`), from);
     assert.doesNotMatch(door.out.slice(from), /connected to the relay/, 'never connected to the stranger');
-    const listed = ok(await sealbell(['phone', 'clips', '--dir', at('phone')]));
-    assert.doesNotMatch(listed, new RegExp(second), 'the relay never got the clip');
+    const phoneRefused = await sealbell(['phone', 'clips', '--dir', at('phone')]);
+    assert.equal(phoneRefused.status, 1, 'the phone refuses that relay too');
+    assert.match(phoneRefused.stderr, /cannot reach the relay https:\/\/127\.0\.0\.1:\d+: .*\[RELAY_TLS\]/);
 
     // The right certificate again: the clip kept in the spool goes up.
     await relay.stop();

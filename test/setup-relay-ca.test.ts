@@ -3,6 +3,7 @@
 // older stored "SBC1" record) still parse, as "the public CAs". Malformed certificates and a
 // CA for a plain-http relay are refused with their codes, storing nothing.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { encodeConfig, parseConfig, type SetupConfig } from '../src/setup/records.js';
 import { CONFIG_KEY, loadDeviceConfig, storeDeviceConfig } from '../src/setup/device-config.js';
 import { MAX_RELAY_CA_BYTES } from '../src/setup/relay-ca.js';
@@ -10,6 +11,8 @@ import { Writer } from '../src/wire.js';
 import { utf8ToBytes } from '../src/bytes.js';
 import { signingKeyFromSeed } from '../src/minisign.js';
 import { phoneSetup } from '../tools/phone/index.js';
+import { readDevice } from '../tools/phone/state.js';
+import { relayCaFor } from '../tools/relay/client-http.js';
 import { VECTOR_RELAY_CA } from '../tools/vectors/setup-vectors.js';
 import { MemoryStore, seededRandom } from './helpers.js';
 import { RELAY, WIFI, freshDevice, freshPhone, throwsCode } from './setup-fixtures.js';
@@ -65,11 +68,15 @@ describe('the relay CA in setup', () => {
     throwsCode(() => loadDeviceConfig(store), 'SETUP_STORE');
   });
 
-  it('a doorbell set up with a relay CA stores exactly that CA', async () => {
+  it('a doorbell set up with a relay CA stores exactly that CA; the phone keeps it for its own requests', async () => {
     const d = await freshDevice('relay-ca/flow');
     const phone = freshPhone('relay-ca/flow');
-    await phoneSetup({ dir: phone.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, relayCa: CA, account: phone.account, random: seededRandom('relay-ca/setup') });
+    await phoneSetup({ dir: phone.dir, endpoint: d.transport, code: d.prov.manualCode, wifi: WIFI, relayUrl: RELAY, relayCa: { der: CA, pem: new X509Certificate(CA).toString() }, account: phone.account, random: seededRandom('relay-ca/setup') });
     assert.deepEqual(loadDeviceConfig(d.store)?.relayCa, CA);
     assert.deepEqual(d.results[0].config.relayCa, CA);
+    const device = readDevice(phone.dir, d.results[0].identity.deviceId);
+    assert.deepEqual(new Uint8Array(new X509Certificate(device.relayCa!).raw), CA);
+    assert.equal(relayCaFor(`${RELAY}/v1/clips`), device.relayCa, 'requests to that relay trust it');
+    assert.equal(relayCaFor('https://other.example/'), undefined);
   });
 });

@@ -167,14 +167,9 @@ async function main(): Promise<number> {
   fs.mkdirSync(state, { recursive: true });
   fs.mkdirSync(buildDir, { recursive: true });
   const setupPort = await freePort();
-  // With --tls: the phone tools reach the relay through Node's store, extended with the test CA.
+  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse.
   const tls = args.tls ? { good: makeTestCa(path.join(work, 'tls'), 'good'), other: makeTestCa(path.join(work, 'tls'), 'other') } : undefined;
-  const env = {
-    ...process.env,
-    MODDABLE: moddable,
-    PATH: `${bin}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
-    ...(tls ? { NODE_EXTRA_CA_CERTS: tls.good.ca } : {}),
-  };
+  const env = { ...process.env, MODDABLE: moddable, PATH: `${bin}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
   say(`work folder ${work}`);
 
   // 1. Build the simulator app. Its state folder and setup port are build settings (mcconfig name=value).

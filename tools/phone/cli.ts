@@ -102,7 +102,8 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       });
       const relayUrl = need(values.relay, '--relay URL');
       // the CA the doorbell will trust for its relay (checked before anything is asked for)
-      const relayCa = values['relay-ca'] === undefined ? undefined : checkRelayCa(readCaCertificate(values['relay-ca'], 'relay CA certificate').der, relayUrl);
+      const relayCa = values['relay-ca'] === undefined ? undefined : readCaCertificate(values['relay-ca'], 'relay CA certificate');
+      if (relayCa) checkRelayCa(relayCa.der, relayUrl);
       const account = await unlockCurrentAccount(values.dir!, await readPassphrase(values['passphrase-file']));
       const adminToken = await readSecret({ file: values['admin-token-file'], env: 'SEALBELL_ADMIN_TOKEN', what: 'relay admin token' });
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });

@@ -21,8 +21,8 @@ export interface PhoneSetupArgs {
   code: string;
   wifi: WifiCredentials;
   relayUrl: string;
-  /** DER certificate of the only CA the doorbell trusts for an https relay; absent: the public CAs */
-  relayCa?: Uint8Array;
+  /** the only CA the doorbell (DER) and this phone (PEM) trust for an https relay; absent: the public CAs */
+  relayCa?: { der: Uint8Array; pem: string };
   /** the account keys: unlockAccount(dir, passphrase) */
   account: AccountKeys;
   random?: Random;
@@ -46,12 +46,12 @@ export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> 
     random,
     wifi: a.wifi,
     relayUrl: a.relayUrl,
-    relayCa: a.relayCa,
+    relayCa: a.relayCa?.der,
     credential,
     authority: account.authority,
     roster: rosterFor,
   });
-  writeDevice(a.dir, { deviceId: outcome.deviceId, publicKeyText: outcome.devicePublicKey, relayUrl: a.relayUrl, credential });
+  writeDevice(a.dir, { deviceId: outcome.deviceId, publicKeyText: outcome.devicePublicKey, relayUrl: a.relayUrl, credential, relayCa: a.relayCa?.pem });
   writeRoster(a.dir, outcome.roster);
   return outcome;
 }
