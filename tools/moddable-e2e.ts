@@ -321,12 +321,14 @@ async function main(): Promise<number> {
       await stop(relayProc);
       let mark = log.lines.length;
       await startRelay(tls.other);
-      const refused = await log.wait(/uplink: (closed \(.*|could not connect.*)/, 120_000, 'the simulator to refuse the other CA', mark);
+      // (a TLS refusal, not the "connection lost" of the relay that just stopped)
+      const refusal = /uplink: (closed \(1006 TLS.*|could not connect.*)/;
+      const refused = await log.wait(refusal, 120_000, 'the simulator to refuse the other CA', mark);
       say(`simulator refused the relay: ${refused[1]}`);
       await press('press', mark);
       const waiting = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
       await log.wait(new RegExp(`clip ${waiting}: done`), 60_000, 'the clip to finish', mark);
-      await log.wait(/uplink: (closed|could not connect)/, 120_000, 'another refusal', log.lines.length);
+      await log.wait(refusal, 120_000, 'another refusal', log.lines.length);
       if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) throw new Error('the simulator connected to a relay with another CA');
       if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay with the wrong certificate`);
       await stop(relayProc);
