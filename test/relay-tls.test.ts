@@ -77,6 +77,10 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     run('age', ['-d', '-i', at('phone', 'identity.key'), '-o', at('first-age.mkv'), agePath]);
     assert.equal(fs.readFileSync(at('first-age.mkv')).subarray(0, 4).toString('hex'), '1a45dfa3', 'a Matroska file');
 
+    // A second phone joins with the passphrase alone, told the relay's CA: it keeps it and gets in.
+    ok(await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--relay-ca', good.ca, '--name', 'tablet'], { input: `${passphrase}\n` }));
+    assert.match(ok(await sealbell(['phone', 'clips', '--dir', at('phone2')])), new RegExp(first));
+
     // The same address now presents a certificate from another CA (one Node's store trusts).
     await relay.stop();
     const from = door.out.length;

@@ -30,6 +30,7 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              $SEALBELL_WIFI_PASSWORD).
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
+             [--relay-ca FILE: the CA (PEM) of a relay with a private certificate, as at setup]
              [--wait S: how long to wait for each doorbell to confirm, default 30]
   pq-upgrade  move this phone (and, run first on the phone that made the account, the account)
              to post-quantum keys: signed roster updates through the relay. Phones not yet
@@ -122,11 +123,12 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'enroll': {
-      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
+      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, 'relay-ca': { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
+      const relayCa = values['relay-ca'] === undefined ? undefined : readCaCertificate(values['relay-ca'], 'relay CA certificate').pem;
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait) });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, relayCa, passphrase, name, wait: waitOptions(values.wait) });
       for (const a of r.alarms ?? []) console.error(a);
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       report(r.confirmations ?? [], 'this phone is not in its roster yet and cannot open its new clips');
