@@ -50,6 +50,7 @@ describe('setup protocol vector', () => {
     assert.equal(parseDeviceInfo(hexToBytes(v.plaintexts.deviceInfo)).identity, v.deviceIdentity);
     const config = parseConfig(hexToBytes(v.plaintexts.config));
     assert.equal(config.wifi.password, 'correct horse battery staple');
+    assert.equal(bytesToHex(config.relayCa!), v.relayCa);
     assert.equal(parseDone(hexToBytes(v.plaintexts.done)).ack, v.ack);
     for (const m of msgs) parseMessage(m);
     // the record the device stores: no code, no w1

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import {
-  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, scryptSync, verify,
+  X509Certificate, createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, scryptSync, verify,
 } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -285,6 +285,30 @@ describe('test vectors, checked independently of the code that made them', funct
       const rec = message('RECORD (DEVICE_INFO)');
       const nonce = Buffer.concat([Buffer.alloc(8), rec.subarray(12, 16)]);
       assert.equal(chachaOpen(hex(v.keyDeviceToPhone), nonce, rec.subarray(16), rec.subarray(0, 16)).toString('hex'), v.plaintexts.deviceInfo);
+    });
+
+    it('the CONFIG record opens with OpenSSL under the phone→device key; its fields per docs/setup-protocol.md, the relay CA last, an X.509 certificate to OpenSSL', () => {
+      const rec = message('RECORD (CONFIG)');
+      const nonce = Buffer.concat([Buffer.alloc(8), rec.subarray(12, 16)]);
+      const plain = chachaOpen(hex(v.keyPhoneToDevice), nonce, rec.subarray(16), rec.subarray(0, 16));
+      assert.equal(plain.toString('hex'), v.plaintexts.config);
+      // 0x11 ‖ u8 ssid ‖ u8 password ‖ u16 relay URL ‖ credential (32) ‖ authority (32) ‖ u16 roster ‖ u16 relay CA
+      let at = 0;
+      const take = (n: number) => plain.subarray(at, (at += n));
+      const sized = (prefix: 1 | 2) => take(prefix === 1 ? take(1)[0] : take(2).readUInt16BE(0));
+      assert.equal(take(1)[0], 0x11);
+      assert.equal(sized(1).toString('utf8'), 'Home Network');
+      assert.equal(sized(1).toString('utf8'), 'correct horse battery staple');
+      assert.equal(sized(2).toString('utf8'), 'https://relay.example/sealbell');
+      take(64);
+      sized(2);
+      const ca = sized(2);
+      assert.equal(at, plain.length, 'the relay CA is the last field');
+      assert.equal(ca.toString('hex'), v.relayCa);
+      const cert = new X509Certificate(ca);
+      assert.equal(cert.subject, 'CN=sealbell vector relay CA');
+      assert.ok(cert.ca, 'a CA certificate');
+      assert.ok(cert.verify(cert.publicKey), 'self-signed');
     });
   });
 

@@ -17,6 +17,7 @@ import { reportFailure } from './cli-errors.js';
 import { checkClip, clipPaths } from './clip-check.js';
 import { parseIdentityFile } from '../src/age/identity-file.js';
 import { SealbellError } from '../src/errors.js';
+import { readTlsServerFiles } from './tls-files.js';
 
 const USAGE = `usage: sealbell <command> [options]        (sealbell --version; sealbell help)
 
@@ -40,7 +41,10 @@ commands:
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
+                 [--tls-cert FILE --tls-key FILE]
                It logs one line per connection, upload, refusal and roster change (no secrets).
+               With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
+               --tls-key (PEM) it serves https:// and wss://; else plain http://.
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
   phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live>
@@ -107,12 +111,21 @@ const commands: Record<string, Handler> = {
   async relay(args) {
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'log-format': { type: 'string', default: 'text' } },
+      options: {
+        port: { type: 'string', default: '8080' },
+        data: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'log-format': { type: 'string', default: 'text' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+      },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
     const format = values['log-format'] as LogFormat;
     if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
     const log = relayLogger(format);
+    if (!values['tls-cert'] !== !values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+    const tls = values['tls-cert'] ? readTlsServerFiles(values['tls-cert'], values['tls-key']!) : undefined;
     const port = portNumber(values.port!);
     // A port in use fails here, before the data folder or the admin token is made.
     await portFree(port, values.host!);
@@ -123,7 +136,7 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, log });
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log });
     log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();

@@ -10,7 +10,12 @@
  * (`sealbell phone live --seconds 3 --out live.mkv`, checked with ffprobe), and a
  * power cycle and long presses.
  *
- *   node dist/tools/moddable-e2e.js [--work DIR] [--seconds N]
+ *   node dist/tools/moddable-e2e.js [--work DIR] [--seconds N] [--tls]
+ *
+ * With --tls the relay serves https/wss with a certificate from a throwaway test CA
+ * (tools/test-ca.ts, openssl), setup hands the simulator that CA (`--relay-ca`), and after
+ * the first clip the relay comes back with a certificate from another CA: the simulator
+ * must refuse it, keep its clip, and upload it once the right certificate is back.
  *
  * Logs, the build, the relay's data, the phone and the clip stay in the work folder.
  *
@@ -24,19 +29,22 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { makeTestCa, type TestCa } from './test-ca.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
 interface Args {
   work?: string;
   seconds: number;
+  tls: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 600 };
+  const a: Args = { seconds: 600, tls: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--work') a.work = argv[++i];
     else if (argv[i] === '--seconds') a.seconds = Number(argv[++i]);
+    else if (argv[i] === '--tls') a.tls = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return a;
@@ -159,6 +167,8 @@ async function main(): Promise<number> {
   fs.mkdirSync(state, { recursive: true });
   fs.mkdirSync(buildDir, { recursive: true });
   const setupPort = await freePort();
+  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse.
+  const tls = args.tls ? { good: makeTestCa(path.join(work, 'tls'), 'good'), other: makeTestCa(path.join(work, 'tls'), 'other') } : undefined;
   const env = { ...process.env, MODDABLE: moddable, PATH: `${bin}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
   say(`work folder ${work}`);
 
@@ -190,19 +200,24 @@ async function main(): Promise<number> {
     await gone;
   };
   try {
-    // 2. The relay, on loopback, as `sealbell relay`.
+    // 2. The relay, on loopback, as `sealbell relay` (with --tls: https/wss with the test CA's certificate).
     const relayPort = await freePort();
-    const relayUrl = `http://127.0.0.1:${relayPort}`;
+    const relayUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${relayPort}`;
     const relayLog = new SimLog(path.join(work, 'relay.log'), false);
-    say(`$ sealbell relay --port ${relayPort} --data ${path.join(work, 'relay')} --host 127.0.0.1   (SEALBELL_ADMIN_TOKEN in its environment)`);
-    relayProc = spawn(process.execPath, [sealbellJs, 'relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1'], {
-      env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
-    relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
-    say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay'))[1]}`);
+    const startRelay = async (cert?: TestCa): Promise<void> => {
+      const argv = ['relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1', ...(cert ? ['--tls-cert', cert.chain, '--tls-key', cert.key] : [])];
+      say(`$ sealbell ${argv.join(' ')}   (SEALBELL_ADMIN_TOKEN in its environment)`);
+      const mark = relayLog.lines.length;
+      relayProc = spawn(process.execPath, [sealbellJs, ...argv], {
+        env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+      relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+      say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay', mark))[1]}`);
+    };
+    await startRelay(tls?.good);
 
     // 3. Provisioning: the verifier record goes where the simulator reads it (its state folder).
     sealbell(['provision', '--out', path.join(work, 'factory')]);
@@ -239,7 +254,7 @@ async function main(): Promise<number> {
     const passphrase = /^ {4}(\S.*)$/m.exec(init)?.[1];
     if (!passphrase) throw new Error('phone init showed no passphrase');
     const secrets = { SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken, SEALBELL_WIFI_PASSWORD: 'simulator wifi' };
-    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'simulator', '--relay', relayUrl], secrets);
+    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'simulator', '--relay', relayUrl, ...(tls ? ['--relay-ca', tls.good.ca] : [])], secrets);
     if (!setupOut.includes(`doorbell ${id} set up`)) throw new Error(`phone setup did not set up the simulator's doorbell ${id}`);
     await log.wait(/uplink: relay /, 30_000, 'the doorbell to start its uplink');
 
@@ -299,7 +314,30 @@ async function main(): Promise<number> {
       return clipId;
     };
     await pressAndFetch();
-    say('PASS 1: simulator setup with sealbell phone setup → press → relay → phone → age -d');
+    say(`PASS 1: simulator setup with sealbell phone setup → press → relay${tls ? ' (wss://, the CA from setup)' : ''} → phone → age -d`);
+
+    if (tls) {
+      // The relay's address now presents a certificate from another CA: refused, the clip waits.
+      await stop(relayProc);
+      let mark = log.lines.length;
+      await startRelay(tls.other);
+      // (a TLS refusal, not the "connection lost" of the relay that just stopped)
+      const refusal = /uplink: (closed \(1006 TLS.*|could not connect.*)/;
+      const refused = await log.wait(refusal, 120_000, 'the simulator to refuse the other CA', mark);
+      say(`simulator refused the relay: ${refused[1]}`);
+      await press('press', mark);
+      const waiting = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
+      await log.wait(new RegExp(`clip ${waiting}: done`), 60_000, 'the clip to finish', mark);
+      await log.wait(refusal, 120_000, 'another refusal', log.lines.length);
+      if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) throw new Error('the simulator connected to a relay with another CA');
+      if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay with the wrong certificate`);
+      await stop(relayProc);
+      mark = log.lines.length;
+      await startRelay(tls.good);
+      await log.wait(/connected to the relay/, 180_000, 'the simulator to reconnect to the right certificate', mark);
+      await until(`clip ${waiting} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined));
+      say(`PASS 1b: a certificate from another CA refused (the clip ${waiting} waited in the spool), uploaded once the right one is back`);
+    }
 
     // 8. Live view: the phone watches for 3 s through the relay, with no clip recording.
     await liveView();

@@ -26,16 +26,22 @@ const RESUME_MS = 20;
 
 class SocketStream implements ByteStream {
   private closed = false;
+  private connected = false;
   private resume: Timer | undefined;
 
+  /** `secure`: a TLS client, whose failed handshake the SDK reports only as a socket error. */
   constructor(
     private readonly sock: SdkSocket,
     private readonly events: ByteStreamEvents,
+    secure = false,
   ) {
     sock.callback = (message, value) => {
       if (this.closed) return;
       try {
-        if (message === 1) events.onConnect();
+        if (message === 1) {
+          this.connected = true;
+          events.onConnect();
+        }
         else if (message === 2) {
           for (;;) {
             const data = sock.read(ArrayBuffer);
@@ -44,7 +50,7 @@ class SocketStream implements ByteStream {
             if (this.closed) return;
           }
         } else if (message === 3) this.writable();
-        else if (message < 0) this.end(message === -2 ? 'socket error' : undefined);
+        else if (message < 0) this.end(message === -2 ? this.errorReason(secure) : undefined);
       } catch (e) {
         this.end(`socket: ${(e as Error).message}`);
       }
@@ -94,6 +100,13 @@ class SocketStream implements ByteStream {
     return true;
   }
 
+  /** The SDK's securesocket drops the TLS error's text; before the handshake ends, say what it likely was. */
+  private errorReason(secure: boolean): string {
+    return secure && !this.connected
+      ? 'TLS: connection or handshake failed (a relay certificate that does not chain to the trusted CA is refused this way)'
+      : 'socket error';
+  }
+
   private writable(): void {
     this.clearResume();
     this.events.onWritable();
@@ -118,13 +131,24 @@ class SocketStream implements ByteStream {
   }
 }
 
-/** A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect. */
-export function openTcp(o: { host: string; port: number; secure?: boolean }): OpenStream {
+/**
+ * A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect.
+ *
+ * TLS: the SDK checks the server's chain and its name (`host`, a DNS name or IPv4 address)
+ * against the CA certificates the build holds (`ca.ski` and `ca<N>.der` resources, see
+ * manifest.json) and against `ca` (DER) when given, which it registers as a trust anchor.
+ * It needs the server to send its chain up to that CA (a lone certificate is not matched
+ * by name), and the clock set (certificate dates are checked; registering `ca` throws
+ * before SNTP has run, and the uplink retries).
+ */
+export function openTcp(o: { host: string; port: number; secure?: boolean; ca?: Uint8Array }): OpenStream {
   return (events) => {
+    const secure: Record<string, unknown> = { protocolVersion: 0x303 };
+    if (o.ca) secure.certificate = o.ca.slice().buffer;
     const sock = o.secure
-      ? (new SecureSocket({ host: o.host, port: o.port, secure: { protocolVersion: 0x303 } }) as unknown as SdkSocket)
+      ? (new SecureSocket({ host: o.host, port: o.port, secure }) as unknown as SdkSocket)
       : (new Socket({ host: o.host, port: o.port }) as unknown as SdkSocket);
-    return new SocketStream(sock, events);
+    return new SocketStream(sock, events, o.secure);
   };
 }
 

@@ -11,8 +11,8 @@ import { WsClient } from '../../src/net/ws-client.js';
 import { openTcp } from './tcp-stream.js';
 import type { UplinkEndpoint } from '../../src/uplink/relay-url.js';
 
-export function moddableUplinkConnect(random: Random): (endpoint: UplinkEndpoint, credential: string) => UplinkConnect {
-  return (endpoint, credential) => (events) =>
+export function moddableUplinkConnect(random: Random): (endpoint: UplinkEndpoint, credential: string, relayCa?: Uint8Array) => UplinkConnect {
+  return (endpoint, credential, relayCa) => (events) =>
     new WsClient(
       {
         path: endpoint.path,
@@ -24,6 +24,6 @@ export function moddableUplinkConnect(random: Random): (endpoint: UplinkEndpoint
         xor: (bytes, key) => void (bytes.length && Logical.xor(bytes, key)),
       },
       events,
-      openTcp({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure }),
+      openTcp({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure, ca: relayCa }),
     );
 }

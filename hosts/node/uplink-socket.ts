@@ -94,12 +94,12 @@ export function wsUplinkConnect(o: WsUplinkOptions): UplinkConnect {
 }
 
 /** The device's uplink connector: its WebSocket client over Node sockets, the credential as bearer token. */
-export function wsClientConnect(random: Random, onClient?: (c: WsClient) => void): (endpoint: UplinkEndpoint, credential: string) => UplinkConnect {
-  return (endpoint, credential) => (events) => {
+export function wsClientConnect(random: Random, onClient?: (c: WsClient) => void): (endpoint: UplinkEndpoint, credential: string, relayCa?: Uint8Array) => UplinkConnect {
+  return (endpoint, credential, relayCa) => (events) => {
     const client = new WsClient(
       { path: endpoint.path, hostHeader: endpoint.hostHeader, headers: { authorization: `Bearer ${credential}` }, random, defer: (fn) => setImmediate(fn) },
       events,
-      openTcp(endpoint),
+      openTcp({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure, ca: relayCa }),
     );
     onClient?.(client);
     return client;

@@ -438,6 +438,7 @@ export class DoorbellApp {
     const h = this.host;
     let relay: UplinkEndpoint;
     let credential: string;
+    let relayCa: Uint8Array | undefined;
     let wifi: WifiCredentials;
     try {
       const config = loadDeviceConfig(h.store);
@@ -445,6 +446,7 @@ export class DoorbellApp {
       if (!config || !held) throw new Error('the settings or the roster are missing');
       relay = uplinkEndpoint(config.relayUrl);
       credential = credentialToken(config.credential);
+      relayCa = config.relayCa;
       wifi = config.wifi;
       this.roster = held.roster;
       this.doorbell.setRecipients(recipientsOf(held.roster));
@@ -478,7 +480,7 @@ export class DoorbellApp {
       alloc: h.alloc,
       log: this.log,
     });
-    const connect = h.uplinkConnect(relay, credential);
+    const connect = h.uplinkConnect(relay, credential, relayCa);
     const uplink = new Uplink({
       spool: this.spool,
       roster,
@@ -492,7 +494,7 @@ export class DoorbellApp {
     live.attach(uplink);
     this.uplink = uplink;
     this.live = live;
-    this.log(`uplink: relay ${relay.url}`);
+    this.log(`uplink: relay ${relay.url}${relay.secure ? (relayCa ? ' (TLS: the CA from setup)' : ' (TLS: the public CAs)') : ''}`);
     const generation = this.generation;
     h.network.join(wifi, {
       onOnline: () => {

@@ -70,8 +70,10 @@ export interface AppHost {
    * The connection to the relay, with the device credential as its bearer token. A socket
    * that reports `buffered` (bytes queued, not yet taken by the network: ws-client.ts does)
    * lets live view skip frames while the connection is backed up.
+   * For a TLS relay, `relayCa` (DER, from setup) is the only CA its certificate may chain to;
+   * absent, the platform's public CAs.
    */
-  uplinkConnect(endpoint: UplinkEndpoint, credential: string): UplinkConnect;
+  uplinkConnect(endpoint: UplinkEndpoint, credential: string, relayCa?: Uint8Array): UplinkConnect;
   /** Runs `fn` after `ms` (outside the current call). */
   later(fn: () => void, ms: number): void;
   /**

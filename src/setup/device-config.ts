@@ -2,26 +2,29 @@
  * The device's settings from setup (Wi-Fi, relay, relay credential), under one
  * KeyValueStore key so a crash leaves the old settings or the new ones.
  *
- *   record = "SBC1" ‖ u8 ssid ‖ u8 password ‖ u16 relay URL ‖ credential (32)
+ *   record = "SBC1" ‖ u8 ssid ‖ u8 password ‖ u16 relay URL ‖ credential (32) ‖ [u16 relay CA (DER)]
+ *
+ * The relay CA is optional and last: a record stored before it existed loads as "the public CAs".
  */
 import type { KeyValueStore } from '../host.js';
 import { equalBytes, utf8Decode, utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { Reader, Writer } from '../wire.js';
+import { MAX_RELAY_CA_BYTES, checkRelayCa } from './relay-ca.js';
 import { CREDENTIAL_LENGTH, MAX_URL_LENGTH, checkRelayUrl, checkWifi, type DeviceConfig } from './records.js';
 
 export const CONFIG_KEY = 'setup.config';
 const MAGIC = utf8ToBytes('SBC1');
 
 export function storeDeviceConfig(store: KeyValueStore, c: DeviceConfig): void {
-  const record = new Writer()
+  const w = new Writer()
     .bytes(MAGIC)
     .sized(1, utf8ToBytes(c.wifi.ssid))
     .sized(1, utf8ToBytes(c.wifi.password))
     .sized(2, utf8ToBytes(c.relayUrl))
-    .bytes(c.credential)
-    .finish();
-  store.set(CONFIG_KEY, record);
+    .bytes(c.credential);
+  if (c.relayCa) w.sized(2, c.relayCa);
+  store.set(CONFIG_KEY, w.finish());
 }
 
 export function loadDeviceConfig(store: KeyValueStore): DeviceConfig | undefined {
@@ -34,8 +37,11 @@ export function loadDeviceConfig(store: KeyValueStore): DeviceConfig | undefined
     const password = utf8Decode(r.sized(1, 0, 64, 'password'));
     const relayUrl = utf8Decode(r.sized(2, 1, MAX_URL_LENGTH, 'relay URL'));
     const credential = r.bytesN(CREDENTIAL_LENGTH, 'credential');
+    const relayCa = r.remaining > 0 ? r.sized(2, 1, MAX_RELAY_CA_BYTES, 'relay CA') : undefined;
     r.end();
-    return { wifi: checkWifi({ ssid, password }), relayUrl: checkRelayUrl(relayUrl), credential };
+    const config: DeviceConfig = { wifi: checkWifi({ ssid, password }), relayUrl: checkRelayUrl(relayUrl), credential };
+    if (relayCa) config.relayCa = checkRelayCa(relayCa, relayUrl);
+    return config;
   } catch (e) {
     throw new SealbellError('SETUP_STORE', `the stored settings are corrupt: ${(e as Error).message}`);
   }

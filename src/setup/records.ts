@@ -3,10 +3,11 @@
  * starts with its kind byte; fields are exact or length-prefixed; parsed strictly.
  *
  *   0x10 DEVICE_INFO  D→P  u16 identity ‖ u8 state (0 new, 1 set up) ‖ epoch (8) ‖ [authority (32) ‖ u16 roster bundle, if set up]
- *   0x11 CONFIG       P→D  u8 ssid ‖ u8 password ‖ u16 relay URL ‖ credential (32) ‖ authority (32) ‖ u16 roster bundle
+ *   0x11 CONFIG       P→D  u8 ssid ‖ u8 password ‖ u16 relay URL ‖ credential (32) ‖ authority (32) ‖ u16 roster bundle ‖ [u16 relay CA (DER)]
  *   0x12 DONE         D→P  u16 identity ‖ epoch (8) ‖ u16 roster acknowledgement (minisign signature text)
  *
- * identity = the device's minisign public key text.
+ * identity = the device's minisign public key text. The relay CA is optional and last, so a
+ * CONFIG without it (an older phone) still parses: the relay is then checked against the public CAs.
  */
 import { base64urlnopad } from '@scure/base';
 import { utf8Decode, utf8ToBytes } from '../bytes.js';
@@ -15,6 +16,7 @@ import { Reader, Writer } from '../wire.js';
 import { decodePublicKey, encodePublicKey, isEd25519PublicKey } from '../minisign.js';
 import { MAX_BUNDLE_BYTES } from '../roster/bundle.js';
 import { MAX_SIGNATURE_BYTES } from '../roster/roster.js';
+import { MAX_RELAY_CA_BYTES, checkRelayCa } from './relay-ca.js';
 
 export const KIND = { DEVICE_INFO: 0x10, CONFIG: 0x11, DONE: 0x12 } as const;
 export const CREDENTIAL_LENGTH = 32;
@@ -37,6 +39,8 @@ export interface DeviceConfig {
   relayUrl: string;
   /** random secret the device proves to the relay */
   credential: Uint8Array;
+  /** DER certificate of the only CA the relay's TLS certificate may chain to; absent: the public CAs */
+  relayCa?: Uint8Array;
 }
 
 export interface SetupConfig extends DeviceConfig {
@@ -145,15 +149,16 @@ export function encodeConfig(c: SetupConfig): Uint8Array {
   checkWifi(c.wifi);
   checkRelayUrl(c.relayUrl);
   if (c.credential.length !== CREDENTIAL_LENGTH) fail('the device credential must be 32 bytes');
-  return new Writer()
+  const w = new Writer()
     .uint(KIND.CONFIG, 1)
     .sized(1, utf8ToBytes(c.wifi.ssid))
     .sized(1, utf8ToBytes(c.wifi.password))
     .sized(2, utf8ToBytes(c.relayUrl))
     .bytes(c.credential)
     .bytes(c.authority)
-    .sized(2, c.roster)
-    .finish();
+    .sized(2, c.roster);
+  if (c.relayCa) w.sized(2, checkRelayCa(c.relayCa, c.relayUrl));
+  return w.finish();
 }
 
 export function parseConfig(bytes: Uint8Array): SetupConfig {
@@ -164,14 +169,17 @@ export function parseConfig(bytes: Uint8Array): SetupConfig {
   const credential = r.bytesN(CREDENTIAL_LENGTH, 'credential');
   const authority = r.bytesN(32, 'authority');
   const roster = r.sized(2, 1, MAX_BUNDLE_BYTES, 'roster');
+  const relayCa = r.remaining > 0 ? r.sized(2, 1, MAX_RELAY_CA_BYTES, 'relay CA') : undefined;
   r.end();
-  return {
+  const config: SetupConfig = {
     wifi: checkWifi({ ssid, password }),
     relayUrl: checkRelayUrl(relayUrl),
     credential,
     authority: checkAuthority(authority),
     roster,
   };
+  if (relayCa) config.relayCa = checkRelayCa(relayCa, relayUrl);
+  return config;
 }
 
 export function encodeDone(d: SetupDone): Uint8Array {

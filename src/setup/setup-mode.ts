@@ -271,6 +271,7 @@ export class SetupMode {
     // Everything is checked: store. Settings first, roster last: the roster marks a
     // finished setup, so a crash in between leaves a doorbell that is still not set up.
     const settings: DeviceConfig = { wifi: config.wifi, relayUrl: config.relayUrl, credential: config.credential };
+    if (config.relayCa) settings.relayCa = config.relayCa;
     storeDeviceConfig(this.#o.store, settings);
     const roster = rosters.commit(checked);
     const ack = signRosterAck(roster.bytes, roster.roster, identity.key);

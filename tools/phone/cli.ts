@@ -22,6 +22,8 @@ import { phoneLive } from './live.js';
 import { remuxFile } from './remux.js';
 import { phoneShare } from './share.js';
 import { phoneFirmware, phoneUpdate } from './update.js';
+import { readCaCertificate } from '../tls-files.js';
+import { checkRelayCa } from '../../src/setup/relay-ca.js';
 
 export const PHONE_USAGE = `
 sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and state, default sealbell-phone)
@@ -31,6 +33,8 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              age ≥ 1.3 and typage ≥ 0.3, not Debian's age 1.1]
   setup    set up a doorbell in setup mode, then register it on the relay
              --endpoint URL --code CODE (digits or QR text) --ssid SSID --relay URL
+             [--relay-ca FILE: the CA certificate (PEM) the doorbell alone trusts for an https
+             relay, e.g. a self-hosted relay's own; without it, the public CAs]
              Secrets, each from a file, the environment, or a line of stdin in this order:
              passphrase (--passphrase-file, $SEALBELL_PASSPHRASE), relay admin token
              (--admin-token-file, $SEALBELL_ADMIN_TOKEN), Wi-Fi password (--wifi-password-file,
@@ -40,6 +44,7 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              [--device ID]; passphrase and admin token as for setup
   enroll   join this phone to the account with the passphrase alone
              --relay URL --name NAME; passphrase: --passphrase-file F, $SEALBELL_PASSPHRASE, or stdin
+             [--relay-ca FILE: the CA (PEM) of a relay with a private certificate, as at setup]
              [--wait S: how long to wait for each doorbell to confirm, default 30]
   pq-upgrade  move this phone (and, run first on the phone that made the account, the account)
              to post-quantum keys: signed roster updates through the relay. Phones not yet
@@ -179,6 +184,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
           code: { type: 'string' },
           ssid: { type: 'string' },
           relay: { type: 'string' },
+          'relay-ca': { type: 'string' },
           'wifi-password-file': { type: 'string' },
           'admin-token-file': { type: 'string' },
           'passphrase-file': { type: 'string' },
@@ -191,6 +197,9 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       // A typo in the code (check digit) is caught here, before the slow passphrase step.
       parseSetupCode(code);
       existingDir(values.dir!);
+      // the CA the doorbell will trust for its relay (checked before anything is asked for)
+      const relayCa = values['relay-ca'] === undefined ? undefined : readCaCertificate(values['relay-ca'], 'relay CA certificate');
+      if (relayCa) checkRelayCa(relayCa.der, relayUrl);
       const passphrase = await readPassphrase(values['passphrase-file']);
       const adminToken = await readAdminToken(values['admin-token-file']);
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
@@ -198,7 +207,7 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       progress('setting up the doorbell (SPAKE2+ with the setup code)…');
       let outcome;
       try {
-        outcome = await phoneSetup({ dir: values.dir!, endpoint, code, wifi: { ssid, password }, relayUrl, account });
+        outcome = await phoneSetup({ dir: values.dir!, endpoint, code, wifi: { ssid, password }, relayUrl, relayCa, account });
       } catch (e) {
         if (e instanceof SealbellError && e.code === 'SETUP_WRONG_CODE') {
           throw new SealbellError(e.code, `${e.message} The doorbell allows ${MAX_ATTEMPTS} wrong codes in all before it locks (a long press on its button reopens it).`);
@@ -218,11 +227,12 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'enroll': {
-      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
+      const { values } = parseArgs({ args, options: { ...common, relay: { type: 'string' }, 'relay-ca': { type: 'string' }, name: { type: 'string' }, 'passphrase-file': { type: 'string' }, wait: { type: 'string', default: '30' } } });
       const relay = need(values.relay, '--relay URL');
       const name = need(values.name, '--name NAME');
+      const relayCa = values['relay-ca'] === undefined ? undefined : readCaCertificate(values['relay-ca'], 'relay CA certificate').pem;
       const passphrase = await readPassphrase(values['passphrase-file']);
-      const r = await enrollFromRelay({ dir: values.dir!, relay, passphrase, name, wait: waitOptions(values.wait), log: progress });
+      const r = await enrollFromRelay({ dir: values.dir!, relay, relayCa, passphrase, name, wait: waitOptions(values.wait), log: progress });
       for (const a of r.alarms ?? []) console.error(a);
       console.log(`enrolled as "${name}" (${r.recipient}); roster updates published for ${r.updates.length} doorbell(s): ${r.updates.map((u) => `${u.deviceId} epoch ${u.roster.roster.epoch}`).join(', ')}`);
       report(r.confirmations ?? [], 'this phone is not in its roster yet and cannot open its new clips');

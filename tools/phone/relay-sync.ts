@@ -28,6 +28,7 @@ import { phoneRevoke } from './revoke.js';
 import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrowAsync, sealEscrowAsync } from './escrow.js';
 import { listDevices, readDevice, readPhone, unlockAccountAsync, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
 import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
+import { trustRelayCa } from '../relay/client-http.js';
 
 /**
  * The escrow's write token on the relay, from the passphrase too: any phone that knows the
@@ -166,11 +167,14 @@ export async function enrollFromRelay(a: {
   relay: string;
   passphrase: string;
   name: string;
+  /** the CA (PEM) the relay's certificate chains to, trusted alone for it and kept with each doorbell */
+  relayCa?: string;
   /** then wait (bounded) for each doorbell's acknowledgement */
   wait?: WaitOptions;
   /** progress lines (the scrypt step takes seconds) */
   log?: (line: string) => void;
 }): Promise<PhoneEnrollResult & { confirmations?: Confirmation[]; alarms?: string[] }> {
+  if (a.relayCa) trustRelayCa(a.relay, a.relayCa);
   const account = accountIdFor(a.passphrase);
   const escrow = await getEscrow(a.relay, account);
   // Opened here first: a wrong passphrase fails before anything is asked of the relay or written.
@@ -187,7 +191,7 @@ export async function enrollFromRelay(a: {
   }
   // The doorbells' keys are needed to check their acknowledgements: kept before anything else.
   fs.mkdirSync(a.dir, { recursive: true, mode: 0o700 });
-  for (const [id, publicKeyText] of deviceKeys) writeDevice(a.dir, { deviceId: id, publicKeyText, relayUrl: a.relay });
+  for (const [id, publicKeyText] of deviceKeys) writeDevice(a.dir, { deviceId: id, publicKeyText, relayUrl: a.relay, relayCa: a.relayCa });
   const bases: EditBase[] = [];
   for (const id of devices) {
     const acked = await ackedRoster(a.dir, id, await PhoneClient.login(a.relay, id, authKey));

@@ -35,6 +35,8 @@ export interface PhoneSetupOptions {
   random: Random;
   wifi: WifiCredentials;
   relayUrl: string;
+  /** DER certificate of the only CA the doorbell trusts for its relay; absent: the public CAs */
+  relayCa?: Uint8Array;
   /** the device's relay credential (32 random bytes) */
   credential: Uint8Array;
   /** the account authority key (signs the roster) */
@@ -118,7 +120,7 @@ export async function runPhoneSetup(o: PhoneSetupOptions): Promise<PhoneSetupOut
     }
     const roster = signRoster(o.roster({ ...info, deviceId, current }), o.authority);
     const bundle = encodeRosterBundle(roster);
-    const config = encodeConfig({ wifi: o.wifi, relayUrl: o.relayUrl, credential: o.credential, authority: o.authority.publicKey, roster: bundle });
+    const config = encodeConfig({ wifi: o.wifi, relayUrl: o.relayUrl, relayCa: o.relayCa, credential: o.credential, authority: o.authority.publicKey, roster: bundle });
     const doneRecord = await exchange(o.transport, channel.seal(config), 'RECORD');
     const done = parseDone(channel.open(doneRecord));
     if (done.identity !== info.identity || done.epoch !== roster.roster.epoch) {

@@ -22,6 +22,8 @@ export interface PhoneSetupArgs {
   code: string;
   wifi: WifiCredentials;
   relayUrl: string;
+  /** the only CA the doorbell (DER) and this phone (PEM) trust for an https relay; absent: the public CAs */
+  relayCa?: { der: Uint8Array; pem: string };
   /** the account keys: unlockAccount(dir, passphrase) */
   account: AccountKeys;
   random?: Random;
@@ -45,12 +47,13 @@ export async function phoneSetup(a: PhoneSetupArgs): Promise<PhoneSetupOutcome> 
     random,
     wifi: a.wifi,
     relayUrl: a.relayUrl,
+    relayCa: a.relayCa?.der,
     credential,
     authority: account.authority,
     roster: rosterFor,
     scrypt: nodeScrypt,
   });
-  writeDevice(a.dir, { deviceId: outcome.deviceId, publicKeyText: outcome.devicePublicKey, relayUrl: a.relayUrl, credential });
+  writeDevice(a.dir, { deviceId: outcome.deviceId, publicKeyText: outcome.devicePublicKey, relayUrl: a.relayUrl, credential, relayCa: a.relayCa?.pem });
   writeRoster(a.dir, outcome.roster);
   return outcome;
 }

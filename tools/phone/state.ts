@@ -14,6 +14,8 @@
  * passphrase and open escrow.age (`unlockAccount`).
  *   devices/<ID>/device.pub            the doorbell's identity (minisign public key)
  *   devices/<ID>/device.json           { relayUrl, credential: base64 } (secret)
+ *   devices/<ID>/relay-ca.pem          the CA given at setup (--relay-ca): this phone's requests to
+ *                                      the doorbell's relay trust it alone
  *   devices/<ID>/roster.json           the newest roster this phone signed or saw
  *   devices/<ID>/roster.json.minisig   its account authority signature
  */
@@ -27,6 +29,7 @@ import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-fi
 import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
 import { openEscrow, openEscrowAsync } from './escrow.js';
+import { trustRelayCa } from '../relay/client-http.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
 
@@ -60,6 +63,8 @@ export interface DeviceRecord {
   relayUrl: string;
   /** the relay credential this phone gave the doorbell at setup (phones enrolled later have none) */
   credential?: Uint8Array;
+  /** the CA (PEM) given at setup for the relay, if any */
+  relayCa?: string;
 }
 
 const file = (dir: string, ...parts: string[]) => path.join(dir, ...parts);
@@ -162,6 +167,7 @@ export function writeDevice(dir: string, d: DeviceRecord): void {
   fs.writeFileSync(file(dd, 'device.pub'), d.publicKeyText);
   const record = d.credential ? { relayUrl: d.relayUrl, credential: base64.encode(d.credential) } : { relayUrl: d.relayUrl };
   writeFileAtomic(file(dd, 'device.json'), JSON.stringify(record, null, 2) + '\n');
+  if (d.relayCa) writeFileAtomic(file(dd, 'relay-ca.pem'), d.relayCa);
 }
 
 export function readDevice(dir: string, deviceId: string): DeviceRecord {
@@ -174,7 +180,25 @@ export function readDevice(dir: string, deviceId: string): DeviceRecord {
   } catch {
     throw new SealbellError('PHONE_STATE', `doorbell ${deviceId}: device.pub is missing`);
   }
-  return { deviceId, publicKeyText, relayUrl: j.relayUrl, ...(j.credential === undefined ? {} : { credential: seed(j.credential, 'device credential') }) };
+  const relayCa = readIfThere(file(dd, 'relay-ca.pem'));
+  // Whatever this phone then asks that relay trusts the CA from setup alone.
+  if (relayCa) trustRelayCa(j.relayUrl, relayCa);
+  return {
+    deviceId,
+    publicKeyText,
+    relayUrl: j.relayUrl,
+    ...(j.credential === undefined ? {} : { credential: seed(j.credential, 'device credential') }),
+    ...(relayCa ? { relayCa } : {}),
+  };
+}
+
+function readIfThere(f: string): string | undefined {
+  try {
+    return fs.readFileSync(f, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export function listDevices(dir: string): string[] {

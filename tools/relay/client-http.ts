@@ -1,4 +1,8 @@
 /** Shared by the relay's Node clients: requests with a bearer token, errors as RelayApiError. */
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { SealbellError } from '../../src/errors.js';
+
 export class RelayApiError extends Error {
   constructor(
     readonly status: number,
@@ -15,6 +19,40 @@ export function relayUrl(base: string, path: string): string {
 }
 
 export const idPath = (id: string) => encodeURIComponent(id);
+
+/**
+ * CAs trusted for a relay, by origin (https://host:port): the one given at setup
+ * (`sealbell phone setup --relay-ca`). Requests to such a relay trust that CA alone;
+ * others use Node's store (fetch).
+ */
+const relayCas = new Map<string, string>();
+
+export function trustRelayCa(relay: string, caPem: string): void {
+  relayCas.set(new URL(relay).origin, caPem);
+}
+
+/** The CA registered for the relay `url` belongs to, if any (also for its ws/wss URLs). */
+export function relayCaFor(url: string): string | undefined {
+  return relayCas.get(new URL(url.replace(/^ws/, 'http')).origin);
+}
+
+/** fetch's answer over https.request with `ca` as the only trusted CA (Node's fetch takes no CA). */
+function fetchWithCa(url: string, init: { method: string; headers: Record<string, string>; body?: string | Uint8Array }, ca: string): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: init.method, headers: init.headers, ca }, (res) => {
+      const status = res.statusCode ?? 500;
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of [v].flat()) headers.append(k, one);
+      const body = status === 204 || status === 304 || init.method === 'HEAD' ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      if (!body) res.resume();
+      resolve(new Response(body, { status, statusText: res.statusMessage, headers }));
+    });
+    req.on('error', (e: Error & { code?: string }) =>
+      reject(new SealbellError('RELAY_TLS', `cannot reach the relay ${new URL(url).origin}: ${e.message}${e.code ? ` [${e.code}]` : ''}`)),
+    );
+    req.end(init.body);
+  });
+}
 
 export interface RequestOptions {
   method?: string;
@@ -56,8 +94,11 @@ export async function relayRequest(base: string, path: string, o: RequestOptions
     headers['content-type'] = 'application/octet-stream';
     body = o.body;
   }
+  const url = relayUrl(base, path);
+  const ca = relayCaFor(url);
   const method = o.method ?? 'GET';
-  const res = await fetchRetryingReset(relayUrl(base, path), { method, headers, body }, o.idempotent ?? IDEMPOTENT_METHODS.has(method));
+  const init = { method, headers, body };
+  const res = ca ? await fetchWithCa(url, init, ca) : await fetchRetryingReset(url, init, o.idempotent ?? IDEMPOTENT_METHODS.has(method));
   if (!res.ok) {
     let code = 'HTTP_ERROR';
     let message = `${res.status} ${res.statusText}`;

@@ -17,7 +17,7 @@ import { isSafeId } from '../../src/clip/manifest.js';
 import { decodePublicKey } from '../../src/minisign.js';
 import { nobleBackend } from '../../src/crypto/noble.js';
 import { authMessage } from './phone-auth.js';
-import { idPath, RelayApiError, relayJson, relayRequest, relayUrl } from './client-http.js';
+import { idPath, RelayApiError, relayCaFor, relayJson, relayRequest, relayUrl } from './client-http.js';
 import type { ClipInfo } from './http-api.js';
 import type { ClipEvent } from './clip-events.js';
 import type { HeldRosterView } from './rosters.js';
@@ -160,13 +160,13 @@ export class PhoneClient {
   /** The live-view socket of the device, logged in as this phone (tools/phone/live.ts speaks on it). */
   liveSocket(): WebSocket {
     const url = relayUrl(this.relay, this.path('live')).replace(/^http/, 'ws');
-    return new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false, maxPayload: 1 << 20 });
+    return new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false, maxPayload: 1 << 20, ca: relayCaFor(url) });
   }
 
   /** Calls `onEvent` for every clip state change of the device until closed. Resolves once subscribed. */
   follow(onEvent: (e: ClipEvent) => void): Promise<Following> {
     const url = relayUrl(this.relay, this.path('follow')).replace(/^http/, 'ws');
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` } });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` }, ca: relayCaFor(url) });
     let status: number | undefined;
     const closed = new Promise<{ code: number; reason: string }>((resolve) => {
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));

@@ -9,6 +9,7 @@
  *   await relay.close();
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
@@ -41,6 +42,8 @@ export interface RelayOptions {
   /** Status lines; never given secrets. */
   log?: (line: string) => void;
   limits?: Partial<RelayLimits>;
+  /** Serve HTTPS and WSS with this certificate chain (PEM, the relay's own first) and key; else plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** sees every live frame forwarded to a phone (tests) */
   liveTap?: (device: string, frame: Uint8Array) => void;
 }
@@ -52,9 +55,9 @@ export interface RelayStats {
 }
 
 export interface Relay {
-  /** http://host:port */
+  /** http://host:port (https:// with TLS) */
   url: string;
-  /** ws://host:port/v1/uplink */
+  /** ws://host:port/v1/uplink (wss:// with TLS) */
   uplinkUrl: string;
   port: number;
   stats: RelayStats;
@@ -127,20 +130,22 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   });
 
   const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
-  const server = http.createServer(
-    {
-      headersTimeout: limits.headersTimeout,
-      requestTimeout: limits.requestTimeout,
-      // how often slow requests are looked for: a slow-header socket ends within headersTimeout + this
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
-    },
-    (req, res) => {
-      res.on('finish', () => {
-        if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
-      });
-      if (!ops.handle(req, res)) void api.handle(req, res);
-    },
-  );
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    // how often slow requests are looked for: a slow-header socket ends within headersTimeout + this
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
+  };
+  const handler: http.RequestListener = (req, res) => {
+    res.on('finish', () => {
+      if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
+    });
+    if (!ops.handle(req, res)) void api.handle(req, res);
+  };
+  // https.Server has http.Server's API (requests, upgrades, timeouts) over TLS.
+  const server: http.Server = o.tls
+    ? (https.createServer({ ...serverOptions, cert: o.tls.cert, key: o.tls.key }, handler) as unknown as http.Server)
+    : http.createServer(serverOptions, handler);
   // An idle connection (no bytes either way) is closed; WebSockets keep theirs open (ws clears the timeout).
   server.timeout = limits.idleTimeout;
   // Long, so that clients drop idle keep-alive sockets first (they take the Keep-Alive hint less a
@@ -237,14 +242,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   });
   const port = (server.address() as { port: number }).port;
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${hostPart}:${port}`;
+  const url = `${o.tls ? 'https' : 'http'}://${hostPart}:${port}`;
   originRef.value ||= url;
   log(`relay: listening on ${url}, data in ${o.dataDir}`);
 
   let closed = false;
   return {
     url,
-    uplinkUrl: `ws://${hostPart}:${port}/v1/uplink`,
+    uplinkUrl: `${o.tls ? 'wss' : 'ws'}://${hostPart}:${port}/v1/uplink`,
     port,
     stats,
     live: live.stats,

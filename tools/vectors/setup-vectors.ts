@@ -31,6 +31,23 @@ import { encodeMessage, parseMessage } from '../../src/setup/messages.js';
 import { SetupChannel, channelKeys } from '../../src/setup/channel.js';
 import { encodeConfig, parseDeviceInfo, parseDone } from '../../src/setup/records.js';
 import { assertMayRewriteVectors } from './rewrite-guard.js';
+import { base64 } from '@scure/base';
+
+/**
+ * The relay CA the vector's CONFIG hands over: a self-signed P-256 certificate for
+ * relay.example, made once with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256
+ * -nodes -days 36500 -subj "/CN=sealbell vector relay CA" -addext subjectAltName=DNS:relay.example`
+ * (its key was thrown away). Fixed here, since openssl makes a new one each time.
+ */
+export const VECTOR_RELAY_CA = base64.decode(
+  'MIIBuDCCAV2gAwIBAgIUHj7sVLGdtgVvViLCG4r8T+ySUUQwCgYIKoZIzj0EAwIwIzEhMB8GA1UEAwwYc2VhbGJlbGwgdmVj' +
+  'dG9yIHJlbGF5IENBMCAXDTI2MTIwMzA3MzYyNVoYDzIxMjYxMTA5MDczNjI1WjAjMSEwHwYDVQQDDBhzZWFsYmVsbCB2ZWN0' +
+  'b3IgcmVsYXkgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQeQBxW8KFnazIsijfApDRO19uEscG7J6aIMOCNsN4U4+t5' +
+  'GAIvtQCh9cSzBMB+qU4QdbJ/SCsCBUuPY75UUJ5to20wazAdBgNVHQ4EFgQUKXMpt5wtfZAjt1QRSirOOJq3oecwHwYDVR0j' +
+  'BBgwFoAUKXMpt5wtfZAjt1QRSirOOJq3oecwDwYDVR0TAQH/BAUwAwEB/zAYBgNVHREEETAPgg1yZWxheS5leGFtcGxlMAoG' +
+  'CCqGSM49BAMCA0kAMEYCIQDtYK5arcjIUOMjMmAAKTlztqgOQm7Sqkzx3t61T+6WyAIhAP3kyIcEW5XQaH+YEFfr7Xx8Qfcl' +
+  'HZDzD3RQ4SsT5h2I',
+);
 
 /** Labelled deterministic bytes: SHA-256(label ‖ counter) blocks. For vectors only, never for keys in use. */
 export function labelledRandom(label: string): Random {
@@ -158,6 +175,7 @@ export function setupVectors() {
   const configPlain = encodeConfig({
     wifi: { ssid: 'Home Network', password: 'correct horse battery staple' },
     relayUrl: 'https://relay.example/sealbell',
+    relayCa: VECTOR_RELAY_CA,
     credential: seed('credential'),
     authority: a.authority.publicKey,
     roster: encodeRosterBundle(roster),
@@ -183,6 +201,7 @@ export function setupVectors() {
     keyPhoneToDevice: bytesToHex(keys.phoneToDevice),
     keyDeviceToPhone: bytesToHex(keys.deviceToPhone),
     deviceIdentity: deviceInfo.identity,
+    relayCa: bytesToHex(VECTOR_RELAY_CA),
     plaintexts: { deviceInfo: bytesToHex(infoPlain), config: bytesToHex(configPlain), done: bytesToHex(donePlain) },
     ack,
     messages,
