@@ -307,8 +307,9 @@ async function main(): Promise<number> {
       const age = path.join(phoneDir, 'clips', `${clipId}.age`);
       const byAge = path.join(work, 'downloads', `${clipId}.age-d.mkv`);
       run('age', ['-d', '-i', identity, '-o', byAge, age]);
-      const same = fs.readFileSync(byAge).equals(fs.readFileSync(mkv));
-      say(`$ age -d -i ${identity} -o ${byAge} ${age}: ok, ${fs.statSync(byAge).size} bytes, ${same ? 'identical to what sealbell phone fetch wrote' : 'DIFFERENT from sealbell phone fetch'}`);
+      // phone fetch writes the same video made seekable (Duration, Cues): the same frames, not the same bytes
+      const same = probe(byAge).join(',') === probe(mkv).join(',');
+      say(`$ age -d -i ${identity} -o ${byAge} ${age}: ok, ${fs.statSync(byAge).size} bytes, ${same ? 'the same frames as the seekable file sealbell phone fetch wrote' : 'NOT the frames sealbell phone fetch wrote'}`);
       if (!same || fs.readFileSync(byAge).subarray(0, 4).toString('hex') !== '1a45dfa3') throw new Error('age -d did not give the clip');
       say(`ffprobe: ${probe(byAge).join(',')} (codec,width,height,frames)`);
       return clipId;
