@@ -194,12 +194,12 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const code = need(values.code, '--code CODE');
       const ssid = need(values.ssid, '--ssid SSID');
       const relayUrl = need(values.relay, '--relay URL');
-      // A typo in the code (check digit) is caught here, before the slow passphrase step.
-      parseSetupCode(code);
-      existingDir(values.dir!);
       // the CA the doorbell will trust for its relay (checked before anything is asked for)
       const relayCa = values['relay-ca'] === undefined ? undefined : readCaCertificate(values['relay-ca'], 'relay CA certificate');
       if (relayCa) checkRelayCa(relayCa.der, relayUrl);
+      // A typo in the code (check digit) is caught here, before the slow passphrase step.
+      parseSetupCode(code);
+      existingDir(values.dir!);
       const passphrase = await readPassphrase(values['passphrase-file']);
       const adminToken = await readAdminToken(values['admin-token-file']);
       const password = await readSecret({ file: values['wifi-password-file'], env: 'SEALBELL_WIFI_PASSWORD', what: 'Wi-Fi password' });
