@@ -12,7 +12,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import jsQRModule from 'jsqr';
 import { requireTool, run, tempDir } from './helpers.js';
-import { eventually, ok, Running, sealbell } from './cli-helpers.js';
+import { eventually, ok, sealbell, startedCommands } from './cli-helpers.js';
 
 // jsqr is CommonJS: under Node's ESM interop the default import is the function itself.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
@@ -23,15 +23,7 @@ describe('the sealbell command, end to end on loopback', function () {
   this.timeout(600_000);
   const dir = tempDir('cli-flow');
   const at = (...p: string[]) => path.join(dir, ...p);
-  const running: Running[] = [];
-  const start = (args: string[]) => {
-    const r = new Running(args);
-    running.push(r);
-    return r;
-  };
-  after(async () => {
-    for (const r of running) await r.stop();
-  });
+  const start = startedCommands();
 
   it('provision → relay → doorbell → phone init → setup (code from the QR PNG) → press → clips → fetch → live → enroll → revoke → watch; stop mid-clip; long presses', async () => {
     requireTool('ffprobe');

@@ -96,6 +96,22 @@ export class Running {
   }
 }
 
+/**
+ * Long-running commands a test starts (inside a describe()): each stopped with SIGTERM after
+ * the tests, so nothing is left running.
+ */
+export function startedCommands(): (args: string[]) => Running {
+  const running: Running[] = [];
+  after(async () => {
+    for (const r of running) await r.stop();
+  });
+  return (args) => {
+    const r = new Running(args);
+    running.push(r);
+    return r;
+  };
+}
+
 /** Tries `attempt` until it says yes, for up to 2 minutes of real time. */
 export async function eventually(what: string, attempt: () => Promise<boolean>): Promise<void> {
   const end = Date.now() + 120_000;

@@ -12,19 +12,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireTool, run, tempDir } from './helpers.js';
-import { eventually, ok, Running, sealbell } from './cli-helpers.js';
+import { eventually, ok, sealbell, startedCommands } from './cli-helpers.js';
 import { makeTestCa, type TestCa } from '../tools/test-ca.js';
 
 describe('TLS to the relay: the CA from setup, and nothing else', function () {
   this.timeout(600_000);
   const dir = tempDir('relay-tls');
   const at = (...p: string[]) => path.join(dir, ...p);
-  const running: Running[] = [];
-  const start = (args: string[]) => {
-    const r = new Running(args);
-    running.push(r);
-    return r;
-  };
+  const start = startedCommands();
   const savedExtraCa = process.env.NODE_EXTRA_CA_CERTS;
   let good: TestCa;
   let other: TestCa;
@@ -39,7 +34,6 @@ describe('TLS to the relay: the CA from setup, and nothing else', function () {
     process.env.NODE_EXTRA_CA_CERTS = other.ca;
   });
   after(async () => {
-    for (const r of running) await r.stop();
     if (savedExtraCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
     else process.env.NODE_EXTRA_CA_CERTS = savedExtraCa;
   });
