@@ -73,10 +73,16 @@ describe('camera motion: the native DC-image decoder', function () {
     }
   });
 
-  it('refuses what the JavaScript decoder refuses: not a JPEG, progressive, cut short', function () {
+  it('refuses what the JavaScript decoder refuses: not a JPEG, progressive, cut short, a cut quantisation table, larger than 2048×2048', function () {
     const frame = new SyntheticCamera({ width: 160, height: 120 }).capture(1, 0);
+    const at = (marker: number) => frame.findIndex((b, i) => b === 0xff && frame[i + 1] === marker);
+    const huge = frame.slice();
+    huge.set([0xff, 0xff], at(0xc0) + 5); // SOF0 height 65535: 20 × 8192 blocks
+    const cutTable = frame.slice();
+    cutTable.set([0, 40], at(0xdb) + 2); // DQT length: 38 bytes for a 64-entry table
     const file = path.join(dir, 'bad.jpg');
-    for (const bad of [new Uint8Array([1, 2, 3, 4]), Uint8Array.of(0xff, 0xd8, 0xff, 0xc2, 0, 2, 0, 0), frame.subarray(0, 300)]) {
+    for (const bad of [new Uint8Array([1, 2, 3, 4]), Uint8Array.of(0xff, 0xd8, 0xff, 0xc2, 0, 2, 0, 0), frame.subarray(0, 300), huge, cutTable]) {
+      assert.throws(() => jpegDcImage(bad), { code: 'MOTION_JPEG' });
       fs.writeFileSync(file, bad);
       const r = spawnSync(bin, [file]);
       assert.equal(r.status, 1);

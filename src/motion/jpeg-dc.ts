@@ -37,6 +37,9 @@ interface Component {
   pred: number;
 }
 
+/** The most 8×8 luma blocks a frame may have (2048×2048 pixels): the device's DC buffer (hosts/moddable/native/jpeg_dc.h). */
+export const MAX_DC_BLOCKS = 1 << 16;
+
 const bad = (why: string): never => {
   throw new SealbellError('MOTION_JPEG', `cannot read the camera frame for motion: ${why}`);
 };
@@ -133,6 +136,7 @@ export function jpegDcImage(jpeg: Uint8Array): DcImage {
     const seg = jpeg.subarray(p + 4, p + 2 + length);
     if (seg.length !== length - 2) bad('a segment is cut short');
     if (marker === 0xc0 || marker === 0xc1) {
+      if (seg.length < 6 || seg[5] < 1 || seg[5] > 4 || seg.length < 6 + 3 * seg[5]) bad('bad frame header');
       height = (seg[1] << 8) | seg[2];
       width = (seg[3] << 8) | seg[4];
       components = [];
@@ -155,13 +159,16 @@ export function jpegDcImage(jpeg: Uint8Array): DcImage {
     } else if (marker === 0xdb) {
       for (let q = 0; q < seg.length; ) {
         const sixteen = seg[q] >> 4;
+        if (q + 1 + (sixteen ? 128 : 64) > seg.length) bad('bad quantisation table');
         quantDc[seg[q] & 3] = sixteen ? (seg[q + 1] << 8) | seg[q + 2] : seg[q + 1];
         q += 1 + (sixteen ? 128 : 64);
       }
     } else if (marker === 0xdd) {
+      if (seg.length < 2) bad('bad restart interval');
       restartInterval = (seg[0] << 8) | seg[1];
     } else if (marker === 0xda) {
       if (!components.length) bad('image data before the frame header');
+      if (seg[0] < 1 || seg[0] > components.length || seg.length < 1 + 2 * seg[0]) bad('bad scan header');
       const scan: Component[] = [];
       for (let i = 0; i < seg[0]; i++) {
         const c = components.find((x) => x.id === seg[1 + i * 2]) ?? bad('the scan names an unknown component');
@@ -190,6 +197,7 @@ function scanDc(jpeg: Uint8Array, start: number, all: Component[], scan: Compone
   const mcuRows = single ? Math.ceil(Math.ceil((height * luma.v) / vmax) / 8) : Math.ceil(height / (8 * vmax));
   const cols = single ? mcuCols : mcuCols * luma.h;
   const rows = single ? mcuRows : mcuRows * luma.v;
+  if (cols * rows > MAX_DC_BLOCKS) bad('the frame is larger than 2048×2048');
   const dc = new Int32Array(cols * rows);
   const bits = new Bits(jpeg, start);
   for (const c of scan) c.pred = 0;

@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
   size_t n = fread(jpeg, 1, sizeof jpeg, f);
   fclose(f);
   int times = argc > 2 ? atoi(argv[2]) : 1;
-  static int32_t dc[1 << 16];
+  static int32_t dc[SB_JPEG_DC_MAX_BLOCKS];
   sb_dc_image img = {0, 0, 0};
   for (int i = 0; i < times; i++) {
     int rc = sb_jpeg_dc_image(jpeg, n, dc, sizeof dc / sizeof dc[0], &img);

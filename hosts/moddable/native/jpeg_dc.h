@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most luma blocks a frame may have (2048×2048 pixels); MAX_DC_BLOCKS in src/motion/jpeg-dc.ts. */
+#define SB_JPEG_DC_MAX_BLOCKS 65536
+
 typedef struct {
   int cols;
   int rows;
