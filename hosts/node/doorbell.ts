@@ -238,6 +238,7 @@ export class NodeDoorbell {
   async run(ms: number): Promise<void> {
     const step = 1000 / this.fps;
     for (let t = 0; t < ms && !this.stopped; t += step) {
+      await this.holdForRelay(step);
       this.advance(Math.min(step, ms - t));
       await yieldToIo();
     }
@@ -270,7 +271,25 @@ export class NodeDoorbell {
   async runUntil(done: () => boolean, what: string, maxMs = 300_000, step = 100): Promise<void> {
     for (let t = 0; !done(); t += step) {
       if (t > maxMs) throw new Error(`did not happen within ${maxMs / 1000} s of device time: ${what}\n  ${this.logs.slice(-12).join('\n  ')}`);
+      await this.holdForRelay(step);
       this.advance(step);
+      await sleep(2);
+    }
+  }
+
+  /**
+   * Simulated time must not race the relay: while an acknowledgement or the relay's hello is
+   * due within the next step, wait for real I/O instead (up to a generous 60 s of real time), so
+   * a busy machine cannot turn the device's 30 s timeouts into a few real milliseconds. A relay
+   * that truly says nothing still times out: after the real bound, time moves on.
+   */
+  private async holdForRelay(step: number): Promise<void> {
+    const uplink = this.app.uplink;
+    if (!this.simulated || !uplink) return;
+    const end = Date.now() + 60_000;
+    while (!this.stopped && (uplink.state === 'ready' || uplink.state === 'connecting') && Date.now() < end) {
+      const due = uplink.nextWakeup();
+      if (due === undefined || due > this.simNow! + step) return;
       await sleep(2);
     }
   }
