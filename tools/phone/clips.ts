@@ -42,11 +42,12 @@ function devicesOf(dir: string, deviceId?: string): string[] {
   return ids;
 }
 
-export async function phoneClips(dir: string, deviceId?: string): Promise<DeviceClips[]> {
+/** `now`: the phone's clock, which judges expiries against the owner's retention (tests move it). */
+export async function phoneClips(dir: string, deviceId?: string, now: () => number = Date.now): Promise<DeviceClips[]> {
   const out: DeviceClips[] = [];
   for (const id of devicesOf(dir, deviceId)) {
     try {
-      out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id).checkedClips()) });
+      out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id, now).checkedClips()) });
     } catch (e) {
       out.push({ deviceId: id, clips: [], notices: [], error: e as Error });
     }
@@ -90,6 +91,7 @@ export class DeviceFetcher {
   constructor(
     private readonly dir: string,
     readonly deviceId: string,
+    private readonly now: () => number = Date.now,
   ) {
     this.device = readDevice(dir, deviceId);
   }
@@ -126,7 +128,7 @@ export class DeviceFetcher {
     const evidence: OwnerEvidence = await ownerEvidence(this.dir, this.deviceId, (fn) => this.call(fn));
     type Step = { seq: number; run: () => ChainNotice[] };
     const steps: Step[] = [];
-    const now = Date.now();
+    const now = this.now();
     for (const { info, m, bytes } of signed) {
       const later = signed.filter((x) => x.m.seq > m.seq).reduce((n, x) => n + x.m.payloadSize, 0);
       steps.push({

@@ -2,8 +2,7 @@
  * Applies each doorbell's retention, as its owner signed it (tools/owner-request.ts), on the
  * relay's clock: a clip older than `maxAgeDays` (from its signed manifest's `end`; for a clip
  * without one, from when the relay last heard of it) expires, and while the doorbell's clips
- * hold more than `maxBytes`, the oldest expire. A clip still arriving is left alone (unless
- * nothing came for it for longer than the age limit).
+ * hold more than `maxBytes`, the oldest expire. A clip still arriving is left alone.
  *
  * An expired clip loses its ciphertext but keeps its signed manifest and signature (some
  * hundred bytes: times, size, chain number), so phones can check the expiry was one the
@@ -50,7 +49,8 @@ export function expiring(rows: ClipRow[], policy: RetentionRequest, now: number)
   const maxAge = maxAgeMs(policy);
   const kept: ClipRow[] = [];
   for (const r of live) {
-    if (maxAge !== null && endOf(r) + maxAge <= now) expire(r, 'age');
+    // A clip still arriving is never expired: its segments are on their way (the owner may delete one stuck so).
+    if (r.state !== 'receiving' && maxAge !== null && endOf(r) + maxAge <= now) expire(r, 'age');
     else kept.push(r);
   }
   if (policy.maxBytes !== null) {
