@@ -15,7 +15,7 @@ import { phoneInit, phoneSetup } from '../tools/phone/index.js';
 import { unlockAccount, type AccountKeys } from '../tools/phone/state.js';
 import { authorityDevices, postOwnerRequest } from '../tools/relay/phone-client.js';
 import { registerOnRelay } from '../tools/phone/relay-sync.js';
-import { phoneClips } from '../tools/phone/clips.js';
+import { phoneClips, phoneFetch } from '../tools/phone/clips.js';
 import { phoneDeleteClips, phoneSetRetention } from '../tools/phone/owner-requests.js';
 import { signOwnerRequest, toWire, type OwnerRequest } from '../tools/owner-request.js';
 import { tempDir } from './helpers.js';
@@ -39,16 +39,16 @@ interface Env {
 }
 
 /** A doorbell set up by its owner's phone on a relay whose clock the test moves. */
-async function setUp(name: string, o: { quotaBytes?: number } = {}): Promise<Env> {
+async function setUp(name: string, o: { quotaBytes?: number; retentionIntervalMs?: number } = {}): Promise<Env> {
   const dir = tempDir(name);
   const at = (...p: string[]) => path.join(dir, ...p);
   const adminToken = newToken();
   const clock = { offset: 0 };
   const relayLog: string[] = [];
   const dataDir = at('relay');
-  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken, now: () => Date.now() + clock.offset, quotaBytes: o.quotaBytes, log: (l) => relayLog.push(l) });
+  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken, now: () => Date.now() + clock.offset, quotaBytes: o.quotaBytes, retentionIntervalMs: o.retentionIntervalMs, log: (l) => relayLog.push(l) });
   const factory = await provision({ out: at('factory') });
-  const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: 10, clipSeconds: 1, simulatedStart: Date.now() });
+  const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: 5, clipSeconds: 1, simulatedStart: Date.now() });
   device.boot();
   const setupUrl = await device.setupUrl();
   const phoneDir = at('phone-1');
@@ -152,7 +152,10 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       assert.ok(!onDisk(env.dataDir, samples), 'no file of the relay holds the deleted ciphertext');
       assert.ok(env.relayLog.some((l) => l.includes(`device ${env.deviceId}: the owner deleted 1 clip(s)`)), 'the relay logs the deletion');
 
-      // The phone, whose chain stops at clip 1, sees 3 after the owner's deletion of 2: no gap.
+      // The phone, whose chain stops at clip 1, fetches 3 after the owner's deletion of 2: no gap.
+      const fetched = await phoneFetch({ dir: env.phoneDir, clip: third });
+      assert.deepEqual([fetched.seq, fetched.notices], [3, []]);
+      // Its listing says the same.
       const listing = (await phoneClips(env.phoneDir))[0];
       assert.deepEqual(listing.notices, []);
       assert.deepEqual(listing.clips.filter((c) => c.seq !== undefined).map((c) => [c.seq, c.clip]), [[1, first], [3, third]]);
@@ -210,7 +213,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
   describe('retention by age, on the relay\'s clock', function () {
     let env: Env;
     before(async () => {
-      env = await setUp('retention-age');
+      env = await setUp('retention-age', { retentionIntervalMs: Number(process.env.SWEEP_MS ?? 60_000) });
     });
     after(async () => env?.close());
 

@@ -89,6 +89,7 @@ export class OwnerApi {
     this.c.metrics.deleted('owner', deletions.length, bytes);
     this.c.log(`relay: device ${device}: the owner deleted ${deletions.length} clip(s), ${bytes} bytes (request epoch ${signed.request.epoch})`);
     this.c.freed(device);
+    if (deletions.some((d) => this.c.store.clip(device, d.clip)?.segments)) this.c.retention.sweep(); // a batch landed meanwhile
     sendJson(res, 200, { device, epoch: signed.request.epoch, type: 'delete', deleted: deletions.map((d) => d.clip), unknown, bytes });
   }
 

@@ -106,21 +106,21 @@ export class RetentionSweeper {
   }
 
   private async sweepAll(): Promise<void> {
+    // Segments a batch committed for a clip deleted while they were on their way: dropped the same way, state kept.
+    for (const r of this.o.store.strayDeletedClips()) {
+      const state = r.state as 'deleted' | 'expired';
+      await this.o.deleter.delete(r.device, [{ clip: r.clip, state, reason: r.reason ?? state, keepManifest: r.manifest !== null }], undefined, this.o.now());
+    }
     for (const p of this.o.store.retentionPolicies()) {
       await new Promise((r) => setImmediate(r)); // one doorbell per turn of the event loop
       const policy = parseOwnerRequest(new Uint8Array(p.request)) as RetentionRequest;
       const rows = this.o.store.listClips(p.device);
       const due = expiring(rows, policy, this.o.now());
-      // Segments a batch committed for a clip deleted meanwhile: dropped the same way, state kept.
-      for (const r of rows) {
-        if (GONE.has(r.state) && r.segments > 0) due.push({ clip: r.clip, state: r.state as 'deleted' | 'expired', reason: r.reason ?? r.state, keepManifest: r.manifest !== null });
-      }
       if (due.length === 0) continue;
       const freed = await this.o.deleter.delete(p.device, due, undefined, this.o.now());
       const bytes = [...freed.values()].reduce((a, b) => a + b, 0);
-      const expired = due.filter((d) => d.reason.startsWith('retention'));
-      this.o.metrics.deleted('retention', expired.length, bytes);
-      if (expired.length) this.o.log(`relay: device ${p.device}: ${expired.length} clip(s) expired under the owner's retention (epoch ${policy.epoch}), ${bytes} bytes deleted`);
+      this.o.metrics.deleted('retention', due.length, bytes);
+      this.o.log(`relay: device ${p.device}: ${due.length} clip(s) expired under the owner's retention (epoch ${policy.epoch}), ${bytes} bytes deleted`);
     }
   }
 }

@@ -506,6 +506,11 @@ export class RelayStore {
     return freed;
   }
 
+  /** Deleted or expired clips that still have segment rows (a batch committed them after the deletion). */
+  strayDeletedClips(): ClipRow[] {
+    return this.stmt("SELECT * FROM clips WHERE state IN ('deleted', 'expired') AND segments > 0").all() as ClipRow[];
+  }
+
   freedSegments(limit: number): FreedSegmentRow[] {
     return this.stmt('SELECT * FROM freed_segments ORDER BY log, offset LIMIT ?').all(limit) as FreedSegmentRow[];
   }
