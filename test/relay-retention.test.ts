@@ -16,9 +16,10 @@ import { unlockAccount, type AccountKeys } from '../tools/phone/state.js';
 import { authorityDevices, postOwnerRequest } from '../tools/relay/phone-client.js';
 import { registerOnRelay } from '../tools/phone/relay-sync.js';
 import { phoneClips, phoneFetch } from '../tools/phone/clips.js';
-import { phoneDeleteClips, phoneSetRetention } from '../tools/phone/owner-requests.js';
+import { phoneDeleteClips } from '../tools/phone/owner-requests.js';
 import { signOwnerRequest, toWire, type OwnerRequest } from '../tools/owner-request.js';
 import { tempDir } from './helpers.js';
+import { ok, sealbell } from './cli-helpers.js';
 import { allFiles, expectApiError } from './relay-helpers.js';
 
 const DAY = 86_400_000;
@@ -30,6 +31,8 @@ interface Env {
   deviceId: string;
   phoneDir: string;
   keys: AccountKeys;
+  /** the account passphrase (the commands read it from $SEALBELL_PASSPHRASE) */
+  passphrase: string;
   relayLog: string[];
   adminToken: string;
   /** the relay's clock runs this far ahead of the wall clock */
@@ -72,7 +75,7 @@ async function setUp(name: string, o: { quotaBytes?: number; retentionIntervalMs
     await device.stop();
     await relay.close();
   };
-  return { relay, dataDir, device, deviceId, phoneDir, keys, relayLog, adminToken, clock, clip, close };
+  return { relay, dataDir, device, deviceId, phoneDir, keys, passphrase: account.passphrase, relayLog, adminToken, clock, clip, close };
 }
 
 const db = (dataDir: string) => new Database(path.join(dataDir, 'relay.sqlite'), { fileMustExist: true });
@@ -142,9 +145,8 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       const samples = ciphertextSamples(env.dataDir, env.deviceId, second);
       assert.ok(samples.length >= 2 && onDisk(env.dataDir, samples), 'the clip is stored before');
 
-      const r = await phoneDeleteClips({ dir: env.phoneDir, deviceId: env.deviceId, account: env.keys, clips: [second] });
-      assert.deepEqual(r.deleted, [second]);
-      assert.ok(r.bytes > 0);
+      const said = ok(await sealbell(['phone', 'delete', '--dir', env.phoneDir, '--device', env.deviceId, second], { env: { SEALBELL_PASSPHRASE: env.passphrase } }));
+      assert.match(said, new RegExp(`^doorbell ${env.deviceId}: 1 clip\\(s\\) deleted at the relay, [1-9][0-9]* bytes \\(signed request epoch 1\\)$`, 'm'));
       await env.relay.sweepRetention(); // waits for the scrub too
       const row = clipRow(env.dataDir, env.deviceId, second)!;
       assert.deepEqual({ state: row.state, segments: row.segments, bytes: row.bytes, manifest: row.manifest }, { state: 'deleted', segments: 0, bytes: 0, manifest: null });
@@ -223,7 +225,11 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       await env.device.drain(180_000);
       assert.deepEqual((await phoneClips(env.phoneDir))[0].notices, []);
       const samples = [...ciphertextSamples(env.dataDir, env.deviceId, old1), ...ciphertextSamples(env.dataDir, env.deviceId, old2)];
-      await phoneSetRetention({ dir: env.phoneDir, deviceId: env.deviceId, account: env.keys, days: 7, maxBytes: null });
+      const usage = await sealbell(['phone', 'retention', '--dir', env.phoneDir, '--device', env.deviceId], { env: { SEALBELL_PASSPHRASE: env.passphrase } });
+      assert.notEqual(usage.status, 0);
+      assert.match(usage.stderr, /needs --days N, --max-mb M or both/);
+      const said = ok(await sealbell(['phone', 'retention', '--dir', env.phoneDir, '--device', env.deviceId, '--days', '7'], { env: { SEALBELL_PASSPHRASE: env.passphrase } }));
+      assert.match(said, /: the relay keeps clips for 7 day\(s\) \(signed request epoch 1\)$/m);
       await env.relay.sweepRetention();
       assert.equal(clipRow(env.dataDir, env.deviceId, old1)!.state, 'verified', 'nothing is 7 days old yet');
 
