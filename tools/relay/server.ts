@@ -133,6 +133,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     },
   });
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
+  // One allowance per client address for every endpoint that needs no login.
+  const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
   const api = new HttpApi({
     updates,
     store,
@@ -140,7 +142,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     phoneKeys,
     rosters,
     limits,
-    sourceLimit: new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond }),
+    sourceLimit,
     phonesChanged,
     adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken),
     log,
@@ -154,7 +156,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     metrics,
     log,
     now,
-    sourceLimit: new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond }),
+    sourceLimit,
     // Space freed in an account: its doorbells refused for the quota may send again.
     freed: (device) => quota.accountOf(device).forEach((d) => deviceSessions.get(d)?.quotaFreed()),
   });
