@@ -37,6 +37,8 @@ export class FakeRelay {
   onUpdate: ((m: UpdateDeviceMessage) => void) | undefined;
   /** clip ids to answer with a clip-level error */
   readonly refuse = new Set<string>();
+  /** over the operator's quota: segments are answered with `quota` (not stored, not final) */
+  quotaFull = false;
   private conn: Conn | undefined;
   private readonly queue: (() => void)[] = [];
 
@@ -101,6 +103,12 @@ export class FakeRelay {
     if (this.conn) this.reply(this.conn, { t: 'error', code, message });
   }
 
+  /** Space was freed under the quota: tells the device (`quota-ok`). */
+  quotaOk(): void {
+    this.quotaFull = false;
+    if (this.conn) this.reply(this.conn, { t: 'quota-ok' });
+  }
+
   /** Sends the held acknowledgements. */
   releaseAcks(): void {
     const c = this.conn;
@@ -134,6 +142,9 @@ export class FakeRelay {
     if (typeof data === 'string') return this.receiveControl(c, data);
     const f = decodeSegmentFrame(data);
     if (this.refuse.has(f.clipId)) return this.reply(c, { t: 'error', code: 'SEGMENT_CONFLICT', message: 'refused', clip: f.clipId, seg: f.index });
+    if (this.quotaFull && !this.segments.has(`${f.clipId}#${f.index}`)) {
+      return this.reply(c, { t: 'quota', clip: f.clipId, seg: f.index, code: 'QUOTA_EXCEEDED', message: 'over quota' });
+    }
     const key = `${f.clipId}#${f.index}`;
     const have = this.segments.get(key);
     if (have) {

@@ -222,6 +222,49 @@ describe('uplink (core, in-memory relay)', function () {
     assert.deepEqual(spool.takeDropped(), ['live']);
   });
 
+  it('a segment refused for the relay\'s quota stays in the spool, is not dropped, and goes once the relay frees space', () => {
+    const { relay, spool, uplink, log } = rig();
+    relay.quotaFull = true;
+    uplink.start(0);
+    relay.flush();
+    writeClip(spool, 'full', 3);
+    relay.flush();
+    assert.ok(uplink.stats.quotaRefusals >= 1);
+    assert.equal(relay.stored, 0);
+    assert.equal(spool.empty, false);
+    assert.deepEqual(spool.takeDropped(), [], 'not dropped: the refusal is not final');
+    assert.equal(log.filter((l) => l.startsWith('uplink: the relay refuses uploads: QUOTA_EXCEEDED: over quota; 1 clip(s) wait in the spool')).length, 1);
+    // Nothing is sent again before the relay says so (or the retry time): no loop against a full relay.
+    const sent = uplink.stats.segmentsSent;
+    uplink.tick(30_000);
+    relay.flush();
+    assert.equal(uplink.stats.segmentsSent, sent);
+    assert.equal(uplink.state, 'ready', 'no acknowledgement timeout either');
+    relay.quotaOk();
+    relay.flush();
+    assert.equal(relay.clips.get('full')!.closed, 'verified');
+    assert.equal(spool.empty, true);
+    assert.ok(log.includes('uplink: the relay has space again: sending what the spool keeps'));
+  });
+
+  it('without a word from the relay, segments refused for its quota are tried again after quotaRetry', () => {
+    const { relay, spool, uplink } = rig({ quotaRetry: 60_000 });
+    relay.quotaFull = true;
+    uplink.start(0);
+    relay.flush();
+    writeClip(spool, 'later', 2);
+    relay.flush();
+    assert.equal(uplink.nextWakeup(), 60_000);
+    relay.quotaFull = false; // space freed, but this relay does not say so
+    uplink.tick(59_999);
+    relay.flush();
+    assert.equal(relay.stored, 0);
+    uplink.tick(60_000);
+    relay.flush();
+    assert.equal(relay.clips.get('later')!.closed, 'verified');
+    assert.equal(spool.empty, true);
+  });
+
   it('stopped and started again, it announces its clips again', () => {
     const { relay, spool, uplink } = rig();
     relay.ackSegments = false;

@@ -41,13 +41,15 @@ commands:
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
-                 [--tls-cert FILE --tls-key FILE]
+                 [--tls-cert FILE --tls-key FILE] [--quota-mb N]
+               --quota-mb: what one account's doorbells may keep at the relay together; uploads
+               beyond it are refused (QUOTA_EXCEEDED) and wait in the doorbells' spools.
                It logs one line per connection, upload, refusal and roster change (no secrets).
                With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
                --tls-key (PEM) it serves https:// and wss://; else plain http://.
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live>
+  phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live|retention|delete|…>
                (sealbell phone help for details)
   release    the project's release key and signed firmware releases
                sealbell release keygen [--out release]
@@ -118,9 +120,12 @@ const commands: Record<string, Handler> = {
         'log-format': { type: 'string', default: 'text' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'quota-mb': { type: 'string' },
       },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
+    const quotaMb = values['quota-mb'] === undefined ? undefined : Number(values['quota-mb']);
+    if (quotaMb !== undefined && !(/^[0-9]+$/.test(values['quota-mb']!) && quotaMb >= 1 && quotaMb <= 1 << 30)) throw new UsageError('--quota-mb must be a whole number of MiB, at least 1');
     const format = values['log-format'] as LogFormat;
     if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
     const log = relayLogger(format);
@@ -136,7 +141,7 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log });
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log, quotaBytes: quotaMb === undefined ? undefined : quotaMb * 1024 * 1024 });
     log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();

@@ -287,11 +287,19 @@ export class NodeDoorbell {
     const uplink = this.app.uplink;
     if (!this.simulated || !uplink) return;
     const end = Date.now() + 60_000;
-    while (!this.stopped && (uplink.state === 'ready' || uplink.state === 'connecting') && Date.now() < end) {
-      const due = uplink.nextWakeup();
+    while (!this.stopped && Date.now() < end) {
+      const due = uplink.relayDeadline();
       if (due === undefined || due > this.simNow! + step) return;
       await sleep(2);
     }
+  }
+
+  /** Moves the simulated clock `ms` on at once, with no frames in between: a doorbell left idle for days (tests of retention). */
+  jumpClock(ms: number): void {
+    if (this.simNow === undefined) throw new Error('jumpClock needs a simulated clock');
+    this.simNow += ms;
+    this.nextFrame += ms;
+    this.tick();
   }
 
   /** Waits until the relay has everything sealed (see `until`). */

@@ -73,6 +73,8 @@ export interface UplinkOptions {
   ackTimeout?: number;
   /** no hello this long after connecting: give up on the attempt (default 15 000 ms) */
   connectTimeout?: number;
+  /** the relay refused a segment for its quota: send segments again after this long at the latest (default 60 000 ms), or when it says space was freed */
+  quotaRetry?: number;
 }
 
 export type UplinkState = 'stopped' | 'waiting' | 'connecting' | 'ready';
@@ -85,6 +87,8 @@ export interface UplinkStats {
   frameBytes: number;
   /** payload bytes within them */
   payloadBytes: number;
+  /** segments the relay refused for its quota (kept in the spool, sent again later) */
+  quotaRefusals: number;
 }
 
 const CLOSE_KEY = 'close';
@@ -93,7 +97,7 @@ const CLOSE_KEY = 'close';
 /** What a refused upgrade with HTTP 401 means to the owner: the doorbell is set up but not registered. */
 const NOT_REGISTERED = 'the relay does not know this doorbell yet (HTTP 401): waiting for the owner\'s phone to register it (sealbell phone register); trying again';
 export class Uplink {
-  readonly stats: UplinkStats = { connects: 0, segmentsSent: 0, segmentsAcked: 0, frameBytes: 0, payloadBytes: 0 };
+  readonly stats: UplinkStats = { connects: 0, segmentsSent: 0, segmentsAcked: 0, frameBytes: 0, payloadBytes: 0, quotaRefusals: 0 };
   private readonly spool: Spool;
   private readonly log: Log;
   private readonly maxWindow: number;
@@ -113,6 +117,8 @@ export class Uplink {
   private readonly announced = new Set<string>();
   private pumping = false;
   private pumpAgain = false;
+  /** the relay refused a segment for its quota: no segment is sent before this time (or its `quota-ok`) */
+  private heldUntil: number | undefined;
 
   constructor(private readonly o: UplinkOptions) {
     this.spool = o.spool;
@@ -162,9 +168,19 @@ export class Uplink {
         break;
       case 'ready':
         if (this.inFlight.size > 0 && now - this.lastProgress >= (this.o.ackTimeout ?? 30_000)) this.fail('no acknowledgement from the relay in time');
-        else this.pump();
+        else {
+          if (this.heldUntil !== undefined && now >= this.heldUntil) this.heldUntil = undefined;
+          this.pump();
+        }
         break;
     }
+  }
+
+  /** When the relay must have answered (its hello, or an acknowledgement) before this uplink gives up on it; undefined: nothing awaited. */
+  relayDeadline(): number | undefined {
+    if (this.state_ === 'connecting') return this.connectStarted + (this.o.connectTimeout ?? 15_000);
+    if (this.state_ === 'ready' && this.inFlight.size > 0) return this.lastProgress + (this.o.ackTimeout ?? 30_000);
+    return undefined;
   }
 
   /** When `tick` should be called next at the latest (undefined: only on events). */
@@ -174,8 +190,10 @@ export class Uplink {
         return this.retryAt ?? this.now;
       case 'connecting':
         return this.connectStarted + (this.o.connectTimeout ?? 15_000);
-      case 'ready':
-        return this.inFlight.size > 0 ? this.lastProgress + (this.o.ackTimeout ?? 30_000) : undefined;
+      case 'ready': {
+        const ack = this.inFlight.size > 0 ? this.lastProgress + (this.o.ackTimeout ?? 30_000) : undefined;
+        return ack === undefined ? this.heldUntil : this.heldUntil === undefined ? ack : Math.min(ack, this.heldUntil);
+      }
       default:
         return undefined;
     }
@@ -222,6 +240,7 @@ export class Uplink {
     this.socket = undefined;
     this.inFlight.clear();
     this.announced.clear();
+    this.heldUntil = undefined; // a new connection tries again
     if (this.state_ === 'stopped') return;
     this.state_ = 'waiting';
     this.retryAt = undefined; // set from the next tick's time
@@ -282,6 +301,12 @@ export class Uplink {
         return this.pump();
       case 'roster':
         return this.rosterUpdate(m.bundle);
+      case 'quota':
+        return this.quotaRefused(m);
+      case 'quota-ok':
+        if (this.heldUntil !== undefined) this.log('uplink: the relay has space again: sending what the spool keeps');
+        this.heldUntil = undefined;
+        return this.pump();
       case 'error':
         // A relay that predates a message type (firmware updates) says so: nothing is wrong.
         if (m.code === 'UNKNOWN_TYPE' && m.clip === undefined) return;
@@ -335,6 +360,17 @@ export class Uplink {
     this.tellRoster();
   }
 
+  /** Not stored, not final: the segment stays in the spool; segments wait for the relay's `quota-ok` or `quotaRetry`. */
+  private quotaRefused(m: Extract<RelayMessage, { t: 'quota' }>): void {
+    if (this.state_ !== 'ready') return;
+    this.inFlight.delete(`${m.clip}#${m.seg}`);
+    this.stats.quotaRefusals++;
+    if (this.heldUntil === undefined) {
+      this.log(`uplink: the relay refuses uploads: ${m.code}: ${m.message}; ${this.spool.clips().length} clip(s) wait in the spool`);
+    }
+    this.heldUntil = this.now + (this.o.quotaRetry ?? 60_000);
+  }
+
   private progress(): void {
     this.lastProgress = this.now;
     this.failures = 0;
@@ -366,7 +402,7 @@ export class Uplink {
         this.announced.add(clip.id);
         this.sendControl({ t: 'begin', clip: clip.id, epoch: clip.epoch });
       }
-      for (const index of clip.segments) {
+      for (const index of this.heldUntil === undefined ? clip.segments : []) {
         if (!this.socket || this.inFlight.size >= this.window) return;
         const key = `${clip.id}#${index}`;
         if (this.inFlight.has(key)) continue;

@@ -99,7 +99,11 @@ export type RelayMessage =
   | { t: 'ack'; clip: string; close: ClosedState; code?: string }
   | { t: 'error'; code: string; message: string; clip?: string; seg?: number }
   /** a roster update for the device to check and take (base64 bundle) */
-  | { t: 'roster'; bundle: string };
+  | { t: 'roster'; bundle: string }
+  /** the segment is not stored, and the refusal is not final: keep it and send it again later (QUOTA_EXCEEDED) */
+  | { t: 'quota'; clip: string; seg: number; code: string; message: string }
+  /** space was freed: segments refused with `quota` may be sent again now */
+  | { t: 'quota-ok' };
 
 /**
  * A roster bundle (up to ~41 KiB with 16 post-quantum phones), or a run of them, as base64: it
@@ -197,6 +201,11 @@ export function parseRelayMessage(text: string | Uint8Array): RelayMessage {
     case 'roster':
       if (!isBase64(m.bundle)) throw wireError('roster: bundle must be base64');
       return { t: 'roster', bundle: m.bundle };
+    case 'quota':
+      if (!isId(m.clip) || !isCount(m.seg) || !isCode(m.code) || typeof m.message !== 'string') throw wireError('quota: malformed');
+      return { t: 'quota', clip: m.clip, seg: m.seg, code: m.code, message: m.message.slice(0, 500) };
+    case 'quota-ok':
+      return { t: 'quota-ok' };
     default:
       throw new SealbellError('WIRE_TYPE', `unknown control message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
   }

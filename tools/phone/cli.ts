@@ -22,6 +22,7 @@ import { phoneLive } from './live.js';
 import { remuxFile } from './remux.js';
 import { phoneShare } from './share.js';
 import { phoneFirmware, phoneUpdate } from './update.js';
+import { phoneDeleteClips, phoneSetRetention } from './owner-requests.js';
 import { readCaCertificate } from '../tls-files.js';
 import { checkRelayCa } from '../../src/setup/relay-ca.js';
 
@@ -60,6 +61,11 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              --device ID RELEASE.minisig IMAGE; passphrase as for setup
   firmware each doorbell's firmware and security version, and its update's state [--device ID]
   clips    list the clips of this phone's doorbells
+  retention  how long the relay keeps a doorbell's clips (a request signed by the account
+             authority; the relay deletes older clips, and the oldest beyond the size)
+             --device ID [--days N] [--max-mb M]; passphrase as for setup
+  delete   delete clips at the relay (signed by the account authority; phones do not report
+             them as hidden)   --device ID <clip id>…; passphrase as for setup
   fetch    download a clip, check it, decrypt it and write the video (Matroska, seekable: with
              Duration and Cues; mode 0600) <clip id> --out FILE.mkv [--force: overwrite FILE]
              [--history: also try the account history key, which opens clips from before this
@@ -127,6 +133,12 @@ async function confirmWrittenDown(passphrase: string): Promise<void> {
 }
 
 /** Every command but init and enroll works on a phone folder that exists. */
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
 function existingDir(dir: string): string {
   if (!fs.existsSync(dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${dir} (give this phone's folder with --dir)`);
   return dir;
@@ -282,6 +294,27 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const account = await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file']));
       const r = await phoneUpdate({ dir: values.dir!, deviceId, release: positionals[0], image: positionals[1], account });
       console.log(`doorbell ${deviceId}: release ${r.manifest.version} (security ${r.manifest.security}) authorized and queued on the relay; the doorbell installs it when it next connects`);
+      return;
+    }
+    case 'retention': {
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' }, days: { type: 'string' }, 'max-mb': { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const deviceId = need(values.device, '--device ID');
+      const days = values.days === undefined ? null : wholeNumber(values.days, '--days', 1, 36_500);
+      const maxMb = values['max-mb'] === undefined ? null : wholeNumber(values['max-mb'], '--max-mb', 1, 1 << 30);
+      if (days === null && maxMb === null) throw new UsageError('phone retention needs --days N, --max-mb M or both');
+      const account = await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file']));
+      const r = await phoneSetRetention({ dir: values.dir!, deviceId, account, days, maxBytes: maxMb === null ? null : maxMb * 1024 * 1024 });
+      console.log(`doorbell ${deviceId}: the relay keeps clips ${days === null ? 'of any age' : `for ${days} day(s)`}${maxMb === null ? '' : `, ${maxMb} MiB at most`} (signed request epoch ${r.epoch})`);
+      return;
+    }
+    case 'delete': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...common, device: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
+      const deviceId = need(values.device, '--device ID');
+      if (positionals.length === 0) throw new UsageError('phone delete needs the ids of the clips to delete');
+      const account = await unlock(existingDir(values.dir!), await readPassphrase(values['passphrase-file']));
+      const r = await phoneDeleteClips({ dir: values.dir!, deviceId, account, clips: positionals });
+      console.log(`doorbell ${deviceId}: ${r.deleted.length} clip(s) deleted at the relay, ${r.bytes} bytes (signed request epoch ${r.epoch})`);
+      if (r.unknown.length) console.log(`not at the relay: ${r.unknown.join(', ')}`);
       return;
     }
     case 'firmware': {

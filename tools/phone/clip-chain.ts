@@ -16,7 +16,16 @@ import { NO_ROSTER } from '../../src/roster/roster-hash.js';
 
 /** What one arriving manifest told the phone; `code` is stable, `message` names the doorbell. */
 export interface ChainNotice {
-  code: 'CLIPS_MISSING' | 'CLIPS_DROPPED' | 'CLIP_FORK' | 'CHAIN_RESTART' | 'ROSTER_ROLLBACK' | 'ROSTER_MISMATCH' | 'NO_ROSTER';
+  code:
+    | 'CLIPS_MISSING'
+    | 'CLIPS_DROPPED'
+    | 'CLIPS_DELETED'
+    | 'CLIP_EXPIRED_EARLY'
+    | 'CLIP_FORK'
+    | 'CHAIN_RESTART'
+    | 'ROSTER_ROLLBACK'
+    | 'ROSTER_MISMATCH'
+    | 'NO_ROSTER';
   message: string;
 }
 
@@ -165,6 +174,37 @@ function rosterNotices(s: ChainState, m: ClipManifest, r: RosterKnowledge, notic
   if (known !== undefined && known !== m.roster) {
     notices.push({ code: 'ROSTER_MISMATCH', message: `clip ${m.clip} of ${dev} was sealed to a roster for epoch ${m.epoch} that is not the one this account signed: its recipients are not the roster's` });
   }
+}
+
+/**
+ * A clip the owner deleted (tools/phone/owner-requests.ts): its number and manifest hash come from
+ * the owner's signed request, not from the relay, so it moves the chain like a manifest would —
+ * it is no gap — without a manifest to check its `prev` against. A clip reported missing before
+ * is put down to the owner.
+ */
+export function observeDeleted(prior: ChainState | undefined, d: { seq: number; hash: string; clip: string; epoch: number }, device: string): { notices: ChainNotice[]; state: ChainState | undefined } {
+  if (!prior) return { notices: [], state: prior }; // nothing seen yet: the first manifest starts the chain
+  const dev = `doorbell ${device}`;
+  const notices: ChainNotice[] = [];
+  const s: ChainState = { ...prior, recent: { ...prior.recent }, missing: prior.missing.map((r) => [r[0], r[1]] as [number, number]) };
+  const known = s.recent[String(d.seq)];
+  if (known !== undefined || d.seq < s.first) return { notices, state: s };
+  if (isMissing(s, d.seq)) {
+    removeMissing(s, d.seq);
+    notices.push({ code: 'CLIPS_DELETED', message: `clip ${d.seq} (${d.clip}) of ${dev}, reported missing before, was deleted by the owner (signed request epoch ${d.epoch}), not hidden by the relay` });
+  } else if (d.seq > s.seq) {
+    if (d.seq > s.seq + 1) {
+      const from = s.seq + 1;
+      const to = d.seq - 1;
+      notices.push({ code: 'CLIPS_MISSING', message: `${range(from, to)} of ${dev} are missing at the relay (before clip ${d.seq}, ${d.clip}, which the owner deleted)` });
+      s.missing.push([from, to]);
+      if (s.missing.length > MAX_MISSING_RANGES) s.missing.shift();
+    }
+    s.seq = d.seq;
+    s.hash = d.hash;
+  }
+  s.recent[String(d.seq)] = d.hash;
+  return { notices, state: s };
 }
 
 const isMissing = (s: ChainState, seq: number) => s.missing.some(([a, b]) => seq >= a && seq <= b);

@@ -15,7 +15,8 @@ import { rosterHash } from '../../src/roster/roster-hash.js';
 import type { SignedRoster } from '../../src/roster/roster.js';
 import { checkClip } from '../clip-check.js';
 import { RelayApiError, type ClipInfo, type Following, type PhoneClient } from '../relay/phone-client.js';
-import { observeManifest, readChain, writeChain, type ChainNotice, type ChainVerdict, type RosterKnowledge } from './clip-chain.js';
+import { observeDeleted, observeManifest, readChain, writeChain, type ChainNotice, type ChainVerdict, type RosterKnowledge } from './clip-chain.js';
+import { expiryAllowed, ownerEvidence, type OwnerEvidence } from './owner-requests.js';
 import { phoneLogin } from './relay-sync.js';
 import { listDevices, readAuthorityPub, readDevice, readPhone, readRoster, type DeviceRecord } from './state.js';
 
@@ -41,11 +42,12 @@ function devicesOf(dir: string, deviceId?: string): string[] {
   return ids;
 }
 
-export async function phoneClips(dir: string, deviceId?: string): Promise<DeviceClips[]> {
+/** `now`: the phone's clock, which judges expiries against the owner's retention (tests move it). */
+export async function phoneClips(dir: string, deviceId?: string, now: () => number = Date.now): Promise<DeviceClips[]> {
   const out: DeviceClips[] = [];
   for (const id of devicesOf(dir, deviceId)) {
     try {
-      out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id).checkedClips()) });
+      out.push({ deviceId: id, ...(await new DeviceFetcher(dir, id, now).checkedClips()) });
     } catch (e) {
       out.push({ deviceId: id, clips: [], notices: [], error: e as Error });
     }
@@ -89,6 +91,7 @@ export class DeviceFetcher {
   constructor(
     private readonly dir: string,
     readonly deviceId: string,
+    private readonly now: () => number = Date.now,
   ) {
     this.device = readDevice(dir, deviceId);
   }
@@ -103,17 +106,55 @@ export class DeviceFetcher {
    */
   async checkedClips(): Promise<{ clips: ListedClip[]; notices: ChainNotice[] }> {
     const listed: ListedClip[] = await this.clips();
+    const notices = await this.observeAccounted(listed, 0, Infinity);
+    listed.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
+    return { clips: listed, notices };
+  }
+
+  /**
+   * Runs the signed manifests of the listed clips (verified, and expired ones, which keep theirs)
+   * and the owner's signed deletions through the chain in seq order, for seqs in (after, before):
+   * an owner's deletion or an expiry the owner's retention allows is no gap; a clip the relay
+   * dropped without either still is, and an expiry the retention does not allow is reported.
+   */
+  private async observeAccounted(listed: ListedClip[], after: number, before: number): Promise<ChainNotice[]> {
     const signed: { info: ListedClip; m: ClipManifest; bytes: Uint8Array }[] = [];
     for (const info of listed) {
-      if (info.state !== 'verified') continue;
+      if (info.state !== 'verified' && info.state !== 'expired') continue;
       const { m, bytes } = await this.manifestOf(info.clip);
       info.seq = m.seq;
       signed.push({ info, m, bytes });
     }
+    const evidence: OwnerEvidence = await ownerEvidence(this.dir, this.deviceId, (fn) => this.call(fn));
+    type Step = { seq: number; run: () => ChainNotice[] };
+    const steps: Step[] = [];
+    const now = this.now();
+    for (const { info, m, bytes } of signed) {
+      const later = signed.filter((x) => x.m.seq > m.seq).reduce((n, x) => n + x.m.payloadSize, 0);
+      steps.push({
+        seq: m.seq,
+        run: () => {
+          const notices = this.observe(m, bytes).notices;
+          if (info.state === 'expired' && !expiryAllowed(m, evidence.policies, later, now)) {
+            notices.push({ code: 'CLIP_EXPIRED_EARLY', message: `clip ${m.seq} (${m.clip}) of doorbell ${m.device} was deleted by the relay as expired, but no retention the owner signed allows it yet` });
+          }
+          return notices;
+        },
+      });
+    }
+    for (const d of evidence.deleted) {
+      steps.push({
+        seq: d.seq,
+        run: () => {
+          const v = observeDeleted(readChain(this.dir, this.deviceId), d, this.deviceId);
+          if (v.state) writeChain(this.dir, v.state);
+          return v.notices;
+        },
+      });
+    }
     const notices: ChainNotice[] = [];
-    for (const { m, bytes } of signed.sort((a, b) => a.m.seq - b.m.seq)) notices.push(...this.observe(m, bytes).notices);
-    listed.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
-    return { clips: listed, notices };
+    for (const step of steps.filter((x) => x.seq > after && x.seq < before).sort((a, b) => a.seq - b.seq)) notices.push(...step.run());
+    return notices;
   }
 
   /** The clip's manifest from the relay, checked with the doorbell's key. */
@@ -166,8 +207,12 @@ export class DeviceFetcher {
     const pub = this.device.publicKeyText;
     const got = await this.call((c) => c.download(clip, o.keepDir ?? path.join(this.dir, 'clips'), { devicePub: pub }));
     const { opened, manifest } = checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, pub, { identities, out: o.out, seekable: true });
+    // A gap before this clip: the owner's deletions and allowed expiries in it are no gap (verified
+    // clips in it are left to be fetched, so `watch` still reports them as new).
+    const chain = readChain(this.dir, this.deviceId);
+    const early = chain && manifest.seq > chain.seq + 1 ? await this.observeAccounted((await this.clips()).filter((c) => c.state === 'expired'), chain.seq, manifest.seq) : [];
     const v = this.observe(manifest, new Uint8Array(fs.readFileSync(got.manifest!)), stanzaCount(got.age));
-    return { deviceId: this.deviceId, clip, frames: opened!.frames, age: got.age, out: o.out, seq: manifest.seq, isNew: v.isNew, notices: v.notices };
+    return { deviceId: this.deviceId, clip, frames: opened!.frames, age: got.age, out: o.out, seq: manifest.seq, isNew: v.isNew, notices: [...early, ...v.notices] };
   }
 
   /** Calls the relay with this phone's session, logging in (again, once a session has expired) as needed. */

@@ -32,6 +32,7 @@ import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
+import type { QuotaBook } from './quota.js';
 import { base64 } from '@scure/base';
 
 export const CLOSE = {
@@ -47,6 +48,8 @@ export interface DeviceSessionContext {
   /** where segments are written (shared by every session: that is what batches them) */
   commits: GroupCommit;
   metrics: RelayMetrics;
+  /** the operator's quota per account (tools/relay/quota.ts) */
+  quota?: QuotaBook;
   events: ClipEvents;
   rosters: RelayRosters;
   log: (line: string) => void;
@@ -78,6 +81,8 @@ export class DeviceSession {
   private readonly storing = new Set<Promise<void>>();
   /** the window last offered in a hello */
   private offered = 0;
+  /** segments were refused for the account's quota since space was last freed */
+  private overQuota = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -232,8 +237,16 @@ export class DeviceSession {
     if (this.storing.size >= this.ctx.window) {
       return this.close(CLOSE.BAD_INPUT, 'WINDOW', `at most ${this.ctx.window} segments may be unacknowledged`);
     }
+    // Over the operator's quota: not stored, and not final — the device keeps it and sends it again later.
+    const quota = this.ctx.quota;
+    let counted = 0;
+    if (quota?.quotaBytes !== undefined && !this.ctx.store.segment(this.device.id, clipId, index)) {
+      if (!quota.admit(this.device.id, bytes.length)) return this.refuseForQuota(clipId, index, quota.quotaBytes);
+      counted = bytes.length;
+    }
     const stored = this.ctx.commits.put(this.device.id, clipId, index, bytes).then(
       (result) => {
+        if (result !== 'stored') quota?.release(this.device.id, counted);
         if (result === 'conflict') {
           return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
         }
@@ -244,10 +257,28 @@ export class DeviceSession {
         this.ctx.metrics.acknowledged(performance.now() - received);
         this.send({ t: 'ack', clip: clipId, seg: index });
       },
-      (e: Error) => this.internalError(e),
+      (e: Error) => {
+        quota?.release(this.device.id, counted);
+        this.internalError(e);
+      },
     );
     this.storing.add(stored);
     void stored.finally(() => this.storing.delete(stored));
+  }
+
+  private refuseForQuota(clip: string, seg: number, quotaBytes: number): void {
+    this.ctx.metrics.refused('QUOTA_EXCEEDED');
+    if (!this.overQuota) this.ctx.log(`relay: device ${this.device.id}: uploads refused: QUOTA_EXCEEDED (the account keeps ${this.ctx.quota!.accountBytes(this.device.id)} of ${quotaBytes} bytes)`);
+    this.overQuota = true;
+    this.send({ t: 'quota', clip, seg, code: 'QUOTA_EXCEEDED', message: `the account's doorbells keep as much as this relay allows (${quotaBytes} bytes): keep the segment and send it when space is freed` });
+  }
+
+  /** Space was freed in the device's account: if it was refused for the quota, it may send again. */
+  quotaFreed(): void {
+    if (!this.overQuota) return;
+    this.overQuota = false;
+    this.ctx.log(`relay: device ${this.device.id}: space freed under the quota; uploads resume`);
+    this.send({ t: 'quota-ok' });
   }
 
   /** Waits until every segment received so far is stored (or failed). */

@@ -107,6 +107,12 @@ export class GroupCommit {
     }
   }
 
+  /** True while a segment written to this log waits for its batch (its row is not committed yet). */
+  usesLog(log: number): boolean {
+    for (const p of this.pending.values()) if (p.place.log === log) return true;
+    return false;
+  }
+
   /** Waits for every batch queued so far, then refuses new segments. */
   async close(): Promise<void> {
     this.closed = true;

@@ -140,7 +140,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const body = await readBody(req, limit);
   try {
     return JSON.parse(body.toString('utf8'));
@@ -330,7 +330,8 @@ export class HttpApi {
 
   private clipManifest(req: IncomingMessage, res: ServerResponse, device: string, clip: string, what: 'manifest' | 'signature'): void {
     const row = this.clipRow(req, device, clip);
-    if (row.state !== 'verified' || !row.manifest || !row.signature) {
+    // An expired clip keeps its signed manifest: phones check the expiry against the owner's retention.
+    if ((row.state !== 'verified' && row.state !== 'expired') || !row.manifest || !row.signature) {
       throw new RelayError(404, 'NO_MANIFEST', `the clip is ${row.state}: it has no verified manifest`);
     }
     if (what === 'manifest') sendBytes(res, row.manifest, 'application/json');

@@ -39,6 +39,9 @@ export class RelayMetrics {
   private readonly batchSegments = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
   private readonly batchSeconds = new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
   private readonly refusals = new Map<string, number>();
+  /** by reason: `owner` (a signed deletion) or `retention` (an expiry) */
+  private readonly clipsDeleted = new Map<string, number>();
+  private readonly bytesDeleted = new Map<string, number>();
 
   /** `connectedDevices` is read at each scrape. */
   constructor(private readonly connectedDevices: () => number) {}
@@ -63,7 +66,15 @@ export class RelayMetrics {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
+  /** Clips deleted (and the ciphertext bytes they held): `owner` or `retention`. */
+  deleted(reason: 'owner' | 'retention', clips: number, bytes: number): void {
+    this.clipsDeleted.set(reason, (this.clipsDeleted.get(reason) ?? 0) + clips);
+    this.bytesDeleted.set(reason, (this.bytesDeleted.get(reason) ?? 0) + bytes);
+  }
+
   render(): string {
+    const byReason = (m: Map<string, number>, name: string) =>
+      (['owner', 'retention'] as const).map((r) => `${name}{reason="${r}"} ${m.get(r) ?? 0}`);
     const lines = [
       '# HELP sealbell_relay_connected_doorbells Doorbells connected to the uplink now.',
       '# TYPE sealbell_relay_connected_doorbells gauge',
@@ -80,6 +91,12 @@ export class RelayMetrics {
       '# HELP sealbell_relay_refusals_total Requests and messages refused, by reason.',
       '# TYPE sealbell_relay_refusals_total counter',
       ...[...this.refusals].sort(([a], [b]) => a.localeCompare(b)).map(([r, n]) => `sealbell_relay_refusals_total{reason="${label(r)}"} ${n}`),
+      '# HELP sealbell_relay_clips_deleted_total Clips deleted: by the owner\'s signed request, or expired under the owner\'s retention.',
+      '# TYPE sealbell_relay_clips_deleted_total counter',
+      ...byReason(this.clipsDeleted, 'sealbell_relay_clips_deleted_total'),
+      '# HELP sealbell_relay_bytes_deleted_total Ciphertext bytes those clips held.',
+      '# TYPE sealbell_relay_bytes_deleted_total counter',
+      ...byReason(this.bytesDeleted, 'sealbell_relay_bytes_deleted_total'),
     ];
     return lines.join('\n') + '\n';
   }

@@ -19,6 +19,7 @@ import { nobleBackend } from '../../src/crypto/noble.js';
 import { authMessage } from './phone-auth.js';
 import { idPath, RelayApiError, relayCaFor, relayJson, relayRequest, relayUrl } from './client-http.js';
 import type { ClipInfo } from './http-api.js';
+import type { OwnerRequestWire } from '../owner-request.js';
 import type { ClipEvent } from './clip-events.js';
 import type { HeldRosterView } from './rosters.js';
 import type { FirmwareReport, UpdateStatus } from './updates.js';
@@ -207,6 +208,11 @@ export class PhoneClient {
     return relayJson<HeldRosterView>(this.relay, this.path('roster/held'), { token: this.token });
   }
 
+  /** The owner's requests the relay accepted for the doorbell (tools/owner-request.ts), unchecked: the caller checks the signatures. */
+  async ownerRequests(): Promise<{ epoch: number; requests: (OwnerRequestWire & { received: number })[] }> {
+    return relayJson(this.relay, this.path('owner-requests'), { token: this.token });
+  }
+
   /** What the doorbell last said it runs, and the state of its firmware update (tools/relay/updates.ts). */
   async firmware(): Promise<{ firmware?: FirmwareReport; update?: UpdateStatus }> {
     return relayJson(this.relay, this.path('firmware'), { token: this.token });
@@ -220,6 +226,11 @@ export class PhoneClient {
  */
 export async function publishRoster(relay: string, device: string, bundle: Uint8Array): Promise<number> {
   return (await relayJson<{ epoch: number }>(relay, `v1/devices/${idPath(device)}/roster`, { method: 'PUT', body: bundle })).epoch;
+}
+
+/** Sends an owner's signed request (retention or deletion); no session: the signature is the permission. */
+export async function postOwnerRequest(relay: string, device: string, wire: OwnerRequestWire): Promise<Record<string, unknown>> {
+  return relayJson(relay, `v1/devices/${idPath(device)}/owner-requests`, { method: 'POST', json: wire });
 }
 
 /** The device's public key as registered, with the account authority's endorsement of it (check it!). */

@@ -135,6 +135,11 @@ export class SegmentLog {
     }
   }
 
+  /** True while the log takes appends or has appends not yet flushed: it must not be removed. */
+  isOpen(log: number): boolean {
+    return this.open.has(log);
+  }
+
   /** Reads a committed segment (synchronously: 64 KiB at most). */
   read(place: LogPlace, size: number): Uint8Array {
     return readLogBytes(this.dir, place, size);

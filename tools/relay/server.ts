@@ -29,6 +29,10 @@ import { GroupCommit } from './group-commit.js';
 import { RelayMetrics } from './metrics.js';
 import { OpsApi } from './ops-api.js';
 import { refusalLine } from './log.js';
+import { ClipDeleter } from './deletions.js';
+import { RetentionSweeper } from './retention.js';
+import { QuotaBook } from './quota.js';
+import { OwnerApi } from './owner-api.js';
 import { bearer, isToken, tokenHash } from './tokens.js';
 
 export interface RelayOptions {
@@ -44,6 +48,12 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Serve HTTPS and WSS with this certificate chain (PEM, the relay's own first) and key; else plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The relay's clock for retention (ms since the Unix epoch; tests move it). Default Date.now. */
+  now?: () => number;
+  /** The operator's quota: ciphertext bytes one account's doorbells may keep (tools/relay/quota.ts). Default: none. */
+  quotaBytes?: number;
+  /** How often retention is applied, ms (default 60 000). */
+  retentionIntervalMs?: number;
   /** sees every live frame forwarded to a phone (tests) */
   liveTap?: (device: string, frame: Uint8Array) => void;
 }
@@ -62,6 +72,8 @@ export interface Relay {
   port: number;
   stats: RelayStats;
   live: LiveStats;
+  /** Applies retention now and waits until expired clips are gone from disk (tests). */
+  sweepRetention(): Promise<void>;
   /** Stops at once, as a crash would: connections are dropped without a close handshake. Everything acknowledged is already durable. */
   close(): Promise<void>;
 }
@@ -92,6 +104,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     return w;
   };
   const commits = new GroupCommit(store, (b) => metrics.batch(b));
+  const now = o.now ?? Date.now;
+  const quota = new QuotaBook(store, o.quotaBytes);
+  const deleter = new ClipDeleter({ store, commits, log, freed: (device, bytes) => quota.release(device, bytes) });
+  deleter.scrub(); // what a crash left half-scrubbed
+  const retention = new RetentionSweeper({ store, deleter, metrics, log, now });
   const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
   // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
   const liveWss = new WebSocketServer({
@@ -116,6 +133,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     },
   });
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
+  // One allowance per client address for every endpoint that needs no login.
+  const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
   const api = new HttpApi({
     updates,
     store,
@@ -123,12 +142,24 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     phoneKeys,
     rosters,
     limits,
-    sourceLimit: new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond }),
+    sourceLimit,
     phonesChanged,
     adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken),
     log,
   });
 
+  const owner = new OwnerApi({
+    store,
+    deleter,
+    retention,
+    phoneAuth,
+    metrics,
+    log,
+    now,
+    sourceLimit,
+    // Space freed in an account: its doorbells refused for the quota may send again.
+    freed: (device) => quota.accountOf(device).forEach((d) => deviceSessions.get(d)?.quotaFreed()),
+  });
   const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
   const serverOptions: http.ServerOptions = {
     headersTimeout: limits.headersTimeout,
@@ -140,7 +171,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     res.on('finish', () => {
       if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
     });
-    if (!ops.handle(req, res)) void api.handle(req, res);
+    if (!ops.handle(req, res) && !owner.handle(req, res)) void api.handle(req, res);
   };
   // https.Server has http.Server's API (requests, upgrades, timeouts) over TLS.
   const server: http.Server = o.tls
@@ -174,7 +205,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, commits, metrics, events, rosters, updates, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, quota, metrics, events, rosters, updates, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
@@ -245,6 +276,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const url = `${o.tls ? 'https' : 'http'}://${hostPart}:${port}`;
   originRef.value ||= url;
   log(`relay: listening on ${url}, data in ${o.dataDir}`);
+  retention.start(o.retentionIntervalMs ?? 60_000);
 
   let closed = false;
   return {
@@ -253,6 +285,10 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     port,
     stats,
     live: live.stats,
+    async sweepRetention() {
+      retention.sweep();
+      await retention.done();
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -263,6 +299,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
+      retention.stop();
+      await retention.done();
       await commits.close(); // batches already queued finish (nobody is left to acknowledge)
       await store.close();
     },

@@ -14,7 +14,8 @@ import { privateDir } from '../../hosts/node/kv-store.js';
 import { BlobFiles } from './blob-files.js';
 import { SegmentLog } from './segment-log.js';
 
-export type ClipState = 'receiving' | 'verified' | 'rejected' | 'incomplete' | 'dropped';
+/** `deleted`: by the owner's signed request; `expired`: by the owner's signed retention (tools/relay/retention.ts). */
+export type ClipState = 'receiving' | 'verified' | 'rejected' | 'incomplete' | 'dropped' | 'deleted' | 'expired';
 
 export interface DeviceRow {
   id: string;
@@ -123,6 +124,56 @@ CREATE TABLE IF NOT EXISTS escrow (
 );
 `;
 
+/** Retention and deletion (tools/relay/retention.ts, deletions.ts): the owner's signed requests, and segments to scrub. */
+const OWNER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS owner_requests (
+  device TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  request BLOB NOT NULL,
+  signature TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  PRIMARY KEY (device, epoch)
+);
+CREATE TABLE IF NOT EXISTS freed_segments (
+  id INTEGER PRIMARY KEY,
+  device TEXT NOT NULL,
+  clip TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  log INTEGER,
+  offset INTEGER,
+  size INTEGER NOT NULL
+);
+`;
+
+export interface OwnerRequestRow {
+  device: string;
+  epoch: number;
+  type: 'retention' | 'delete';
+  request: Uint8Array;
+  signature: string;
+  received: number;
+}
+
+/** A deleted segment whose bytes are still to be overwritten (log place) or unlinked (a file of its own). */
+export interface FreedSegmentRow {
+  id: number;
+  device: string;
+  clip: string;
+  idx: number;
+  log: number | null;
+  offset: number | null;
+  size: number;
+}
+
+/** One clip to delete: its new state and reason; `keepManifest` keeps the signed manifest (an expiry phones check). */
+export interface ClipDeletion {
+  clip: string;
+  state: 'deleted' | 'expired';
+  reason: string;
+  keepManifest: boolean;
+}
+
 export class RelayStore {
   /** segments stored by relays before the segment log: one file each */
   readonly blobs: BlobFiles;
@@ -154,6 +205,9 @@ export class RelayStore {
     // An acknowledgement tells the device it may delete its copy: commits must be durable.
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.db.exec(OWNER_SCHEMA);
+    // Deleted rows (manifests of deleted clips) are overwritten in the database file, not left in free pages.
+    this.db.pragma('secure_delete = ON');
     // A data folder from before the segment log: its rows (log NULL) name a file each.
     const columns = (this.stmt('PRAGMA table_info(segments)').all() as { name: string }[]).map((c) => c.name);
     if (!columns.includes('log')) this.db.exec('ALTER TABLE segments ADD COLUMN log INTEGER; ALTER TABLE segments ADD COLUMN offset INTEGER;');
@@ -400,5 +454,84 @@ export class RelayStore {
     this.db
       .prepare('INSERT INTO escrow (account, write_sha256, blob, updated) VALUES (?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET blob = excluded.blob, updated = excluded.updated')
       .run(account, writeSha256, blob, now);
+  }
+
+  // --- retention and deletion (tools/relay/retention.ts, deletions.ts) -----------------------
+
+  ownerRequests(device: string): OwnerRequestRow[] {
+    return this.stmt('SELECT * FROM owner_requests WHERE device = ? ORDER BY epoch').all(device) as OwnerRequestRow[];
+  }
+
+  lastOwnerEpoch(device: string): number {
+    return (this.stmt('SELECT MAX(epoch) AS e FROM owner_requests WHERE device = ?').get(device) as { e: number | null }).e ?? 0;
+  }
+
+  /** Each device's newest retention request. */
+  retentionPolicies(): OwnerRequestRow[] {
+    return this.stmt(
+      "SELECT r.* FROM owner_requests r JOIN (SELECT device, MAX(epoch) AS epoch FROM owner_requests WHERE type = 'retention' GROUP BY device) n ON r.device = n.device AND r.epoch = n.epoch",
+    ).all() as OwnerRequestRow[];
+  }
+
+  /**
+   * In ONE transaction: records the owner's request (if given), and for each clip drops its
+   * segment rows (their places go to freed_segments, to be scrubbed), its counts and, unless
+   * kept, its manifest and signature; sets its state. Returns the bytes each clip held.
+   * Call it inside unsynced() and make it durable with a WAL flush.
+   */
+  deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Map<string, number> {
+    const freed = new Map<string, number>();
+    this.db.transaction(() => {
+      if (request) {
+        this.stmt('INSERT INTO owner_requests (device, epoch, type, request, signature, received) VALUES (?, ?, ?, ?, ?, ?)').run(
+          device,
+          request.epoch,
+          request.type,
+          request.request,
+          request.signature,
+          request.received,
+        );
+      }
+      for (const c of clips) {
+        const row = this.clip(device, c.clip);
+        if (!row) continue;
+        this.stmt('INSERT INTO freed_segments (device, clip, idx, log, offset, size) SELECT device, clip, idx, log, offset, size FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
+        this.stmt('DELETE FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
+        this.stmt(
+          'UPDATE clips SET state = ?, reason = ?, segments = 0, bytes = 0, manifest = CASE WHEN ? THEN manifest END, signature = CASE WHEN ? THEN signature END, updated = ? WHERE device = ? AND clip = ?',
+        ).run(c.state, c.reason, c.keepManifest ? 1 : 0, c.keepManifest ? 1 : 0, now, device, c.clip);
+        freed.set(c.clip, row.bytes);
+      }
+    })();
+    return freed;
+  }
+
+  /** Deleted or expired clips that still have segment rows (a batch committed them after the deletion). */
+  strayDeletedClips(): ClipRow[] {
+    return this.stmt("SELECT * FROM clips WHERE state IN ('deleted', 'expired') AND segments > 0").all() as ClipRow[];
+  }
+
+  freedSegments(limit: number): FreedSegmentRow[] {
+    return this.stmt('SELECT * FROM freed_segments ORDER BY log, offset LIMIT ?').all(limit) as FreedSegmentRow[];
+  }
+
+  forgetFreed(ids: number[]): void {
+    const del = this.stmt('DELETE FROM freed_segments WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => del.run(id)))();
+  }
+
+  /** True while some segment row (or a segment still to scrub) is in this log. */
+  logInUse(log: number): boolean {
+    return !!this.stmt('SELECT 1 FROM segments WHERE log = ? UNION ALL SELECT 1 FROM freed_segments WHERE log = ? LIMIT 1').get(log, log);
+  }
+
+  /** Ciphertext bytes stored per device (the quota's count). */
+  bytesByDevice(): { device: string; bytes: number }[] {
+    return this.stmt('SELECT device, SUM(bytes) AS bytes FROM clips GROUP BY device').all() as { device: string; bytes: number }[];
+  }
+
+  /** The account a device belongs to: the authority (key id) of the roster it holds. */
+  authorityOf(device: string): string | undefined {
+    return (this.stmt('SELECT authority_id FROM held_rosters WHERE device = ?').get(device) as { authority_id: string } | undefined)?.authority_id;
   }
 }
