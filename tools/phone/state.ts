@@ -22,13 +22,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { base64 } from '@scure/base';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
 import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
-import { openEscrow, openEscrowAsync } from './escrow.js';
+import { openEscrow } from './escrow.js';
+import { openEscrowAsync } from './escrow-node.js';
 import { trustRelayCa } from '../relay/client-http.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
@@ -154,7 +154,7 @@ export function writeEscrow(dir: string, escrow: Uint8Array): string {
   return p;
 }
 
-export const authKeyPublic = (k: SigningKey): Uint8Array => ed25519.getPublicKey(k.secretKey);
+export { authKeyPublic } from './account-core.js';
 
 function deviceDir(dir: string, deviceId: string): string {
   if (!/^[0-9A-F]{16}$/.test(deviceId)) throw new SealbellError('PHONE_STATE', `not a device id: ${deviceId.slice(0, 40)}`);
