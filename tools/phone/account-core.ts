@@ -13,7 +13,30 @@ import { utf8ToBytes } from '../../src/bytes.js';
 import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../../src/age/recipients.js';
 import { decodePublicKey, keyIdHex, keyIdOf, sign, signingKeyFromSeed, verify, type SigningKey } from '../../src/minisign.js';
 import { normalizePassphrase } from './escrow.js';
-import type { PhoneKeys } from './state.js';
+
+export interface PhoneKeys {
+  name: string;
+  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…: the one the roster seals to */
+  identity: string;
+  recipient: string;
+  /** earlier identities of this phone (before `phone pq-upgrade`): they open its older clips */
+  previous?: string[];
+  /** Ed25519 key for relay challenge-response */
+  auth: SigningKey;
+}
+
+export interface AccountKeys {
+  authority: SigningKey;
+  /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
+  history: string;
+  /**
+   * earlier history identities, newest first (before the account moved to post-quantum, or a
+   * revocation rotated it): they open older clips
+   */
+  previous?: string[];
+  /** authorities a revocation rotated away from, newest first (escrow.ts) */
+  previousAuthorities?: SigningKey[];
+}
 
 /**
  * The escrow's write token on the relay, from the passphrase too: any phone that knows the

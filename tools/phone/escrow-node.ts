@@ -3,7 +3,7 @@ import type { Random } from '../../src/host.js';
 import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
 import { nodeScrypt } from '../scrypt-async.js';
 import { openEscrowWith, sealEscrowWith } from './escrow.js';
-import type { AccountKeys } from './state.js';
+import type { AccountKeys } from './account-core.js';
 
 export function sealEscrowAsync(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Promise<Uint8Array> {
   return sealEscrowWith(nodeScrypt, a, passphrase, random, logN);

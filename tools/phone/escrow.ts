@@ -31,7 +31,7 @@ import { decryptWithPassphrase, decryptWithPassphraseAsync, encryptWithPassphras
 import { SCRYPT_WRITE_LOG_N, type AsyncScrypt } from '../../src/age/scrypt.js';
 import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
-import type { AccountKeys } from './state.js';
+import type { AccountKeys } from './account-core.js';
 
 export function newPassphrase(random: Random): string {
   return entropyToMnemonic(random(16), wordlist);

@@ -8,7 +8,7 @@ import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import type { SigningKey } from '../../src/minisign.js';
 import { encodeAuthKey, signRoster, successor, type Roster, type RosterPhone, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterRun } from '../../src/roster/bundle.js';
-import type { AccountKeys, PhoneKeys } from './state.js';
+import type { AccountKeys, PhoneKeys } from './account-core.js';
 import { authKeyPublic } from './account-core.js';
 import { accountSigners, type EditBase } from './roster-chain.js';
 

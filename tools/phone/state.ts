@@ -33,29 +33,8 @@ import { trustRelayCa } from '../relay/client-http.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
 
-export interface PhoneKeys {
-  name: string;
-  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…: the one the roster seals to */
-  identity: string;
-  recipient: string;
-  /** earlier identities of this phone (before `phone pq-upgrade`): they open its older clips */
-  previous?: string[];
-  /** Ed25519 key for relay challenge-response */
-  auth: SigningKey;
-}
-
-export interface AccountKeys {
-  authority: SigningKey;
-  /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
-  history: string;
-  /**
-   * earlier history identities, newest first (before the account moved to post-quantum, or a
-   * revocation rotated it): they open older clips
-   */
-  previous?: string[];
-  /** authorities a revocation rotated away from, newest first (escrow.ts) */
-  previousAuthorities?: SigningKey[];
-}
+export type { AccountKeys, PhoneKeys } from './account-core.js';
+import type { AccountKeys, PhoneKeys } from './account-core.js';
 
 export interface DeviceRecord {
   deviceId: string;
