@@ -163,7 +163,9 @@ function enrollScreen(): void {
       app.busy = false;
       if (out.alarms.length) say('error', out.alarms.join(' '), 'ROSTER_FORK');
       else say('ok', `enrolled as "${out.phone.name}" on ${out.phone.doorbells.length} doorbell(s); each takes the new roster when it next hears the relay`);
-      location.hash = '#/';
+      keepMessage = true;
+      if (location.hash === '#/') void route().catch(fail);
+      else location.hash = '#/';
     })()
       .catch(fail)
       .finally(() => (go.disabled = false));
@@ -206,7 +208,16 @@ async function timelineScreen(deviceId: string): Promise<void> {
     } catch (e) {
       const li = document.querySelector(`li[data-clip="${c.clip}"]`);
       li?.classList.add('bad');
-      li?.append(h('span', { cls: 'error-text', textContent: `does not open: ${(e as Error).message}` }));
+      const code = (e as { code?: string }).code;
+      li?.append(
+        h('span', {
+          cls: 'error-text',
+          textContent:
+            code === 'NO_IDENTITY'
+              ? 'recorded before this phone joined: not sealed to it (sealbell phone fetch --history opens it)'
+              : `does not open: ${(e as Error).message}${code ? ` [${code}]` : ''}`,
+        }),
+      );
     }
   }
 }
@@ -386,8 +397,12 @@ async function route(): Promise<void> {
   return homeScreen();
 }
 
+/** set when an action's outcome must stay on screen across the route it moves to */
+let keepMessage = false;
+
 function go(): void {
-  if (!app.busy) clearMessage();
+  if (!app.busy && !keepMessage) clearMessage();
+  keepMessage = false;
   void route().catch(fail);
 }
 
