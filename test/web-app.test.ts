@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { base64 } from '@scure/base';
 import { bytesToHex } from '../src/bytes.js';
-import type { BrowserContext, Page, Request } from 'playwright-core';
+import type { BrowserContext, Download, Page, Request } from 'playwright-core';
+import { anyIdentityToRecipient, generateAgeIdentity } from '../src/age/recipients.js';
+import { systemRandom } from '../src/crypto/noble.js';
 import { requireTool, run, tempDir } from './helpers.js';
 import { frameColors, jpegQuadrants, launchChromium, near, pngQuadrants, sameQuadrants, untilPage, webEnv, type RGB, type WebEnv } from './web-env.js';
 
@@ -178,6 +180,28 @@ for (const [label, viewport] of [
       const duration = Number(run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).trim());
       const lastMs = clip.frames[last].timestamp;
       assert.ok(duration >= lastMs / 1000 && duration < lastMs / 1000 + 1, `Duration ${duration} s for frames over ${lastMs} ms`);
+
+      // Share this clip with someone outside the account: four files stock age and minisign check.
+      requireTool('age');
+      requireTool('minisign');
+      const friend = generateAgeIdentity('x25519', systemRandom);
+      const shareDir = path.join(shots, 'share');
+      fs.mkdirSync(shareDir);
+      const saved: Promise<void>[] = [];
+      const onDownload = (d: Download) => saved.push(d.saveAs(path.join(shareDir, d.suggestedFilename())));
+      page.on('download', onDownload);
+      await page.fill('#shareTo', anyIdentityToRecipient(friend));
+      await page.click('#share');
+      await untilPage(env, page, () => 0, () => saved.length >= 4, 'the shared files', 120_000);
+      await Promise.all(saved);
+      page.off('download', onDownload);
+      assert.deepEqual(fs.readdirSync(shareDir).sort(), [`${id}.age`, `${id}.manifest.json`, `${id}.manifest.json.minisig`, 'device.pub']);
+      fs.writeFileSync(path.join(shareDir, 'friend.key'), `${friend}\n`);
+      run('minisign', ['-Vm', path.join(shareDir, `${id}.manifest.json`), '-p', path.join(shareDir, 'device.pub')]);
+      run('age', ['-d', '-i', path.join(shareDir, 'friend.key'), '-o', path.join(shareDir, 'shared.mkv'), path.join(shareDir, `${id}.age`)]);
+      const sharedFrames = Number(run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path.join(shareDir, 'shared.mkv')]).trim());
+      assert.equal(sharedFrames, clip.frames.length, 'the friend opens the whole clip');
+      assert.equal(pngQuadrants(await shot('8b-shared', '#msg')).every((c) => c[1] > c[0]), true, 'shared: a success message');
 
       // Live view from its own route (what a notification tap opens).
       await page.goto(`${env.relay.url}/app/#/live/${env.deviceId}`);

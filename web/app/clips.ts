@@ -11,6 +11,8 @@ import { verifySignedManifest } from '../../src/clip/signed-manifest.js';
 import type { ClipManifest } from '../../src/clip/manifest.js';
 import { SealbellError } from '../../src/errors.js';
 import { SeekableRemux } from '../../tools/phone/seekable-remux.js';
+import { rewrapHeader } from '../../tools/phone/share-core.js';
+import { concatBytes } from '../../src/bytes.js';
 import type { Session } from './relay.js';
 
 export interface ClipFrame {
@@ -25,6 +27,8 @@ export interface OpenClip {
   poster?: Uint8Array;
   /** the decrypted forward-only container, for the seekable download */
   plaintext: Uint8Array[];
+  /** the sealed clip, its manifest and signature as the relay served them (checked): for sharing */
+  sealed: { age: Uint8Array; manifest: Uint8Array; signature: Uint8Array };
 }
 
 /** Fetches, verifies and opens one clip. */
@@ -43,7 +47,7 @@ export async function openClip(session: Session, identities: string[], devicePub
   });
   opener.push(age);
   const opened = opener.end();
-  return { manifest, frames, poster: opened.poster, plaintext };
+  return { manifest, frames, poster: opened.poster, plaintext, sealed: { age, manifest: manifestBytes, signature } };
 }
 
 /** The frame shown at `t` ms: the last one at or before it. */
@@ -70,4 +74,20 @@ export function seekableFile(c: OpenClip): Blob {
   for (const p of c.plaintext) remux.push(p);
   remux.finish();
   return new Blob([out.subarray(0, size) as BlobPart], { type: 'video/x-matroska' });
+}
+
+/**
+ * One clip for someone outside the account (`sealbell phone share`): its file key wrapped for
+ * `to` (an age1… recipient) alone, the payload unchanged. The four files stock tools check:
+ * `<id>.age` (age -d), `<id>.manifest.json` and its `.minisig` (minisign -V -p device.pub).
+ */
+export function shareFiles(c: OpenClip, identities: string[], devicePub: string, to: string): { name: string; bytes: Uint8Array }[] {
+  const { header, oldLength } = rewrapHeader(c.sealed.age, identities, { to: to.trim() }, c.manifest.kem ?? 'x25519');
+  const id = c.manifest.clip;
+  return [
+    { name: `${id}.age`, bytes: concatBytes(header, c.sealed.age.subarray(oldLength)) },
+    { name: `${id}.manifest.json`, bytes: c.sealed.manifest },
+    { name: `${id}.manifest.json.minisig`, bytes: c.sealed.signature },
+    { name: 'device.pub', bytes: new TextEncoder().encode(devicePub) },
+  ];
 }

@@ -14,7 +14,7 @@
  */
 import { loadPhone, savePhone, type BrowserPhone } from './keystore.js';
 import { enroll, revoke, status, type DoorbellStatus } from './account.js';
-import { openClip, frameAt, seekableFile, type OpenClip } from './clips.js';
+import { openClip, frameAt, seekableFile, shareFiles, type OpenClip } from './clips.js';
 import { watchLive, type LiveView } from './live.js';
 import { Session, RelayError } from './relay.js';
 import { releaseStatus, registerWorker } from './release-client.js';
@@ -80,6 +80,16 @@ function painter(canvas: HTMLCanvasElement) {
     });
     return chain;
   };
+}
+
+/** Offers `blob` as a download named `name`. */
+function saveFile(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 const jpegUrl = (jpeg: Uint8Array) => URL.createObjectURL(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }));
@@ -240,7 +250,10 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
   const seek = h('input', { id: 'seek', type: 'range', min: '0', max: '0', step: '1', value: '0' });
   const time = h('span', { id: 'time', textContent: '' });
   const download = h('button', { id: 'download', type: 'button', textContent: 'Download' });
-  screen('clip', `Clip ${id}`, h('div', { cls: 'stage' }, canvas), h('div', { cls: 'controls' }, play, seek, time), h('p', {}, download, ' ', h('a', { href: `#/doorbell/${deviceId}`, textContent: 'back to the timeline' })));
+  const shareTo = h('input', { id: 'shareTo', placeholder: 'age1… recipient', autocomplete: 'off', spellcheck: false });
+  const share = h('button', { id: 'share', type: 'submit', textContent: 'Share this clip' });
+  const shareForm = h('form', { cls: 'card' }, h('p', {}, 'Hand this one clip to someone: its key is wrapped for their age recipient alone; nothing else of yours goes with it.'), h('label', {}, 'Their age recipient', shareTo), share);
+  screen('clip', `Clip ${id}`, h('div', { cls: 'stage' }, canvas), h('div', { cls: 'controls' }, play, seek, time), h('p', {}, download, ' ', h('a', { href: `#/doorbell/${deviceId}`, textContent: 'back to the timeline' })), shareForm);
   say('ok', 'fetching and checking the clip…');
   const c = await clip(deviceId, id);
   if (!c.frames.length) throw new RelayError(0, 'NO_FRAMES', 'this clip has no frame');
@@ -286,13 +299,16 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
     pause();
     show(Number(seek.value));
   };
-  download.onclick = () => {
-    const url = URL.createObjectURL(seekableFile(c));
-    const a = h('a', { href: url, download: `${id}.mkv` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  download.onclick = () => saveFile(seekableFile(c), `${id}.mkv`);
+  shareForm.onsubmit = (ev) => {
+    ev.preventDefault();
+    try {
+      const files = shareFiles(c, [phone!.identity], doorbellOf(deviceId).devicePub, shareTo.value);
+      for (const f of files) saveFile(new Blob([f.bytes as BlobPart]), f.name);
+      say('ok', `shared clip ${id}: ${files.map((f) => f.name).join(', ')} (age -d opens it; minisign -V -p device.pub checks it)`);
+    } catch (e) {
+      fail(e);
+    }
   };
   player = { stop: pause };
   show(0);
