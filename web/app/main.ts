@@ -29,6 +29,7 @@ interface AppState {
   liveFrames: number;
   firstLiveFrameMs?: number;
   release?: string;
+  releaseSigned?: boolean;
   revoked?: { passphrase: string };
 }
 
@@ -91,6 +92,9 @@ function saveFile(blob: Blob, name: string): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+const releaseText = () =>
+  app.release ? `app release ${app.release}${app.releaseSigned ? ', pinned (updates only when signed by the sealbell release key)' : ' (development build: not signed, not pinned)'}` : 'app release: not installed (no service worker)';
 
 const jpegUrl = (jpeg: Uint8Array) => URL.createObjectURL(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }));
 const localTime = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -351,7 +355,7 @@ async function settingsScreen(): Promise<void> {
   const words = h('textarea', { id: 'revokePassphrase', rows: 3, autocomplete: 'off', spellcheck: false, placeholder: 'the account passphrase' });
   const go = h('button', { id: 'revoke', type: 'submit', textContent: 'Revoke' });
   const form = h('form', { cls: 'card' }, h('h2', {}, 'Revoke a phone'), h('p', {}, 'Removes a lost or stolen phone from every doorbell and moves the account to a new passphrase.'), h('label', {}, 'Phone', who), h('label', {}, 'Passphrase', words), go);
-  const release = h('p', { id: 'release', textContent: app.release ? `app release ${app.release}` : 'app release: not installed yet' });
+  const release = h('p', { id: 'release', textContent: releaseText() });
   screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, form, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
   form.onsubmit = (ev) => {
     ev.preventDefault();
@@ -426,8 +430,9 @@ window.addEventListener('hashchange', go);
 go();
 void registerWorker((r) => {
   app.release = r.running;
+  app.releaseSigned = r.signed;
   const el = document.getElementById('release');
-  if (el) el.textContent = `app release ${r.running}`;
+  if (el) el.textContent = releaseText();
   if (r.refused) say('error', r.refused, 'RELEASE_UNSIGNED');
 }).catch(() => {
   // no service worker (an insecure origin): the app runs, without offline use or pinning
