@@ -12,7 +12,7 @@ import { bytesToHex, utf8Decode, utf8ToBytes } from '../src/bytes.js';
 import { encodePublicKey, signingKeyFromSeed } from '../src/minisign.js';
 import { startRelay, type Relay } from '../tools/relay/server.js';
 import { signAppDir, writeWebApp, buildWebApp } from '../tools/web/build.js';
-import { encodeRelease, parseRelease, signRelease, verifyRelease, checkFile } from '../web/release/format.js';
+import { encodeRelease, isNewer, parseRelease, signRelease, verifyRelease, checkFile } from '../web/release/format.js';
 import { errorCode, requireTool, run, seededRandom, tempDir } from './helpers.js';
 import { launchChromium } from './web-env.js';
 
@@ -51,6 +51,14 @@ describe('web app releases', function () {
       assert.equal(errorCode(() => verifyRelease(utf8ToBytes(v.release), signRelease(utf8ToBytes(v.release), other), v.pub)), 'MINISIGN_KEY');
       assert.equal(errorCode(() => checkFile(parseRelease(utf8ToBytes(v.release)), 'app.js', utf8ToBytes('alert(1)'))), 'RELEASE_FILE');
       assert.equal(errorCode(() => parseRelease(utf8ToBytes(v.release.replace('{"v":1', '{ "v":1')))), 'RELEASE_FORMAT');
+    });
+
+    it('orders versions part by part, numbers as numbers', () => {
+      assert.ok(isNewer('1.0.10', '1.0.9'));
+      assert.ok(isNewer('1.1', '1.0.9'));
+      assert.ok(isNewer('1.0.0.1', '1.0.0'));
+      assert.ok(!isNewer('1.0.0', '1.0.0'));
+      assert.ok(!isNewer('0.9', '1.0'));
     });
 
     it('a build is deterministic', async () => {
@@ -112,7 +120,7 @@ describe('web app releases', function () {
       // and a signature by another key
       fs.writeFileSync(path.join(dir, 'release.json.minisig'), signRelease(fs.readFileSync(path.join(dir, 'release.json')), signingKeyFromSeed(seededRandom('hostile key')(32))));
       await page.reload();
-      await waitState((s) => s.message?.code === 'RELEASE_UNSIGNED', 'the refusal shown');
+      await waitState((s) => s.message?.code === 'RELEASE_REFUSED', 'the refusal shown');
       const refused = await page.evaluate(state);
       assert.match(refused.message!.text, /the relay offered an app update that is not signed by the sealbell release key; still running release 1\.0\.0/);
       assert.equal(refused.message!.kind, 'error');
@@ -121,7 +129,7 @@ describe('web app releases', function () {
       await page.screenshot({ path: path.join(shots, 'refused.png'), fullPage: true });
       // A second start: still pinned, still said.
       await page.reload();
-      await waitState((s) => s.message?.code === 'RELEASE_UNSIGNED', 'the refusal shown again');
+      await waitState((s) => s.message?.code === 'RELEASE_REFUSED', 'the refusal shown again');
       assert.equal(await page.evaluate(() => (globalThis as unknown as { hostileRelay?: boolean }).hostileRelay), undefined);
 
       // A release the release key signed is taken.
@@ -130,6 +138,14 @@ describe('web app releases', function () {
       await page.reload();
       await waitState((s) => s.release === '1.0.1' && s.message === undefined, 'release 1.0.1 taken');
       assert.equal(await page.evaluate(() => fetch('app.js').then((r) => r.headers.get('x-sealbell-release'))), '1.0.1');
+
+      // Rolling back to the older signed release is refused too.
+      signAppDir(dir, key, '1.0.0');
+      await page.reload();
+      await waitState((s) => s.message?.code === 'RELEASE_REFUSED', 'the roll-back refused');
+      const rolled = await page.evaluate(state);
+      assert.match(rolled.message!.text, /the relay offered an older app release, which is not taken; still running release 1\.0\.1 \(release 1\.0\.0 is not newer than 1\.0\.1\)/);
+      assert.equal(rolled.release, '1.0.1');
     });
   });
 });

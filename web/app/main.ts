@@ -433,7 +433,7 @@ void registerWorker((r) => {
   app.releaseSigned = r.signed;
   const el = document.getElementById('release');
   if (el) el.textContent = releaseText();
-  if (r.refused) say('error', r.refused, 'RELEASE_UNSIGNED');
+  if (r.refused) say('error', r.refused, 'RELEASE_REFUSED');
 }).catch(() => {
   // no service worker (an insecure origin): the app runs, without offline use or pinning
 });

@@ -93,3 +93,22 @@ export function checkFile(r: AppRelease, path: string, bytes: Uint8Array): void 
   if (!f) throw new SealbellError('RELEASE_FILE', `${path} is not in release ${r.version}`);
   if (f.size !== bytes.length || f.sha256 !== bytesToHex(sha256(bytes))) throw new SealbellError('RELEASE_FILE', `${path} is not the file release ${r.version} lists (its SHA-256 differs)`);
 }
+
+/**
+ * Whether version `a` comes after `b`: compared part by part (split at . + -), numbers as
+ * numbers, else as text; a version that is a prefix of another comes first. A worker takes no
+ * older or equal release, so a relay cannot roll the app back to a signed release with a flaw.
+ */
+export function isNewer(a: string, b: string): boolean {
+  const pa = a.split(/[.+-]/);
+  const pb = b.split(/[.+-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    if (pa[i] === undefined) return false;
+    if (pb[i] === undefined) return true;
+    const [x, y] = [pa[i], pb[i]];
+    const numeric = /^\d+$/.test(x) && /^\d+$/.test(y);
+    const c = numeric ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c > 0;
+  }
+  return false;
+}

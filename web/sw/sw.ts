@@ -17,7 +17,7 @@
  */
 /// <reference lib="webworker" />
 import { utf8Decode } from '../../src/bytes.js';
-import { checkFile, parseRelease, RELEASE_FILE, SIGNATURE_FILE, verifyRelease, type AppRelease } from '../release/format.js';
+import { checkFile, isNewer, parseRelease, RELEASE_FILE, SIGNATURE_FILE, verifyRelease, type AppRelease } from '../release/format.js';
 
 declare const self: ServiceWorkerGlobalScope;
 /** the release public key (minisign text), set at build time; '' in a development build */
@@ -96,11 +96,16 @@ async function check(): Promise<ReleaseStatus> {
     const current = p ? await (await caches.open(PIN)).match(url(RELEASE_FILE)) : undefined;
     const same = current && utf8Decode(new Uint8Array(await current.arrayBuffer())) === utf8Decode(bytes);
     if (!same) {
-      await take(await offered());
+      const o = await offered();
+      if (p && RELEASE_PUB && !isNewer(o.release.version, p.release.version)) {
+        throw Object.assign(new Error(`release ${o.release.version} is not newer than ${p.release.version}`), { rollback: true });
+      }
+      await take(o);
       refused = undefined;
     }
   } catch (e) {
-    if (p) refused = `the relay offered an app update that is not signed by the sealbell release key; still running release ${p.release.version} (${(e as Error).message})`;
+    if (p && (e as { rollback?: boolean }).rollback) refused = `the relay offered an older app release, which is not taken; still running release ${p.release.version} (${(e as Error).message})`;
+    else if (p) refused = `the relay offered an app update that is not signed by the sealbell release key; still running release ${p.release.version} (${(e as Error).message})`;
   }
   const now = await pinned();
   return { running: now?.release.version, signed: RELEASE_PUB !== '', ...(refused ? { refused } : {}) };
