@@ -92,7 +92,7 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.match(await page.text(), /<html/i);
     assert.deepEqual(await (await fetch(`${appUrl}relay.json`)).json(), { relay: new URL(relayUrl).origin });
     const passed = await fetch(new URL('/v1/authorities/0000000000000000/devices', appUrl));
-    assert.deepEqual(await passed.json(), { devices: [] }, 'the relay API, passed through');
+    assert.deepEqual(await passed.json(), { authority: '0000000000000000', devices: [] }, 'the relay API, passed through');
     await serve.stop();
 
     // A second phone, with nothing but the passphrase (on stdin).
