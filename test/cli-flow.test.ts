@@ -84,12 +84,16 @@ describe('the sealbell command, end to end on loopback', function () {
     assert.ok(liveFrames > 0);
     assert.equal(framesIn(at('live.mkv')), liveFrames);
 
-    // The web viewer serves its page on loopback.
-    const viewer = start(['viewer', '--dir', at('phone1'), '--port', '0']);
-    const page = await fetch((await viewer.wait(/viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/))[1]);
+    // The phone web app, served for a self-hosted setup on loopback, with the relay's API behind it.
+    const serve = start(['phone', 'serve', '--relay', relayUrl, '--port', '0']);
+    const appUrl = (await serve.wait(/phone serve: open (http:\/\/127\.0\.0\.1:\d+\/app\/)/))[1];
+    const page = await fetch(appUrl);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
-    await viewer.stop();
+    assert.deepEqual(await (await fetch(`${appUrl}relay.json`)).json(), { relay: new URL(relayUrl).origin });
+    const passed = await fetch(new URL('/v1/authorities/0000000000000000/devices', appUrl));
+    assert.deepEqual(await passed.json(), { authority: '0000000000000000', devices: [] }, 'the relay API, passed through');
+    await serve.stop();
 
     // A second phone, with nothing but the passphrase (on stdin).
     const enrolled = ok(await sealbell(['phone', 'enroll', '--dir', at('phone2'), '--relay', relayUrl, '--name', 'kitchen tablet'], { input: `${passphrase.toUpperCase()}\n` }));

@@ -245,10 +245,10 @@ describe('commands a person can trust', function () {
   });
 
   describe('each failure is one clear line and a non-zero status', () => {
-    it('a port in use (relay, viewer): says which, and the relay makes no data folder', async () => {
+    it('a port in use (relay, phone serve): says which, and the relay makes no data folder', async () => {
       failsWithOneLine(await sealbell(['relay', '--port', String(relayPort), '--data', at('relay-2')]), new RegExp(`port ${relayPort} on 127\\.0\\.0\\.1 is already in use`));
       assert.ok(!fs.existsSync(at('relay-2')), 'no data folder or admin token before the port is bound');
-      failsWithOneLine(await sealbell(['viewer', '--port', String(relayPort), '--dir', at('phone1')]), new RegExp(`port ${relayPort} on 127\\.0\\.0\\.1 is already in use`));
+      failsWithOneLine(await sealbell(['phone', 'serve', '--port', String(relayPort), '--relay', `http://127.0.0.1:${relayPort}`]), new RegExp(`port ${relayPort} on 127\\.0\\.0\\.1 is already in use`));
     });
 
     it('a mistyped --dir: no such folder', async () => {

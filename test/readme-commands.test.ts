@@ -44,7 +44,7 @@ describe("README's commands, as written", function () {
     for (const s of background) await s.stop();
   });
 
-  it('run in order in a fresh folder: provision, relay, doorbell, init, setup, press, clips, fetch, watch, live, enroll, history, revoke, viewer, long press', async () => {
+  it('run in order in a fresh folder: provision, relay, doorbell, init, setup, press, clips, fetch, watch, live, enroll, history, revoke, phone serve, long press', async () => {
     const commands = readmeCommands();
     assert.ok(commands.length >= 15, 'the block was found');
     const dir = tempDir('readme');
@@ -59,7 +59,7 @@ describe("README's commands, as written", function () {
     for (const c of commands) {
       let line = c.line.replaceAll('8080', String(relayPort)).replaceAll('127.0.0.1:8081', `127.0.0.1:${setupPort}`);
       if (/sealbell doorbell --state/.test(line)) line += ` --setup-port ${setupPort}`;
-      if (/sealbell viewer/.test(line)) line += ' --port 0'; // its default, 8090, may be taken on this machine
+      if (/sealbell phone serve/.test(line)) line += ' --port 0'; // its default, 8090, may be taken on this machine
       line = line.replaceAll('<clip id>', clipId);
       const asks = /phone (setup|enroll|revoke)|--history/.test(line);
       const shell = new Running([], { shell: line, cwd: dir, input: asks ? `${passphrase}\n` : undefined });
@@ -70,8 +70,8 @@ describe("README's commands, as written", function () {
           doorbell = shell;
           await shell.wait(/setup endpoint: http/);
         } else if (/phone watch/.test(line)) await shell.wait(/watching/);
-        else if (/viewer/.test(line)) {
-          const url = (await shell.wait(/viewer: open (http:\/\/127\.0\.0\.1:\d+\S*)/))[1];
+        else if (/phone serve/.test(line)) {
+          const url = (await shell.wait(/phone serve: open (http:\/\/127\.0\.0\.1:\d+\S*)/))[1];
           assert.equal((await fetch(url)).status, 200);
         }
         continue;

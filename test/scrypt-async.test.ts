@@ -9,7 +9,8 @@ import { decryptWithPassphrase, decryptWithPassphraseAsync, encryptWithPassphras
 import { scryptSync, SCRYPT_WRITE_LOG_N } from '../src/age/scrypt.js';
 import { nodeScrypt } from '../tools/scrypt-async.js';
 import { deriveScalars, deriveScalarsAsync } from '../src/setup/spake2plus.js';
-import { newPassphrase, openEscrowAsync, sealEscrowAsync, openEscrow } from '../tools/phone/escrow.js';
+import { newPassphrase, openEscrow } from '../tools/phone/escrow.js';
+import { openEscrowAsync, sealEscrowAsync } from '../tools/phone/escrow-node.js';
 import { signingKeyFromSeed } from '../src/minisign.js';
 import { generateIdentity } from '../src/age/x25519.js';
 import { seededRandom } from './helpers.js';

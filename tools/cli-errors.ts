@@ -49,7 +49,7 @@ const FILES: Record<string, (e: SystemError) => string> = {
   EISDIR: (e) => `is a folder, not a file: ${e.path}`,
   EEXIST: (e) => `already exists: ${e.path}`,
   EMFILE: () => 'too many open files',
-  EADDRINUSE: (e) => `port ${e.port} on ${e.address} is already in use (another relay or viewer?): stop it or choose another with --port`,
+  EADDRINUSE: (e) => `port ${e.port} on ${e.address} is already in use (another relay or phone serve?): stop it or choose another with --port`,
   EADDRNOTAVAIL: (e) => `cannot listen on ${e.address}: not an address of this machine (--host)`,
 };
 

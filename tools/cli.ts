@@ -11,7 +11,6 @@ import { phoneCommand, PHONE_USAGE } from './phone/cli.js';
 import { doorbellCommand, DOORBELL_USAGE } from './doorbell/command.js';
 import { releaseCommand, RELEASE_USAGE } from './release/command.js';
 import { STATE_FILES } from '../hosts/node/doorbell.js';
-import { startViewer } from './viewer/server.js';
 import { portFree, portNumber, positiveInt, untilStopped, UsageError } from './cli-args.js';
 import { reportFailure } from './cli-errors.js';
 import { checkClip, clipPaths } from './clip-check.js';
@@ -47,16 +46,18 @@ commands:
                It logs one line per connection, upload, refusal and roster change (no secrets).
                With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
                --tls-key (PEM) it serves https:// and wss://; else plain http://.
+               It serves the phone web app at /app/ (--app DIR: a built, signed release;
+               else a development build).
                The admin token (registers doorbells) is $SEALBELL_ADMIN_TOKEN, else DIR/admin-token
                (made on first start, mode 0600).
-  phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live|retention|delete|…>
+  phone      the owner's side: sealbell phone <init|setup|register|enroll|pq-upgrade|revoke|status|clips|fetch|watch|live|retention|delete|serve|…>
                (sealbell phone help for details)
   release    the project's release key and signed firmware releases
                sealbell release keygen [--out release]
                sealbell release sign IMAGE --key release.key --board B --version V --security N
+               sealbell release build-app --out DIR [--pub release.pub] [--version V]
+               sealbell release sign-app DIR --key release.key [--version V]
                (sealbell release help for details)
-  viewer     a web page on 127.0.0.1 that decrypts live view and clips in the browser
-               sealbell viewer --dir PHONE_DIR [--port 8090] [--device ID]
   verify     check a clip against its signed manifest
                sealbell verify CLIP.age --pub DEVICE.pub [-i PHONE.key] [--out VIDEO.mkv]
                [--manifest FILE] [--signature FILE]
@@ -121,11 +122,13 @@ const commands: Record<string, Handler> = {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'quota-mb': { type: 'string' },
+        app: { type: 'string' },
       },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
     const quotaMb = values['quota-mb'] === undefined ? undefined : Number(values['quota-mb']);
     if (quotaMb !== undefined && !(/^[0-9]+$/.test(values['quota-mb']!) && quotaMb >= 1 && quotaMb <= 1 << 30)) throw new UsageError('--quota-mb must be a whole number of MiB, at least 1');
+    if (values.app && !fs.existsSync(path.join(values.app, 'index.html'))) throw new SealbellError('NO_SUCH_DIR', `${values.app} holds no built web app (sealbell release build-app --out DIR)`);
     const format = values['log-format'] as LogFormat;
     if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
     const log = relayLogger(format);
@@ -141,25 +144,12 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log, quotaBytes: quotaMb === undefined ? undefined : quotaMb * 1024 * 1024 });
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log, quotaBytes: quotaMb === undefined ? undefined : quotaMb * 1024 * 1024, app: { dir: values.app } });
     log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();
     await relay.close();
     log('relay: stopped');
-  },
-
-  async viewer(args) {
-    const { values } = parseArgs({
-      args,
-      options: { dir: { type: 'string', default: 'sealbell-phone' }, port: { type: 'string', default: '8090' }, device: { type: 'string' } },
-    });
-    const port = portNumber(values.port!);
-    if (values.dir && !fs.existsSync(values.dir)) throw new SealbellError('NO_SUCH_DIR', `no such folder: ${values.dir} (give the phone's folder with --dir)`);
-    const viewer = await startViewer({ port, phoneDir: values.dir, deviceId: values.device, log: (l) => console.log(l) });
-    console.log(`viewer: open ${viewer.url} (Ctrl-C to stop)`);
-    await untilStopped();
-    await viewer.close();
   },
 
   async phone(args) {

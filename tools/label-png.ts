@@ -42,7 +42,7 @@ const GLYPH_H = 7;
 const ADVANCE = GLYPH_W + 1;
 
 /** A greyscale image: 0 ink, 255 paper. */
-interface Canvas {
+export interface Canvas {
   width: number;
   height: number;
   pixels: Uint8Array;
@@ -101,7 +101,7 @@ export function labelPng(qrText: string, manualCode: string, moduleSize = 8): Ui
 }
 
 /** PNG (RFC 2083): 8-bit greyscale, no filtering, one IDAT. */
-function encodeGreyPng(c: Canvas): Uint8Array {
+export function encodeGreyPng(c: Canvas): Uint8Array {
   const raw = new Uint8Array((c.width + 1) * c.height);
   for (let y = 0; y < c.height; y++) raw.set(c.pixels.subarray(y * c.width, (y + 1) * c.width), y * (c.width + 1) + 1);
   const ihdr = new Uint8Array(13);

@@ -76,11 +76,12 @@ export const nobleBackend: CryptoBackend = {
 export const systemRandom: Random = (n) => {
   const out = new Uint8Array(n);
   // getRandomValues fills at most 65536 bytes per call.
-  for (let i = 0; i < n; i += 65536) globalThis.crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  for (let i = 0; i < n; i += 65536) platformCrypto().getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
   return out;
 };
 
-declare global {
-  // Not in ES2022's lib; Node has it, hosts/moddable installs it.
-  var crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
-}
+/**
+ * Not in ES2022's lib; Node and browsers have it, hosts/moddable installs it. Read through a
+ * cast rather than declared global, so the web app's DOM lib (its own `crypto`) does not clash.
+ */
+const platformCrypto = () => (globalThis as unknown as { crypto: { getRandomValues<T extends Uint8Array>(array: T): T } }).crypto;

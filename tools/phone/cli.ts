@@ -7,7 +7,8 @@ import { parseSetupCode } from '../../src/setup/setup-code.js';
 import { MAX_ATTEMPTS } from '../../src/setup/protocol.js';
 import { readHiddenLine, readSecret, typingAtTerminal } from '../secret-input.js';
 import { describeFailure } from '../cli-errors.js';
-import { positiveInt, untilStopped, UsageError } from '../cli-args.js';
+import { portFree, portNumber, positiveInt, untilStopped, UsageError } from '../cli-args.js';
+import { startPhoneServer } from '../web/phone-serve.js';
 import { phoneInitAsync } from './init.js';
 import { phoneSetup } from './setup.js';
 import { enrollFromRelay, phoneLogin, pqUpgradeOnRelay, revokeOnRelay, unlockCurrentAccount } from './relay-sync.js';
@@ -81,6 +82,9 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              says so and reconnects
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
+  serve    the phone web app for a self-hosted setup: http://127.0.0.1:P/app/, passing the
+             relay's API through (Ctrl-C to stop); the app enrolls with the passphrase and keeps
+             its keys in the browser   --relay URL [--port 8090] [--app DIR: a built, signed app]
 `;
 
 /** --wait S: how long to wait for each doorbell's acknowledgement; progress on stderr (stdout stays the result). */
@@ -421,6 +425,16 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       const r = await phoneLive({ dir: existingDir(values.dir!), deviceId: values.device, seconds, out: need(values.out, '--out FILE'), log: (l) => console.log(l) });
       const dropped = r.dropped.replayed + r.dropped.late + r.dropped.forged;
       console.log(`live: ${r.frames} frames decrypted into ${r.out}${dropped ? `; ${dropped} records dropped (replayed ${r.dropped.replayed}, late ${r.dropped.late}, forged ${r.dropped.forged})` : ''}`);
+      return;
+    }
+    case 'serve': {
+      const { values } = parseArgs({ args, options: { relay: { type: 'string' }, port: { type: 'string', default: '8090' }, app: { type: 'string' } } });
+      const port = portNumber(values.port!);
+      await portFree(port, '127.0.0.1');
+      const s = await startPhoneServer({ port, relayUrl: need(values.relay, '--relay URL'), appDir: values.app && existingDir(values.app) });
+      console.log(`phone serve: open ${s.url} (relay ${values.relay}; Ctrl-C to stop)`);
+      await untilStopped();
+      await s.close();
       return;
     }
     case undefined:

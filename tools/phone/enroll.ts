@@ -8,14 +8,12 @@
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { encodeAuthKey, signRoster, type SignedRoster } from '../../src/roster/roster.js';
-import { encodeRosterRun } from '../../src/roster/bundle.js';
-import { accountSigners, type EditBase } from './roster-sync.js';
+import { type EditBase } from './roster-sync.js';
 import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, writeRoster, type AccountKeys } from './state.js';
 import { openEscrow } from './escrow.js';
 import { identityKem } from '../../src/age/recipients.js';
 import { newPhoneKeys } from './init.js';
-import { rosterEntry, withPhone } from './roster-edit.js';
+import { enrollUpdates, type RosterUpdate } from './roster-edit.js';
 
 export interface PhoneEnrollArgs {
   dir: string;
@@ -36,21 +34,7 @@ export interface PhoneEnrollArgs {
   random?: Random;
 }
 
-export interface RosterUpdate {
-  deviceId: string;
-  /** the new roster */
-  roster: SignedRoster;
-  /**
-   * what to deliver to the doorbell: the new roster's bundle, after any not yet acknowledged
-   * successors it builds on (a run, bundle.ts)
-   */
-  bundle: Uint8Array;
-}
-
-/** The update: `roster` after the run it builds on. */
-export function rosterUpdate(roster: SignedRoster, run: SignedRoster[] = []): RosterUpdate {
-  return { deviceId: roster.roster.device, roster, bundle: encodeRosterRun([...run, roster]) };
-}
+export { rosterUpdate, type RosterUpdate } from './roster-edit.js';
 
 export interface PhoneEnrollResult {
   recipient: string;
@@ -63,13 +47,7 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const account = a.account ?? openEscrow(a.escrow, a.passphrase);
   const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
   const phone = newPhoneKeys(a.name, random, identityKem(account.history));
-  const signers = accountSigners(account);
-  const updates = bases.map((c) => {
-    const next = withPhone(c.base.roster, rosterEntry(phone));
-    // A doorbell still on an authority the account rotated away from: this update hands it over too.
-    const handover = c.signer === 0 ? {} : { handover: encodeAuthKey(account.authority.publicKey) };
-    return rosterUpdate(signRoster({ ...next, ...handover }, signers[c.signer]), c.run);
-  });
+  const updates = enrollUpdates(account, bases, phone);
   writeAuthorityPub(a.dir, account);
   writePhone(a.dir, phone);
   writeEscrow(a.dir, a.escrow);

@@ -28,11 +28,10 @@ import { SealbellError } from '../../src/errors.js';
 import { utf8Decode, utf8ToBytes } from '../../src/bytes.js';
 import { nobleAead } from '../../src/crypto/noble.js';
 import { decryptWithPassphrase, decryptWithPassphraseAsync, encryptWithPassphrase, encryptWithPassphraseAsync } from '../../src/age/file.js';
-import { SCRYPT_WRITE_LOG_N } from '../../src/age/scrypt.js';
+import { SCRYPT_WRITE_LOG_N, type AsyncScrypt } from '../../src/age/scrypt.js';
 import { ageIdentity } from '../../src/age/recipients.js';
 import { signingKeyFromSeed } from '../../src/minisign.js';
-import type { AccountKeys } from './state.js';
-import { nodeScrypt } from '../scrypt-async.js';
+import type { AccountKeys } from './account-core.js';
 
 export function newPassphrase(random: Random): string {
   return entropyToMnemonic(random(16), wordlist);
@@ -133,15 +132,15 @@ function inflatedWork(e: unknown): unknown {
   return e;
 }
 
-/** sealEscrow with scrypt off the event loop: what the commands use. */
-export function sealEscrowAsync(a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Promise<Uint8Array> {
-  return encryptWithPassphraseAsync(encodeAccount(a), utf8ToBytes(normalizePassphrase(passphrase)), random, nobleAead, nodeScrypt, logN);
+/** sealEscrow with an asynchronous scrypt (Node's thread pool: escrow-node.ts; the web app: noble's scryptAsync). */
+export function sealEscrowWith(kdf: AsyncScrypt, a: AccountKeys, passphrase: string, random: Random, logN = SCRYPT_WRITE_LOG_N): Promise<Uint8Array> {
+  return encryptWithPassphraseAsync(encodeAccount(a), utf8ToBytes(normalizePassphrase(passphrase)), random, nobleAead, kdf, logN);
 }
 
-/** openEscrow with scrypt off the event loop (seconds at 2^18); the same errors. */
-export async function openEscrowAsync(escrow: Uint8Array, passphrase: string): Promise<AccountKeys> {
+/** openEscrow with an asynchronous scrypt (seconds at 2^18); the same errors. */
+export async function openEscrowWith(kdf: AsyncScrypt, escrow: Uint8Array, passphrase: string): Promise<AccountKeys> {
   try {
-    return parseAccount(await decryptWithPassphraseAsync(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, nodeScrypt, SCRYPT_WRITE_LOG_N));
+    return parseAccount(await decryptWithPassphraseAsync(escrow, utf8ToBytes(normalizePassphrase(passphrase)), nobleAead, kdf, SCRYPT_WRITE_LOG_N));
   } catch (e) {
     throw inflatedWork(e);
   }

@@ -6,11 +6,13 @@
 import type { Random } from '../../src/host.js';
 import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
-import { anyIdentityToRecipient, generateAgeIdentity, type Kem } from '../../src/age/recipients.js';
+import { generateAgeIdentity, type Kem } from '../../src/age/recipients.js';
 import { encodePublicKey, signingKeyFromSeed } from '../../src/minisign.js';
 import { hasPhone, writeAuthorityPub, writeEscrow, writePhone, type AccountKeys, type PhoneKeys } from './state.js';
-import { newPassphrase, sealEscrow, sealEscrowAsync } from './escrow.js';
+import { newPassphrase, sealEscrow } from './escrow.js';
+import { sealEscrowAsync } from './escrow-node.js';
 import { accountIdFor, escrowWriteToken, writeEscrowRecord } from './relay-sync.js';
+import { newPhoneKeys } from './account-core.js';
 
 export interface PhoneInitOptions {
   name?: string;
@@ -38,11 +40,7 @@ export interface PhoneInitResult {
   escrowPath: string;
 }
 
-/** A phone's keys; `kem` is the account's kind (a roster never mixes classic and post-quantum). */
-export function newPhoneKeys(name: string, random: Random, kem: Kem = 'x25519'): PhoneKeys {
-  const identity = generateAgeIdentity(kem, random);
-  return { name, identity, recipient: anyIdentityToRecipient(identity), auth: signingKeyFromSeed(random(32)) };
-}
+export { newPhoneKeys } from './account-core.js';
 
 export function phoneInit(dir: string, o: PhoneInitOptions = {}): PhoneInitResult {
   const random = o.random ?? systemRandom;

@@ -1,7 +1,7 @@
 /**
  * The phone's end of a live-view socket (docs/relay-api.md, "Live view"),
  * without any platform code: `sealbell phone live` (Node, tools/phone/live.ts)
- * and the web viewer (browser, tools/viewer/app.ts) both feed it the socket's
+ * and the web app (browser, web/app/live.ts) both feed it the socket's
  * messages. It sends one start message carrying 16 fresh random bytes, signed with
  * the phone's roster auth key together with its clock and the session id, checks
  * the device's signed opening against them, then opens records as they come

@@ -9,11 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { SealbellError } from '../../src/errors.js';
-import { utf8ToBytes } from '../../src/bytes.js';
-import { decodePublicKey, keyIdHex, keyIdOf, sign, signingKeyFromSeed, verify, type SigningKey } from '../../src/minisign.js';
+import { keyIdHex, signingKeyFromSeed } from '../../src/minisign.js';
 import { credentialToken } from '../../src/setup/records.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { newToken } from '../relay/tokens.js';
@@ -25,46 +22,14 @@ import { generateAgeIdentity, identityKem } from '../../src/age/recipients.js';
 import { phoneEnroll, type PhoneEnrollResult, type RosterUpdate } from './enroll.js';
 import { phonePqUpgrade, type PhonePqUpgradeResult } from './pq-upgrade.js';
 import { phoneRevoke } from './revoke.js';
-import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, normalizePassphrase, openEscrowAsync, sealEscrowAsync } from './escrow.js';
+import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase } from './escrow.js';
+import { openEscrowAsync, sealEscrowAsync } from './escrow-node.js';
 import { listDevices, readDevice, readPhone, unlockAccountAsync, writeAuthorityPub, writeDevice, writeEscrow, writeRoster, type AccountKeys } from './state.js';
 import { accountSigners, ackedRoster, confirmUpdates, editBase, type Confirmation, type EditBase, type WaitOptions } from './roster-sync.js';
 import { trustRelayCa } from '../relay/client-http.js';
+import { accountIdFor, checkEndorsement, endorseDevice, escrowWriteToken } from './account-core.js';
 
-/**
- * The escrow's write token on the relay, from the passphrase too: any phone that knows the
- * passphrase may replace the escrow or drop it (a revocation does), nobody else.
- */
-export function escrowWriteToken(passphrase: string): string {
-  return bytesToHex(sha256(utf8ToBytes(`sealbell escrow write token v1\n${normalizePassphrase(passphrase)}`)));
-}
-
-/** Where the account's escrow lives on a relay: derived from the passphrase, so a new phone needs nothing else. */
-export function accountIdFor(passphrase: string): string {
-  // The passphrase carries 128 bits of entropy: a fast hash of it reveals nothing useful.
-  return bytesToHex(sha256(utf8ToBytes(`sealbell account id v1\n${normalizePassphrase(passphrase)}`)).subarray(0, 8)).toUpperCase();
-}
-
-const endorsementComment = (deviceId: string) => `sealbell device-key ${deviceId}`;
-
-/** The account authority vouches for a doorbell's key (learnt over the SPAKE2+ channel at setup). */
-export function endorseDevice(authority: SigningKey, deviceId: string, publicKeyText: string): string {
-  return sign(utf8ToBytes(publicKeyText), authority, endorsementComment(deviceId), 'sealbell: the account authority endorses this doorbell key');
-}
-
-/** DEVICE_KEY unless the account authority endorsed exactly this key for this device. */
-export function checkEndorsement(authority: Uint8Array, deviceId: string, publicKeyText: string, endorsement: string | undefined): void {
-  const fail = (why: string): never => {
-    throw new SealbellError('DEVICE_KEY', `the relay's key for doorbell ${deviceId} is not endorsed by this account: ${why}`);
-  };
-  if (!endorsement) fail('no endorsement');
-  let comment = '';
-  try {
-    comment = verify(utf8ToBytes(publicKeyText), endorsement!, { keyId: keyIdOf(authority), publicKey: authority });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (comment !== endorsementComment(deviceId) || keyIdHex(decodePublicKey(publicKeyText).keyId) !== deviceId) fail('it is for another doorbell');
-}
+export { accountIdFor, checkEndorsement, endorseDevice, escrowWriteToken } from './account-core.js';
 
 // --- escrow on the relay -------------------------------------------------------------------
 

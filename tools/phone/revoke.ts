@@ -7,14 +7,11 @@
  * every doorbell of the account: the removed member's copy of the old account keys then
  * signs nothing a doorbell takes and opens nothing recorded afterwards.
  */
-import { SealbellError } from '../../src/errors.js';
-import { anyIdentityToRecipient } from '../../src/age/recipients.js';
-import { encodeAuthKey, signRoster, successor, type Roster, type SignedRoster } from '../../src/roster/roster.js';
+import type { SignedRoster } from '../../src/roster/roster.js';
 import type { SigningKey } from '../../src/minisign.js';
 import { listDevices, readRoster, verifyBundle, writeRoster, type AccountKeys } from './state.js';
-import { withoutPhone } from './roster-edit.js';
-import { rosterUpdate, type RosterUpdate } from './enroll.js';
-import { accountSigners, type EditBase } from './roster-sync.js';
+import { revokeUpdates, type RosterUpdate } from './roster-edit.js';
+import type { EditBase } from './roster-sync.js';
 
 export interface PhoneRevokeArgs {
   dir: string;
@@ -46,24 +43,7 @@ export function phoneRevoke(a: PhoneRevokeArgs): RosterUpdate[] {
     for (const id of listDevices(a.dir)) consider(readRoster(a.dir, id, key));
     for (const b of a.rosters ?? []) consider(verifyBundle(b, key));
   }
-  const all = [...newest.values()];
-  const targets = all.filter((s) => !a.deviceId || s.base.roster.device === a.deviceId);
-  if (targets.length === 0) throw new SealbellError('PHONE_STATE', a.deviceId ? `no roster known for ${a.deviceId}` : 'no doorbell roster known to this phone');
-  const removeFrom = targets.filter((s) => (!a.deviceId ? hasPhoneIn(s.base, a.phone) : true));
-  if (removeFrom.length === 0) throw new SealbellError('PHONE_NOT_FOUND', `no phone "${a.phone}" in any known roster`);
-  const r = a.rotate;
-  // A rotation reaches every doorbell of the account: one left on the old authority would
-  // still take rosters signed with the removed member's copy of it.
-  const edited = (r ? all : removeFrom).map((s) => {
-    const base = s.base.roster;
-    let next: Roster = removeFrom.includes(s) ? withoutPhone(base, a.phone) : successor(base, {});
-    if (r) next = { ...next, history: anyIdentityToRecipient(r.history), handover: encodeAuthKey(r.authority.publicKey) };
-    return rosterUpdate(signRoster(next, accountSigners(account)[s.signer]), s.run);
-  });
+  const edited = revokeUpdates({ all: [...newest.values()], who: a.phone, deviceId: a.deviceId, account, rotate: a.rotate });
   if (a.keep !== false) for (const u of edited) writeRoster(a.dir, u.roster);
   return edited;
-}
-
-function hasPhoneIn(s: SignedRoster, who: string): boolean {
-  return s.roster.phones.some((p) => p.name === who || p.recipient === who || p.auth === who);
 }

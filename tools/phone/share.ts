@@ -13,24 +13,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Random } from '../../src/host.js';
-import { systemRandom } from '../../src/crypto/noble.js';
 import { SealbellError } from '../../src/errors.js';
-import { MAX_HEADER_BYTES, parseHeader, type Stanza } from '../../src/age/format.js';
-import { encodeHeader, openHeader } from '../../src/age/header.js';
-import { ageIdentity, checkAnyRecipient, wrapFileKey } from '../../src/age/recipients.js';
-import { wrapScrypt } from '../../src/age/scrypt.js';
+import { MAX_HEADER_BYTES } from '../../src/age/format.js';
+import { rewrapHeader, type ShareTarget } from './share-core.js';
 import { decodeManifest, isSafeId } from '../../src/clip/manifest.js';
 import { checkClip, clipPaths, streamFile, type ClipPaths } from '../clip-check.js';
 import { readDevice, readPhone } from './state.js';
 
-export interface ShareTarget {
-  /** an age1… or age1pq1… recipient */
-  to?: string;
-  /** or a passphrase (an scrypt stanza, alone in the header) */
-  passphrase?: Uint8Array;
-  /** scrypt work factor (tests lower it; default age's 18) */
-  logN?: number;
-}
+export type { ShareTarget } from './share-core.js';
 
 export interface ShareClipOptions extends ShareTarget {
   clip: ClipPaths;
@@ -51,34 +41,14 @@ export interface SharedClip {
 
 /** Re-wraps one clip's file key for `to` (or a passphrase) and writes the bundle. */
 export function shareClip(o: ShareClipOptions): SharedClip {
-  if ((o.to === undefined) === (o.passphrase === undefined)) {
-    throw new SealbellError('SHARE_TARGET', 'share needs exactly one of a recipient (--to age1…) or a passphrase');
-  }
   // The whole clip is checked first: signature, payload hash, every chunk. A clip that does
   // not verify is not handed on.
   const { manifest, opened } = checkClip(o.clip, o.devicePub, { identities: o.identities });
-  const kem = manifest.kem ?? 'x25519';
-  if (o.to !== undefined && checkAnyRecipient(o.to) !== kem) {
-    // A classic stanza on a post-quantum clip would undo its protection (and its manifest's
-    // kem would no longer match); a post-quantum stanza on a classic clip adds nothing.
-    throw new SealbellError('AGE_KEM_MIX', `clip ${manifest.clip} is sealed to ${kem} recipients: share it to ${kem === 'x25519' ? 'an age1…' : 'an age1pq1…'} recipient (or with a passphrase)`);
-  }
-
   const fd = fs.openSync(o.clip.age, 'r');
   const head = new Uint8Array(MAX_HEADER_BYTES);
   const got = fs.readSync(fd, head, 0, head.length, 0);
   fs.closeSync(fd);
-  const header = parseHeader(head.subarray(0, got));
-  if (!header) throw new SealbellError('TRUNCATED', 'the clip is truncated inside its header');
-  const fileKey = openHeader(header, o.identities.map(ageIdentity));
-  let newHeader: Uint8Array;
-  try {
-    const random = o.random ?? systemRandom;
-    const stanza: Stanza = o.to !== undefined ? wrapFileKey(fileKey, o.to, random) : wrapScrypt(fileKey, o.passphrase!, random, o.logN);
-    newHeader = encodeHeader(fileKey, [stanza]);
-  } finally {
-    fileKey.fill(0);
-  }
+  const { header: newHeader, oldLength } = rewrapHeader(head.subarray(0, got), o.identities, o, manifest.kem ?? 'x25519', o.random);
 
   fs.mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, manifest.clip);
@@ -94,7 +64,7 @@ export function shareClip(o: ShareClipOptions): SharedClip {
   const outFd = fs.openSync(part, 'w');
   try {
     fs.writeSync(outFd, newHeader);
-    let skip = header.length;
+    let skip = oldLength;
     streamFile(o.clip.age, (b) => {
       const from = Math.min(skip, b.length);
       skip -= from;

@@ -22,40 +22,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { base64 } from '@scure/base';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { SealbellError } from '../../src/errors.js';
 import { formatIdentityFile, parseIdentityFile } from '../../src/age/identity-file.js';
 import { anyIdentityToRecipient } from '../../src/age/recipients.js';
 import { decodePublicKey, encodePublicKey, signingKeyFromSeed, type SigningKey } from '../../src/minisign.js';
-import { openEscrow, openEscrowAsync } from './escrow.js';
+import { openEscrow } from './escrow.js';
+import { openEscrowAsync } from './escrow-node.js';
 import { trustRelayCa } from '../relay/client-http.js';
 import { verifyRoster, type SignedRoster } from '../../src/roster/roster.js';
 import { encodeRosterBundle, parseRosterBundle } from '../../src/roster/bundle.js';
 
-export interface PhoneKeys {
-  name: string;
-  /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…: the one the roster seals to */
-  identity: string;
-  recipient: string;
-  /** earlier identities of this phone (before `phone pq-upgrade`): they open its older clips */
-  previous?: string[];
-  /** Ed25519 key for relay challenge-response */
-  auth: SigningKey;
-}
-
-export interface AccountKeys {
-  authority: SigningKey;
-  /** AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) of the account history recipient */
-  history: string;
-  /**
-   * earlier history identities, newest first (before the account moved to post-quantum, or a
-   * revocation rotated it): they open older clips
-   */
-  previous?: string[];
-  /** authorities a revocation rotated away from, newest first (escrow.ts) */
-  previousAuthorities?: SigningKey[];
-}
+export type { AccountKeys, PhoneKeys } from './account-core.js';
+import type { AccountKeys, PhoneKeys } from './account-core.js';
 
 export interface DeviceRecord {
   deviceId: string;
@@ -154,7 +133,7 @@ export function writeEscrow(dir: string, escrow: Uint8Array): string {
   return p;
 }
 
-export const authKeyPublic = (k: SigningKey): Uint8Array => ed25519.getPublicKey(k.secretKey);
+export { authKeyPublic } from './account-core.js';
 
 function deviceDir(dir: string, deviceId: string): string {
   if (!/^[0-9A-F]{16}$/.test(deviceId)) throw new SealbellError('PHONE_STATE', `not a device id: ${deviceId.slice(0, 40)}`);

@@ -7,22 +7,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { concatBytes, utf8ToBytes } from '../../src/bytes.js';
+import { authMessage } from './phone-auth-message.js';
 import { RelayError } from './errors.js';
 import { decodeBase64, type PhoneKeyPolicy } from './phone-keys.js';
 import { newToken, tokenHash } from './tokens.js';
 
-export const AUTH_CONTEXT = 'sealbell-relay-auth-v1';
 export const CHALLENGE_BYTES = 32;
 /** sessions at most, and challenges at most over all sources (each source is also held to its own share) */
 const MAX_OUTSTANDING = 100_000;
 /** challenges one source address may have outstanding: a flood from one address cannot crowd out others */
 export const MAX_CHALLENGES_PER_SOURCE = 256;
 
-/** The exact bytes a phone signs to log in. */
-export function authMessage(challenge: Uint8Array, origin: string): Uint8Array {
-  return concatBytes(utf8ToBytes(AUTH_CONTEXT), challenge, utf8ToBytes(origin));
-}
+export { AUTH_CONTEXT, authMessage } from './phone-auth-message.js';
 
 export interface PhoneSession {
   device: string;

@@ -17,6 +17,7 @@ import { ClipEvents } from './clip-events.js';
 import { CLOSE, DeviceSession, sharedWindow } from './device-session.js';
 import { RelayError, requireId } from './errors.js';
 import { DEFAULT_LIMITS, HttpApi, pathSegments, type RelayLimits } from './http-api.js';
+import { handleWebApp, type WebAppSource } from '../web/serve.js';
 import { PhoneAuth } from './phone-auth.js';
 import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
@@ -56,6 +57,8 @@ export interface RelayOptions {
   retentionIntervalMs?: number;
   /** sees every live frame forwarded to a phone (tests) */
   liveTap?: (device: string, frame: Uint8Array) => void;
+  /** the phone web app at /app/ (tools/web/serve.ts): a built folder, else a development build made on first use */
+  app?: WebAppSource;
 }
 
 export interface RelayStats {
@@ -171,6 +174,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     res.on('finish', () => {
       if (res.statusCode >= 400) metrics.refused(`http_${res.statusCode}`);
     });
+    if (handleWebApp(o.app ?? {}, req, res)) return;
     if (!ops.handle(req, res) && !owner.handle(req, res)) void api.handle(req, res);
   };
   // https.Server has http.Server's API (requests, upgrades, timeouts) over TLS.

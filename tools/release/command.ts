@@ -12,6 +12,7 @@ import { keyIdHex } from '../../src/minisign.js';
 import { signRelease, type ReleaseManifest, type Signed } from '../../src/update/release.js';
 import { UsageError } from '../cli-args.js';
 import { readSecretKey, releaseKeygen } from './keys.js';
+import { signAppDir, writeWebApp } from '../web/build.js';
 
 export const RELEASE_USAGE = `
 sealbell release <command>
@@ -21,6 +22,11 @@ sealbell release <command>
              IMAGE --key release.key --board BOARD --version VERSION --security N
              [--out FILE, default IMAGE.release.json; the signature goes to FILE.minisig]
              Check it with: minisign -Vm FILE -p release.pub
+  build-app  build the phone web app into DIR (deterministic), its service worker taking
+             updates signed by the release key   --out DIR [--pub release.pub] [--version V]
+  sign-app   sign a built web app: DIR/release.json (every file's SHA-256) and
+             DIR/release.json.minisig   DIR --key release.key [--version V]
+             Check it with: minisign -Vm DIR/release.json -p release.pub; then sha256sum
 `;
 
 export interface ReleaseSignArgs {
@@ -69,6 +75,22 @@ export async function releaseCommand(argv: string[]): Promise<void> {
       const m = r.value;
       console.log(`release ${m.version} for ${m.board}, security ${m.security}, ${m.size} bytes, sha256 ${m.sha256}`);
       console.log(`manifest: ${r.manifestFile}; signature (release key ${r.keyId}): ${path.basename(r.signatureFile)}`);
+      return;
+    }
+    case 'build-app': {
+      const { values } = parseArgs({ args, options: { out: { type: 'string' }, pub: { type: 'string' }, version: { type: 'string' } } });
+      if (!values.out) throw new UsageError('release build-app needs --out DIR');
+      const releasePub = values.pub ? fs.readFileSync(values.pub, 'utf8') : undefined;
+      const files = await writeWebApp(values.out, { releasePub, version: values.version });
+      console.log(`web app: ${files.size} files in ${values.out}${releasePub ? '' : ' (development build: no release key built in)'}`);
+      return;
+    }
+    case 'sign-app': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { key: { type: 'string' }, version: { type: 'string' } } });
+      if (positionals.length !== 1 || !values.key) throw new UsageError('release sign-app needs DIR and --key release.key');
+      const key = readSecretKey(values.key);
+      const r = signAppDir(positionals[0], key, values.version);
+      console.log(`web app release ${r.version}: ${r.files} files listed in ${path.join(positionals[0], 'release.json')}, signed by release key ${keyIdHex(key.keyId)}`);
       return;
     }
     case undefined:

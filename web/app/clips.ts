@@ -1,0 +1,93 @@
+/**
+ * Recorded clips in the page: fetched from the relay, the manifest's signature checked with
+ * the doorbell's key, the payload checked against its hash and decrypted with the phone's
+ * identity (src/clip/opener.ts), then shown frame by frame and written as a seekable
+ * Matroska file for download (tools/phone/seekable-remux.ts), all in the browser.
+ */
+import { nobleBackend } from '../../src/crypto/noble.js';
+import { decodePublicKey } from '../../src/minisign.js';
+import { ClipOpener } from '../../src/clip/opener.js';
+import { verifySignedManifest } from '../../src/clip/signed-manifest.js';
+import type { ClipManifest } from '../../src/clip/manifest.js';
+import { SealbellError } from '../../src/errors.js';
+import { SeekableRemux } from '../../tools/phone/seekable-remux.js';
+import { rewrapHeader } from '../../tools/phone/share-core.js';
+import { concatBytes } from '../../src/bytes.js';
+import type { Session } from './relay.js';
+
+export interface ClipFrame {
+  /** ms since the clip's start, as the container says */
+  timestamp: number;
+  data: Uint8Array;
+}
+
+export interface OpenClip {
+  manifest: ClipManifest;
+  frames: ClipFrame[];
+  poster?: Uint8Array;
+  /** the decrypted forward-only container, for the seekable download */
+  plaintext: Uint8Array[];
+  /** the sealed clip, its manifest and signature as the relay served them (checked): for sharing */
+  sealed: { age: Uint8Array; manifest: Uint8Array; signature: Uint8Array };
+}
+
+/** Fetches, verifies and opens one clip. */
+export async function openClip(session: Session, identities: string[], devicePub: string, clip: string): Promise<OpenClip> {
+  const [age, manifestBytes, signature] = await Promise.all([session.clipPart(clip, 'age'), session.clipPart(clip, 'manifest'), session.clipPart(clip, 'signature')]);
+  const manifest = verifySignedManifest(manifestBytes, new TextDecoder().decode(signature), decodePublicKey(devicePub));
+  if (manifest.clip !== clip) throw new SealbellError('MANIFEST_MISMATCH', `the relay served the manifest of clip ${manifest.clip} for ${clip}`);
+  const frames: ClipFrame[] = [];
+  const plaintext: Uint8Array[] = [];
+  const opener = new ClipOpener({
+    backend: nobleBackend,
+    identities,
+    manifest,
+    onFrame: (f) => frames.push({ timestamp: f.timestamp, data: f.data.slice() }),
+    onPlaintext: (p) => plaintext.push(p.slice()),
+  });
+  opener.push(age);
+  const opened = opener.end();
+  return { manifest, frames, poster: opened.poster, plaintext, sealed: { age, manifest: manifestBytes, signature } };
+}
+
+/** The frame shown at `t` ms: the last one at or before it. */
+export function frameAt(frames: ClipFrame[], t: number): number {
+  let i = 0;
+  while (i + 1 < frames.length && frames[i + 1].timestamp <= t) i++;
+  return i;
+}
+
+/** The seekable Matroska copy of an opened clip (Duration, Cues), as one Blob. */
+export function seekableFile(c: OpenClip): Blob {
+  let out = new Uint8Array(1 << 16);
+  let size = 0;
+  const remux = new SeekableRemux((bytes, position) => {
+    const end = position + bytes.length;
+    if (end > out.length) {
+      const grown = new Uint8Array(Math.max(end, out.length * 2));
+      grown.set(out.subarray(0, size));
+      out = grown;
+    }
+    out.set(bytes, position);
+    size = Math.max(size, end);
+  });
+  for (const p of c.plaintext) remux.push(p);
+  remux.finish();
+  return new Blob([out.subarray(0, size) as BlobPart], { type: 'video/x-matroska' });
+}
+
+/**
+ * One clip for someone outside the account (`sealbell phone share`): its file key wrapped for
+ * `to` (an age1… recipient) alone, the payload unchanged. The four files stock tools check:
+ * `<id>.age` (age -d), `<id>.manifest.json` and its `.minisig` (minisign -V -p device.pub).
+ */
+export function shareFiles(c: OpenClip, identities: string[], devicePub: string, to: string): { name: string; bytes: Uint8Array }[] {
+  const { header, oldLength } = rewrapHeader(c.sealed.age, identities, { to: to.trim() }, c.manifest.kem ?? 'x25519');
+  const id = c.manifest.clip;
+  return [
+    { name: `${id}.age`, bytes: concatBytes(header, c.sealed.age.subarray(oldLength)) },
+    { name: `${id}.manifest.json`, bytes: c.sealed.manifest },
+    { name: `${id}.manifest.json.minisig`, bytes: c.sealed.signature },
+    { name: 'device.pub', bytes: new TextEncoder().encode(devicePub) },
+  ];
+}

@@ -1,0 +1,440 @@
+/**
+ * The sealbell phone app: one page, routes in the URL's hash.
+ *
+ *   #/                      enroll (no phone in this browser yet), else the doorbells
+ *   #/doorbell/<id>         the timeline: newest first, local time, length, trigger, poster
+ *   #/clip/<id>/<clip>      play, pause, seek over the frames' own timestamps; download
+ *   #/live/<id>             live view (a notification tap opens this)
+ *   #/settings              roster and doorbell status with the hostile-relay warnings,
+ *                           revoke a phone, the release this app runs
+ *
+ * Keys are made and kept in this browser (keystore.ts) and never leave it: the relay gets
+ * signatures, roster updates and the escrow sealed to the passphrase. State for tests is in
+ * `window.sealbellApp`.
+ */
+import { loadPhone, savePhone, type BrowserPhone } from './keystore.js';
+import { enroll, revoke, status, type DoorbellStatus } from './account.js';
+import { openClip, frameAt, seekableFile, shareFiles, type OpenClip } from './clips.js';
+import { watchLive, type LiveView } from './live.js';
+import { Session, RelayError } from './relay.js';
+import { releaseStatus, registerWorker } from './release-client.js';
+import type { ClipInfo } from '../../tools/relay/http-api.js';
+
+interface AppState {
+  screen: string;
+  busy: boolean;
+  message?: { kind: 'ok' | 'error' | 'warn'; text: string; code?: string };
+  clips?: string[];
+  clip?: { id: string; frame: number; timestamp: number; playing: boolean };
+  liveFrames: number;
+  firstLiveFrameMs?: number;
+  release?: string;
+  releaseSigned?: boolean;
+  revoked?: { passphrase: string };
+}
+
+const app: AppState = { screen: 'start', busy: false, liveFrames: 0 };
+(globalThis as unknown as { sealbellApp: AppState }).sealbellApp = app;
+
+const view = () => document.getElementById('view')!;
+const h = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { cls?: string } = {}, ...children: (Node | string)[]) => {
+  const el = document.createElement(tag);
+  const { cls, ...rest } = props;
+  Object.assign(el, rest);
+  if (cls) el.className = cls;
+  el.append(...children);
+  return el;
+};
+
+function say(kind: 'ok' | 'error' | 'warn', text: string, code?: string): void {
+  app.message = { kind, text, ...(code ? { code } : {}) };
+  const m = document.getElementById('msg')!;
+  m.className = `msg ${kind}`;
+  m.textContent = code ? `${text} [${code}]` : text;
+  m.hidden = false;
+}
+
+function fail(e: unknown): void {
+  const code = (e as { code?: string }).code;
+  say('error', (e as Error).message, code);
+  app.busy = false;
+}
+
+function clearMessage(): void {
+  app.message = undefined;
+  document.getElementById('msg')!.hidden = true;
+}
+
+/** Draws JPEG frames on a canvas one at a time, in order. */
+function painter(canvas: HTMLCanvasElement) {
+  let chain: Promise<void> = Promise.resolve();
+  return (jpeg: Uint8Array) => {
+    const copy = jpeg.slice();
+    chain = chain.then(async () => {
+      const bitmap = await createImageBitmap(new Blob([copy], { type: 'image/jpeg' }));
+      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+      }
+      canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+      bitmap.close();
+    });
+    return chain;
+  };
+}
+
+/** Offers `blob` as a download named `name`. */
+function saveFile(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+const releaseText = () =>
+  app.release ? `app release ${app.release}${app.releaseSigned ? ', pinned (updates only when signed by the sealbell release key)' : ' (development build: not signed, not pinned)'}` : 'app release: not installed (no service worker)';
+
+const jpegUrl = (jpeg: Uint8Array) => URL.createObjectURL(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }));
+const localTime = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const TRIGGERS: Record<string, string> = { press: 'someone rang', motion: 'motion', pir: 'someone came near' };
+
+let phone: BrowserPhone | undefined;
+let live: LiveView | undefined;
+let player: { stop(): void } | undefined;
+const opened = new Map<string, Promise<OpenClip>>();
+const sessions = new Map<string, Promise<Session>>();
+
+function session(deviceId: string): Promise<Session> {
+  let s = sessions.get(deviceId);
+  if (!s) {
+    s = Session.login(phone!.relayOrigin, deviceId, phone!.authSeed);
+    sessions.set(deviceId, s);
+    s.catch(() => sessions.delete(deviceId));
+  }
+  return s;
+}
+
+function doorbellOf(id: string) {
+  const d = phone?.doorbells.find((x) => x.deviceId === id);
+  if (!d) throw new RelayError(404, 'UNKNOWN_DOORBELL', `this phone does not know doorbell ${id}`);
+  return d;
+}
+
+function clip(deviceId: string, id: string): Promise<OpenClip> {
+  const key = `${deviceId}/${id}`;
+  let c = opened.get(key);
+  if (!c) {
+    c = session(deviceId).then((s) => openClip(s, [phone!.identity], doorbellOf(deviceId).devicePub, id));
+    opened.set(key, c);
+    c.catch(() => opened.delete(key));
+  }
+  return c;
+}
+
+function screen(name: string, title: string, ...children: Node[]): void {
+  app.screen = name;
+  document.title = `${title} · sealbell`;
+  document.getElementById('title')!.textContent = title;
+  view().replaceChildren(...children);
+}
+
+// --- screens ---------------------------------------------------------------------------
+
+async function relayOrigin(): Promise<string> {
+  try {
+    const r = (await (await fetch('relay.json', { cache: 'no-store' })).json()) as { relay?: string };
+    if (r.relay) return new URL(r.relay).origin;
+  } catch {
+    // served by the relay itself
+  }
+  return location.origin;
+}
+
+function enrollScreen(): void {
+  const words = h('textarea', { id: 'passphrase', rows: 3, autocomplete: 'off', spellcheck: false, placeholder: 'twelve words' });
+  const name = h('input', { id: 'phoneName', value: 'web phone', autocomplete: 'off' });
+  const go = h('button', { id: 'enroll', type: 'submit', textContent: 'Enroll this phone' });
+  const form = h(
+    'form',
+    { cls: 'card' },
+    h('p', {}, 'Type the account passphrase. It opens the account escrow here, in this browser; this phone makes its own keys, which never leave it.'),
+    h('label', {}, 'Passphrase', words),
+    h('label', {}, 'Name of this phone', name),
+    go,
+  );
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    app.busy = true;
+    void (async () => {
+      const out = await enroll({ relayOrigin: await relayOrigin(), passphrase: words.value, name: name.value.trim() || 'web phone', progress: (l) => say('ok', l) });
+      await savePhone(out.phone);
+      phone = out.phone;
+      words.value = '';
+      app.busy = false;
+      if (out.alarms.length) say('error', out.alarms.join(' '), 'ROSTER_FORK');
+      else say('ok', `enrolled as "${out.phone.name}" on ${out.phone.doorbells.length} doorbell(s); each takes the new roster when it next hears the relay`);
+      keepMessage = true;
+      if (location.hash === '#/') void route().catch(fail);
+      else location.hash = '#/';
+    })()
+      .catch(fail)
+      .finally(() => (go.disabled = false));
+  };
+  screen('enroll', 'Enroll', form);
+}
+
+function homeScreen(): void {
+  const list = h('ul', { cls: 'doorbells' });
+  for (const d of phone!.doorbells) {
+    list.append(
+      h('li', { cls: 'card' }, h('a', { href: `#/doorbell/${d.deviceId}`, cls: 'doorbell', textContent: `Doorbell ${d.deviceId}` }), h('a', { href: `#/live/${d.deviceId}`, cls: 'button', textContent: 'Live' })),
+    );
+  }
+  screen('home', 'Doorbells', list);
+}
+
+async function timelineScreen(deviceId: string): Promise<void> {
+  doorbellOf(deviceId);
+  const list = h('ul', { cls: 'timeline', id: 'timeline' });
+  screen('timeline', `Doorbell ${deviceId}`, h('p', {}, h('a', { href: `#/live/${deviceId}`, cls: 'button', textContent: 'Live view' })), list);
+  const s = await session(deviceId);
+  const clips = (await s.clips()).filter((c) => c.state === 'verified').sort((a, b) => (b.start ?? b.received) - (a.start ?? a.received));
+  app.clips = clips.map((c) => c.clip);
+  if (!clips.length) list.append(h('li', { cls: 'empty' }, 'No recordings yet.'));
+  for (const c of clips) list.append(clipItem(deviceId, c));
+  // Posters: each clip opened and checked in the page, newest first.
+  for (const c of clips) {
+    if (app.screen !== 'timeline') return;
+    try {
+      const o = await clip(deviceId, c.clip);
+      const img = document.querySelector<HTMLImageElement>(`li[data-clip="${c.clip}"] img`);
+      const poster = o.poster ?? o.frames[0]?.data;
+      if (img && poster) {
+        img.src = jpegUrl(poster);
+        img.dataset.ready = '1';
+      }
+      const trig = document.querySelector(`li[data-clip="${c.clip}"] .trigger`);
+      if (trig) trig.textContent = TRIGGERS[o.manifest.trigger ?? ''] ?? 'recording';
+    } catch (e) {
+      const li = document.querySelector(`li[data-clip="${c.clip}"]`);
+      li?.classList.add('bad');
+      const code = (e as { code?: string }).code;
+      li?.append(
+        h('span', {
+          cls: 'error-text',
+          textContent:
+            code === 'NO_IDENTITY'
+              ? 'recorded before this phone joined: not sealed to it (sealbell phone fetch --history opens it)'
+              : `does not open: ${(e as Error).message}${code ? ` [${code}]` : ''}`,
+        }),
+      );
+    }
+  }
+}
+
+function clipItem(deviceId: string, c: ClipInfo): HTMLElement {
+  const start = c.start ?? c.received;
+  const length = c.end !== undefined && c.start !== undefined ? c.end - c.start : 0;
+  const li = h(
+    'li',
+    { cls: 'clip card' },
+    h('a', { href: `#/clip/${deviceId}/${c.clip}` }, h('img', { alt: 'poster frame', width: 160, height: 120 }), h('span', { cls: 'when', textContent: localTime(start) }), h('span', { cls: 'length', textContent: seconds(length) }), h('span', { cls: 'trigger', textContent: '…' })),
+  );
+  li.dataset.clip = c.clip;
+  return li;
+}
+
+async function clipScreen(deviceId: string, id: string): Promise<void> {
+  const canvas = h('canvas', { id: 'player', width: 320, height: 240 });
+  const play = h('button', { id: 'play', type: 'button', textContent: 'Play' });
+  const seek = h('input', { id: 'seek', type: 'range', min: '0', max: '0', step: '1', value: '0' });
+  const time = h('span', { id: 'time', textContent: '' });
+  const download = h('button', { id: 'download', type: 'button', textContent: 'Download' });
+  const shareTo = h('input', { id: 'shareTo', placeholder: 'age1… recipient', autocomplete: 'off', spellcheck: false });
+  const share = h('button', { id: 'share', type: 'submit', textContent: 'Share this clip' });
+  const shareForm = h('form', { cls: 'card' }, h('p', {}, 'Hand this one clip to someone: its key is wrapped for their age recipient alone; nothing else of yours goes with it.'), h('label', {}, 'Their age recipient', shareTo), share);
+  screen('clip', `Clip ${id}`, h('div', { cls: 'stage' }, canvas), h('div', { cls: 'controls' }, play, seek, time), h('p', {}, download, ' ', h('a', { href: `#/doorbell/${deviceId}`, textContent: 'back to the timeline' })), shareForm);
+  say('ok', 'fetching and checking the clip…');
+  const c = await clip(deviceId, id);
+  if (!c.frames.length) throw new RelayError(0, 'NO_FRAMES', 'this clip has no frame');
+  const last = c.frames[c.frames.length - 1].timestamp;
+  seek.max = String(last);
+  const draw = painter(canvas);
+  let shown = -1;
+  const show = (t: number) => {
+    const i = frameAt(c.frames, t);
+    time.textContent = `${seconds(c.frames[i].timestamp)} / ${seconds(last)}`;
+    seek.value = String(t);
+    if (i === shown) return;
+    shown = i;
+    void draw(c.frames[i].data).then(() => {
+      app.clip = { id, frame: i, timestamp: c.frames[i].timestamp, playing: raf !== undefined };
+    });
+  };
+  let raf: number | undefined;
+  let origin = 0;
+  const pause = () => {
+    if (raf !== undefined) cancelAnimationFrame(raf);
+    raf = undefined;
+    play.textContent = 'Play';
+    if (app.clip) app.clip.playing = false;
+  };
+  const tick = () => {
+    const t = performance.now() - origin;
+    if (t >= last) {
+      show(last);
+      return pause();
+    }
+    show(t);
+    raf = requestAnimationFrame(tick);
+  };
+  play.onclick = () => {
+    if (raf !== undefined) return pause();
+    const from = Number(seek.value) >= last ? 0 : Number(seek.value);
+    origin = performance.now() - from;
+    play.textContent = 'Pause';
+    raf = requestAnimationFrame(tick);
+  };
+  seek.oninput = () => {
+    pause();
+    show(Number(seek.value));
+  };
+  download.onclick = () => saveFile(seekableFile(c), `${id}.mkv`);
+  shareForm.onsubmit = (ev) => {
+    ev.preventDefault();
+    try {
+      const files = shareFiles(c, [phone!.identity], doorbellOf(deviceId).devicePub, shareTo.value);
+      for (const f of files) saveFile(new Blob([f.bytes as BlobPart]), f.name);
+      say('ok', `shared clip ${id}: ${files.map((f) => f.name).join(', ')} (age -d opens it; minisign -V -p device.pub checks it)`);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  player = { stop: pause };
+  show(0);
+  say('ok', `signature and payload checked; ${c.frames.length} frames, ${seconds(last)}, ${localTime(c.manifest.start)}`);
+}
+
+async function liveScreen(deviceId: string): Promise<void> {
+  const d = doorbellOf(deviceId);
+  const tapped = performance.now();
+  const canvas = h('canvas', { id: 'live', width: 320, height: 240 });
+  const stop = h('button', { id: 'stopLive', type: 'button', textContent: 'Stop' });
+  const info = h('span', { id: 'liveInfo', textContent: 'connecting…' });
+  screen('live', `Live · ${deviceId}`, h('div', { cls: 'stage' }, canvas), h('div', { cls: 'controls' }, stop, info));
+  app.liveFrames = 0;
+  app.firstLiveFrameMs = undefined;
+  const draw = painter(canvas);
+  let dropped = 0;
+  const s = await session(deviceId);
+  live = watchLive(s, phone!.identity, phone!.authSeed, d.devicePub, {
+    onFrame: (f) => {
+      void draw(f.data).then(() => {
+        app.liveFrames++;
+        app.firstLiveFrameMs ??= Math.round(performance.now() - tapped);
+        info.textContent = `live ${new Date(f.time).toLocaleTimeString()}${dropped ? `, ${dropped} dropped` : ''}`;
+      });
+    },
+    onDropped: () => dropped++,
+    onEnd: (o) => {
+      if (o.error) say('error', `live view: ${o.error.message}`, o.error.code);
+      else say('ok', `live view ended (${o.reason}); ${app.liveFrames} frames shown`);
+      stop.disabled = true;
+    },
+  });
+  stop.onclick = () => live?.stop();
+}
+
+async function settingsScreen(): Promise<void> {
+  const statusList = h('div', { id: 'status' }, 'checking what each doorbell acknowledged…');
+  const who = h('input', { id: 'revokeWho', placeholder: 'name of the phone', autocomplete: 'off' });
+  const words = h('textarea', { id: 'revokePassphrase', rows: 3, autocomplete: 'off', spellcheck: false, placeholder: 'the account passphrase' });
+  const go = h('button', { id: 'revoke', type: 'submit', textContent: 'Revoke' });
+  const form = h('form', { cls: 'card' }, h('h2', {}, 'Revoke a phone'), h('p', {}, 'Removes a lost or stolen phone from every doorbell and moves the account to a new passphrase.'), h('label', {}, 'Phone', who), h('label', {}, 'Passphrase', words), go);
+  const release = h('p', { id: 'release', textContent: releaseText() });
+  screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, form, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    app.busy = true;
+    void (async () => {
+      const out = await revoke(phone!, { who: who.value.trim(), passphrase: words.value, progress: (l) => say('ok', l) });
+      await savePhone(phone!);
+      words.value = '';
+      app.revoked = { passphrase: out.passphrase };
+      app.busy = false;
+      form.append(h('p', { cls: 'secret', id: 'newPassphrase' }, h('strong', {}, 'New passphrase (write it down now; it is shown once): '), out.passphrase));
+      say(out.alarms.length ? 'error' : 'ok', `revoked "${who.value.trim()}" on ${out.removedFrom.length} doorbell(s)${out.oldEscrow ? `; the old escrow stays on the relay: ${out.oldEscrow}` : ''}${out.alarms.length ? ` ${out.alarms.join(' ')}` : ''}`);
+      void showStatus(statusList);
+    })()
+      .catch(fail)
+      .finally(() => (go.disabled = false));
+  };
+  await showStatus(statusList);
+}
+
+async function showStatus(into: HTMLElement): Promise<void> {
+  const all: DoorbellStatus[] = await status(phone!);
+  into.replaceChildren(
+    ...all.map((s) => {
+      const card = h('div', { cls: 'card doorbell-status' }, h('h3', {}, `Doorbell ${s.deviceId}`));
+      card.dataset.device = s.deviceId;
+      if (s.acked) {
+        card.append(
+          h('p', {}, `acknowledged roster epoch ${s.acked.epoch} (${s.acked.hash.slice(0, 16)}…), heard by the relay ${localTime(s.acked.at)}`),
+          h('p', { cls: 'roster' }, `phones: ${s.acked.phones.join(', ')}`),
+          h('p', {}, `pending: ${s.pending.length ? `epoch ${s.pending.join(', ')}, not yet acknowledged` : 'none'}`),
+        );
+      }
+      if (s.firmware) card.append(h('p', {}, `firmware ${s.firmware}`));
+      for (const w of s.warnings) card.append(h('p', { cls: 'warning' }, `warning: ${w}`));
+      if (s.alarm) card.append(h('p', { cls: 'alarm' }, s.alarm));
+      return card;
+    }),
+  );
+}
+
+// --- routing ---------------------------------------------------------------------------
+
+async function route(): Promise<void> {
+  live?.stop();
+  live = undefined;
+  player?.stop();
+  player = undefined;
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  phone ??= await loadPhone();
+  document.getElementById('nav')!.hidden = !phone;
+  if (!phone) return enrollScreen();
+  const [what, a, b] = parts;
+  if (what === 'doorbell' && a) return timelineScreen(a);
+  if (what === 'clip' && a && b) return clipScreen(a, b);
+  if (what === 'live' && a) return liveScreen(a);
+  if (what === 'settings') return settingsScreen();
+  return homeScreen();
+}
+
+/** set when an action's outcome must stay on screen across the route it moves to */
+let keepMessage = false;
+
+function go(): void {
+  if (!app.busy && !keepMessage) clearMessage();
+  keepMessage = false;
+  void route().catch(fail);
+}
+
+window.addEventListener('hashchange', go);
+go();
+void registerWorker((r) => {
+  app.release = r.running;
+  app.releaseSigned = r.signed;
+  const el = document.getElementById('release');
+  if (el) el.textContent = releaseText();
+  if (r.refused) say('error', r.refused, 'RELEASE_REFUSED');
+}).catch(() => {
+  // no service worker (an insecure origin): the app runs, without offline use or pinning
+});
+void releaseStatus;
