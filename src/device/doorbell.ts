@@ -59,8 +59,9 @@ export class Doorbell {
   private preRollHeld = 0;
   /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
   private pending: HeldFrame[] = [];
-  private readonly clipDuration: number;
+  private clipDuration: number;
   private readonly maxClipDuration: number;
+  private preRoll: PreRoll | undefined;
   private readonly log: Log;
   private readonly chain: ClipChain;
   /** One clip records at a time, so its chunk buffer is made once and reused for every clip. */
@@ -78,6 +79,7 @@ export class Doorbell {
     this.pool = new HeaderPool(o.random, o.headerPoolSize ?? 2);
     this.clipDuration = o.clipDuration ?? 10_000;
     this.maxClipDuration = o.maxClipDuration ?? 60_000;
+    this.preRoll = o.preRoll;
     this.log = o.log ?? (() => {});
     this.chain = new ClipChain(o.identity.deviceId, () => o.backend.sha256(), o.store, this.log);
   }
@@ -87,7 +89,18 @@ export class Doorbell {
   }
 
   get hasPreRoll(): boolean {
-    return this.o.preRoll !== undefined;
+    return this.preRoll !== undefined;
+  }
+
+  /** ms a clip runs after its last trigger, from the next trigger on (signed settings change it). */
+  setClipDuration(ms: number): void {
+    this.clipDuration = ms;
+  }
+
+  /** The pre-roll for the clips after the current one (undefined: clips start at the trigger). */
+  setPreRoll(preRoll: PreRoll | undefined): void {
+    if (preRoll !== this.preRoll && !this.clip) this.preRoll?.clear();
+    this.preRoll = preRoll;
   }
 
   get recording(): boolean {
@@ -116,7 +129,7 @@ export class Doorbell {
     }
     const header = this.pool.take();
     const clipId = makeClipId(now, this.o.random);
-    const held = this.o.preRoll?.frames(now) ?? [];
+    const held = this.preRoll?.frames(now) ?? [];
     const start = held.length ? held[0].time : now;
     this.clipStart = now;
     this.clipEnd = now + this.clipDuration;
@@ -149,7 +162,7 @@ export class Doorbell {
   frame(jpeg: Uint8Array, now: number): void {
     this.tick(now);
     if (!this.clip) {
-      this.o.preRoll?.push(jpeg, now);
+      this.preRoll?.push(jpeg, now);
       return;
     }
     if (now < this.clipStart) return;
@@ -161,7 +174,7 @@ export class Doorbell {
   private sealPending(): void {
     const f = this.pending.shift()!;
     this.clip!.addFrame(f.data, f.time);
-    if (this.pending.length === 0) this.o.preRoll?.clear();
+    if (this.pending.length === 0) this.preRoll?.clear();
   }
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */

@@ -34,7 +34,8 @@ interface Slot {
 }
 
 export class PreRoll {
-  readonly duration: number;
+  /** ms held before a trigger: signed settings may change it (the ring's capacity stays) */
+  duration: number;
   readonly capacity: number;
   private readonly ring: Uint8Array;
   /** oldest first */
