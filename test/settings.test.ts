@@ -49,6 +49,10 @@ describe('signed settings: format, vector, the doorbell\'s checks', () => {
     assert.equal(new TextDecoder().decode(b.bytes), vectors.json);
     assert.equal(b.signature, vectors.signature);
     assert.deepEqual(verifySettingsAck(b.bytes, vectors.ack, decodePublicKey(vectors.devicePublicKey)), vectors.settings);
+    // docs/settings-format.md shows the same vector
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/settings-format.md'), 'utf8');
+    for (const part of [vectors.json, vectors.signature.trim(), vectors.ack.trim(), vectors.authorityPublicKey.trim(), vectors.devicePublicKey.trim()]) assert.ok(doc.includes(part), part.slice(0, 60));
+    for (const r of vectors.refusals) assert.ok(doc.includes(`| ${r.case} | ${r.held} | \`${r.code}\` |`), r.case);
   });
 
   it('independent check: stock minisign -V verifies settings.json and the acknowledgement; @noble verifies the spec\'s construction', () => {
