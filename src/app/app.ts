@@ -173,6 +173,7 @@ export class DoorbellApp {
       clipDuration: this.o.clipDuration,
       alloc: h.alloc,
       preRoll: this.makePreRoll(this.o.preRoll ?? PRE_ROLL),
+      audio: this.hasMicrophone(),
       log: this.log,
       takeDropped: () => spool.takeDropped(),
       onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
@@ -197,6 +198,24 @@ export class DoorbellApp {
       this.log('not set up: opening setup');
       this.openSetup(now);
     }
+  }
+
+  /** Sound goes into clips when the host has a microphone at the track's rate. */
+  private hasMicrophone(): boolean {
+    const mic = this.host.microphone;
+    if (mic && mic.sampleRate !== 16_000) this.log(`microphone at ${mic.sampleRate} Hz, not 16000: clips record no sound`);
+    return mic?.sampleRate === 16_000;
+  }
+
+  /**
+   * Sound from the microphone (16 kHz mono s16le PCM, the first sample taken at `time`): into
+   * the pre-roll ring and the clip like the frames, while they are used. The host calls it
+   * before the frame that follows the samples.
+   */
+  audio(pcm: Uint8Array, time: number): void {
+    const bell = this.doorbell;
+    if (!bell?.recording && !this.armed) return;
+    this.guard('audio', () => bell.audio(pcm, time));
   }
 
   /** The pre-roll ring, in host memory; a board that cannot spare the memory records without pre-roll. */

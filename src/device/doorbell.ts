@@ -14,6 +14,7 @@ import { signManifest } from '../clip/signed-manifest.js';
 import { bytesToHex } from '../bytes.js';
 import type { DeviceIdentity } from './identity.js';
 import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
+import { AUDIO_BYTES_PER_MS, AUDIO_PCM } from '../clip/mkv.js';
 import type { HeldFrame, PreRoll } from './preroll.js';
 
 export interface DoorbellOptions {
@@ -39,6 +40,8 @@ export interface DoorbellOptions {
   onClip?: (manifest: ClipManifest) => void;
   /** the last seconds of frames, sealed into a clip ahead of its trigger (src/device/preroll.ts) */
   preRoll?: PreRoll;
+  /** the board has a microphone: clips get an audio track (16 kHz mono s16le PCM, `audio()`) */
+  audio?: boolean;
 }
 
 /** Clip ids sort by time and never repeat: UTC time of the press plus 24 random bits. */
@@ -52,6 +55,8 @@ export class Doorbell {
   readonly pool: HeaderPool;
   private clip: ClipSealer | undefined;
   private clipStart = 0;
+  /** where the clip's timeline starts (its first frame), ms since the Unix epoch */
+  private clipOrigin = 0;
   private clipEnd = 0;
   private trigger: ClipTrigger = 'press';
   private zones: string[] | undefined;
@@ -129,14 +134,20 @@ export class Doorbell {
     }
     const header = this.pool.take();
     const clipId = makeClipId(now, this.o.random);
-    const held = this.preRoll?.frames(now) ?? [];
+    let held = this.preRoll?.held(now) ?? [];
+    if (!this.o.audio) held = held.filter((f) => !f.audio);
+    // the clip starts with a frame: sound from before the first one is left out
+    const first = held.findIndex((f) => !f.audio);
+    held = first < 0 ? [] : held.slice(first);
+    const frames = held.filter((f) => !f.audio);
     const start = held.length ? held[0].time : now;
+    this.clipOrigin = start;
     this.clipStart = now;
     this.clipEnd = now + this.clipDuration;
     this.trigger = trigger;
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
-    this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
+    this.preRollHeld = frames.length ? frames[frames.length - 1].time - start : 0;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -147,14 +158,15 @@ export class Doorbell {
       height: this.o.height,
       sink: this.o.sink,
       alloc: this.alloc,
+      audio: this.o.audio,
     });
     if (held.length) {
-      this.clip.begin(held[held.length - 1].data);
+      this.clip.begin(frames[frames.length - 1].data);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
     }
-    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames of pre-roll` : ''})`);
+    this.log(`clip ${clipId}: recording (${trigger}${frames.length ? `, ${frames.length} frames of pre-roll` : ''})`);
     return clipId;
   }
 
@@ -170,10 +182,37 @@ export class Doorbell {
     this.clip.addFrame(jpeg, now);
   }
 
-  /** Seals the oldest pre-roll frame not yet sealed; the ring is free again after the last. */
+  /**
+   * Sound from the microphone: PCM samples (16 kHz mono, 16-bit little-endian), the first taken
+   * at `time`. Into the pre-roll while no clip records, else into the clip after any pre-roll
+   * not yet sealed (so both tracks stay in time order). Ignored without `audio`.
+   */
+  audio(pcm: Uint8Array, time: number): void {
+    if (!this.o.audio || pcm.length === 0) return;
+    if (!this.clip) {
+      this.preRoll?.pushAudio(pcm, time);
+      return;
+    }
+    while (this.pending.length) this.sealPending();
+    this.addAudio(pcm, time);
+  }
+
+  /** Into the clip; samples from before its first frame are cut off. */
+  private addAudio(pcm: Uint8Array, time: number): void {
+    if (time < this.clipOrigin) {
+      const skip = Math.ceil((this.clipOrigin - time) * (AUDIO_PCM.rate / 1000)) * 2;
+      if (skip >= pcm.length) return;
+      pcm = pcm.subarray(skip);
+      time += skip / AUDIO_BYTES_PER_MS;
+    }
+    this.clip!.addAudio(pcm, time);
+  }
+
+  /** Seals the oldest pre-roll frame (or sound) not yet sealed; the ring is free again after the last. */
   private sealPending(): void {
     const f = this.pending.shift()!;
-    this.clip!.addFrame(f.data, f.time);
+    if (f.audio) this.addAudio(f.data, f.time);
+    else this.clip!.addFrame(f.data, f.time);
     if (this.pending.length === 0) this.preRoll?.clear();
   }
 
@@ -194,6 +233,8 @@ export class Doorbell {
       trigger: this.trigger,
       preRoll: this.preRollHeld,
       ...(this.zones ? { zones: this.zones } : {}),
+      // the board's sound, or null: no microphone, video only
+      audio: this.o.audio ? { track: 2, codec: 'A_PCM/INT/LIT', rate: 16000, channels: 1, bits: 16, samples: clip.audioSamples } : null,
     };
     const signed = signManifest(manifest, this.o.identity.key);
     this.chain.advance(link, signed.manifest);
