@@ -40,7 +40,10 @@ export interface DoorbellOptions {
   onClip?: (manifest: ClipManifest) => void;
   /** the last seconds of frames, sealed into a clip ahead of its trigger (src/device/preroll.ts) */
   preRoll?: PreRoll;
-  /** the board has a microphone: clips get an audio track (16 kHz mono s16le PCM, `audio()`) */
+  /**
+   * the board has a microphone: clips get an audio track (16 kHz mono s16le PCM, `audio()`);
+   * false: the manifest says there is none (`"audio":null`); left out, it says nothing
+   */
   audio?: boolean;
 }
 
@@ -233,8 +236,8 @@ export class Doorbell {
       trigger: this.trigger,
       preRoll: this.preRollHeld,
       ...(this.zones ? { zones: this.zones } : {}),
-      // the board's sound, or null: no microphone, video only
-      audio: this.o.audio ? { track: 2, codec: 'A_PCM/INT/LIT', rate: 16000, channels: 1, bits: 16, samples: clip.audioSamples } : null,
+      // the board's sound, or null: no microphone, video only (left out when the host does not say: tests, benches)
+      ...(this.o.audio === undefined ? {} : { audio: this.o.audio ? { track: 2 as const, codec: 'A_PCM/INT/LIT' as const, rate: 16000 as const, channels: 1 as const, bits: 16 as const, samples: clip.audioSamples } : null }),
     };
     const signed = signManifest(manifest, this.o.identity.key);
     this.chain.advance(link, signed.manifest);
