@@ -119,22 +119,26 @@ export const AUDIO_PCM = { codec: 'A_PCM/INT/LIT', track: 2, rate: 16_000, chann
 /** PCM bytes per ms of sound */
 export const AUDIO_BYTES_PER_MS = (AUDIO_PCM.rate / 1000) * (AUDIO_PCM.bits / 8) * AUDIO_PCM.channels;
 
-/** The last head built, kept so a new clip of the same size only patches its date (trigger path). */
-let cachedHead: { width: number; height: number; audio: boolean; bytes: Uint8Array; dateOffset: number } | undefined;
+/**
+ * The last head built with and without sound, kept so a new clip of the same size only patches
+ * its date (trigger path; live view's files, without sound, do not evict the clips' head).
+ */
+const cachedHeads: ({ width: number; height: number; bytes: Uint8Array; dateOffset: number } | undefined)[] = [undefined, undefined];
 
 /** Everything before the first frame. */
 export function mkvHead(info: VideoInfo): Uint8Array {
   const audio = info.audio === true;
-  if (!cachedHead || cachedHead.width !== info.width || cachedHead.height !== info.height || cachedHead.audio !== audio) {
+  let cached = cachedHeads[audio ? 1 : 0];
+  if (!cached || cached.width !== info.width || cached.height !== info.height) {
     const tracks = buildTracks(info.width, info.height, audio);
     const bytes = buildHead(tracks);
     // DateUTC's 8-byte body sits just before the Tracks element
     const dateOffset = bytes.length - tracks.length - 8;
-    cachedHead = { width: info.width, height: info.height, audio, bytes, dateOffset };
+    cached = cachedHeads[audio ? 1 : 0] = { width: info.width, height: info.height, bytes, dateOffset };
   }
-  const head = cachedHead.bytes.slice();
+  const head = cached.bytes.slice();
   // DateUTC is a signed 64-bit count of nanoseconds; ms × 10^6 fits exactly in a BigInt.
-  new DataView(head.buffer).setBigInt64(cachedHead.dateOffset, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
+  new DataView(head.buffer).setBigInt64(cached.dateOffset, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
   return head;
 }
 

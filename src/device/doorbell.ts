@@ -138,11 +138,17 @@ export class Doorbell {
     const header = this.pool.take();
     const clipId = makeClipId(now, this.o.random);
     let held = this.preRoll?.held(now) ?? [];
-    if (!this.o.audio) held = held.filter((f) => !f.audio);
-    // the clip starts with a frame: sound from before the first one is left out
-    const first = held.findIndex((f) => !f.audio);
-    held = first < 0 ? [] : held.slice(first);
-    const frames = held.filter((f) => !f.audio);
+    // the clip starts with a frame: sound from before the first one is left out; the newest
+    // frame is the trigger frame (only a board with a microphone holds sound: no scan without)
+    let first = 0;
+    let last = held.length - 1;
+    if (this.o.audio) {
+      while (first < held.length && held[first].audio) first++;
+      while (last >= first && held[last].audio) last--;
+      held = last < first ? [] : first > 0 ? held.slice(first) : held;
+      last -= first;
+    }
+    const triggerFrame = held.length ? held[last] : undefined;
     const start = held.length ? held[0].time : now;
     this.clipOrigin = start;
     this.clipStart = now;
@@ -150,7 +156,7 @@ export class Doorbell {
     this.trigger = trigger;
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
-    this.preRollHeld = frames.length ? frames[frames.length - 1].time - start : 0;
+    this.preRollHeld = triggerFrame ? triggerFrame.time - start : 0;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -164,12 +170,12 @@ export class Doorbell {
       audio: this.o.audio,
     });
     if (held.length) {
-      this.clip.begin(frames[frames.length - 1].data);
+      this.clip.begin(triggerFrame!.data);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
     }
-    this.log(`clip ${clipId}: recording (${trigger}${frames.length ? `, ${frames.length} frames of pre-roll` : ''})`);
+    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames${this.o.audio ? ' and sound' : ''} of pre-roll` : ''})`);
     return clipId;
   }
 
