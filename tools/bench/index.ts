@@ -142,7 +142,9 @@ export async function xsTrigger(): Promise<Figures> {
     const preRoll = (await units('first_chunk_preroll')) - noop;
     const preRollRest = (await units('preroll_rest')) - noop;
     await s.call('finish');
-    // the same with a microphone: 3 s of sound between the frames in the ring
+    // the same with a microphone: 3 s of sound between the frames in the ring (once to warm up:
+    // the first clip with sound builds its container head)
+    for (const op of ['fill', 'preroll_fill_audio', 'first_chunk_preroll_audio', 'finish']) await s.call(op);
     await s.call('fill');
     await s.call('preroll_fill_audio');
     const preRollAudio = (await units('first_chunk_preroll_audio')) - noop;
