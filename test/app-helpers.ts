@@ -30,6 +30,8 @@ export interface TestDoorbellOptions {
   ota?: NodeDoorbellOptions['ota'];
   /** the state folder (default: a new one); the same folder is the same A/B slots */
   state?: string;
+  /** false: a board without a microphone (default: the simulated one, hosts/node/microphone.ts) */
+  microphone?: boolean;
 }
 
 /** A provisioned doorbell (not booted): 160×120 camera at 10 fps, simulated clock, the RNG seeded by `seed`. */
@@ -41,6 +43,7 @@ export function testDoorbell(prov: ProvisionResult, seed: string, o: TestDoorbel
     store: o.from?.store ?? new MemoryStore(),
     flash: o.from?.flash ?? new RamFlash(1 << 20),
     camera: o.camera ?? new SyntheticCamera({ width: 160, height: 120 }),
+    microphone: o.microphone,
     simulatedStart: o.from?.now ?? T0,
     random: seededRandom(seed),
     backend: nobleBackend,

@@ -45,7 +45,13 @@ export default function main(): void {
   const platform: Platform = createPlatform({
     config: board,
     log,
-    onFrame: (jpeg) => safely('frame', (a, now) => a.frame(jpeg, now))(),
+    onFrame: (jpeg) =>
+      safely('frame', (a, now) => {
+        // the sound up to this frame first, so the clip's tracks stay in time order
+        const sound = platform.microphone?.poll(now);
+        if (sound) a.audio(sound.pcm, sound.time);
+        a.frame(jpeg, now);
+      })(),
     inputs: {
       onPress: safely('button', (a, now) => void a.press('button', now)),
       onMotion: safely('motion', (a, now) => void a.press('motion', now)),
@@ -63,6 +69,7 @@ export default function main(): void {
       alloc: hostAlloc,
       clock: platform.clock,
       camera: platform.camera,
+      ...(platform.microphone ? { microphone: { sampleRate: platform.microphone.sampleRate } } : {}),
       light: platform.light,
       spool: platform.spool,
       network: platform.network,

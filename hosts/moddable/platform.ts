@@ -24,6 +24,8 @@ import { otaFromConfig } from './ota-config.js';
 import { moddableOtaSlots } from './ota-slots.js';
 import { restart } from './native/ota-state.js';
 import type { CreatePlatform, Inputs } from './types.js';
+import { openMicrophone } from './microphone-loader.js';
+import { hostAlloc } from './alloc.js';
 
 export const createPlatform: CreatePlatform = (o) => {
   const c = o.config;
@@ -66,5 +68,6 @@ export const createPlatform: CreatePlatform = (o) => {
     openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
     verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
     ota: otaFromConfig({ ...(config as Record<string, unknown>), board: c.board }, moddableOtaSlots(), restart, o.log),
+    microphone: openMicrophone(c, hostAlloc, o.log),
   };
 };

@@ -19,6 +19,11 @@ export interface BoardConfig {
     /** frames per second the synthetic camera produces (simulator) */
     fps?: number;
   };
+  /**
+   * the board has a microphone (its manifest maps `sealbell/microphone` and defines `audioin`):
+   * clips get its sound; absent: video only
+   */
+  microphone?: { sampleRate?: number };
   /** the doorbell button; `activeLow`: pressed reads 0 (button to GND with a pull-up) */
   button?: InputPinConfig;
   /** optional PIR motion sensor output */
@@ -60,6 +65,13 @@ export interface FrameSource {
 }
 
 export type FrameHandler = (jpeg: Uint8Array) => void;
+
+/** A microphone: 16-bit mono PCM since the last poll (a view, valid until the next), the first sample taken at `time`. */
+export interface MicrophoneSource {
+  readonly sampleRate: number;
+  poll(now: number): { pcm: Uint8Array; time: number } | undefined;
+  close(): void;
+}
 
 export interface Inputs {
   close(): void;
@@ -103,6 +115,8 @@ export interface Platform {
   readonly verifierRecord?: Uint8Array;
   /** firmware updates (ota-config.ts); the simulator has none */
   readonly ota?: AppOta;
+  /** the board's microphone, where it has one (microphone-loader.ts) */
+  readonly microphone?: MicrophoneSource;
 }
 
 export type CreatePlatform = (o: PlatformOptions) => Platform;

@@ -22,6 +22,7 @@ import { FlashSpoolStorage, recommendedCapacity, type FlashArea } from '../../sr
 import { systemRandom } from '../../src/crypto/noble.js';
 import { nodeBackend } from './backend.js';
 import { SyntheticCamera } from './camera.js';
+import { SyntheticMicrophone } from './microphone.js';
 import { FileKeyValueStore, privateDir } from './kv-store.js';
 import { FileFlashArea } from './flash-file.js';
 import { serveHttpHandler, type SetupEndpoint } from './setup-endpoint.js';
@@ -46,6 +47,11 @@ export interface NodeDoorbellOptions {
   /** camera frames per second (default 10) */
   fps?: number;
   camera?: NodeCamera;
+  /**
+   * the microphone's test signal (hosts/node/microphone.ts: a 440 Hz tone, a click at each
+   * press) in the clips' audio track; default on. false: a board without a microphone
+   */
+  microphone?: boolean;
   /** seconds a clip runs after the last press (default 10) */
   clipSeconds?: number;
   /** bytes of the spool's flash file (default 8 MiB) */
@@ -80,6 +86,10 @@ export class NodeDoorbell {
   readonly flash: FlashArea;
   readonly camera: NodeCamera;
   readonly fps: number;
+  /** the simulated microphone, unless the options leave it out */
+  readonly microphone: SyntheticMicrophone | undefined;
+  /** where the next sound starts (ms): samples go to the app with each frame */
+  private audioFrom: number | undefined;
   /** the log as the device prints it (the last lines), and every status the light showed */
   readonly logs: string[] = [];
   readonly lights: LedStatus[] = [];
@@ -106,6 +116,7 @@ export class NodeDoorbell {
     this.flash = o.flash ?? new FileFlashArea(path.join(o.state, STATE_FILES.spool), o.spoolBytes ?? 8 << 20);
     this.camera = o.camera ?? new SyntheticCamera({ width: 320, height: 240 });
     this.fps = o.fps ?? 10;
+    this.microphone = o.microphone === false ? undefined : new SyntheticMicrophone();
     this.simNow = o.simulatedStart;
     this.nextFrame = (o.simulatedStart ?? 0) + 1000 / this.fps;
     const log: Log = (line) => {
@@ -142,6 +153,7 @@ export class NodeDoorbell {
       backend: o.backend ?? nodeBackend,
       clock: { now: () => this.now },
       camera: this.camera,
+      ...(this.microphone ? { microphone: { sampleRate: this.microphone.sampleRate } } : {}),
       light: {
         show: (s) => {
           this.lights.push(s);
@@ -210,6 +222,8 @@ export class NodeDoorbell {
 
   /** The doorbell button (or `what` fired): the clip id, or undefined when it cannot record. */
   press(what: 'button' | 'motion' = 'button'): string | undefined {
+    // the test signal clicks at the press: heard in the clip at its trigger
+    this.microphone?.click(Math.round(this.now));
     return this.app.press(what, this.now);
   }
 
@@ -347,8 +361,18 @@ export class NodeDoorbell {
   }
 
   private frame(): void {
-    if (this.stopped || !this.app.capturing) return;
+    if (this.stopped || !this.app.capturing) {
+      this.audioFrom = undefined;
+      return;
+    }
     const now = Math.round(this.now);
+    // the sound up to this frame first, so the clip's tracks stay in time order
+    const mic = this.microphone;
+    if (mic) {
+      const from = this.audioFrom ?? now;
+      if (now > from) this.app.audio(mic.capture(from, now), from);
+      this.audioFrom = now;
+    }
     this.app.frame(this.camera.capture(this.frames++, now), now);
   }
 

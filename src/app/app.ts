@@ -24,7 +24,10 @@ import { isSetUp, SetupMode, type SetupResult } from '../setup/setup-mode.js';
 import { installVerifierRecord, VERIFIER_KEY } from '../setup/verifier-record.js';
 import { loadDeviceConfig } from '../setup/device-config.js';
 import { credentialToken } from '../setup/records.js';
-import { recipientsOf, RosterStore } from '../roster/roster-store.js';
+import { authorityAfter, recipientsOf, RosterStore } from '../roster/roster-store.js';
+import { SettingsStore } from '../settings/settings-store.js';
+import { DeviceSettings } from '../settings/device-settings.js';
+import type { Settings } from '../settings/settings.js';
 import { DeviceRoster } from '../roster/device-roster.js';
 import { Spool } from '../uplink/spool.js';
 import { PreRoll } from '../device/preroll.js';
@@ -98,8 +101,12 @@ export class DoorbellApp {
   private socket: BufferedSocket | undefined;
   private endpoint: Closable | undefined;
   private apOpen = false;
-  /** camera motion, when the options give a zone map */
-  private readonly motion: MotionDetector | undefined;
+  /** camera motion, when the options or the signed settings give a zone map */
+  private motion: MotionDetector | undefined;
+  /** the pre-roll ring, made once (host memory) and kept when signed settings turn pre-roll off */
+  private preRollRing: PreRoll | undefined;
+  /** the epoch of the signed settings the doorbell runs (0: the options' defaults) */
+  settingsEpoch = 0;
   private online = false;
   private idleWork = true;
   private idleRetry = 0;
@@ -165,7 +172,8 @@ export class DoorbellApp {
       height: h.camera.height,
       clipDuration: this.o.clipDuration,
       alloc: h.alloc,
-      preRoll: this.makePreRoll(),
+      preRoll: this.makePreRoll(this.o.preRoll ?? PRE_ROLL),
+      audio: this.hasMicrophone(),
       log: this.log,
       takeDropped: () => spool.takeDropped(),
       onClip: (m) => this.log(`clip ${m.clip}: done, ${m.frames} frames in ${m.end - m.start} ms`),
@@ -177,6 +185,13 @@ export class DoorbellApp {
       onConfigured: (result) => this.configured(result, generation),
     });
     this.idleWork = true;
+    // the options' defaults, until signed settings held in the store say otherwise
+    this.settingsEpoch = 0;
+    this.motion = this.o.motion ? new MotionDetector(this.o.motion) : undefined;
+    this.guard('settings', () => {
+      const held = new SettingsStore(h.store, this.identity.deviceId).load();
+      if (held) this.applySettings(held.settings);
+    });
     if (isSetUp(h.store)) {
       this.operate();
     } else {
@@ -185,16 +200,48 @@ export class DoorbellApp {
     }
   }
 
+  /** Sound goes into clips when the host has a microphone at the track's rate. */
+  private hasMicrophone(): boolean {
+    const mic = this.host.microphone;
+    if (mic && mic.sampleRate !== 16_000) this.log(`microphone at ${mic.sampleRate} Hz, not 16000: clips record no sound`);
+    return mic?.sampleRate === 16_000;
+  }
+
+  /**
+   * Sound from the microphone (16 kHz mono s16le PCM, the first sample taken at `time`): into
+   * the pre-roll ring and the clip like the frames, while they are used. The host calls it
+   * before the frame that follows the samples.
+   */
+  audio(pcm: Uint8Array, time: number): void {
+    const bell = this.doorbell;
+    if (!bell?.recording && !this.armed) return;
+    this.guard('audio', () => bell.audio(pcm, time));
+  }
+
   /** The pre-roll ring, in host memory; a board that cannot spare the memory records without pre-roll. */
-  private makePreRoll(): PreRoll | undefined {
-    const duration = this.o.preRoll ?? PRE_ROLL;
+  private makePreRoll(duration: number): PreRoll | undefined {
     if (duration <= 0) return undefined;
+    if (this.preRollRing) {
+      this.preRollRing.duration = duration;
+      return this.preRollRing;
+    }
     try {
-      return new PreRoll({ duration, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: this.host.alloc });
+      return (this.preRollRing = new PreRoll({ duration, capacity: this.o.preRollBytes ?? PRE_ROLL_BYTES, alloc: this.host.alloc }));
     } catch (e) {
       this.log(`pre-roll: no memory for ${this.o.preRollBytes ?? PRE_ROLL_BYTES} bytes (${String(e)}): clips start at the trigger`);
       return undefined;
     }
+  }
+
+  /**
+   * Signed settings (src/settings): clip length and pre-roll from the next clip on, the zone
+   * map and sensitivity from the next frame's motion check.
+   */
+  private applySettings(s: Settings): void {
+    this.doorbell.setClipDuration(s.clipSeconds * 1000);
+    this.doorbell.setPreRoll(this.makePreRoll(s.prerollSeconds * 1000));
+    this.motion = s.zones ? new MotionDetector({ zones: s.zones, sensitivity: s.sensitivity }) : undefined;
+    this.settingsEpoch = s.epoch;
   }
 
   /** True while frames are used: a clip records, a phone watches live, or, once it can record, the pre-roll or camera motion. */
@@ -480,6 +527,17 @@ export class DoorbellApp {
       alloc: h.alloc,
       log: this.log,
     });
+    const deviceId = this.identity.deviceId;
+    const settings = new DeviceSettings({
+      settings: new SettingsStore(h.store, deviceId),
+      identity: this.identity,
+      authority: () => {
+        const held = rosters.load();
+        return held && authorityAfter(held);
+      },
+      apply: (s) => this.applySettings(s),
+      log: this.log,
+    });
     const connect = h.uplinkConnect(relay, credential, relayCa);
     const uplink = new Uplink({
       spool: this.spool,
@@ -487,6 +545,7 @@ export class DoorbellApp {
       live,
       connect: (events) => (this.socket = connect(events)),
       update: this.updateLink,
+      settings,
       random: h.random,
       deviceId: this.identity.deviceId,
       log: this.log,

@@ -52,6 +52,17 @@ export interface AppSpoolStorage extends SpoolStorage {
   wipe?(): void;
 }
 
+/**
+ * A microphone (the XIAO ESP32S3 Sense's PDM microphone): the host hands its sound to
+ * `DoorbellApp.audio` as 16 kHz mono 16-bit little-endian PCM, in pieces of any length, in
+ * order. A board without one leaves `microphone` out: its clips are video only, and their
+ * manifests say so (`"audio":null`).
+ */
+export interface AppMicrophone {
+  /** must be 16 000 (the clip's audio track); another rate records no sound */
+  sampleRate: number;
+}
+
 export interface AppHost {
   log: Log;
   store: KeyValueStore;
@@ -61,6 +72,8 @@ export interface AppHost {
   /** UTC ms; `sync` asks the network for the time (SNTP) once online */
   clock: { now(): number; sync?(): void };
   camera: { width: number; height: number };
+  /** the microphone, where the board has one */
+  microphone?: AppMicrophone;
   light: StatusLight;
   spool: { storage: AppSpoolStorage; capacity: number };
   network: AppNetwork;

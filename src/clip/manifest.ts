@@ -40,7 +40,24 @@ export interface ClipManifest {
   preRoll?: number;
   /** for a motion trigger: the zones (letters of the zone map) that fired */
   zones?: string[];
+  /**
+   * the clip's sound: its audio track (16 kHz mono 16-bit PCM, track 2) and the samples it holds;
+   * null: recorded by a board without a microphone, video only; absent in clips from before sound
+   */
+  audio?: ClipAudio | null;
 }
+
+export interface ClipAudio {
+  track: 2;
+  codec: 'A_PCM/INT/LIT';
+  rate: 16000;
+  channels: 1;
+  bits: 16;
+  /** PCM samples in the track */
+  samples: number;
+}
+
+const AUDIO_KEYS = ['track', 'codec', 'rate', 'channels', 'bits', 'samples'] as const;
 
 export type ClipTrigger = 'press' | 'motion' | 'pir';
 const TRIGGERS: readonly string[] = ['press', 'motion', 'pir'];
@@ -51,7 +68,7 @@ const KEYS = ['v', 'clip', 'device', 'epoch', 'roster', 'seq', 'prev', 'start', 
  * only), then trigger and preRoll (together, in clips that record what started them), then
  * zones (exactly when the trigger is motion).
  */
-const OPTIONAL_KEYS = ['kem', 'trigger', 'preRoll', 'zones'] as const;
+const OPTIONAL_KEYS = ['kem', 'trigger', 'preRoll', 'zones', 'audio'] as const;
 export const MAX_MANIFEST_BYTES = 16 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -64,6 +81,8 @@ export function encodeManifest(m: ClipManifest): Uint8Array {
   const ordered: Record<string, unknown> = {};
   for (const k of KEYS) ordered[k] = m[k];
   for (const k of OPTIONAL_KEYS) if (m[k] !== undefined) ordered[k] = m[k];
+  // the audio object's keys in their fixed order too
+  if (m.audio) ordered.audio = Object.fromEntries(AUDIO_KEYS.map((k) => [k, m.audio![k]]));
   return utf8ToBytes(JSON.stringify(ordered) + '\n');
 }
 
@@ -83,7 +102,7 @@ export function decodeManifest(bytes: Uint8Array): ClipManifest {
   check(
     keys.length === expected.length && expected.every((k, i) => keys[i] === k),
     'MANIFEST_FORMAT',
-    `manifest fields must be exactly ${KEYS.join(', ')} in that order, then kem for a post-quantum clip, then trigger and preRoll`,
+    `manifest fields must be exactly ${KEYS.join(', ')} in that order, then kem for a post-quantum clip, then trigger and preRoll, zones, audio`,
   );
   const m = value as ClipManifest;
   validate(m);
@@ -117,8 +136,16 @@ function validate(m: ClipManifest): void {
     (m.zones === undefined
       ? m.trigger !== 'motion'
       : m.trigger === 'motion' && Array.isArray(m.zones) && m.zones.length >= 1 && m.zones.length <= 26 &&
-        m.zones.every((z, i) => typeof z === 'string' && /^[A-Z]$/.test(z) && (i === 0 || z > m.zones![i - 1])));
+        m.zones.every((z, i) => typeof z === 'string' && /^[A-Z]$/.test(z) && (i === 0 || z > m.zones![i - 1]))) &&
+    // audio (or null: no microphone) only in clips that name their trigger
+    (m.audio === undefined || (m.trigger !== undefined && (m.audio === null || isAudio(m.audio))));
   check(ok, 'MANIFEST_FORMAT', 'manifest has a missing or invalid field');
+}
+
+function isAudio(a: unknown): a is ClipAudio {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return false;
+  const o = a as Record<string, unknown>;
+  return Object.keys(o).length === AUDIO_KEYS.length && o.track === 2 && o.codec === 'A_PCM/INT/LIT' && o.rate === 16000 && o.channels === 1 && o.bits === 16 && isCount(o.samples);
 }
 
 /** The trusted comment binds the clip id into minisign's own signed text too. */

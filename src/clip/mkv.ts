@@ -1,7 +1,9 @@
 /**
  * The clip's plaintext container: a minimal Matroska file with one MJPEG video
  * track (codec V_MJPEG) and one frame per Cluster, each carrying its own
- * millisecond timestamp. Written strictly forward (the Segment has unknown size),
+ * millisecond timestamp; on boards with a microphone, a second track of 16 kHz mono
+ * 16-bit PCM (A_PCM/INT/LIT), its blocks in Clusters of their own between the frames,
+ * each before the frame it leads up to. Written strictly forward (the Segment has unknown size),
  * so it streams into the sealer without seeking. ffmpeg/ffprobe read it.
  *
  * The reader understands exactly what the writer makes (and rejects the rest):
@@ -36,6 +38,10 @@ export const ID = {
   Video: 0xe0,
   PixelWidth: 0xb0,
   PixelHeight: 0xba,
+  Audio: 0xe1,
+  SamplingFrequency: 0xb5,
+  Channels: 0x9f,
+  BitDepth: 0x6264,
   Cluster: 0x1f43b675,
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
@@ -104,37 +110,62 @@ export interface VideoInfo {
   height: number;
   /** Wall-clock time of the clip's start, ms since the Unix epoch. */
   startTime: number;
+  /** true when the file has the audio track (AUDIO_PCM): track 2 */
+  audio?: boolean;
 }
 
-/** The last head built, kept so a new clip of the same size only patches its date (trigger path). */
-let cachedHead: { width: number; height: number; bytes: Uint8Array; dateOffset: number } | undefined;
+/** The one audio format: what the boards' microphones give (and 32,000 bytes a second). */
+export const AUDIO_PCM = { codec: 'A_PCM/INT/LIT', track: 2, rate: 16_000, channels: 1, bits: 16 } as const;
+/** PCM bytes per ms of sound */
+export const AUDIO_BYTES_PER_MS = (AUDIO_PCM.rate / 1000) * (AUDIO_PCM.bits / 8) * AUDIO_PCM.channels;
+
+/**
+ * The last head built with and without sound, kept so a new clip of the same size only patches
+ * its date (trigger path; live view's files, without sound, do not evict the clips' head).
+ */
+const cachedHeads: ({ width: number; height: number; bytes: Uint8Array; dateOffset: number } | undefined)[] = [undefined, undefined];
 
 /** Everything before the first frame. */
 export function mkvHead(info: VideoInfo): Uint8Array {
-  if (!cachedHead || cachedHead.width !== info.width || cachedHead.height !== info.height) {
-    const tracks = buildTracks(info.width, info.height);
+  const audio = info.audio === true;
+  let cached = cachedHeads[audio ? 1 : 0];
+  if (!cached || cached.width !== info.width || cached.height !== info.height) {
+    const tracks = buildTracks(info.width, info.height, audio);
     const bytes = buildHead(tracks);
     // DateUTC's 8-byte body sits just before the Tracks element
     const dateOffset = bytes.length - tracks.length - 8;
-    cachedHead = { width: info.width, height: info.height, bytes, dateOffset };
+    cached = cachedHeads[audio ? 1 : 0] = { width: info.width, height: info.height, bytes, dateOffset };
   }
-  const head = cachedHead.bytes.slice();
+  const head = cached.bytes.slice();
   // DateUTC is a signed 64-bit count of nanoseconds; ms × 10^6 fits exactly in a BigInt.
-  new DataView(head.buffer).setBigInt64(cachedHead.dateOffset, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
+  new DataView(head.buffer).setBigInt64(cached.dateOffset, BigInt(info.startTime - MATROSKA_EPOCH_MS) * 1000000n);
   return head;
 }
 
-export function buildTracks(width: number, height: number): Uint8Array {
+export function buildTracks(width: number, height: number, audio = false): Uint8Array {
+  const video = el(
+    ID.TrackEntry,
+    uint(ID.TrackNumber, 1),
+    uint(ID.TrackUID, 1),
+    uint(ID.TrackType, 1),
+    uint(ID.FlagLacing, 0),
+    str(ID.CodecID, 'V_MJPEG'),
+    el(ID.Video, uint(ID.PixelWidth, width), uint(ID.PixelHeight, height)),
+  );
+  if (!audio) return el(ID.Tracks, video);
+  const rate = new Uint8Array(8);
+  new DataView(rate.buffer).setFloat64(0, AUDIO_PCM.rate);
   return el(
     ID.Tracks,
+    video,
     el(
       ID.TrackEntry,
-      uint(ID.TrackNumber, 1),
-      uint(ID.TrackUID, 1),
-      uint(ID.TrackType, 1),
+      uint(ID.TrackNumber, AUDIO_PCM.track),
+      uint(ID.TrackUID, AUDIO_PCM.track),
+      uint(ID.TrackType, 2),
       uint(ID.FlagLacing, 0),
-      str(ID.CodecID, 'V_MJPEG'),
-      el(ID.Video, uint(ID.PixelWidth, width), uint(ID.PixelHeight, height)),
+      str(ID.CodecID, AUDIO_PCM.codec),
+      el(ID.Audio, el(ID.SamplingFrequency, rate), uint(ID.Channels, AUDIO_PCM.channels), uint(ID.BitDepth, AUDIO_PCM.bits)),
     ),
   );
 }
@@ -217,12 +248,25 @@ let posterTemplate: Uint8Array | undefined;
  * unchanged, so the caller streams it from where it lies, without a copy.
  */
 export function mkvFramePrefix(timestamp: number, frameLength: number): Uint8Array {
+  return blockPrefix(timestamp, frameLength, BLOCK_HEADER);
+}
+
+/**
+ * The bytes that go in front of a run of PCM samples (16 kHz mono s16le) on the audio track:
+ * a Cluster with one SimpleBlock (every PCM block is a keyframe), `timestamp` ms from the clip
+ * start; the samples follow from where they lie.
+ */
+export function mkvAudioPrefix(timestamp: number, pcmLength: number): Uint8Array {
+  return blockPrefix(timestamp, pcmLength, AUDIO_BLOCK_HEADER);
+}
+
+function blockPrefix(timestamp: number, frameLength: number, header: Uint8Array): Uint8Array {
   // Runs once per frame on the device: one allocation, fields written in place.
   let tsLength = 1;
   while (tsLength < 6 && timestamp >= 256 ** tsLength) tsLength++;
-  const blockLength = BLOCK_HEADER.length + frameLength;
+  const blockLength = header.length + frameLength;
   const timestampElLength = 1 + 8 + tsLength;
-  const out = new Uint8Array(4 + 8 + timestampElLength + 1 + 8 + BLOCK_HEADER.length);
+  const out = new Uint8Array(4 + 8 + timestampElLength + 1 + 8 + header.length);
   let p = 0;
   writeUintBE(out, p, ID.Cluster, 4);
   writeSize(out, (p += 4), timestampElLength + 1 + 8 + blockLength);
@@ -231,12 +275,14 @@ export function mkvFramePrefix(timestamp: number, frameLength: number): Uint8Arr
   writeUintBE(out, (p += 8), timestamp, tsLength);
   out[(p += tsLength)] = ID.SimpleBlock;
   writeSize(out, (p += 1), blockLength);
-  out.set(BLOCK_HEADER, p + 8);
+  out.set(header, p + 8);
   return out;
 }
 
 /** SimpleBlock header: track 1 (vint), relative timestamp 0 (int16), keyframe flag. */
 const BLOCK_HEADER = Uint8Array.of(0x81, 0x00, 0x00, 0x80);
+/** The same on the audio track (2). */
+const AUDIO_BLOCK_HEADER = Uint8Array.of(0x80 | AUDIO_PCM.track, 0x00, 0x00, 0x80);
 
 export interface Frame {
   /** ms from the clip start */
@@ -253,6 +299,11 @@ const malformed = (why: string): never => {
 export class MkvReader {
   info: VideoInfo | undefined;
   frames = 0;
+  /** PCM samples read from the audio track */
+  audioSamples = 0;
+  /** each run of PCM samples on the audio track (a view: valid only during the call) */
+  onAudio: ((block: Frame) => void) | undefined;
+  private lastAudioTimestamp = -1;
   /** the poster frame (a copy of the JPEG), once read: it comes before the first frame */
   poster: Uint8Array | undefined;
   private buf = new Uint8Array(4096);
@@ -331,13 +382,18 @@ export class MkvReader {
       }
       case 'tracks': {
         if (head.id !== ID.Tracks) malformed('expected Tracks');
-        const track = children(body).get(ID.TrackEntry) ?? malformed('no TrackEntry');
-        const t = children(track);
-        if (text(t.get(ID.CodecID)) !== 'V_MJPEG') malformed('the track is not MJPEG');
+        const entries = childList(body).filter((c) => c.id === ID.TrackEntry);
+        if (entries.length < 1 || entries.length > 2) malformed('one video track, and at most one audio track');
+        const t = children(entries[0].body);
+        if (num(t.get(ID.TrackNumber)) !== 1 || text(t.get(ID.CodecID)) !== 'V_MJPEG') malformed('the track is not MJPEG');
         const video = children(t.get(ID.Video) ?? malformed('no Video settings'));
         this.width = num(video.get(ID.PixelWidth));
         this.height = num(video.get(ID.PixelHeight));
         this.info = { width: this.width, height: this.height, startTime: this.startTime };
+        if (entries.length === 2) {
+          checkAudioTrack(children(entries[1].body));
+          this.info.audio = true;
+        }
         this.stage = 'clusters';
         break;
       }
@@ -364,14 +420,32 @@ export class MkvReader {
       malformed('Cluster must hold exactly one SimpleBlock');
     }
     const data = rest.subarray(block!.headLength);
-    if (data.length < 4 || data[0] !== 0x81 || data[1] !== 0 || data[2] !== 0 || (data[3] & 0x80) === 0) {
+    if (data.length < 4 || (data[0] !== 0x81 && !(data[0] === AUDIO_BLOCK_HEADER[0] && this.info?.audio)) || data[1] !== 0 || data[2] !== 0 || (data[3] & 0x80) === 0) {
       malformed('unexpected SimpleBlock header');
+    }
+    if (data[0] === AUDIO_BLOCK_HEADER[0]) {
+      // each track's timestamps rise on their own: sound the microphone delivers late sits after a frame
+      if (timestamp < this.lastAudioTimestamp) malformed('audio timestamps go backwards');
+      if ((data.length - 4) % 2 !== 0 || data.length === 4) malformed('an audio block is not whole 16-bit samples');
+      this.lastAudioTimestamp = timestamp;
+      this.audioSamples += (data.length - 4) / 2;
+      this.onAudio?.({ timestamp, data: data.subarray(4) });
+      return;
     }
     if (timestamp < this.lastTimestamp) malformed('frame timestamps go backwards');
     this.lastTimestamp = timestamp;
     this.frames++;
     this.onFrame({ timestamp, data: data.subarray(4) });
   }
+}
+
+/** The audio track must be exactly AUDIO_PCM. */
+function checkAudioTrack(t: Map<number, Uint8Array>): void {
+  if (num(t.get(ID.TrackNumber)) !== AUDIO_PCM.track || num(t.get(ID.TrackType)) !== 2 || text(t.get(ID.CodecID)) !== AUDIO_PCM.codec) malformed('the second track is not PCM audio');
+  const a = children(t.get(ID.Audio) ?? malformed('no Audio settings'));
+  const rate = a.get(ID.SamplingFrequency);
+  if (!rate || rate.length !== 8 || new DataView(rate.buffer, rate.byteOffset, 8).getFloat64(0) !== AUDIO_PCM.rate) malformed('the audio is not 16 kHz');
+  if (num(a.get(ID.Channels)) !== AUDIO_PCM.channels || num(a.get(ID.BitDepth)) !== AUDIO_PCM.bits) malformed('the audio is not mono 16-bit');
 }
 
 /** The poster JPEG in an Attachments body: one cover.jpg of type image/jpeg, as mkvPosterPrefix writes. */
@@ -415,6 +489,19 @@ export function readElementHead(b: Uint8Array): { id: number; size: number; head
 function vintLength(first: number, max: number): number | undefined {
   for (let i = 0; i < max; i++) if (first & (0x80 >> i)) return i + 1;
   return undefined;
+}
+
+/** The direct children of a master element, in order. */
+function childList(body: Uint8Array): { id: number; body: Uint8Array }[] {
+  const out: { id: number; body: Uint8Array }[] = [];
+  let p = 0;
+  while (p < body.length) {
+    const h = readElementHead(body.subarray(p)) ?? malformed('truncated element');
+    if (p + h.headLength + h.size > body.length) malformed('element overruns its parent');
+    out.push({ id: h.id, body: body.subarray(p + h.headLength, p + h.headLength + h.size) });
+    p += h.headLength + h.size;
+  }
+  return out;
 }
 
 /** The direct children of a master element, by ID (last one wins; we write each once). */

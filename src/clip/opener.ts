@@ -31,6 +31,8 @@ export interface OpenedClip {
   payloadSha256: string;
   /** the poster frame (JPEG), when the clip carries one */
   poster?: Uint8Array;
+  /** PCM samples in the audio track, when the clip has one */
+  audioSamples?: number;
 }
 
 export interface ClipOpenerOptions {
@@ -113,6 +115,7 @@ export class ClipOpener {
       info: this.reader.info!,
       frames: this.reader.frames,
       lastTimestamp: this.lastTimestamp,
+      ...(this.reader.info?.audio ? { audioSamples: this.reader.audioSamples } : {}),
       payloadSize: this.scanner.size,
       payloadSha256,
       ...(this.reader.poster ? { poster: this.reader.poster } : {}),
@@ -186,6 +189,13 @@ function checkAgainstManifest(opened: OpenedClip, m: ClipManifest): void {
   }
   if (opened.info.startTime !== m.start || m.start + opened.lastTimestamp !== m.end) {
     throw new SealbellError('MANIFEST_MISMATCH', 'the clip\'s recorded times differ from its manifest');
+  }
+  // the sound the manifest names is the track the file holds (a clip without `audio` predates sound)
+  if (m.audio !== undefined) {
+    const samples = opened.info.audio ? opened.audioSamples ?? 0 : undefined;
+    if ((m.audio === null) !== (samples === undefined) || (m.audio && m.audio.samples !== samples)) {
+      throw new SealbellError('MANIFEST_MISMATCH', `the clip's audio track (${samples ?? 'none'} samples) differs from its manifest (${m.audio ? `${m.audio.samples} samples` : 'no microphone'})`);
+    }
   }
 }
 

@@ -13,7 +13,7 @@ import type { Alloc } from '../age/stream.js';
 import { StreamWriter } from '../age/stream-writer.js';
 import { concatBytes, bytesToHex } from '../bytes.js';
 import { check } from '../errors.js';
-import { mkvFramePrefix, mkvHead, mkvPosterPrefix, mkvPosterPrefixLength } from './mkv.js';
+import { mkvAudioPrefix, mkvFramePrefix, mkvHead, mkvPosterPrefix, mkvPosterPrefixLength } from './mkv.js';
 import { CHUNK_SIZE } from '../age/stream.js';
 import type { PreparedHeader } from './prepared-header.js';
 import type { ClipManifest } from './manifest.js';
@@ -38,6 +38,8 @@ export interface ClipSealerOptions {
   height: number;
   sink: ClipSink;
   alloc?: Alloc;
+  /** the file has an audio track (16 kHz mono s16le PCM: a board with a microphone) */
+  audio?: boolean;
 }
 
 export class ClipSealer {
@@ -51,6 +53,8 @@ export class ClipSealer {
   private started = false;
   private chunks = 0;
   private poster = false;
+  private samples = 0;
+  private lastAudio = 0;
 
   constructor(private readonly o: ClipSealerOptions) {
     this.clipId = o.clipId;
@@ -81,7 +85,7 @@ export class ClipSealer {
   begin(poster?: Uint8Array): void {
     check(!this.started, 'CLIP_STARTED', 'the clip has begun');
     this.started = true;
-    const head = mkvHead({ width: this.o.width, height: this.o.height, startTime: this.o.startTime });
+    const head = mkvHead({ width: this.o.width, height: this.o.height, startTime: this.o.startTime, audio: this.o.audio });
     this.stream.write(head);
     if (!poster || head.length + mkvPosterPrefixLength() + poster.length > CHUNK_SIZE) return;
     this.stream.write(mkvPosterPrefix(poster.length));
@@ -114,6 +118,27 @@ export class ClipSealer {
     this.stream.write(mkvFramePrefix(t - this.o.startTime, jpeg.length));
     this.stream.write(jpeg);
     this.frames++;
+  }
+
+  /** PCM samples in the audio track so far. */
+  get audioSamples(): number {
+    return this.samples;
+  }
+
+  /**
+   * Adds PCM samples (16 kHz mono, 16-bit little-endian) whose first was taken at `time` (ms
+   * since the Unix epoch, not before the clip's start), in their own block on the audio track,
+   * sealed from where they lie.
+   */
+  addAudio(pcm: Uint8Array, time: number): void {
+    check(!this.finished, 'CLIP_FINISHED', 'sound after the clip was finished');
+    check(this.o.audio === true && pcm.length > 0 && pcm.length % 2 === 0, 'CLIP_AUDIO', 'audio needs a clip with an audio track, and whole 16-bit samples');
+    if (!this.started) this.begin();
+    const t = Math.max(Math.round(time - this.o.startTime), this.lastAudio, 0);
+    this.lastAudio = t;
+    this.stream.write(mkvAudioPrefix(t, pcm.length));
+    this.stream.write(pcm);
+    this.samples += pcm.length / 2;
   }
 
   /** Seals the final chunk and returns the (unsigned) manifest, linked into the device's clip chain by `link`. */

@@ -14,6 +14,7 @@ import { signManifest } from '../clip/signed-manifest.js';
 import { bytesToHex } from '../bytes.js';
 import type { DeviceIdentity } from './identity.js';
 import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
+import { AUDIO_BYTES_PER_MS, AUDIO_PCM } from '../clip/mkv.js';
 import type { HeldFrame, PreRoll } from './preroll.js';
 
 export interface DoorbellOptions {
@@ -39,6 +40,11 @@ export interface DoorbellOptions {
   onClip?: (manifest: ClipManifest) => void;
   /** the last seconds of frames, sealed into a clip ahead of its trigger (src/device/preroll.ts) */
   preRoll?: PreRoll;
+  /**
+   * the board has a microphone: clips get an audio track (16 kHz mono s16le PCM, `audio()`);
+   * false: the manifest says there is none (`"audio":null`); left out, it says nothing
+   */
+  audio?: boolean;
 }
 
 /** Clip ids sort by time and never repeat: UTC time of the press plus 24 random bits. */
@@ -52,6 +58,8 @@ export class Doorbell {
   readonly pool: HeaderPool;
   private clip: ClipSealer | undefined;
   private clipStart = 0;
+  /** where the clip's timeline starts (its first frame), ms since the Unix epoch */
+  private clipOrigin = 0;
   private clipEnd = 0;
   private trigger: ClipTrigger = 'press';
   private zones: string[] | undefined;
@@ -59,8 +67,9 @@ export class Doorbell {
   private preRollHeld = 0;
   /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
   private pending: HeldFrame[] = [];
-  private readonly clipDuration: number;
+  private clipDuration: number;
   private readonly maxClipDuration: number;
+  private preRoll: PreRoll | undefined;
   private readonly log: Log;
   private readonly chain: ClipChain;
   /** One clip records at a time, so its chunk buffer is made once and reused for every clip. */
@@ -78,6 +87,7 @@ export class Doorbell {
     this.pool = new HeaderPool(o.random, o.headerPoolSize ?? 2);
     this.clipDuration = o.clipDuration ?? 10_000;
     this.maxClipDuration = o.maxClipDuration ?? 60_000;
+    this.preRoll = o.preRoll;
     this.log = o.log ?? (() => {});
     this.chain = new ClipChain(o.identity.deviceId, () => o.backend.sha256(), o.store, this.log);
   }
@@ -87,7 +97,18 @@ export class Doorbell {
   }
 
   get hasPreRoll(): boolean {
-    return this.o.preRoll !== undefined;
+    return this.preRoll !== undefined;
+  }
+
+  /** ms a clip runs after its last trigger, from the next trigger on (signed settings change it). */
+  setClipDuration(ms: number): void {
+    this.clipDuration = ms;
+  }
+
+  /** The pre-roll for the clips after the current one (undefined: clips start at the trigger). */
+  setPreRoll(preRoll: PreRoll | undefined): void {
+    if (preRoll !== this.preRoll && !this.clip) this.preRoll?.clear();
+    this.preRoll = preRoll;
   }
 
   get recording(): boolean {
@@ -116,14 +137,26 @@ export class Doorbell {
     }
     const header = this.pool.take();
     const clipId = makeClipId(now, this.o.random);
-    const held = this.o.preRoll?.frames(now) ?? [];
+    let held = this.preRoll?.held(now) ?? [];
+    // the clip starts with a frame: sound from before the first one is left out; the newest
+    // frame is the trigger frame (only a board with a microphone holds sound: no scan without)
+    let first = 0;
+    let last = held.length - 1;
+    if (this.o.audio) {
+      while (first < held.length && held[first].audio) first++;
+      while (last >= first && held[last].audio) last--;
+      held = last < first ? [] : first > 0 ? held.slice(first) : held;
+      last -= first;
+    }
+    const triggerFrame = held.length ? held[last] : undefined;
     const start = held.length ? held[0].time : now;
+    this.clipOrigin = start;
     this.clipStart = now;
     this.clipEnd = now + this.clipDuration;
     this.trigger = trigger;
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
-    this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
+    this.preRollHeld = triggerFrame ? triggerFrame.time - start : 0;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -134,14 +167,15 @@ export class Doorbell {
       height: this.o.height,
       sink: this.o.sink,
       alloc: this.alloc,
+      audio: this.o.audio,
     });
     if (held.length) {
-      this.clip.begin(held[held.length - 1].data);
+      this.clip.begin(triggerFrame!.data);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
     }
-    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames of pre-roll` : ''})`);
+    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames${this.o.audio ? ' and sound' : ''} of pre-roll` : ''})`);
     return clipId;
   }
 
@@ -149,7 +183,7 @@ export class Doorbell {
   frame(jpeg: Uint8Array, now: number): void {
     this.tick(now);
     if (!this.clip) {
-      this.o.preRoll?.push(jpeg, now);
+      this.preRoll?.push(jpeg, now);
       return;
     }
     if (now < this.clipStart) return;
@@ -157,11 +191,38 @@ export class Doorbell {
     this.clip.addFrame(jpeg, now);
   }
 
-  /** Seals the oldest pre-roll frame not yet sealed; the ring is free again after the last. */
+  /**
+   * Sound from the microphone: PCM samples (16 kHz mono, 16-bit little-endian), the first taken
+   * at `time`. Into the pre-roll while no clip records, else into the clip after any pre-roll
+   * not yet sealed (so both tracks stay in time order). Ignored without `audio`.
+   */
+  audio(pcm: Uint8Array, time: number): void {
+    if (!this.o.audio || pcm.length === 0) return;
+    if (!this.clip) {
+      this.preRoll?.pushAudio(pcm, time);
+      return;
+    }
+    while (this.pending.length) this.sealPending();
+    this.addAudio(pcm, time);
+  }
+
+  /** Into the clip; samples from before its first frame are cut off. */
+  private addAudio(pcm: Uint8Array, time: number): void {
+    if (time < this.clipOrigin) {
+      const skip = Math.ceil((this.clipOrigin - time) * (AUDIO_PCM.rate / 1000)) * 2;
+      if (skip >= pcm.length) return;
+      pcm = pcm.subarray(skip);
+      time += skip / AUDIO_BYTES_PER_MS;
+    }
+    this.clip!.addAudio(pcm, time);
+  }
+
+  /** Seals the oldest pre-roll frame (or sound) not yet sealed; the ring is free again after the last. */
   private sealPending(): void {
     const f = this.pending.shift()!;
-    this.clip!.addFrame(f.data, f.time);
-    if (this.pending.length === 0) this.o.preRoll?.clear();
+    if (f.audio) this.addAudio(f.data, f.time);
+    else this.clip!.addFrame(f.data, f.time);
+    if (this.pending.length === 0) this.preRoll?.clear();
   }
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
@@ -181,6 +242,8 @@ export class Doorbell {
       trigger: this.trigger,
       preRoll: this.preRollHeld,
       ...(this.zones ? { zones: this.zones } : {}),
+      // the board's sound, or null: no microphone, video only (left out when the host does not say: tests, benches)
+      ...(this.o.audio === undefined ? {} : { audio: this.o.audio ? { track: 2 as const, codec: 'A_PCM/INT/LIT' as const, rate: 16000 as const, channels: 1 as const, bits: 16 as const, samples: clip.audioSamples } : null }),
     };
     const signed = signManifest(manifest, this.o.identity.key);
     this.chain.advance(link, signed.manifest);

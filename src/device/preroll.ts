@@ -9,6 +9,9 @@
  * place and time. A frame evicts the oldest frames it overwrites, and frames no longer
  * needed to reach `duration` back go too, so what is held is one unbroken run of the newest
  * frames, at least `duration` long when the ring is large enough.
+ *
+ * The microphone's sound (16 kHz mono PCM, 32 KB a second: 3 s add 96 KB) goes into the same
+ * ring, between the frames, in the order it comes, so a trigger seals both in step.
  */
 import type { Alloc } from '../host.js';
 
@@ -21,20 +24,24 @@ export interface PreRollOptions {
 }
 
 export interface HeldFrame {
-  /** the JPEG, a view into the ring: valid until the next push or clear */
+  /** the JPEG (or PCM samples), a view into the ring: valid until the next push or clear */
   data: Uint8Array;
-  /** capture time, ms since the Unix epoch */
+  /** capture time (of the first sample, for sound), ms since the Unix epoch */
   time: number;
+  /** PCM samples from the microphone, not a frame */
+  audio?: true;
 }
 
 interface Slot {
   offset: number;
   length: number;
   time: number;
+  audio: boolean;
 }
 
 export class PreRoll {
-  readonly duration: number;
+  /** ms held before a trigger: signed settings may change it (the ring's capacity stays) */
+  duration: number;
   readonly capacity: number;
   private readonly ring: Uint8Array;
   /** oldest first */
@@ -63,6 +70,15 @@ export class PreRoll {
 
   /** Keeps a copy of a camera frame taken at `time`; the oldest frames make room. */
   push(jpeg: Uint8Array, time: number): void {
+    this.keep(jpeg, time, false);
+  }
+
+  /** Keeps a copy of PCM samples from the microphone, the first taken at `time`. */
+  pushAudio(pcm: Uint8Array, time: number): void {
+    this.keep(pcm, time, true);
+  }
+
+  private keep(jpeg: Uint8Array, time: number, audio: boolean): void {
     if (jpeg.length > this.capacity) {
       // it cannot be held; the frames before it would no longer run up to the trigger
       this.tooLarge++;
@@ -79,7 +95,7 @@ export class PreRoll {
     const end = offset + jpeg.length;
     while (slots.length && slots[0].offset < end && slots[0].offset + slots[0].length > offset) slots.shift();
     this.ring.set(jpeg, offset);
-    slots.push({ offset, length: jpeg.length, time });
+    slots.push({ offset, length: jpeg.length, time, audio });
     this.head = end;
     this.expire(time);
   }
@@ -89,8 +105,16 @@ export class PreRoll {
    * `duration` ms back (when the ring holds that much), so the first is at or before now − duration.
    */
   frames(now: number): HeldFrame[] {
+    return this.held(now).filter((f) => !f.audio);
+  }
+
+  /** Frames and sound up to `now`, in the order they came (as frames() for the frames). */
+  held(now: number): HeldFrame[] {
     this.expire(now);
-    return this.slots.map((s) => ({ data: this.ring.subarray(s.offset, s.offset + s.length), time: s.time }));
+    return this.slots.map((s) => {
+      const data = this.ring.subarray(s.offset, s.offset + s.length);
+      return s.audio ? { data, time: s.time, audio: true as const } : { data, time: s.time };
+    });
   }
 
   clear(): void {
@@ -98,10 +122,14 @@ export class PreRoll {
     this.head = 0;
   }
 
-  /** Drops the oldest frame while the next one already reaches `duration` back from `now`. */
+  /** Drops what comes before the newest frame that already reaches `duration` back from `now`. */
   private expire(now: number): void {
     const slots = this.slots;
-    while (slots.length > 1 && slots[1].time <= now - this.duration) slots.shift();
-    if (slots.length === 1 && slots[0].time < now - this.duration * 2) slots.shift(); // the camera stalled
+    const cutoff = now - this.duration;
+    let keepFrom = -1;
+    for (let i = 0; i < slots.length && slots[i].time <= cutoff; i++) if (!slots[i].audio) keepFrom = i;
+    if (keepFrom > 0) slots.splice(0, keepFrom);
+    // the camera stalled: what is held is too old to lead up to a trigger
+    if (slots.length && slots[slots.length - 1].time < now - this.duration * 2) slots.length = 0;
   }
 }

@@ -24,6 +24,7 @@ import { equalBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { loadOrCreateIdentity, wipeIdentity, type DeviceIdentity } from '../device/identity.js';
 import { ROSTER_KEY, RosterStore, authorityAfter, recipientsOf, type StoredRoster } from '../roster/roster-store.js';
+import { SETTINGS_KEY } from '../settings/settings-store.js';
 import { signRosterAck } from '../roster/ack.js';
 import { encodeRosterBundle } from '../roster/bundle.js';
 import { Spake2PlusVerifier } from './spake2plus.js';
@@ -127,6 +128,7 @@ export class SetupMode {
     const s = this.#o.store;
     wipeIdentity(s);
     s.delete(ROSTER_KEY);
+    s.delete(SETTINGS_KEY); // the owner's signed clip and motion settings
     wipeDeviceConfig(s);
     this.#setAttempts(0);
     this.#close();

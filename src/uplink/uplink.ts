@@ -30,6 +30,7 @@ import {
 } from './wire.js';
 import { encodeLiveFrame, liveRequestOf, parseLiveRelayMessage, type LiveHandler, type LiveKind } from './live-wire.js';
 import { encodeUpdateMessage, parseUpdateRelayMessage, type UpdateDeviceMessage, type UpdateRelayMessage } from './update-wire.js';
+import { encodeSettingsMessage, parseSettingsRelayMessage, type SettingsDeviceMessage, type SettingsRelayMessage } from './settings-wire.js';
 
 /** Firmware updates over this connection (src/update/update-link.ts). */
 export interface UpdateHandler {
@@ -37,6 +38,13 @@ export interface UpdateHandler {
   connected(send: (m: UpdateDeviceMessage) => void, now: number): void;
   message(m: UpdateRelayMessage, send: (m: UpdateDeviceMessage) => void): void;
   disconnected(): void;
+}
+
+/** Signed settings over this connection (src/settings/device-settings.ts). */
+export interface SettingsHandler {
+  /** each hello: tells the relay what the doorbell runs */
+  connected(send: (m: SettingsDeviceMessage) => void): void;
+  message(m: SettingsRelayMessage, send: (m: SettingsDeviceMessage) => void): void;
 }
 
 /**
@@ -58,6 +66,8 @@ export interface UplinkOptions {
   roster?: RosterLink;
   /** firmware updates over this connection (optional) */
   update?: UpdateHandler;
+  /** signed settings over this connection (optional) */
+  settings?: SettingsHandler;
   connect: UplinkConnect;
   random: Random;
   /** when given, the relay's hello must name this device */
@@ -278,6 +288,16 @@ export class Uplink {
       if (this.state_ === 'ready') this.o.update?.message(update, this.sendUpdate);
       return;
     }
+    let settings;
+    try {
+      settings = parseSettingsRelayMessage(data);
+    } catch (e) {
+      return this.fail(`unreadable message from the relay: ${(e as Error).message}`);
+    }
+    if (settings) {
+      if (this.state_ === 'ready') this.o.settings?.message(settings, this.sendSettings);
+      return;
+    }
     let m: RelayMessage;
     try {
       m = parseRelayMessage(data);
@@ -336,11 +356,16 @@ export class Uplink {
     if (this.spool.empty) this.failures = 0;
     this.tellRoster();
     this.o.update?.connected(this.sendUpdate, this.now);
+    this.o.settings?.connected(this.sendSettings);
     this.pump();
   }
 
   private readonly sendUpdate = (m: UpdateDeviceMessage): void => {
     if (this.state_ === 'ready') this.socket?.send(encodeUpdateMessage(m));
+  };
+
+  private readonly sendSettings = (m: SettingsDeviceMessage): void => {
+    if (this.state_ === 'ready') this.socket?.send(encodeSettingsMessage(m));
   };
 
   private tellRoster(): void {

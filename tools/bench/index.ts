@@ -142,6 +142,13 @@ export async function xsTrigger(): Promise<Figures> {
     const preRoll = (await units('first_chunk_preroll')) - noop;
     const preRollRest = (await units('preroll_rest')) - noop;
     await s.call('finish');
+    // the same with a microphone: 3 s of sound between the frames in the ring (once to warm up:
+    // the first clip with sound builds its container head)
+    for (const op of ['fill', 'preroll_fill_audio', 'first_chunk_preroll_audio', 'finish']) await s.call(op);
+    await s.call('fill');
+    await s.call('preroll_fill_audio');
+    const preRollAudio = (await units('first_chunk_preroll_audio')) - noop;
+    await s.call('finish');
     const bytes = (await s.call('frame_bytes')).value as { frame: number; large: number };
     return {
       xs_header_3_recipients: header3,
@@ -155,6 +162,8 @@ export async function xsTrigger(): Promise<Figures> {
       // sealed chunk, then the rest of the pre-roll sealed in idle time, and keeping a frame in the ring
       xs_trigger_to_first_chunk_preroll: preRoll,
       xs_preroll_rest_idle: preRollRest,
+      // with sound in the pre-roll (a board with a microphone)
+      xs_trigger_to_first_chunk_preroll_audio: preRollAudio,
       xs_preroll_push_per_frame: Math.round((preRollPushes - noop) / 31),
       // XS meters TypedArray.prototype.set by the bytes it copies (a memcpy in C): that is most of the figure above
       xs_preroll_push_units_per_frame_byte: +((preRollPushes - preRollSmall) / 31 / 39_000).toFixed(3),

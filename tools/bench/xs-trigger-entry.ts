@@ -86,6 +86,11 @@ const js = makeDoorbell(nobleBackend);
 const preRoll = new PreRoll({ duration: 3000, capacity: 2 * 1024 * 1024, alloc: deviceAlloc });
 const withPreRoll = new Doorbell({ backend: device, random: systemRandom, identity, sink, width: 800, height: 600, headerPoolSize: 1, alloc: deviceAlloc, preRoll });
 withPreRoll.setRecipients(recipients);
+// and with a microphone: 100 ms of 16 kHz mono PCM (3,200 bytes) before each frame, in the same ring
+const soundRing = new PreRoll({ duration: 3000, capacity: 2 * 1024 * 1024, alloc: deviceAlloc });
+const withSound = new Doorbell({ backend: device, random: systemRandom, identity, sink, width: 800, height: 600, headerPoolSize: 1, alloc: deviceAlloc, preRoll: soundRing, audio: true });
+withSound.setRecipients(recipients);
+const pcm = deviceAlloc(3200).fill(0x11);
 const native = makeDoorbell(device, deviceAlloc);
 // one large SVGA JPEG that fills the first chunk (camera frames are host buffers on the device),
 // and a larger one: the first chunk then costs the same if no JS work grows with the bytes
@@ -113,6 +118,7 @@ defineOps({
     while (js.idle());
     while (native.idle());
     while (withPreRoll.idle());
+    while (withSound.idle());
   },
   /** the press itself: with a ready header, segment 0 (header and nonce) goes out at once */
   trigger_ready() {
@@ -139,6 +145,19 @@ defineOps({
     withPreRoll.press(now + 40);
     if (chunksOut !== 1) throw new Error(`${chunksOut} chunks sealed at the press, not one`);
   },
+  /** 3 s of frames and sound into the ring */
+  preroll_fill_audio() {
+    for (let i = 0; i <= 30; i++) {
+      withSound.audio(pcm, now);
+      withSound.frame(frameBuffer.subarray(0, POSTER_FRAME), (now += 100));
+    }
+  },
+  /** the press with sound in the pre-roll: up to the first chunk */
+  first_chunk_preroll_audio() {
+    chunksOut = 0;
+    withSound.press(now + 40);
+    if (chunksOut !== 1) throw new Error(`${chunksOut} chunks sealed at the press, not one`);
+  },
   /** the rest of the pre-roll, in idle time */
   preroll_rest() {
     while (withPreRoll.idle());
@@ -148,5 +167,7 @@ defineOps({
     js.finishClip();
     native.finishClip();
     withPreRoll.finishClip();
+    while (withSound.idle());
+    withSound.finishClip();
   },
 });

@@ -24,6 +24,7 @@ import { remuxFile } from './remux.js';
 import { phoneShare } from './share.js';
 import { phoneFirmware, phoneUpdate } from './update.js';
 import { phoneDeleteClips, phoneSetRetention } from './owner-requests.js';
+import { describeSettings, parseZonesArg, phoneSettingsEdit, phoneSettingsShow, type SettingsChange } from './settings.js';
 import { readCaCertificate } from '../tls-files.js';
 import { checkRelayCa } from '../../src/setup/relay-ca.js';
 
@@ -61,6 +62,12 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              and that the security version does not go down
              --device ID RELEASE.minisig IMAGE; passphrase as for setup
   firmware each doorbell's firmware and security version, and its update's state [--device ID]
+  settings a doorbell's clip length, pre-roll, motion zones and sensitivity, signed by the
+             account authority (the relay cannot change them) --device ID
+             [--clip-seconds S (2–60)] [--preroll S (0–10)] [--zones ROWS: rows of zone letters
+             A–Z or '.' (masked) joined by '/', e.g. ..../AABB/AABB, or off] [--sensitivity N
+             (1–100)] [--wait S, default 30]; passphrase as for setup. [--show]: what the
+             doorbell signed that it runs, what waits, what it refused (no passphrase)
   clips    list the clips of this phone's doorbells
   retention  how long the relay keeps a doorbell's clips (a request signed by the account
              authority; the relay deletes older clips, and the oldest beyond the size)
@@ -330,6 +337,48 @@ export async function phoneCommand(argv: string[]): Promise<void> {
         const update = u ? `; update to ${u.version} (security ${u.security}): ${u.state}${u.code ? ` ${u.code}` : ''}` : '';
         console.log(`doorbell ${d.deviceId}: ${runs}${update}`);
       }
+      return;
+    }
+    case 'settings': {
+      const { values } = parseArgs({
+        args,
+        options: {
+          ...common,
+          device: { type: 'string' },
+          'clip-seconds': { type: 'string' },
+          preroll: { type: 'string' },
+          zones: { type: 'string' },
+          sensitivity: { type: 'string' },
+          show: { type: 'boolean', default: false },
+          wait: { type: 'string' },
+          'passphrase-file': { type: 'string' },
+        },
+      });
+      const deviceId = need(values.device, '--device ID');
+      const whole = (v: string | undefined, flag: string): number | undefined => {
+        if (v === undefined) return undefined;
+        if (!/^\d{1,6}$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
+        return Number(v);
+      };
+      const change: SettingsChange = {};
+      const clip = whole(values['clip-seconds'], '--clip-seconds');
+      const preroll = whole(values.preroll, '--preroll');
+      const sensitivity = whole(values.sensitivity, '--sensitivity');
+      if (clip !== undefined) change.clipSeconds = clip;
+      if (preroll !== undefined) change.prerollSeconds = preroll;
+      if (sensitivity !== undefined) change.sensitivity = sensitivity;
+      if (values.zones !== undefined) change.zones = parseZonesArg(values.zones);
+      existingDir(values.dir!);
+      if (values.show || Object.keys(change).length === 0) {
+        if (!values.show) throw new UsageError('phone settings needs a change (--clip-seconds, --preroll, --zones, --sensitivity) or --show');
+        for (const l of describeSettings(await phoneSettingsShow(values.dir!, deviceId))) console.log(l);
+        return;
+      }
+      const wait = waitOptions(values.wait)!.timeoutMs;
+      const account = await unlock(values.dir!, await readPassphrase(values['passphrase-file']));
+      const r = await phoneSettingsEdit({ dir: values.dir!, deviceId, account, change, wait });
+      console.log(`settings epoch ${r.signed.settings.epoch} signed and published; the doorbell confirmed it runs them`);
+      for (const l of describeSettings(r.report)) console.log(l);
       return;
     }
     case 'clips': {

@@ -9,8 +9,6 @@
  * fixed-size head (every size and position is an 8-byte number) is written again at
  * offset 0 once the totals are known. A container cut short (a power cut, a spool
  * overflow, `age -d` of a truncated clip) keeps every whole frame and drops the tail.
- *
- * No Node imports: the web app (web/app) writes its download with it too; remux.ts adds files.
  */
 import { concatBytes, writeUintBE } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
@@ -22,6 +20,8 @@ import {
   ID,
   MATROSKA_EPOCH_MS,
   MkvReader,
+  AUDIO_BYTES_PER_MS,
+  mkvAudioPrefix,
   mkvFramePrefix,
   mkvPosterPrefix,
   sizeBytes,
@@ -67,7 +67,7 @@ interface Totals {
 
 /** EBML header, Segment (known size), SeekHead, Info (with Duration), Tracks, the poster: a fixed length for a given clip. */
 function seekableHead(info: VideoInfo, poster: Uint8Array | undefined, t: Totals): Uint8Array {
-  const tracks = buildTracks(info.width, info.height);
+  const tracks = buildTracks(info.width, info.height, info.audio === true);
   const infoEl = (duration: number) =>
     el(ID.Info, uint(ID.TimestampScale, 1000000), str(ID.MuxingApp, 'sealbell'), str(ID.WritingApp, 'sealbell phone'), float64(ID.Duration, duration), date(info.startTime));
   const seek = (id: number, position: number) => el(ID.Seek, el(ID.SeekID, idBytes(id)), fixedUint(ID.SeekPosition, position));
@@ -90,6 +90,8 @@ export class SeekableRemux {
   private frames = 0;
   private firstTimestamp = 0;
   private lastTimestamp = 0;
+  /** where the sound ends, ms from the start (the audio track's last block and its length) */
+  private audioEnd = 0;
 
   constructor(private readonly write: PositionalWrite) {
     this.reader = new MkvReader((f) => {
@@ -104,6 +106,15 @@ export class SeekableRemux {
       this.lastTimestamp = f.timestamp;
       this.frames++;
     });
+    // the audio track's blocks stay where they were among the frames, with the same bytes
+    this.reader.onAudio = (a) => {
+      if (!this.info) this.start(this.reader.info!);
+      const prefix = mkvAudioPrefix(a.timestamp, a.data.length);
+      this.write(prefix, this.position);
+      this.write(a.data, this.position + prefix.length);
+      this.position += prefix.length + a.data.length;
+      this.audioEnd = Math.max(this.audioEnd, a.timestamp + a.data.length / AUDIO_BYTES_PER_MS);
+    };
   }
 
   /** Plaintext of the forward-only container, in order, in any pieces. */
@@ -120,7 +131,8 @@ export class SeekableRemux {
     if (!this.info) throw new SealbellError('CONTAINER', 'no video to write: the file ends before its track list');
     // A frame is shown until the next one: the last one for the average frame interval.
     const interval = this.frames > 1 ? (this.lastTimestamp - this.firstTimestamp) / (this.frames - 1) : 100;
-    const duration = this.frames === 0 ? 0 : this.lastTimestamp + Math.max(1, Math.round(interval));
+    const video = this.frames === 0 ? 0 : this.lastTimestamp + Math.max(1, Math.round(interval));
+    const duration = Math.max(video, Math.round(this.audioEnd));
     const cues = el(ID.Cues, ...this.cues);
     this.write(cues, this.position);
     const end = this.position + cues.length;
@@ -136,3 +148,4 @@ export class SeekableRemux {
     this.position = head.length;
   }
 }
+

@@ -25,6 +25,8 @@ import {
 import { isLiveFrame, parseLiveDeviceMessage, type LiveRelayMessage } from '../../src/uplink/live-wire.js';
 import { encodeUpdateMessage, parseUpdateDeviceMessage, type UpdateRelayMessage } from '../../src/uplink/update-wire.js';
 import type { RelayUpdates } from './updates.js';
+import type { RelaySettings } from './settings.js';
+import { encodeSettingsMessage, parseSettingsDeviceMessage, type SettingsRelayMessage } from '../../src/uplink/settings-wire.js';
 import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
@@ -57,6 +59,8 @@ export interface DeviceSessionContext {
   live?: LiveHub;
   /** firmware updates (tools/relay/updates.ts) */
   updates?: RelayUpdates;
+  /** signed settings (tools/relay/settings.ts) */
+  settings?: RelaySettings;
   window: number;
   maxSegmentsPerClip: number;
   stats: { segmentsStored: number; duplicateSegments: number };
@@ -121,6 +125,7 @@ export class DeviceSession {
     if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
     if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
     if (!isBinary && this.guard(() => this.onUpdateControl(data))) return;
+    if (!isBinary && this.guard(() => this.onSettingsControl(data))) return;
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
@@ -188,6 +193,25 @@ export class DeviceSession {
   sendUpdate = (m: UpdateRelayMessage): void => {
     if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(encodeUpdateMessage(m));
   };
+
+  /** Signed settings for the device (tools/relay/settings.ts). */
+  sendSettings = (m: SettingsRelayMessage): void => {
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(encodeSettingsMessage(m));
+  };
+
+  /** True when the text was a settings message (handled here). */
+  private onSettingsControl(data: Buffer): boolean {
+    let m;
+    try {
+      m = parseSettingsDeviceMessage(data.toString('utf8'));
+    } catch (e) {
+      this.close(CLOSE.BAD_INPUT, 'BAD_MESSAGE', (e as Error).message);
+      return true;
+    }
+    if (!m) return false;
+    this.ctx.settings?.fromDevice(this.device.id, m, this.sendSettings, Date.now());
+    return true;
+  }
 
   /** True when the text was a firmware update message (handled here). */
   private onUpdateControl(data: Buffer): boolean {

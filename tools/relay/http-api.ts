@@ -17,6 +17,7 @@ import { refusalLine } from './log.js';
 import type { RelayRosters } from './rosters.js';
 import type { SourceLimit } from './source-limit.js';
 import type { RelayUpdates } from './updates.js';
+import type { RelaySettings } from './settings.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 
@@ -68,6 +69,7 @@ export interface HttpContext {
   phoneKeys: PublishedPhoneKeys;
   rosters: RelayRosters;
   updates: RelayUpdates;
+  settings: RelaySettings;
   limits: RelayLimits;
   /** allowances per source address for the endpoints that need no login */
   sourceLimit: SourceLimit;
@@ -181,6 +183,8 @@ export class HttpApi {
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
       r('GET', '/v1/devices/:device/roster/held', (q, res, [d]) => this.getHeldRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/update', (q, res, [d]) => this.putUpdate(q, res, d), true), // signature checks: held to the allowance
+      r('PUT', '/v1/devices/:device/settings', (q, res, [d]) => this.putSettings(q, res, d), true), // a signature check each: held to the allowance
+      r('GET', '/v1/devices/:device/settings', (q, res, [d]) => this.getSettings(q, res, d)),
       r('GET', '/v1/devices/:device/firmware', (q, res, [d]) => this.firmware(q, res, d)),
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
@@ -381,6 +385,23 @@ export class HttpApi {
       throw e;
     }
     sendJson(res, 200, { device, ...status });
+  }
+
+  /** No session needed, as for rosters: the account authority's signature on the settings is the permission. */
+  private async putSettings(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    this.requireKnownDevice(device);
+    const blob = await readBody(req, this.c.limits.maxBlobBytes);
+    if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the settings bundle is empty');
+    const epoch = this.c.settings.publish(device, new Uint8Array(blob), Date.now());
+    sendJson(res, 200, { device, epoch });
+  }
+
+  /** What the doorbell says it runs (with its acknowledgement), what waits, the last refusal: for the owner's phones. */
+  private getSettings(req: IncomingMessage, res: ServerResponse, device: string): void {
+    requireId(device, 'device id');
+    this.requirePhone(req, device);
+    sendJson(res, 200, this.c.settings.view(device));
   }
 
   /** What the doorbell runs (its last report) and the state of its update, for the owner's phones. */

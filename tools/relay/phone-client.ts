@@ -7,6 +7,7 @@
  * device's public key, the manifest signature and the payload hash, before the
  * files get their final names. Decrypting is `sealbell verify -i` (or any age tool).
  */
+import type { SettingsView } from './settings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -211,6 +212,11 @@ export class PhoneClient {
   /** The owner's requests the relay accepted for the doorbell (tools/owner-request.ts), unchecked: the caller checks the signatures. */
   async ownerRequests(): Promise<{ epoch: number; requests: (OwnerRequestWire & { received: number })[] }> {
     return relayJson(this.relay, this.path('owner-requests'), { token: this.token });
+  }
+
+  /** What the relay says of the doorbell's signed settings (tools/relay/settings.ts): unchecked here. */
+  async settings(): Promise<SettingsView> {
+    return relayJson<SettingsView>(this.relay, this.path('settings'), { token: this.token });
   }
 
   /** What the doorbell last said it runs, and the state of its firmware update (tools/relay/updates.ts). */

@@ -23,6 +23,7 @@ import { LiveHub, type LiveStats } from './live.js';
 import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayUpdates } from './updates.js';
+import { RelaySettings } from './settings.js';
 import { RelayStore } from './store.js';
 import { SourceConnections, SourceLimit } from './source-limit.js';
 import { PhoneSockets } from './phone-sockets.js';
@@ -138,8 +139,10 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
+  const settings = new RelaySettings({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendSettings(m) });
   const api = new HttpApi({
     updates,
+    settings,
     store,
     phoneAuth,
     phoneKeys,
@@ -209,7 +212,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, commits, quota, metrics, events, rosters, updates, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, quota, metrics, events, rosters, updates, settings, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
