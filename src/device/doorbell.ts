@@ -15,6 +15,17 @@ import { bytesToHex } from '../bytes.js';
 import type { DeviceIdentity } from './identity.js';
 import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
 import type { HeldFrame, PreRoll } from './preroll.js';
+import type { PreparedHeader } from '../clip/prepared-header.js';
+import { sealEvent, type EventNotice } from '../event/event.js';
+
+/** A trigger's event notice, made once the clip's poster is decided (docs/event-format.md). */
+interface PendingEvent {
+  notice: EventNotice;
+  header: PreparedHeader;
+  /** a copy of the poster (the camera's buffer is only valid during its call) */
+  poster: Uint8Array | undefined;
+  posterKnown: boolean;
+}
 
 export interface DoorbellOptions {
   backend: CryptoBackend;
@@ -59,6 +70,8 @@ export class Doorbell {
   private preRollHeld = 0;
   /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
   private pending: HeldFrame[] = [];
+  /** the current clip's event notice, until it is sealed and handed to the sink */
+  private event: PendingEvent | undefined;
   private readonly clipDuration: number;
   private readonly maxClipDuration: number;
   private readonly log: Log;
@@ -124,6 +137,7 @@ export class Doorbell {
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
     this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
+    this.event = { notice: { v: 1, device: this.deviceId, clip: clipId, trigger, time: now }, header, poster: undefined, posterKnown: false };
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -137,6 +151,7 @@ export class Doorbell {
     });
     if (held.length) {
       this.clip.begin(held[held.length - 1].data);
+      this.notePoster(held[held.length - 1].data);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
@@ -154,7 +169,44 @@ export class Doorbell {
     }
     if (now < this.clipStart) return;
     while (this.pending.length) this.sealPending();
+    const first = !this.clip.begun;
     this.clip.addFrame(jpeg, now);
+    if (first) this.notePoster(jpeg);
+  }
+
+  /** The clip began: its poster (if it took one) goes into the event too. A copy: the frame's buffer is not ours to keep. */
+  private notePoster(frame: Uint8Array): void {
+    const e = this.event;
+    if (!e || !this.clip) return;
+    e.poster = this.clip.hasPoster ? frame.slice() : undefined;
+    e.posterKnown = true;
+  }
+
+  /**
+   * Seals, signs and hands over the event notice: on the first tick after the poster is known,
+   * never inside the press or the frame that makes the first chunk (signing costs the device
+   * two Ed25519 signatures; the first chunk must not wait for them).
+   */
+  private makeEvent(): void {
+    const e = this.event;
+    if (!e) return;
+    this.event = undefined;
+    try {
+      if (this.o.sink.event) {
+        const signed = sealEvent(e.notice, e.poster, {
+          aead: this.o.backend.aead,
+          header: e.header.header,
+          clipNonce: e.header.nonce,
+          key: e.header.eventKey,
+          signingKey: this.o.identity.key,
+        });
+        this.o.sink.event(e.notice.clip, signed.sealed, signed.signature);
+      }
+    } catch (err) {
+      this.log(`clip ${e.notice.clip}: no event notice: ${String(err)}`);
+    } finally {
+      e.header.eventKey.fill(0);
+    }
   }
 
   /** Seals the oldest pre-roll frame not yet sealed; the ring is free again after the last. */
@@ -166,6 +218,7 @@ export class Doorbell {
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
   tick(now: number): void {
+    if (this.event?.posterKnown) this.makeEvent();
     if (this.clip && now > this.clipEnd) this.finishClip();
   }
 
@@ -174,6 +227,7 @@ export class Doorbell {
     const clip = this.clip;
     if (!clip) return undefined;
     while (this.pending.length) this.sealPending();
+    this.makeEvent(); // a clip closed before its first tick still tells the phones (without a poster if it had no frame)
     this.clip = undefined;
     const link = this.chain.next();
     const manifest: ClipManifest = {
