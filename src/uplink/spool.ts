@@ -211,7 +211,7 @@ export class Spool implements ClipSink {
     if (!ref) throw new SealbellError('SPOOL_STATE', `clip ${clipId} has no event in the spool`);
     const r = decodeEventRecord(this.storage.read(ref.record));
     if (r.clip !== clipId) throw new SealbellError('SPOOL_RECORD', `spool record ${ref.record} is not the event of ${clipId}`);
-    return r;
+    return { sealed: r.sealed, signature: r.signature };
   }
 
   /** The relay has the event (or refused it for good): it leaves the spool. */
