@@ -12,7 +12,7 @@
  *   6+L    n  the segment's bytes (1..MAX_SEGMENT_BYTES)
  *
  * Event frame (one binary message, docs/event-format.md):
- *   0      1  type, 0x02 = event
+ *   0      1  type, 0x04 = event (0x02 and 0x03 are live view: live-wire.ts)
  *   1      1  L, clip id length (1..64)
  *   2      L  clip id
  *   2+L    4  n, the sealed event's length, big-endian
@@ -28,7 +28,7 @@ import { MAX_SEALED_EVENT_BYTES } from '../event/event.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_SEGMENT = 0x01;
-export const FRAME_EVENT = 0x02;
+export const FRAME_EVENT = 0x04;
 const MAX_EVENT_SIGNATURE = 4096;
 /** The largest segment: a sealed 64 KiB chunk, or an age header of the largest size plus the payload nonce. */
 export const MAX_SEGMENT_BYTES = Math.max(SEALED_CHUNK_SIZE, MAX_HEADER_BYTES + PAYLOAD_NONCE_LENGTH);
