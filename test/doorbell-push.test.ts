@@ -25,7 +25,13 @@ import { seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
 import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
-import { startPushService, type LocalPushService, type TestSubscription } from './push-helpers.js';
+import WebSocket from 'ws';
+import { loadOrCreateIdentity } from '../src/device/identity.js';
+import { encodeEventFrame } from '../src/uplink/wire.js';
+import { newDeviceCredential, publishPhoneKeys, registerDevice } from '../tools/relay/owner-client.js';
+import { newPhoneAuthKey, PhoneClient, RelayApiError } from '../tools/relay/phone-client.js';
+import { MemoryStore } from './helpers.js';
+import { startPushService, type LocalPushService, type TestSubscription } from '../tools/bench/push-service.js';
 
 const JPEG_SOI = Buffer.from([0xff, 0xd8, 0xff]);
 
@@ -177,5 +183,46 @@ describe('a press rings the phone: sealed event, Web Push, service worker handle
       (e: SealbellError) => e.code === 'EVENT_NOT_FOR_YOU',
     );
     assert.ok(relay.push.stats.dropped >= 1, 'the tablet\'s subscription was dropped');
+  });
+
+  it('the relay refuses with clear codes: no session, a bad subscription, an unknown or malformed event reference, an event the device did not sign', async () => {
+    const relay = await startTestRelay();
+    const device = loadOrCreateIdentity(new MemoryStore(), seededRandom('push-refusals/device'));
+    const credential = newDeviceCredential();
+    await registerDevice(relay.url, ADMIN_TOKEN, { credential, publicKey: device.publicKeyText });
+    const key = newPhoneAuthKey();
+    await publishPhoneKeys(relay.url, credential, device.deviceId, [key.publicKey]);
+    const phone = await PhoneClient.login(relay.url, device.deviceId, key);
+    const vapid = (await (await fetch(`${relay.url}/v1/push/key`)).json()) as { publicKey: string };
+    assert.equal(Buffer.from(vapid.publicKey, 'base64url').length, 65, 'an uncompressed P-256 key (applicationServerKey)');
+    const status = async (p: Promise<unknown>) => p.then(() => 'ok', (e: RelayApiError) => `${e.status} ${e.code}`);
+    const good = { endpoint: 'https://push.example/send/abc', keys: { p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url'), auth: Buffer.alloc(16, 2).toString('base64url') } };
+    const noSession = await fetch(`${relay.url}/v1/devices/${device.deviceId}/push`, { method: 'POST', body: JSON.stringify(good) });
+    assert.equal(noSession.status, 401);
+    assert.equal(((await noSession.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+    assert.equal(await status(phone.subscribePush(good)), 'ok');
+    for (const bad of [
+      { ...good, endpoint: 'http://push.example/send/abc' },
+      { ...good, endpoint: 'not a url' },
+      { ...good, keys: { ...good.keys, p256dh: Buffer.alloc(65, 4).toString('base64url').slice(0, 40) } },
+      { ...good, keys: { ...good.keys, auth: 'short' } },
+      { endpoint: good.endpoint },
+    ]) assert.equal(await status(phone.subscribePush(bad as typeof good)), '400 BAD_SUBSCRIPTION', JSON.stringify(bad));
+    assert.equal(await status(phone.event('0'.repeat(32))), '404 UNKNOWN_EVENT');
+    assert.equal(await status(phone.event('..')), '400 BAD_ID');
+    const gone = await fetch(`${relay.url}/v1/devices/${device.deviceId}/push`, { method: 'DELETE', headers: { authorization: `Bearer ${(phone as unknown as { token: string }).token}` }, body: JSON.stringify({ endpoint: 'https://push.example/other' }) });
+    assert.equal(gone.status, 404);
+
+    // The device's uplink: an event with a signature that does not verify is refused, not stored.
+    const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
+    const replies: { t: string; event?: string; code?: string }[] = [];
+    ws.on('message', (d) => replies.push(JSON.parse(String(d))));
+    await new Promise((r) => ws.once('open', r));
+    await new Promise<void>((r) => { const t = setInterval(() => replies.some((m) => m.t === 'hello') && (clearInterval(t), r()), 5); });
+    const forged = 'untrusted comment: x\nRURQ7kvjeNMrGrBNzk0zenBT3m36V/InG35T7wNatRdpl6ECm/tzpHKjggqQksPMys/zReCxBqfeNjq6ObWSxraZ6hmL82gB4gE=\ntrusted comment: sealbell event c1 device ' + device.deviceId + '\n49CYtjzobDUZr/fNloHaQ3zNvr1cE8ZTMid3DnpqSsqdNoY/fwmI0Lk2D8dLfKPIPBvFrijc3P5en5TI8LDkDg==\n';
+    ws.send(encodeEventFrame('c1', new TextEncoder().encode('age-encryption.org/v1\n'), forged));
+    await new Promise<void>((r) => { const t = setInterval(() => replies.some((m) => m.t === 'ack') && (clearInterval(t), r()), 5); });
+    assert.deepEqual(replies.find((m) => m.t === 'ack'), { t: 'ack', clip: 'c1', event: 'refused', code: 'EVENT_SIGNATURE' });
+    ws.close();
   });
 });

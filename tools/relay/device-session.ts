@@ -125,10 +125,11 @@ export class DeviceSession {
     if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
     if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
     if (!isBinary && this.guard(() => this.onUpdateControl(data))) return;
+    // An event notice rings the phones: it does not wait behind the clips' storage either.
+    if (isBinary && data[0] === FRAME_EVENT) return void this.guardAsync(() => this.onEvent(data));
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
-      if (isBinary && data[0] === FRAME_EVENT) return this.guardAsync(() => this.onEvent(data));
       if (isBinary) return this.guard(() => this.onSegment(data, received));
       return this.guardAsync(() => this.onControl(data));
     });

@@ -1,5 +1,5 @@
 /**
- * A real Web Push service on loopback for tests: the `web-push-testing` package's server
+ * A real Web Push service on loopback for tests and the push benchmark: the `web-push-testing` package's server
  * (RFC 8030 endpoints; it checks the VAPID signature, RFC 8292, and decrypts each RFC 8291
  * payload, as a browser would), bound to 127.0.0.1 on a free port. Subscriptions are made
  * in-process, as a browser's PushManager.subscribe would make them.
