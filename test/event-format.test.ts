@@ -19,7 +19,7 @@ import { SealbellError } from '../src/errors.js';
 import { checkFresh, openEvent, type SeenEvents } from '../src/event/event.js';
 import { Spool } from '../src/uplink/spool.js';
 import { MemorySpoolStorage } from '../src/uplink/storage.js';
-import { eventLine } from '../src/event/notice-text.js';
+import { eventLine } from '../web/push/notice-text.js';
 import { updatingVectors } from '../tools/vectors/rewrite-guard.js';
 import { MemorySink, MemoryStore, ROOT, requireTool, run, seededRandom, tempDir } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { decodePublicKey } from '../../src/minisign.js';
 import { nobleBackend } from '../../src/crypto/noble.js';
 import { checkFresh, openEvent, type OpenedEvent, type SeenEvents } from '../../src/event/event.js';
-import { defaultDoorbellName, eventLine } from '../../src/event/notice-text.js';
+import { defaultDoorbellName, eventLine } from '../../web/push/notice-text.js';
 import { readDevice, readPhone } from './state.js';
 
 /** Remembered events per doorbell (oldest forgotten first): more than a stale event's age holds. */

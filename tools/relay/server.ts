@@ -180,7 +180,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     socket.once('close', () => perSource.release(source));
   });
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * Math.max(MAX_FRAME_BYTES, MAX_EVENT_FRAME_BYTES), perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(2 * MAX_FRAME_BYTES, MAX_EVENT_FRAME_BYTES), perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {
     try {

@@ -18,7 +18,7 @@ import { SealbellError } from '../../src/errors.js';
 import { concatBytes, utf8ToBytes } from '../../src/bytes.js';
 import { isSafeId } from '../../src/clip/manifest.js';
 import { checkFresh, openEvent, DEFAULT_MAX_EVENT_AGE, type OpenedEvent, type SeenEvents } from '../../src/event/event.js';
-import { defaultDoorbellName, eventClock, eventTitle } from '../../src/event/notice-text.js';
+import { defaultDoorbellName, eventClock, eventTitle } from './notice-text.js';
 
 export type { SeenEvents, OpenedEvent };
 

@@ -1,9 +1,9 @@
 /**
  * What a phone shows for an event notice: "Front door — someone rang" and the local time.
- * Shared by `sealbell phone watch` and the web app's service worker (web/push). Phones only:
+ * Shared by the web app's service worker (handler.ts) and `sealbell phone watch`. Phones only:
  * the device never formats these.
  */
-import type { ClipTrigger } from '../clip/manifest.js';
+import type { ClipTrigger } from '../../src/clip/manifest.js';
 
 export function eventTitle(doorbellName: string, trigger: ClipTrigger): string {
   return `${doorbellName} — ${trigger === 'press' ? 'someone rang' : 'motion'}`;
