@@ -16,15 +16,14 @@ import type { DeviceIdentity } from './identity.js';
 import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
 import type { HeldFrame, PreRoll } from './preroll.js';
 import type { PreparedHeader } from '../clip/prepared-header.js';
-import { sealEvent, type EventNotice } from '../event/event.js';
+import { sealEventPayload, signEvent, type EventNotice } from '../event/event.js';
 
-/** A trigger's event notice, made once the clip's poster is decided (docs/event-format.md). */
+/** A trigger's event notice, sealed once the clip's poster is decided, signed on the next tick (docs/event-format.md). */
 interface PendingEvent {
   notice: EventNotice;
   header: PreparedHeader;
-  /** a copy of the poster (the camera's buffer is only valid during its call) */
-  poster: Uint8Array | undefined;
-  posterKnown: boolean;
+  /** the sealed event, once the poster is decided */
+  sealed: Uint8Array | undefined;
 }
 
 export interface DoorbellOptions {
@@ -137,7 +136,7 @@ export class Doorbell {
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
     this.preRollHeld = held.length ? held[held.length - 1].time - start : 0;
-    this.event = { notice: { v: 1, device: this.deviceId, clip: clipId, trigger, time: now }, header, poster: undefined, posterKnown: false };
+    this.event = this.o.sink.event ? { notice: { v: 1, device: this.deviceId, clip: clipId, trigger, time: now }, header, sealed: undefined } : undefined;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -150,11 +149,13 @@ export class Doorbell {
       alloc: this.alloc,
     });
     if (held.length) {
-      this.clip.begin(held[held.length - 1].data);
-      this.notePoster(held[held.length - 1].data);
+      const poster = held[held.length - 1].data;
+      this.clip.begin(poster);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
+      // after the first chunk; the ring's bytes stay as they are until the clip ends (nothing is pushed while recording)
+      this.notePoster(poster);
     }
     this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames of pre-roll` : ''})`);
     return clipId;
@@ -174,12 +175,27 @@ export class Doorbell {
     if (first) this.notePoster(jpeg);
   }
 
-  /** The clip began: its poster (if it took one) goes into the event too. A copy: the frame's buffer is not ours to keep. */
-  private notePoster(frame: Uint8Array): void {
+  /**
+   * The clip began: the event is sealed now with its poster (if the clip took one), read from
+   * the frame's buffer during this call (no copy; the per-byte sealing is the backend's, native
+   * on a device). Signing waits for the next tick.
+   */
+  private notePoster(frame: Uint8Array | undefined): void {
     const e = this.event;
-    if (!e || !this.clip) return;
-    e.poster = this.clip.hasPoster ? frame.slice() : undefined;
-    e.posterKnown = true;
+    if (!e || e.sealed || !this.clip) return;
+    try {
+      e.sealed = sealEventPayload(e.notice, this.clip.hasPoster ? frame : undefined, {
+        aead: this.o.backend.aead,
+        header: e.header.header,
+        clipNonce: e.header.nonce,
+        key: e.header.eventKey,
+      });
+    } catch (err) {
+      this.log(`clip ${e.notice.clip}: no event notice: ${String(err)}`);
+      this.event = undefined;
+    } finally {
+      e.header.eventKey.fill(0);
+    }
   }
 
   /**
@@ -188,24 +204,14 @@ export class Doorbell {
    * two Ed25519 signatures; the first chunk must not wait for them).
    */
   private makeEvent(): void {
+    if (this.event && !this.event.sealed) this.notePoster(undefined); // a clip closed before any frame
     const e = this.event;
-    if (!e) return;
     this.event = undefined;
+    if (!e?.sealed) return;
     try {
-      if (this.o.sink.event) {
-        const signed = sealEvent(e.notice, e.poster, {
-          aead: this.o.backend.aead,
-          header: e.header.header,
-          clipNonce: e.header.nonce,
-          key: e.header.eventKey,
-          signingKey: this.o.identity.key,
-        });
-        this.o.sink.event(e.notice.clip, signed.sealed, signed.signature);
-      }
+      this.o.sink.event?.(e.notice.clip, e.sealed, signEvent(e.notice, e.sealed, this.o.identity.key));
     } catch (err) {
       this.log(`clip ${e.notice.clip}: no event notice: ${String(err)}`);
-    } finally {
-      e.header.eventKey.fill(0);
     }
   }
 
@@ -218,7 +224,7 @@ export class Doorbell {
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
   tick(now: number): void {
-    if (this.event?.posterKnown) this.makeEvent();
+    if (this.event?.sealed) this.makeEvent();
     if (this.clip && now > this.clipEnd) this.finishClip();
   }
 

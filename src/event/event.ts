@@ -90,6 +90,15 @@ export interface SealEventOptions {
 
 /** Seals and signs one event. */
 export function sealEvent(e: EventNotice, poster: Uint8Array | undefined, o: SealEventOptions): SignedEvent {
+  const sealed = sealEventPayload(e, poster, o);
+  return { sealed, signature: signEvent(e, sealed, o.signingKey) };
+}
+
+/**
+ * Seals one event (no signature yet). The poster is read only during the call (the per-byte
+ * work is the backend's: native on a device), so it may be the camera's buffer.
+ */
+export function sealEventPayload(e: EventNotice, poster: Uint8Array | undefined, o: Omit<SealEventOptions, 'signingKey'>): Uint8Array {
   const image = posterFits(e, poster) ? poster! : new Uint8Array(0);
   const line = encodeEventLine(e, image.length);
   const nonce = eventNonceOf(o.clipNonce);
@@ -102,8 +111,12 @@ export function sealEvent(e: EventNotice, poster: Uint8Array | undefined, o: Sea
   stream.update(line);
   if (image.length) stream.update(image);
   stream.finish();
-  const signature = sign(sealed, o.signingKey, eventComment(e.clip, e.device), `sealbell event, device ${e.device}`);
-  return { sealed, signature };
+  return sealed;
+}
+
+/** The device's signature over a sealed event (two Ed25519 signatures: not for the trigger path). */
+export function signEvent(e: EventNotice, sealed: Uint8Array, key: SigningKey): string {
+  return sign(sealed, key, eventComment(e.clip, e.device), `sealbell event, device ${e.device}`);
 }
 
 export interface OpenEventOptions {
