@@ -24,6 +24,8 @@ interface PendingEvent {
   header: PreparedHeader;
   /** the sealed event, once the poster is decided */
   sealed: Uint8Array | undefined;
+  /** a pre-roll poster, in the ring (whose bytes stay put while the clip records): sealed on the next tick */
+  heldPoster?: Uint8Array;
 }
 
 export interface DoorbellOptions {
@@ -154,8 +156,8 @@ export class Doorbell {
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
-      // after the first chunk; the ring's bytes stay as they are until the clip ends (nothing is pushed while recording)
-      this.notePoster(poster);
+      // the event is sealed on the next tick, from the ring: its bytes stay put until the clip ends (nothing is pushed while recording)
+      if (this.event) this.event.heldPoster = poster;
     }
     this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames of pre-roll` : ''})`);
     return clipId;
@@ -188,6 +190,7 @@ export class Doorbell {
         aead: this.o.backend.aead,
         header: e.header.header,
         clipNonce: e.header.nonce,
+        eventNonce: e.header.eventNonce,
         key: e.header.eventKey,
       });
     } catch (err) {
@@ -204,7 +207,7 @@ export class Doorbell {
    * two Ed25519 signatures; the first chunk must not wait for them).
    */
   private makeEvent(): void {
-    if (this.event && !this.event.sealed) this.notePoster(undefined); // a clip closed before any frame
+    if (this.event && !this.event.sealed) this.notePoster(this.event.heldPoster); // a clip closed before its first tick or frame
     const e = this.event;
     this.event = undefined;
     if (!e?.sealed) return;
@@ -224,6 +227,7 @@ export class Doorbell {
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
   tick(now: number): void {
+    if (this.event?.heldPoster && !this.event.sealed) this.notePoster(this.event.heldPoster);
     if (this.event?.sealed) this.makeEvent();
     if (this.clip && now > this.clipEnd) this.finishClip();
   }
