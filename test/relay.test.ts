@@ -178,7 +178,7 @@ describe('relay', function () {
 
     it('garbled frames and messages: BAD_FRAME / BAD_MESSAGE / BAD_ID and close 4400', async () => {
       const cases: [Uint8Array | string, string][] = [
-        [new Uint8Array([0x04, 1, 0x41, 0, 0, 0, 0, 9]), 'BAD_FRAME'], // unknown type (0x02, 0x03: live frames)
+        [new Uint8Array([0x04, 1, 0x41, 0, 0, 0, 0, 9]), 'BAD_FRAME'], // an event frame without a sealed event (0x02, 0x03: live frames)
         [new Uint8Array([0x03, 0, 9]), 'BAD_FRAME'], // live frame without a session id
         [new Uint8Array([0x02, 3, 0x2e, 0x2e, 0x2f, 9]), 'BAD_FRAME'], // live frame, session id "../"
         [new Uint8Array([0x01]), 'BAD_FRAME'], // too short

@@ -207,7 +207,7 @@ describe('uplink and relay', function () {
     await publishPhoneKeys(relay.url, dev.o.credential, dev.id, [key.publicKey]);
     const phone = await PhoneClient.login(relay.url, dev.id, key);
     const events: string[] = [];
-    const following = await phone.follow((e) => events.push(`${e.clip} ${e.state}`));
+    const following = await phone.follow((e) => e.t === 'clip' && events.push(`${e.clip} ${e.state}`));
     dev.uplink.start(clock.now);
     const id = dev.recordClip(clock.now, 20);
     await drive(clock, [dev], () => events.includes(`${id} verified`), { what: 'follow' });

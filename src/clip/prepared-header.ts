@@ -15,6 +15,7 @@ import { kemOf, wrapFileKeyToAll, type Kem } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, payloadKey } from '../age/stream.js';
 import { check } from '../errors.js';
 import { NO_ROSTER } from '../roster/roster-hash.js';
+import { eventNonceOf } from '../event/event.js';
 
 /**
  * Who clips are sealed to right now: the roster's recipients (and the history recipient,
@@ -39,6 +40,9 @@ export interface PreparedHeader {
   nonce: Uint8Array;
   /** the STREAM key derived from the file key and nonce */
   key: Uint8Array;
+  /** the clip's event notice (src/event/event.ts): the same file key, its own nonce and payload key */
+  eventNonce: Uint8Array;
+  eventKey: Uint8Array;
 }
 
 export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader {
@@ -49,12 +53,15 @@ export function prepareHeader(set: RecipientSet, random: Random): PreparedHeader
   const header = encodeHeader(fileKey, stanzas);
   const nonce = random(PAYLOAD_NONCE_LENGTH);
   const key = payloadKey(fileKey, nonce);
+  const eventNonce = eventNonceOf(nonce);
+  const eventKey = payloadKey(fileKey, eventNonce);
   fileKey.fill(0);
-  return { epoch: set.epoch, kem, roster: set.roster ?? NO_ROSTER, header, nonce, key };
+  return { epoch: set.epoch, kem, roster: set.roster ?? NO_ROSTER, header, nonce, key, eventNonce, eventKey };
 }
 
 export function wipeHeader(h: PreparedHeader): void {
   h.key.fill(0);
+  h.eventKey.fill(0);
 }
 
 export class HeaderPool {

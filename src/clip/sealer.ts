@@ -25,6 +25,11 @@ export interface ClipSink {
   /** `bytes` is only valid during the call (it is the sealer's reused buffer). */
   segment(clipId: string, index: number, bytes: Uint8Array): void;
   end(clipId: string, manifest: Uint8Array, signature: string): void;
+  /**
+   * The clip's sealed, signed event notice (src/event/event.ts), between its first segments and
+   * its end; sinks that do not take events leave it out. `sealed` is the sink's to keep.
+   */
+  event?(clipId: string, sealed: Uint8Array, signature: string): void;
 }
 
 export interface ClipSealerOptions {
@@ -91,6 +96,11 @@ export class ClipSealer {
     this.stream.write(mkvPosterPrefix(poster.length));
     this.stream.write(poster);
     this.poster = true;
+  }
+
+  /** Whether the container's head (and the poster, if any) is written: the poster is decided. */
+  get begun(): boolean {
+    return this.started;
   }
 
   /** STREAM chunks sealed and handed to the sink so far. */

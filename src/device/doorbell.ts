@@ -16,6 +16,18 @@ import type { DeviceIdentity } from './identity.js';
 import type { ClipManifest, ClipTrigger } from '../clip/manifest.js';
 import { AUDIO_BYTES_PER_MS, AUDIO_PCM } from '../clip/mkv.js';
 import type { HeldFrame, PreRoll } from './preroll.js';
+import type { PreparedHeader } from '../clip/prepared-header.js';
+import { sealEventPayload, signEvent, type EventNotice } from '../event/event.js';
+
+/** A trigger's event notice, sealed once the clip's poster is decided, signed on the next tick (docs/event-format.md). */
+interface PendingEvent {
+  notice: EventNotice;
+  header: PreparedHeader;
+  /** the sealed event, once the poster is decided */
+  sealed: Uint8Array | undefined;
+  /** a pre-roll poster, in the ring (whose bytes stay put while the clip records): sealed on the next tick */
+  heldPoster?: Uint8Array;
+}
 
 export interface DoorbellOptions {
   backend: CryptoBackend;
@@ -67,6 +79,8 @@ export class Doorbell {
   private preRollHeld = 0;
   /** pre-roll frames not yet sealed: the first chunk's worth goes at the trigger, the rest in idle time */
   private pending: HeldFrame[] = [];
+  /** the current clip's event notice, until it is sealed and handed to the sink */
+  private event: PendingEvent | undefined;
   private clipDuration: number;
   private readonly maxClipDuration: number;
   private preRoll: PreRoll | undefined;
@@ -157,6 +171,7 @@ export class Doorbell {
     this.zones = trigger === 'motion' ? zones ?? [] : undefined;
     // the newest held frame is the one at the trigger: the clip's poster, preRoll ms into the clip
     this.preRollHeld = triggerFrame ? triggerFrame.time - start : 0;
+    this.event = this.o.sink.event ? { notice: { v: 1, device: this.deviceId, clip: clipId, trigger, time: now }, header, sealed: undefined } : undefined;
     this.clip = new ClipSealer({
       backend: this.o.backend,
       header,
@@ -170,10 +185,13 @@ export class Doorbell {
       audio: this.o.audio,
     });
     if (held.length) {
-      this.clip.begin(triggerFrame!.data);
+      const poster = triggerFrame!.data;
+      this.clip.begin(poster);
       // the first chunk leaves now (full, if the pre-roll fills it); the rest in idle time
       this.pending = held;
       while (this.pending.length && this.clip.chunksSealed === 0) this.sealPending();
+      // the event is sealed on the next tick, from the ring: its bytes stay put until the clip ends (nothing is pushed while recording)
+      if (this.event) this.event.heldPoster = poster;
     }
     this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames${this.o.audio ? ' and sound' : ''} of pre-roll` : ''})`);
     return clipId;
@@ -188,7 +206,50 @@ export class Doorbell {
     }
     if (now < this.clipStart) return;
     while (this.pending.length) this.sealPending();
+    const first = !this.clip.begun;
     this.clip.addFrame(jpeg, now);
+    if (first) this.notePoster(jpeg);
+  }
+
+  /**
+   * The clip began: the event is sealed now with its poster (if the clip took one), read from
+   * the frame's buffer during this call (no copy; the per-byte sealing is the backend's, native
+   * on a device). Signing waits for the next tick.
+   */
+  private notePoster(frame: Uint8Array | undefined): void {
+    const e = this.event;
+    if (!e || e.sealed || !this.clip) return;
+    try {
+      e.sealed = sealEventPayload(e.notice, this.clip.hasPoster ? frame : undefined, {
+        aead: this.o.backend.aead,
+        header: e.header.header,
+        clipNonce: e.header.nonce,
+        eventNonce: e.header.eventNonce,
+        key: e.header.eventKey,
+      });
+    } catch (err) {
+      this.log(`clip ${e.notice.clip}: no event notice: ${String(err)}`);
+      this.event = undefined;
+    } finally {
+      e.header.eventKey.fill(0);
+    }
+  }
+
+  /**
+   * Seals, signs and hands over the event notice: on the first tick after the poster is known,
+   * never inside the press or the frame that makes the first chunk (signing costs the device
+   * two Ed25519 signatures; the first chunk must not wait for them).
+   */
+  private makeEvent(): void {
+    if (this.event && !this.event.sealed) this.notePoster(this.event.heldPoster); // a clip closed before its first tick or frame
+    const e = this.event;
+    this.event = undefined;
+    if (!e?.sealed) return;
+    try {
+      this.o.sink.event?.(e.notice.clip, e.sealed, signEvent(e.notice, e.sealed, this.o.identity.key));
+    } catch (err) {
+      this.log(`clip ${e.notice.clip}: no event notice: ${String(err)}`);
+    }
   }
 
   /**
@@ -227,6 +288,8 @@ export class Doorbell {
 
   /** Time passes: closes a clip whose time is up, even if no frame arrives. */
   tick(now: number): void {
+    if (this.event?.heldPoster && !this.event.sealed) this.notePoster(this.event.heldPoster);
+    if (this.event?.sealed) this.makeEvent();
     if (this.clip && now > this.clipEnd) this.finishClip();
   }
 
@@ -235,6 +298,7 @@ export class Doorbell {
     const clip = this.clip;
     if (!clip) return undefined;
     while (this.pending.length) this.sealPending();
+    this.makeEvent(); // a clip closed before its first tick still tells the phones (without a poster if it had no frame)
     this.clip = undefined;
     const link = this.chain.next();
     const manifest: ClipManifest = {

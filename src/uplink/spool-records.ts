@@ -13,13 +13,15 @@
  *     INCOMPLETE  reason (1 byte: 1 interrupted, 2 overflow)
  *     DROPPED     1 byte: 0 the clip was dropped whole, 1 its first part is kept (overflow);
  *                 the id is a clip still to be reported as dropped in a manifest
+ *     EVENT       sealed length (4 bytes), the sealed event notice, its signature (UTF-8)
+ *                 (docs/event-format.md)
  */
 import { readUintBE, utf8Decode, utf8ToBytes, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { isSafeId } from '../clip/manifest.js';
 import type { IncompleteReason } from './wire.js';
 
-export const Kind = { Begin: 1, Segment: 2, End: 3, Incomplete: 4, Dropped: 5 } as const;
+export const Kind = { Begin: 1, Segment: 2, End: 3, Incomplete: 4, Dropped: 5, Event: 6 } as const;
 type KindOf = typeof Kind;
 
 export type SpoolRecord =
@@ -27,7 +29,8 @@ export type SpoolRecord =
   | { kind: KindOf['Segment']; clip: string; index: number; size: number }
   | { kind: KindOf['End']; clip: string; segments: number; manifest: Uint8Array; signature: string }
   | { kind: KindOf['Incomplete']; clip: string; reason: IncompleteReason }
-  | { kind: KindOf['Dropped']; clip: string; partial: boolean };
+  | { kind: KindOf['Dropped']; clip: string; partial: boolean }
+  | { kind: KindOf['Event']; clip: string; size: number };
 
 /** Bytes to read to parse any record except END's body: kind, id, and the fixed fields. */
 export const RECORD_HEAD_BYTES = 2 + 64 + 8;
@@ -75,6 +78,32 @@ export function encodeDropped(clip: string, partial: boolean): Uint8Array {
   const out = head(Kind.Dropped, clip, 1);
   out[2 + clip.length] = partial ? 1 : 0;
   return out;
+}
+
+export function encodeEvent(clip: string, sealed: Uint8Array, signature: string): Uint8Array {
+  const sig = utf8ToBytes(signature);
+  const out = head(Kind.Event, clip, 4 + sealed.length + sig.length);
+  const o = 2 + clip.length;
+  writeUintBE(out, o, sealed.length, 4);
+  out.set(sealed, o + 4);
+  out.set(sig, o + 4 + sealed.length);
+  return out;
+}
+
+/** The sealed event and its signature from a whole EVENT record. */
+export function decodeEventRecord(bytes: Uint8Array): { clip: string; sealed: Uint8Array; signature: string } {
+  const r = decodeRecord(bytes, bytes.length);
+  if (r.kind !== Kind.Event) throw corrupt('not an EVENT record');
+  const o = 2 + r.clip.length;
+  const n = readUintBE(bytes, o, 4);
+  if (o + 4 + n > bytes.length) throw corrupt('bad EVENT length');
+  let signature: string;
+  try {
+    signature = utf8Decode(bytes.subarray(o + 4 + n));
+  } catch {
+    throw corrupt('event signature is not UTF-8');
+  }
+  return { clip: r.clip, sealed: bytes.slice(o + 4, o + 4 + n), signature };
 }
 
 const corrupt = (why: string) => new SealbellError('SPOOL_RECORD', `spool record is corrupt: ${why}`);
@@ -126,6 +155,10 @@ export function decodeRecord(bytes: Uint8Array, size: number): SpoolRecord {
       need(1);
       if (size !== o + 1 || bytes[o] > 1) throw corrupt('bad DROPPED');
       return { kind: Kind.Dropped, clip, partial: bytes[o] === 1 };
+    case Kind.Event:
+      need(4);
+      if (size <= o + 4 + readUintBE(bytes, o, 4)) throw corrupt('bad EVENT size');
+      return { kind: Kind.Event, clip, size: size - o };
     default:
       throw corrupt(`unknown kind ${kind}`);
   }

@@ -35,8 +35,10 @@ import type { IncompleteReason } from './wire.js';
 import {
   decodeRecord,
   encodeBegin,
+  decodeEventRecord,
   encodeDropped,
   encodeEnd,
+  encodeEvent,
   encodeIncomplete,
   encodeSegment,
   Kind,
@@ -68,6 +70,8 @@ export interface SpooledClip {
   segments: number[];
   recording: boolean;
   closed: 'end' | 'incomplete' | undefined;
+  /** its sealed event notice waits to be sent (docs/event-format.md) */
+  event: boolean;
 }
 
 export interface SpoolRecovery {
@@ -89,6 +93,7 @@ interface ClipEntry {
   recording: boolean;
   truncated: boolean;
   close: { record: number; size: number; kind: 'end' | 'incomplete' } | undefined;
+  event: { record: number; size: number } | undefined;
   /** record bytes counted against capacity */
   bytes: number;
 }
@@ -142,7 +147,7 @@ export class Spool implements ClipSink {
     check(!this.entries.has(clipId), 'SPOOL_STATE', `clip ${clipId} is already in the spool`);
     const entry: ClipEntry = {
       id: clipId, epoch, begin: undefined, segments: new Map(), nextIndex: 0,
-      recording: true, truncated: false, close: undefined, bytes: 0,
+      recording: true, truncated: false, close: undefined, event: undefined, bytes: 0,
     };
     this.entries.set(clipId, entry);
     const rec = encodeBegin(clipId, epoch);
@@ -186,6 +191,38 @@ export class Spool implements ClipSink {
     this.changed();
   }
 
+  /** The clip's event notice: kept like its segments until the relay has it. */
+  event(clipId: string, sealed: Uint8Array, signature: string): void {
+    if (this.discarding.has(clipId)) return;
+    const entry = this.recordingEntry(clipId);
+    if (entry.event) return;
+    const rec = encodeEvent(clipId, sealed, signature);
+    if (!this.makeRoom(rec.length, clipId)) {
+      this.log(`spool: the event of clip ${clipId} does not fit in the spool; it is not sent`);
+      return;
+    }
+    entry.event = { record: this.store(entry, rec), size: rec.length };
+    this.changed();
+  }
+
+  /** The stored event notice of a clip. */
+  readEvent(clipId: string): { sealed: Uint8Array; signature: string } {
+    const ref = this.entries.get(clipId)?.event;
+    if (!ref) throw new SealbellError('SPOOL_STATE', `clip ${clipId} has no event in the spool`);
+    const r = decodeEventRecord(this.storage.read(ref.record));
+    if (r.clip !== clipId) throw new SealbellError('SPOOL_RECORD', `spool record ${ref.record} is not the event of ${clipId}`);
+    return { sealed: r.sealed, signature: r.signature };
+  }
+
+  /** The relay has the event (or refused it for good): it leaves the spool. */
+  ackEvent(clipId: string): boolean {
+    const e = this.entries.get(clipId);
+    if (!e?.event) return false;
+    this.release(e, e.event.record, e.event.size);
+    e.event = undefined;
+    return true;
+  }
+
   /**
    * Clip ids dropped since the last manifest, for the Doorbell's `takeDropped`.
    * They stay stored until the next clip's end() makes the report durable, so a
@@ -215,6 +252,7 @@ export class Spool implements ClipSink {
         segments: [...e.segments.keys()].sort((a, b) => a - b),
         recording: e.recording,
         closed: e.close?.kind,
+        event: e.event !== undefined,
       });
     }
     return out;
@@ -259,6 +297,7 @@ export class Spool implements ClipSink {
     // BEGIN first, the close record last: a crash in between leaves a clip that still
     // knows how it ended, and resending that to the relay is harmless.
     if (e.begin) this.release(e, e.begin.record, e.begin.size);
+    if (e.event) this.release(e, e.event.record, e.event.size);
     this.release(e, e.close.record, e.close.size);
     this.entries.delete(clipId);
     return true;
@@ -347,6 +386,7 @@ export class Spool implements ClipSink {
   private removeRecords(e: ClipEntry): void {
     for (const ref of e.segments.values()) this.storage.remove(ref.record);
     if (e.begin) this.storage.remove(e.begin.record);
+    if (e.event) this.storage.remove(e.event.record);
     if (e.close) this.storage.remove(e.close.record);
     this.used -= e.bytes;
     this.entries.delete(e.id);
@@ -376,7 +416,7 @@ export class Spool implements ClipSink {
     const entry = (id: string): ClipEntry => {
       let e = this.entries.get(id);
       if (!e) {
-        e = { id, epoch: undefined, begin: undefined, segments: new Map(), nextIndex: 0, recording: false, truncated: false, close: undefined, bytes: 0 };
+        e = { id, epoch: undefined, begin: undefined, segments: new Map(), nextIndex: 0, recording: false, truncated: false, close: undefined, event: undefined, bytes: 0 };
         this.entries.set(id, e);
       }
       return e;
@@ -410,6 +450,9 @@ export class Spool implements ClipSink {
         if (e.segments.has(r.index)) { discard(id); continue; }
         e.segments.set(r.index, { record: id, size });
         e.nextIndex = Math.max(e.nextIndex, r.index + 1);
+      } else if (r.kind === Kind.Event) {
+        if (e.event) { discard(id); continue; }
+        e.event = { record: id, size };
       } else {
         if (e.close) { discard(id); continue; }
         e.close = { record: id, size, kind: r.kind === Kind.End ? 'end' : 'incomplete' };

@@ -21,6 +21,7 @@ import type { ClipClose, Spool } from './spool.js';
 import type { UplinkConnect, UplinkSocket } from './socket.js';
 import {
   encodeControl,
+  encodeEventFrame,
   encodeSegmentFrame,
   manifestText,
   parseRelayMessage,
@@ -102,6 +103,7 @@ export interface UplinkStats {
 }
 
 const CLOSE_KEY = 'close';
+const EVENT_KEY = 'event';
 
 
 /** What a refused upgrade with HTTP 401 means to the owner: the doorbell is set up but not registered. */
@@ -310,7 +312,11 @@ export class Uplink {
         return this.hello(m);
       case 'ack':
         if (this.state_ !== 'ready') return;
-        if ('seg' in m) {
+        if ('event' in m) {
+          if (this.inFlight.delete(`${m.clip}#${EVENT_KEY}`)) this.progress();
+          if (m.event === 'refused') this.log(`uplink: the relay refused the event of clip ${m.clip} (${m.code ?? 'no reason'})`);
+          this.spool.ackEvent(m.clip);
+        } else if ('seg' in m) {
           if (this.inFlight.delete(`${m.clip}#${m.seg}`)) this.progress();
           if (this.spool.ackSegment(m.clip, m.seg)) this.stats.segmentsAcked++;
         } else {
@@ -426,6 +432,22 @@ export class Uplink {
       if (!this.announced.has(clip.id) && clip.epoch !== undefined) {
         this.announced.add(clip.id);
         this.sendControl({ t: 'begin', clip: clip.id, epoch: clip.epoch });
+      }
+      // The event notice goes ahead of the clip's remaining segments: it is what rings the phones.
+      if (clip.event && !this.inFlight.has(`${clip.id}#${EVENT_KEY}`)) {
+        if (this.inFlight.size >= this.window) return;
+        let frame: Uint8Array | undefined;
+        try {
+          const ev = this.spool.readEvent(clip.id);
+          frame = encodeEventFrame(clip.id, ev.sealed, ev.signature);
+        } catch (e) {
+          this.log(`uplink: cannot send the event of clip ${clip.id}: ${(e as Error).message}`);
+          this.spool.ackEvent(clip.id);
+        }
+        if (frame) {
+          this.inFlightAdd(`${clip.id}#${EVENT_KEY}`);
+          this.socket.send(frame);
+        }
       }
       for (const index of this.heldUntil === undefined ? clip.segments : []) {
         if (!this.socket || this.inFlight.size >= this.window) return;

@@ -10,19 +10,31 @@
  *   2      L  clip id, ASCII, matching isSafeId
  *   2+L    4  segment index, big-endian
  *   6+L    n  the segment's bytes (1..MAX_SEGMENT_BYTES)
+ *
+ * Event frame (one binary message, docs/event-format.md):
+ *   0      1  type, 0x04 = event (0x02 and 0x03 are live view: live-wire.ts)
+ *   1      1  L, clip id length (1..64)
+ *   2      L  clip id
+ *   2+L    4  n, the sealed event's length, big-endian
+ *   6+L    n  the sealed event (an age file)
+ *   6+L+n  …  its minisign signature, UTF-8 (at most 4 KiB)
  */
 import { readUintBE, utf8Decode, utf8ToBytes, writeUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import { isSafeId, MAX_MANIFEST_BYTES } from '../clip/manifest.js';
 import { MAX_HEADER_BYTES } from '../age/format.js';
 import { PAYLOAD_NONCE_LENGTH, SEALED_CHUNK_SIZE } from '../age/stream.js';
+import { MAX_SEALED_EVENT_BYTES } from '../event/event.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_SEGMENT = 0x01;
+export const FRAME_EVENT = 0x04;
+const MAX_EVENT_SIGNATURE = 4096;
 /** The largest segment: a sealed 64 KiB chunk, or an age header of the largest size plus the payload nonce. */
 export const MAX_SEGMENT_BYTES = Math.max(SEALED_CHUNK_SIZE, MAX_HEADER_BYTES + PAYLOAD_NONCE_LENGTH);
 export const MAX_CLIP_ID_LENGTH = 64;
 export const MAX_FRAME_BYTES = 6 + MAX_CLIP_ID_LENGTH + MAX_SEGMENT_BYTES;
+export const MAX_EVENT_FRAME_BYTES = 6 + MAX_CLIP_ID_LENGTH + MAX_SEALED_EVENT_BYTES + MAX_EVENT_SIGNATURE;
 /** A manifest JSON-escaped inside a control message can double in size; the signature is < 1 KiB. */
 export const MAX_CONTROL_BYTES = 64 * 1024;
 /** Segment indexes are u32 on the wire; the relay may set a lower per-clip limit. */
@@ -67,6 +79,50 @@ export function decodeSegmentFrame(frame: Uint8Array): SegmentFrame {
   return { clipId, index: readUintBE(frame, 2 + L, 4), bytes: frame.subarray(6 + L) };
 }
 
+export interface EventFrame {
+  clipId: string;
+  sealed: Uint8Array;
+  signature: string;
+}
+
+export function encodeEventFrame(clipId: string, sealed: Uint8Array, signature: string): Uint8Array {
+  if (!isSafeId(clipId)) throw wireError('clip id is not a safe id');
+  const sig = utf8ToBytes(signature);
+  if (sealed.length < 1 || sealed.length > MAX_SEALED_EVENT_BYTES) throw wireError(`a sealed event must be 1..${MAX_SEALED_EVENT_BYTES} bytes`);
+  if (sig.length < 1 || sig.length > MAX_EVENT_SIGNATURE) throw wireError('the event signature must be 1..4096 bytes');
+  const L = clipId.length;
+  const out = new Uint8Array(6 + L + sealed.length + sig.length);
+  out[0] = FRAME_EVENT;
+  out[1] = L;
+  for (let i = 0; i < L; i++) out[2 + i] = clipId.charCodeAt(i);
+  writeUintBE(out, 2 + L, sealed.length, 4);
+  out.set(sealed, 6 + L);
+  out.set(sig, 6 + L + sealed.length);
+  return out;
+}
+
+/** Parses an event frame; WIRE_FORMAT with a precise reason when it is not one. */
+export function decodeEventFrame(frame: Uint8Array): EventFrame {
+  if (frame.length > MAX_EVENT_FRAME_BYTES) throw wireError(`an event frame is larger than ${MAX_EVENT_FRAME_BYTES} bytes`);
+  if (frame.length < 7 || frame[0] !== FRAME_EVENT) throw wireError('not an event frame');
+  const L = frame[1];
+  if (L < 1 || L > MAX_CLIP_ID_LENGTH || frame.length < 6 + L) throw wireError('clip id length out of range');
+  let clipId = '';
+  for (let i = 0; i < L; i++) clipId += String.fromCharCode(frame[2 + i]);
+  if (!isSafeId(clipId)) throw wireError('clip id is not a safe id');
+  const n = readUintBE(frame, 2 + L, 4);
+  if (n < 1 || n > MAX_SEALED_EVENT_BYTES || 6 + L + n >= frame.length) throw wireError('the sealed event length is out of range');
+  const sig = frame.subarray(6 + L + n);
+  if (sig.length > MAX_EVENT_SIGNATURE) throw wireError('the event signature is longer than 4 KiB');
+  let signature: string;
+  try {
+    signature = utf8Decode(sig);
+  } catch {
+    throw wireError('the event signature is not UTF-8');
+  }
+  return { clipId, sealed: frame.subarray(6 + L, 6 + L + n), signature };
+}
+
 // --- control messages (JSON text) ------------------------------------------------------
 
 export type IncompleteReason = 'interrupted' | 'overflow';
@@ -97,6 +153,8 @@ export type RelayMessage =
   | { t: 'hello'; v: number; device: string; window: number }
   | { t: 'ack'; clip: string; seg: number }
   | { t: 'ack'; clip: string; close: ClosedState; code?: string }
+  /** the clip's event notice: stored (and pushed to phones), or refused for good (code) */
+  | { t: 'ack'; clip: string; event: 'stored' | 'refused'; code?: string }
   | { t: 'error'; code: string; message: string; clip?: string; seg?: number }
   /** a roster update for the device to check and take (base64 bundle) */
   | { t: 'roster'; bundle: string }
@@ -180,6 +238,10 @@ export function parseRelayMessage(text: string | Uint8Array): RelayMessage {
     case 'ack':
       if (!isId(m.clip)) throw wireError('ack: malformed clip id');
       if (isCount(m.seg)) return { t: 'ack', clip: m.clip, seg: m.seg };
+      if (m.event === 'stored' || m.event === 'refused') {
+        if (m.code !== undefined && !isCode(m.code)) throw wireError('ack: malformed code');
+        return m.code === undefined ? { t: 'ack', clip: m.clip, event: m.event } : { t: 'ack', clip: m.clip, event: m.event, code: m.code };
+      }
       if (m.close === 'verified' || m.close === 'rejected' || m.close === 'incomplete') {
         if (m.code !== undefined && !isCode(m.code)) throw wireError('ack: malformed code');
         return m.code === undefined ? { t: 'ack', clip: m.clip, close: m.close } : { t: 'ack', clip: m.clip, close: m.close, code: m.code };

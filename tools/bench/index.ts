@@ -26,6 +26,7 @@ import { benchLiveLatency, xsLiveStartCost } from './live.js';
 import { pqFigures } from './pq.js';
 import { preRollMemory } from './preroll.js';
 import { motionFigures } from './motion.js';
+import { benchPushLatency } from './push.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 type Figures = Record<string, number | string>;
@@ -207,6 +208,7 @@ export async function runBench(): Promise<Figures> {
   }));
   Object.assign(figures, await safely('xs_live', async () => ({ ...(await xsLiveStartCost(ROOT)), ...(await (await import('./live.js')).xsLiveRecordCost(ROOT)) })));
   Object.assign(figures, await safely('xs_pq', () => pqFigures(ROOT)));
+  Object.assign(figures, await safely('push', () => benchPushLatency(20)));
   return figures;
 }
 

@@ -9,8 +9,13 @@
 export const COST_LIMITS = {
   /** callgrind, the device's ChaCha20-Poly1305 (-O2) sealing 64 KiB chunks incrementally: 26.9 */
   native_seal_x86_instructions_per_byte: 30,
-  /** XS meter units, a press with a ready header up to the first sealed chunk (JS only; sealing in C): 7,729; 8,016 with the poster's fit check (the frame is too large for a poster here) */
-  xs_trigger_to_first_chunk: 9_000,
+  /**
+   * XS meter units, a press with a ready header up to the first sealed chunk (JS only; sealing in C): 7,729; 8,016 with the
+   * poster's fit check (the frame is too large for a poster here); 10,865 with the event notice (docs/event-format.md), which
+   * without pre-roll must be sealed in the same frame call, after the chunk has gone to the sink (the camera's buffer is not
+   * kept; ~2,600 units of JS, the bytes sealed in C; its signing waits for the next tick). With pre-roll it waits for the tick.
+   */
+  xs_trigger_to_first_chunk: 12_500,
   /** XS meter units, a press with 3 s of 40 KB pre-roll frames held, up to the first sealed chunk: 12,363 */
   xs_trigger_to_first_chunk_preroll: 14_200,
   /** XS meter units, a press with a ready header up to segment 0 going out: 8,411 */

@@ -42,6 +42,8 @@ const sink: ClipSink = {
     if (index >= 1) chunksOut++;
   },
   end() {},
+  // the device's sink takes event notices: the press seals one (its signing waits for a later tick)
+  event() {},
 };
 
 /** Outside xs-native only: the native calls' JS shape, with none of their per-byte work. */

@@ -26,6 +26,7 @@ import { phoneFirmware, phoneUpdate } from './update.js';
 import { phoneDeleteClips, phoneSetRetention } from './owner-requests.js';
 import { describeSettings, parseZonesArg, phoneSettingsEdit, phoneSettingsShow, type SettingsChange } from './settings.js';
 import { readCaCertificate } from '../tls-files.js';
+import { listDevices } from './state.js';
 import { checkRelayCa } from '../../src/setup/relay-ca.js';
 
 export const PHONE_USAGE = `
@@ -86,7 +87,11 @@ sealbell phone <command> [--dir DIR] [options]      (DIR: this phone's keys and 
              share-<clip id>]. The share passphrase (not the account's!) comes from
              --share-passphrase-file F, $SEALBELL_SHARE_PASSPHRASE or a line of stdin.
   watch    fetch every new clip as it arrives (Ctrl-C to stop); when the relay goes away it
-             says so and reconnects
+             says so and reconnects. A press or motion shows at once as a line ("Front door —
+             someone rang, 17:02") from the doorbell's sealed, signed event notice, its poster
+             frame written to POSTERS/<clip>.jpg; a forged, replayed or stale one is refused
+             with its code   [--device ID] [--name NAME: the doorbell's name]
+             [--posters DIR, default DIR/events]
   live     watch the doorbell live: decrypted frames into a file ffprobe reads
              --seconds S --out FILE.mkv|.mjpeg [--device ID]
   serve    the phone web app for a self-hosted setup: http://127.0.0.1:P/app/, passing the
@@ -448,10 +453,18 @@ export async function phoneCommand(argv: string[]): Promise<void> {
       return;
     }
     case 'watch': {
-      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' } } });
+      const { values } = parseArgs({ args, options: { ...common, device: { type: 'string' }, name: { type: 'string' }, posters: { type: 'string' } } });
+      const dir = existingDir(values.dir!);
+      const named = values.device ?? (values.name ? onlyDevice(dir) : undefined);
       const w = await phoneWatch({
-        dir: existingDir(values.dir!),
+        dir,
         deviceId: values.device,
+        names: values.name && named ? { [named]: values.name } : undefined,
+        posterDir: values.posters,
+        onEvent: (r, deviceId) => {
+          if (r instanceof Error) console.log(`doorbell ${deviceId}: event refused: ${r.message} [${r.code}]`);
+          else console.log(`${r.line}${r.posterFile ? ` (poster ${r.posterFile})` : ''}`);
+        },
         onClip: (r, clip) => {
           console.log(r instanceof Error ? `clip ${clip}: ${r.message} [${r.code}]` : `clip ${clip}: fetched and checked, ${r.frames} frames (${r.age})`);
           if (!(r instanceof Error)) printNotices(r.notices);
@@ -494,6 +507,13 @@ export async function phoneCommand(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown phone command "${sub}"`);
   }
+}
+
+/** `--name` without `--device` names the phone's one doorbell. */
+function onlyDevice(dir: string): string {
+  const ids = listDevices(dir);
+  if (ids.length !== 1) throw new UsageError('--name needs --device ID when this phone has several doorbells');
+  return ids[0];
 }
 
 /** Clip-chain and roster findings: on stderr, loud, each naming its doorbell. */

@@ -18,6 +18,7 @@ import { RelayApiError, type ClipInfo, type Following, type PhoneClient } from '
 import { observeDeleted, observeManifest, readChain, writeChain, type ChainNotice, type ChainVerdict, type RosterKnowledge } from './clip-chain.js';
 import { expiryAllowed, ownerEvidence, type OwnerEvidence } from './owner-requests.js';
 import { phoneLogin } from './relay-sync.js';
+import { showEvent, type ShownEvent } from './events.js';
 import { listDevices, readAuthorityPub, readDevice, readPhone, readRoster, type DeviceRecord } from './state.js';
 
 /** A listed clip: the relay's metadata, and for a verified clip what its signed manifest says. */
@@ -279,6 +280,12 @@ export interface WatchOptions {
   onClip: (r: FetchedClip | SealbellError, clip: string) => void;
   /** a doorbell's connection news: lost, retrying, back, or given up */
   onStatus?: (deviceId: string, message: string) => void;
+  /** each event notice (someone rang, motion) as it arrives, checked and opened; or why it was refused */
+  onEvent?: (r: ShownEvent | SealbellError, deviceId: string) => void;
+  /** the doorbells' names for event lines (default "Doorbell <first 4 digits>") */
+  names?: Record<string, string>;
+  /** where event posters are written (default <dir>/events) */
+  posterDir?: string;
   /** wait before reconnect attempt n (1, 2, …); default 1 s doubling to 30 s */
   backoffMs?: (attempt: number) => number;
 }
@@ -323,7 +330,7 @@ class DeviceWatch {
   private markStarted!: () => void;
 
   constructor(
-    dir: string,
+    private readonly dir: string,
     private readonly deviceId: string,
     private readonly o: WatchOptions,
   ) {
@@ -353,7 +360,7 @@ class DeviceWatch {
         // is down most clearly); after an outage it is what was missed.
         const before = await this.fetcher.clips();
         if (!catchUp) for (const c of before) if (c.state === 'verified') this.seen.add(c.clip);
-        this.following = await this.fetcher.call((c) => c.follow((e) => e.state === 'verified' && this.fetchOnce(e.clip)));
+        this.following = await this.fetcher.call((c) => c.follow((e) => (e.t === 'clip' ? e.state === 'verified' && this.fetchOnce(e.clip) : this.eventOnce(e.ref))));
         if (this.stopped) this.following.close();
         // Listed again once following: a clip verified in between is fetched too (`seen` keeps each single).
         for (const c of await this.fetcher.clips()) if (c.state === 'verified') this.fetchOnce(c.clip);
@@ -386,6 +393,23 @@ class DeviceWatch {
         });
       }
     }
+  }
+
+  /**
+   * An event notice: fetched at once (not behind clip downloads), checked and opened. Refusals
+   * (forged, replayed, stale, not for this phone) are reported with their code.
+   */
+  private eventOnce(ref: string): void {
+    const onEvent = this.o.onEvent;
+    if (!onEvent) return;
+    void (async () => {
+      try {
+        const { sealed, signature } = await this.fetcher.call((c) => c.event(ref));
+        onEvent(await showEvent({ dir: this.dir, deviceId: this.deviceId, sealed, signature, name: this.o.names?.[this.deviceId], posterDir: this.o.posterDir }), this.deviceId);
+      } catch (err) {
+        onEvent(err instanceof SealbellError ? err : new SealbellError('EVENT_FETCH', (err as Error).message), this.deviceId);
+      }
+    })();
   }
 
   /**

@@ -1,13 +1,16 @@
-/** Clip state changes, fanned out to the phones following a device. */
+/** Clip state changes and event notices, fanned out to the phones following a device. */
 import type { ClipState } from './store.js';
 
-export interface ClipEvent {
-  t: 'clip';
-  device: string;
-  clip: string;
-  state: ClipState;
-  reason?: string;
-}
+export type ClipEvent =
+  | {
+      t: 'clip';
+      device: string;
+      clip: string;
+      state: ClipState;
+      reason?: string;
+    }
+  /** a sealed event notice arrived: fetch it by `ref` (GET /v1/devices/:device/events/:ref) */
+  | { t: 'event'; device: string; ref: string };
 
 export class ClipEvents {
   private readonly listeners = new Map<string, Set<(e: ClipEvent) => void>>();

@@ -12,7 +12,10 @@
 import type WebSocket from 'ws';
 import { SealbellError } from '../../src/errors.js';
 import {
+  decodeEventFrame,
   decodeSegmentFrame,
+  FRAME_EVENT,
+  MAX_EVENT_FRAME_BYTES,
   encodeControl,
   manifestBytes,
   MAX_CONTROL_BYTES,
@@ -36,6 +39,10 @@ import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
 import type { QuotaBook } from './quota.js';
 import { base64 } from '@scure/base';
+import { randomBytes } from 'node:crypto';
+import { decodePublicKey, verify } from '../../src/minisign.js';
+import { eventComment } from '../../src/event/event.js';
+import type { RelayPush } from './push.js';
 
 export const CLOSE = {
   BAD_INPUT: 4400,
@@ -61,6 +68,8 @@ export interface DeviceSessionContext {
   updates?: RelayUpdates;
   /** signed settings (tools/relay/settings.ts) */
   settings?: RelaySettings;
+  /** Web Push to the roster's phones when an event notice arrives (tools/relay/push.ts) */
+  push?: RelayPush;
   window: number;
   maxSegmentsPerClip: number;
   stats: { segmentsStored: number; duplicateSegments: number };
@@ -125,6 +134,8 @@ export class DeviceSession {
     if (isBinary && isLiveFrame(data)) return this.guard(() => this.onLiveFrame(data));
     if (!isBinary && this.guard(() => this.onLiveControl(data))) return;
     if (!isBinary && this.guard(() => this.onUpdateControl(data))) return;
+    // An event notice rings the phones: it does not wait behind the clips' storage either.
+    if (isBinary && data[0] === FRAME_EVENT) return void this.guardAsync(() => this.onEvent(data));
     if (!isBinary && this.guard(() => this.onSettingsControl(data))) return;
     const received = performance.now();
     this.queue = this.queue.then(() => {
@@ -303,6 +314,47 @@ export class DeviceSession {
     this.overQuota = false;
     this.ctx.log(`relay: device ${this.device.id}: space freed under the quota; uploads resume`);
     this.send({ t: 'quota-ok' });
+  }
+
+  /**
+   * A clip's sealed event notice (docs/event-format.md): checked against the device's key (the
+   * relay cannot read it, but it stores nothing the device did not sign), stored once under a
+   * fresh random reference, pushed to the roster's phones, then acknowledged once durable.
+   */
+  private async onEvent(data: Buffer): Promise<void> {
+    if (data.length > MAX_EVENT_FRAME_BYTES) {
+      return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `an event frame may be at most ${MAX_EVENT_FRAME_BYTES} bytes`);
+    }
+    let frame;
+    try {
+      frame = decodeEventFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      return this.close(CLOSE.BAD_INPUT, 'BAD_FRAME', (e as Error).message);
+    }
+    const device = this.device.id;
+    const { clipId, sealed, signature } = frame;
+    let signed = false;
+    try {
+      signed = verify(sealed, signature, decodePublicKey(this.device.public_key)) === eventComment(clipId, device);
+    } catch {
+      signed = false;
+    }
+    if (!signed) {
+      this.ctx.metrics.refused('EVENT_SIGNATURE');
+      return this.send({ t: 'ack', clip: clipId, event: 'refused', code: 'EVENT_SIGNATURE' });
+    }
+    const put = this.ctx.store.unsynced(() => this.ctx.store.putEvent(device, clipId, randomBytes(16).toString('hex'), sealed, signature, Date.now()));
+    if (put.result === 'conflict') {
+      this.ctx.metrics.refused('EVENT_CONFLICT');
+      return this.send({ t: 'ack', clip: clipId, event: 'refused', code: 'EVENT_CONFLICT' });
+    }
+    if (put.result === 'stored') {
+      // Readable at once (the row is committed); the push need not wait for the fsync.
+      this.ctx.events.emit({ t: 'event', device, ref: put.ref });
+      void this.ctx.push?.notify(device, put.ref);
+    }
+    await this.ctx.commits.syncWal();
+    this.send({ t: 'ack', clip: clipId, event: 'stored' });
   }
 
   /** Waits until every segment received so far is stored (or failed). */

@@ -20,6 +20,8 @@ import type { RelayUpdates } from './updates.js';
 import type { RelaySettings } from './settings.js';
 import type { ClipRow, DeviceRow, RelayStore } from './store.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
+import type { PhoneSession } from './phone-auth.js';
+import type { RelayPush } from './push.js';
 
 export interface RelayLimits {
   /** JSON request bodies */
@@ -70,6 +72,8 @@ export interface HttpContext {
   rosters: RelayRosters;
   updates: RelayUpdates;
   settings: RelaySettings;
+  /** Web Push subscriptions and VAPID (tools/relay/push.ts) */
+  push: RelayPush;
   limits: RelayLimits;
   /** allowances per source address for the endpoints that need no login */
   sourceLimit: SourceLimit;
@@ -187,6 +191,10 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/settings', (q, res, [d]) => this.getSettings(q, res, d)),
       r('GET', '/v1/devices/:device/firmware', (q, res, [d]) => this.firmware(q, res, d)),
       r('GET', '/v1/devices/:device/key', (_q, res, [d]) => this.deviceKey(res, d), true),
+      r('GET', '/v1/push/key', (_q, res) => sendJson(res, 200, { publicKey: this.c.push.vapid.publicKey }), true),
+      r('POST', '/v1/devices/:device/push', (q, res, [d]) => this.subscribePush(q, res, d)),
+      r('DELETE', '/v1/devices/:device/push', (q, res, [d]) => this.unsubscribePush(q, res, d)),
+      r('GET', '/v1/devices/:device/events/:ref', (q, res, [d, e]) => this.event(q, res, d, e)),
       r('GET', '/v1/authorities/:authority/devices', (_q, res, [a]) => this.authorityDevices(res, a), true),
       r('GET', '/v1/accounts/:account/escrow', (q, res, [a]) => this.getEscrow(res, a), true),
       r('PUT', '/v1/accounts/:account/escrow', (q, res, [a]) => this.putEscrow(q, res, a), true), // the first write needs no token
@@ -227,10 +235,38 @@ export class HttpApi {
   }
 
   /** A phone session for `device`, or 401/403. */
-  private requirePhone(req: IncomingMessage, device: string): void {
+  private requirePhone(req: IncomingMessage, device: string): PhoneSession {
     const s = this.c.phoneAuth.session(bearer(req));
     if (!s) throw new RelayError(401, 'UNAUTHENTICATED', 'log in as a phone (POST …/auth/challenge, then …/auth/session)');
     if (s.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
+    return s;
+  }
+
+  // --- push and event notices (docs/event-format.md) -----------------------------------
+
+  private async subscribePush(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    const s = this.requirePhone(req, device);
+    const body = await readJson(req, this.c.limits.maxJsonBytes);
+    this.c.push.subscribe(device, s.publicKey, body, Date.now());
+    sendJson(res, 201, { device, subscribed: true });
+  }
+
+  private async unsubscribePush(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
+    requireId(device, 'device id');
+    const s = this.requirePhone(req, device);
+    this.c.push.unsubscribe(device, s.publicKey, await readJson(req, this.c.limits.maxJsonBytes));
+    sendJson(res, 200, { device, subscribed: false });
+  }
+
+  /** The sealed event a push names, for the roster's phones: ciphertext and the device's signature. */
+  private event(req: IncomingMessage, res: ServerResponse, device: string, ref: string): void {
+    requireId(device, 'device id');
+    requireId(ref, 'event reference');
+    this.requirePhone(req, device);
+    const row = this.c.store.eventByRef(device, ref);
+    if (!row) throw new RelayError(404, 'UNKNOWN_EVENT', 'no such event for this device');
+    sendJson(res, 200, { device, ref, event: Buffer.from(row.sealed).toString('base64'), signature: row.signature });
   }
 
   private requireKnownDevice(device: string): DeviceRow {

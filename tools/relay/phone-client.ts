@@ -188,7 +188,7 @@ export class PhoneClient {
           return;
         }
         if (m.t === 'hello') resolve({ close: () => ws.close(1000), closed });
-        else if (m.t === 'clip') onEvent(m as ClipEvent);
+        else if (m.t === 'clip' || m.t === 'event') onEvent(m as ClipEvent);
       });
       void closed.then(({ code }) => reject(new RelayApiError(status ?? 0, 'FOLLOW_FAILED', `could not follow: ${status ? `HTTP ${status}` : `closed ${code}`}`)));
     });
@@ -217,6 +217,18 @@ export class PhoneClient {
   /** What the relay says of the doorbell's signed settings (tools/relay/settings.ts): unchecked here. */
   async settings(): Promise<SettingsView> {
     return relayJson<SettingsView>(this.relay, this.path('settings'), { token: this.token });
+  }
+
+  /** A sealed event notice by the reference a push or the follow socket gave (checked by the caller: src/event/event.ts). */
+  async event(ref: string): Promise<{ sealed: Uint8Array; signature: string }> {
+    if (!isSafeId(ref)) throw new RelayApiError(400, 'BAD_ID', 'not an event reference');
+    const r = await relayJson<{ event: string; signature: string }>(this.relay, this.path(`events/${idPath(ref)}`), { token: this.token });
+    return { sealed: new Uint8Array(Buffer.from(r.event, 'base64')), signature: r.signature };
+  }
+
+  /** Registers a Web Push subscription (endpoint and RFC 8291 keys) for this device. */
+  async subscribePush(sub: { endpoint: string; keys: { p256dh: string; auth: string } }): Promise<void> {
+    await relayJson(this.relay, this.path('push'), { token: this.token, method: 'POST', json: sub });
   }
 
   /** What the doorbell last said it runs, and the state of its firmware update (tools/relay/updates.ts). */

@@ -12,7 +12,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
+import { MAX_EVENT_FRAME_BYTES, MAX_FRAME_BYTES } from '../../src/uplink/wire.js';
+import { RelayPush } from './push.js';
 import { ClipEvents } from './clip-events.js';
 import { CLOSE, DeviceSession, sharedWindow } from './device-session.js';
 import { RelayError, requireId } from './errors.js';
@@ -60,6 +61,10 @@ export interface RelayOptions {
   liveTap?: (device: string, frame: Uint8Array) => void;
   /** the phone web app at /app/ (tools/web/serve.ts): a built folder, else a development build made on first use */
   app?: WebAppSource;
+  /** the VAPID subject (mailto: or https: contact) pushes are signed with (default: a placeholder) */
+  pushSubject?: string;
+  /** sees every Web Push sent (tests, benchmarks) */
+  pushTap?: (device: string, endpoint: string) => void;
 }
 
 export interface RelayStats {
@@ -78,6 +83,8 @@ export interface Relay {
   live: LiveStats;
   /** Applies retention now and waits until expired clips are gone from disk (tests). */
   sweepRetention(): Promise<void>;
+  /** Web Push: the VAPID public key and what was sent */
+  push: { vapidPublicKey: string; stats: RelayPush['stats'] };
   /** Stops at once, as a crash would: connections are dropped without a close handshake. Everything acknowledged is already durable. */
   close(): Promise<void>;
 }
@@ -136,6 +143,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       phonesChanged(device); // the owner's signed update removes a phone before the device confirms it
     },
   });
+  const push = new RelayPush({
+    store,
+    dataDir: o.dataDir,
+    subject: o.pushSubject,
+    allowed: (device, phone) => phoneKeys.isAllowed(device, Buffer.from(phone, 'base64')),
+    log,
+    tap: o.pushTap,
+  });
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
@@ -143,6 +158,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const api = new HttpApi({
     updates,
     settings,
+    push,
     store,
     phoneAuth,
     phoneKeys,
@@ -202,7 +218,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     socket.once('close', () => perSource.release(source));
   });
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_FRAME_BYTES, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(2 * MAX_FRAME_BYTES, MAX_EVENT_FRAME_BYTES), perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {
     try {
@@ -212,7 +228,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
-          const session = new DeviceSession(ws, device, { store, commits, quota, metrics, events, rosters, updates, settings, live, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
+          const session = new DeviceSession(ws, device, { store, commits, quota, metrics, events, rosters, updates, settings, live, push, log, window: limits.window, maxSegmentsPerClip: limits.maxSegmentsPerClip, stats });
           // A device reconnecting after a network change, its old connection not yet timed out: the newest wins.
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
@@ -296,6 +312,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       retention.sweep();
       await retention.done();
     },
+    push: { vapidPublicKey: push.vapid.publicKey, stats: push.stats },
     async close() {
       if (closed) return;
       closed = true;
@@ -308,6 +325,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       await done;
       retention.stop();
       await retention.done();
+      await push.drain();
       await commits.close(); // batches already queued finish (nobody is left to acknowledge)
       await store.close();
     },

@@ -58,6 +58,28 @@ export interface HeldRosterRow {
   updated: number;
 }
 
+/** A sealed event notice (docs/event-format.md): ciphertext and the device's signature. */
+export interface EventRow {
+  device: string;
+  clip: string;
+  /** the opaque reference a push carries */
+  ref: string;
+  sealed: Uint8Array;
+  signature: string;
+  created: number;
+}
+
+/** A phone's Web Push subscription for one device (RFC 8030 endpoint, RFC 8291 keys). */
+export interface PushSubscriptionRow {
+  device: string;
+  endpoint: string;
+  /** the phone's auth key (base64), which must stay in the device's roster */
+  phone: string;
+  p256dh: string;
+  auth: string;
+  created: number;
+}
+
 export type PutSegmentResult = 'stored' | 'duplicate' | 'conflict';
 
 const SCHEMA = `
@@ -115,6 +137,24 @@ CREATE INDEX IF NOT EXISTS held_rosters_by_authority ON held_rosters (authority_
 CREATE TABLE IF NOT EXISTS endorsements (
   device TEXT PRIMARY KEY,
   signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  device TEXT NOT NULL,
+  clip TEXT NOT NULL,
+  ref TEXT NOT NULL UNIQUE,
+  sealed BLOB NOT NULL,
+  signature TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (device, clip)
+);
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+  device TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  p256dh TEXT NOT NULL,
+  auth TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (device, endpoint)
 );
 CREATE TABLE IF NOT EXISTS escrow (
   account TEXT PRIMARY KEY,
@@ -432,6 +472,38 @@ export class RelayStore {
 
   devicesOfAuthority(authorityId: string): string[] {
     return (this.stmt('SELECT device FROM held_rosters WHERE authority_id = ? ORDER BY device').all(authorityId) as { device: string }[]).map((r) => r.device);
+  }
+
+  // --- event notices and push subscriptions ---------------------------------------------
+
+  /** Stores a clip's event once: 'stored', 'duplicate' (the same bytes again) or 'conflict'. */
+  putEvent(device: string, clip: string, ref: string, sealed: Uint8Array, signature: string, now: number): { result: 'stored' | 'duplicate' | 'conflict'; ref: string } {
+    const r = this.stmt('INSERT OR IGNORE INTO events (device, clip, ref, sealed, signature, created) VALUES (?, ?, ?, ?, ?, ?)').run(device, clip, ref, sealed, signature, now);
+    if (r.changes === 1) return { result: 'stored', ref };
+    const have = this.stmt('SELECT ref, sealed, signature FROM events WHERE device = ? AND clip = ?').get(device, clip) as { ref: string; sealed: Buffer; signature: string };
+    const same = Buffer.compare(have.sealed, Buffer.from(sealed)) === 0 && have.signature === signature;
+    return { result: same ? 'duplicate' : 'conflict', ref: have.ref };
+  }
+
+  eventByRef(device: string, ref: string): EventRow | undefined {
+    const row = this.stmt('SELECT * FROM events WHERE device = ? AND ref = ?').get(device, ref) as (EventRow & { sealed: Buffer }) | undefined;
+    return row ? { ...row, sealed: new Uint8Array(row.sealed) } : undefined;
+  }
+
+  /** Adds or replaces (same device and endpoint) a subscription. */
+  putSubscription(s: PushSubscriptionRow): void {
+    this.stmt(
+      'INSERT INTO push_subscriptions (device, endpoint, phone, p256dh, auth, created) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT(device, endpoint) DO UPDATE SET phone = excluded.phone, p256dh = excluded.p256dh, auth = excluded.auth, created = excluded.created',
+    ).run(s.device, s.endpoint, s.phone, s.p256dh, s.auth, s.created);
+  }
+
+  subscriptions(device: string): PushSubscriptionRow[] {
+    return this.stmt('SELECT * FROM push_subscriptions WHERE device = ? ORDER BY created').all(device) as PushSubscriptionRow[];
+  }
+
+  deleteSubscription(device: string, endpoint: string): boolean {
+    return this.stmt('DELETE FROM push_subscriptions WHERE device = ? AND endpoint = ?').run(device, endpoint).changes === 1;
   }
 
   endorsement(device: string): string | undefined {

@@ -1,0 +1,167 @@
+/**
+ * web/push in a real service worker (headless Chromium, playwright-core): a test-only page and
+ * service worker (the handler bundled with esbuild) on a loopback origin that also passes /v1/ on
+ * to the relay; the relay's push reference for a sealed event is delivered to the worker through
+ * the DevTools protocol (ServiceWorker.deliverPushMessage); the worker fetches the sealed event,
+ * checks and opens it, and shows the notification, whose title and poster image the page reads back
+ * with registration.getNotifications().
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { nobleBackend } from '../src/crypto/noble.js';
+import { loadOrCreateIdentity } from '../src/device/identity.js';
+import { generateIdentity, identityToRecipient } from '../src/age/x25519.js';
+import { prepareHeader } from '../src/clip/prepared-header.js';
+import { sealEvent } from '../src/event/event.js';
+import { encodeEventFrame } from '../src/uplink/wire.js';
+import { startRelay, type Relay } from '../tools/relay/server.js';
+import { newDeviceCredential, publishPhoneKeys, registerDevice } from '../tools/relay/owner-client.js';
+import { newPhoneAuthKey, PhoneClient } from '../tools/relay/phone-client.js';
+import { SyntheticCamera } from '../hosts/node/camera.js';
+import { startPushService, type LocalPushService } from '../tools/bench/push-service.js';
+import { MemoryStore, ROOT, requireTool, seededRandom, tempDir } from './helpers.js';
+import { ADMIN_TOKEN } from './relay-helpers.js';
+
+const SW_SOURCE = `
+import { notificationForPush, relayLogin } from './web/push/handler.ts';
+const C = CONFIG;
+const seen = new Set();
+const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const deps = {
+  fetch: (u, i) => fetch(u, i),
+  relayUrl: () => self.location.origin,
+  session: (id) => relayLogin((u, i) => fetch(u, i), self.location.origin, id, fromB64(C.authSeed)),
+  identities: async () => [C.identity],
+  devicePublicKey: async () => C.devicePub,
+  doorbellName: () => 'Front door',
+  seen: { has: (k) => seen.has(k), add: (k) => void seen.add(k) },
+  timeZone: 'UTC',
+};
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('push', (e) => {
+  e.waitUntil(notificationForPush(e.data ? e.data.text() : '', deps).then((n) => self.registration.showNotification(n.title, n.options)));
+});
+`;
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>push test</title><script>
+window.ready = navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready);
+</script>`;
+
+describe('web/push in a service worker (headless Chromium)', function () {
+  this.timeout(120_000);
+  let browser: BrowserContext | undefined;
+  let relay: Relay | undefined;
+  let server: http.Server | undefined;
+  let push: LocalPushService | undefined;
+  afterEach(async () => {
+    await browser?.close();
+    await relay?.close();
+    server?.closeAllConnections();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await push?.close();
+  });
+
+  it('a push reference delivered over the DevTools protocol: the worker shows "Front door — someone rang" with the poster as its image', async () => {
+    requireTool('chromium');
+    const random = seededRandom('push-browser');
+    const phoneIdentity = generateIdentity(random);
+    const key = newPhoneAuthKey();
+    const device = loadOrCreateIdentity(new MemoryStore(), random);
+    // The page's origin passes /v1/ on to the relay: the app and the relay share an origin, as when the relay serves the app.
+    let relayUrl = '';
+    let swCode = '';
+    server = http.createServer((req, res) => {
+      if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      if (req.url === '/sw.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(swCode);
+      if (req.url?.startsWith('/v1/')) {
+        const up = http.request(`${relayUrl}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        });
+        req.pipe(up);
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: tempDir('push-browser-relay'), adminToken: ADMIN_TOKEN, origin });
+    relayUrl = relay.url;
+    const credential = newDeviceCredential();
+    await registerDevice(relay.url, ADMIN_TOKEN, { credential, publicKey: device.publicKeyText });
+    await publishPhoneKeys(relay.url, credential, device.deviceId, [key.publicKey]);
+    const { build } = await import('esbuild');
+    const bundled = await build({
+      stdin: { contents: SW_SOURCE, resolveDir: ROOT, loader: 'js', sourcefile: 'push-sw.js' },
+      absWorkingDir: ROOT,
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      define: { CONFIG: JSON.stringify({ identity: phoneIdentity, authSeed: Buffer.from(key.secretKey).toString('base64'), devicePub: device.publicKeyText }) },
+      logLevel: 'silent',
+    });
+    swCode = bundled.outputFiles[0].text;
+
+    // A subscription at a local push service tells us the reference the relay pushes.
+    push = await startPushService();
+    const sub = await push.subscribe(relay.push.vapidPublicKey);
+    await (await PhoneClient.login(origin, device.deviceId, key)).subscribePush(sub.json);
+
+    // The doorbell's event (as src/device/doorbell.ts makes it), sent up its uplink.
+    const poster = new SyntheticCamera({ width: 160, height: 120 }).capture(1, Date.now());
+    const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, random);
+    const time = Date.now();
+    const signed = sealEvent({ v: 1, device: device.deviceId, clip: 'browser-clip-1', trigger: 'press', time }, poster, {
+      aead: nobleBackend.aead, header: header.header, clipNonce: header.nonce, eventNonce: header.eventNonce, key: header.eventKey, signingKey: device.key,
+    });
+    const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
+    await new Promise((r) => ws.once('message', r)); // hello
+    ws.send(encodeEventFrame('browser-clip-1', signed.sealed, signed.signature));
+    const end = Date.now() + 30_000;
+    while (push.messages(sub).length === 0) {
+      assert.ok(Date.now() < end, 'the push reaches the push service');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ws.close();
+    const payload = push.messages(sub)[0];
+
+    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), {
+      headless: true,
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await browser.grantPermissions(['notifications'], { origin });
+    const page = await browser.newPage();
+    const cdp = await browser.newCDPSession(page);
+    const registrations: { registrationId: string; scopeURL: string }[] = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
+    await cdp.send('ServiceWorker.enable');
+    await page.goto(origin + '/');
+    await page.evaluate('window.ready');
+    const reg = registrations.find((r) => r.scopeURL.startsWith(origin));
+    assert.ok(reg, 'the worker is registered');
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId: reg.registrationId, data: payload });
+    const shown = (await page.evaluate(`(async () => {
+      const r = await navigator.serviceWorker.ready;
+      for (let i = 0; i < 300; i++) {
+        const n = await r.getNotifications();
+        if (n.length) return n.map((x) => ({ title: x.title, body: x.body, image: x.image, icon: x.icon, data: x.data }));
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+      return [];
+    })()`)) as { title: string; body: string; image: string; icon: string; data: { url: string } }[];
+    assert.equal(shown.length, 1, 'one notification');
+    assert.equal(shown[0].title, 'Front door — someone rang');
+    assert.equal(shown[0].body, new Date(time).toISOString().slice(11, 16));
+    assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
+    assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
+  });
+});
