@@ -165,3 +165,93 @@ describe('web/push in a service worker (headless Chromium)', function () {
     assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
   });
 });
+
+describe('the phone web app rings: its own service worker shows the notification (headless Chromium)', function () {
+  this.timeout(180_000);
+  let browser: BrowserContext | undefined;
+  let relay: Relay | undefined;
+  let push: LocalPushService | undefined;
+  afterEach(async () => {
+    await browser?.close();
+    await relay?.close();
+    await push?.close();
+  });
+
+  it('the app served by the relay, with the phone in IndexedDB: a pushed reference becomes "— someone rang" with the poster; its tap opens live view (data.url)', async () => {
+    requireTool('chromium');
+    const random = seededRandom('push-app');
+    const phoneIdentity = generateIdentity(random);
+    const key = newPhoneAuthKey();
+    const device = loadOrCreateIdentity(new MemoryStore(), random);
+    relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: tempDir('push-app-relay'), adminToken: ADMIN_TOKEN });
+    const origin = relay.url.replace(/\/+$/, '');
+    const credential = newDeviceCredential();
+    await registerDevice(relay.url, ADMIN_TOKEN, { credential, publicKey: device.publicKeyText });
+    await publishPhoneKeys(relay.url, credential, device.deviceId, [key.publicKey]);
+    push = await startPushService();
+    const sub = await push.subscribe(relay.push.vapidPublicKey);
+    await (await PhoneClient.login(origin, device.deviceId, key)).subscribePush(sub.json);
+
+    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), {
+      headless: true,
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await browser.grantPermissions(['notifications'], { origin });
+    const page = await browser.newPage();
+    const cdp = await browser.newCDPSession(page);
+    const registrations: { registrationId: string; scopeURL: string }[] = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
+    await cdp.send('ServiceWorker.enable');
+    await page.goto(`${origin}/app/`);
+    await page.evaluate('navigator.serviceWorker.ready');
+    // The phone as the app keeps it after enrolment (web/app/keystore.ts).
+    const record = { v: 1, name: 'phone 1', relayOrigin: origin, account: '0'.repeat(16), identity: phoneIdentity, recipient: identityToRecipient(phoneIdentity), authSeed: Array.from(key.secretKey), authorityPub: '', doorbells: [{ deviceId: device.deviceId, devicePub: device.publicKeyText }] };
+    await page.evaluate(`new Promise((ok, no) => {
+      const r = indexedDB.open('sealbell', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('phone');
+      r.onerror = () => no(r.error);
+      r.onsuccess = () => {
+        const p = ${JSON.stringify(record)};
+        p.authSeed = new Uint8Array(p.authSeed);
+        const tx = r.result.transaction('phone', 'readwrite');
+        tx.objectStore('phone').put(p, 'self');
+        tx.oncomplete = () => { r.result.close(); ok(); };
+        tx.onerror = () => no(tx.error);
+      };
+    })`);
+
+    // The doorbell's event, sent up its uplink; the relay pushes its reference.
+    const poster = new SyntheticCamera({ width: 160, height: 120 }).capture(2, Date.now());
+    const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, random);
+    const signed = sealEvent({ v: 1, device: device.deviceId, clip: 'app-clip-1', trigger: 'press', time: Date.now() }, poster, {
+      aead: nobleBackend.aead, header: header.header, clipNonce: header.nonce, eventNonce: header.eventNonce, key: header.eventKey, signingKey: device.key,
+    });
+    const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
+    await new Promise((r) => ws.once('message', r)); // hello
+    ws.send(encodeEventFrame('app-clip-1', signed.sealed, signed.signature));
+    const end = Date.now() + 30_000;
+    while (push.messages(sub).length === 0) {
+      assert.ok(Date.now() < end, 'the push reaches the push service');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ws.close();
+
+    const reg = registrations.find((r) => r.scopeURL === `${origin}/app/`);
+    assert.ok(reg, 'the app registered its service worker');
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data: push.messages(sub)[0] });
+    const shown = (await page.evaluate(`(async () => {
+      const r = await navigator.serviceWorker.ready;
+      for (let i = 0; i < 600; i++) {
+        const n = await r.getNotifications();
+        if (n.length) return n.map((x) => ({ title: x.title, image: x.image, data: x.data }));
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+      return [];
+    })()`)) as { title: string; image: string; data: { url: string } }[];
+    assert.equal(shown.length, 1, 'one notification');
+    assert.match(shown[0].title, / — someone rang$/);
+    assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
+    assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
+  });
+});

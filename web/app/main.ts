@@ -16,7 +16,7 @@ import { loadPhone, savePhone, type BrowserPhone } from './keystore.js';
 import { enroll, revoke, status, type DoorbellStatus } from './account.js';
 import { openClip, frameAt, seekableFile, shareFiles, type OpenClip } from './clips.js';
 import { watchLive, type LiveView } from './live.js';
-import { Session, RelayError } from './relay.js';
+import { Session, RelayError, pushKey } from './relay.js';
 import { releaseStatus, registerWorker } from './release-client.js';
 import type { ClipInfo } from '../../tools/relay/http-api.js';
 
@@ -356,7 +356,16 @@ async function settingsScreen(): Promise<void> {
   const go = h('button', { id: 'revoke', type: 'submit', textContent: 'Revoke' });
   const form = h('form', { cls: 'card' }, h('h2', {}, 'Revoke a phone'), h('p', {}, 'Removes a lost or stolen phone from every doorbell and moves the account to a new passphrase.'), h('label', {}, 'Phone', who), h('label', {}, 'Passphrase', words), go);
   const release = h('p', { id: 'release', textContent: releaseText() });
-  screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, form, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
+  const ring = h('button', { id: 'notify', type: 'button', textContent: 'Ring this phone' });
+  const notify = h('div', { cls: 'card' }, h('h2', {}, 'Notifications'), h('p', {}, 'A press or motion shows a notification with the poster frame; the relay and the push service learn only that something happened.'), ring);
+  screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, form, notify, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
+  ring.onclick = () => {
+    ring.disabled = true;
+    void enableNotifications()
+      .then((n) => say('ok', `this phone rings for ${n} doorbell(s)`))
+      .catch(fail)
+      .finally(() => (ring.disabled = false));
+  };
   form.onsubmit = (ev) => {
     ev.preventDefault();
     go.disabled = true;
@@ -375,6 +384,21 @@ async function settingsScreen(): Promise<void> {
       .finally(() => (go.disabled = false));
   };
   await showStatus(statusList);
+}
+
+/** Web Push: a subscription at the browser's push service, registered with the relay for each doorbell (web/sw/notifications.ts shows them). */
+async function enableNotifications(): Promise<number> {
+  if (!('PushManager' in self) || !('Notification' in self)) throw new RelayError(0, 'PUSH_UNAVAILABLE', 'this browser has no Web Push');
+  if ((await Notification.requestPermission()) !== 'granted') throw new RelayError(0, 'PUSH_DENIED', 'notifications are not allowed for this app');
+  const registration = await navigator.serviceWorker.ready;
+  let sub: PushSubscription;
+  try {
+    sub = (await registration.pushManager.getSubscription()) ?? (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: await pushKey() }));
+  } catch (e) {
+    throw new RelayError(0, 'PUSH_UNAVAILABLE', `the browser's push service refused a subscription: ${(e as Error).message}`);
+  }
+  for (const d of phone!.doorbells) await (await session(d.deviceId)).subscribePush(sub.toJSON());
+  return phone!.doorbells.length;
 }
 
 async function showStatus(into: HTMLElement): Promise<void> {

@@ -47,6 +47,9 @@ async function request(path: string, init: RequestInit = {}): Promise<Response> 
 const json = async <T>(path: string, init?: RequestInit) => (await (await request(path, init)).json()) as T;
 const bytes = async (path: string, init?: RequestInit) => new Uint8Array(await (await request(path, init)).arrayBuffer());
 
+/** The relay's VAPID public key (RFC 8292), for `pushManager.subscribe`. */
+export const pushKey = async () => (await json<{ publicKey: string }>('v1/push/key')).publicKey;
+
 export const getEscrow = (account: string) => bytes(`v1/accounts/${id(account)}/escrow`);
 export const putEscrow = (account: string, writeToken: string, blob: Uint8Array) =>
   request(`v1/accounts/${id(account)}/escrow`, { method: 'PUT', headers: { authorization: `Bearer ${writeToken}` }, body: blob as BufferSource });
@@ -94,6 +97,11 @@ export class Session {
 
   firmware(): Promise<{ firmware?: { version: string; board: string; security: number; trial?: boolean }; update?: { version: string; state: string } }> {
     return json(this.path('firmware'), this.auth);
+  }
+
+  /** Registers this browser's Web Push subscription: the relay pushes an opaque reference when the doorbell rings. */
+  async subscribePush(sub: PushSubscriptionJSON): Promise<void> {
+    await request(this.path('push'), { method: 'POST', headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' }, body: JSON.stringify(sub) });
   }
 
   /** The live socket: browsers cannot set headers, so the token rides as a subprotocol. */

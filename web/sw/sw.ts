@@ -1,6 +1,6 @@
 /**
- * The app's service worker (an ES module; web/push adds its push and notificationclick
- * listeners). It pins the release it runs:
+ * The app's service worker (an ES module; its push and notificationclick listeners are in
+ * notifications.ts). It pins the release it runs:
  *
  * - install: fetches release.json (and its signature), checks the signature with the release
  *   public key built into this worker (RELEASE_PUB; a development build without one pins
@@ -18,6 +18,7 @@
 /// <reference lib="webworker" />
 import { utf8Decode } from '../../src/bytes.js';
 import { checkFile, isNewer, parseRelease, RELEASE_FILE, SIGNATURE_FILE, verifyRelease, type AppRelease } from '../release/format.js';
+import './notifications.js';
 
 declare const self: ServiceWorkerGlobalScope;
 /** the release public key (minisign text), set at build time; '' in a development build */
