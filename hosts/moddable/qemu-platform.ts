@@ -13,7 +13,8 @@
  *
  * Preferences live in NVS and the spool in the `spool` partition of the flash image, so
  * both survive a reboot of QEMU with the same `-drive file=flash.bin`.
- * The RNG is QEMU's model of the hardware RNG (host randomness): ready from boot.
+ * A relay on the host's 127.0.0.1 is dialled at 10.0.2.2, the user network's name for it
+ * (qemu-route.ts). The RNG is QEMU's model of the hardware RNG (host randomness): ready from boot.
  */
 import Preference from 'preference';
 import Timer from 'timer';
@@ -31,6 +32,7 @@ import { moddableOtaSlots } from './ota-slots.js';
 import { restart } from './native/ota-state.js';
 import { address, readConsole, start } from '../../boards/qemu_esp32s3/native/qemu-eth.js';
 import { consoleCommands } from './console-commands.js';
+import { qemuRelayHost } from './qemu-route.js';
 import type { AppNetwork } from '../../src/app/host.js';
 import type { Log } from '../../src/host.js';
 import type { CreatePlatform } from './types.js';
@@ -109,6 +111,7 @@ export const createPlatform: CreatePlatform = (o) => {
     spool: { storage: new FlashSpoolStorage(area), capacity: recommendedCapacity(area.byteLength, area.blockSize) },
     network,
     openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
+    relayHost: qemuRelayHost,
     verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
     ota: otaFromConfig({ ...(config as Record<string, unknown>), board: c.board }, moddableOtaSlots(), restart, o.log),
   };
