@@ -269,7 +269,7 @@ async function main(): Promise<number> {
     vm = boot();
     const id = (await log.wait(/device id ([0-9A-F]{16})/, 600_000, 'the device id'))[1];
     await log.wait(/setup: endpoint listening on port (\d+)/, 120_000, 'the setup endpoint');
-    await log.wait(/ethernet: .*(\d+\.\d+\.\d+\.\d+)|got ip|IP address/i, 120_000, 'an Ethernet address');
+    await log.wait(/ethernet: address (\d+\.\d+\.\d+\.\d+)/, 120_000, 'an Ethernet address (DHCP)');
     const setupUrl = `http://127.0.0.1:${setupPort}/setup`;
     say(`doorbell ${id}, setup endpoint ${setupUrl} (forwarded to the guest's port 80)`);
 

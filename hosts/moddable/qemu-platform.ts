@@ -39,42 +39,46 @@ import type { CreatePlatform } from './types.js';
 
 const POLL_MS = 100;
 
-/** Ethernet as the app's network: always "on"; online once DHCP gave an address. */
+/** Ethernet as the app's network: always "on"; online while DHCP has given an address. */
 class EthernetNetwork implements AppNetwork {
-  private timer: Timer | undefined;
-  private online = false;
+  private readonly timer: Timer;
+  private ip: string | undefined;
+  private events: { onOnline(): void; onOffline(): void } | undefined;
 
   constructor(private readonly log: Log) {
     start();
     this.log('ethernet: open_eth started (DHCP)');
+    // the address is polled from the start, so that setup (before any "join") can say where it listens
+    this.timer = Timer.repeat(() => this.poll(), POLL_MS);
+  }
+
+  private poll(): void {
+    const ip = address();
+    if (ip === this.ip) return;
+    this.ip = ip;
+    this.log(ip ? `ethernet: address ${ip}` : 'ethernet: address lost');
+    if (ip) this.events?.onOnline();
+    else this.events?.onOffline();
   }
 
   openAccessPoint(ssid: string): void {
-    this.log(`ethernet: no access point on QEMU ("${ssid}"): setup listens on the Ethernet address ${address() ?? '(DHCP pending)'}`);
+    this.log(`ethernet: no access point on QEMU ("${ssid}"): setup listens on the Ethernet address ${this.ip ?? '(DHCP pending)'}`);
   }
 
   closeAccessPoint(): void {}
 
   join(wifi: { ssid: string }, events: { onOnline(): void; onOffline(): void }): void {
-    this.leave();
+    this.events = events;
     this.log(`ethernet: Wi-Fi "${wifi.ssid}" stands for the Ethernet link on QEMU`);
-    this.timer = Timer.repeat(() => {
-      const ip = address();
-      if (ip && !this.online) {
-        this.online = true;
-        this.log(`ethernet: online, ${ip}`);
-        events.onOnline();
-      } else if (!ip && this.online) {
-        this.online = false;
-        events.onOffline();
-      }
-    }, POLL_MS);
+    if (this.ip) Timer.set(() => this.events === events && this.ip && events.onOnline(), 0);
   }
 
   leave(): void {
-    if (this.timer) Timer.clear(this.timer);
-    this.timer = undefined;
-    this.online = false;
+    this.events = undefined;
+  }
+
+  close(): void {
+    Timer.clear(this.timer);
   }
 }
 
@@ -103,7 +107,7 @@ export const createPlatform: CreatePlatform = (o) => {
   return {
     name: `esp32/${c.board ?? 'qemu_esp32s3'} (QEMU)`,
     camera,
-    inputs: { close: () => Timer.clear(consoleTimer) },
+    inputs: { close: () => (Timer.clear(consoleTimer), network.close()) },
     light: new LoggedLight(o.log),
     store,
     hasWifi: false,

@@ -1,0 +1,30 @@
+/**
+ * Frame checks and the simulator's frame cycle, pure.
+ */
+/**
+ * A whole JPEG starts with SOI (FF D8 FF) and ends with EOI (FF D9). The ESP32
+ * camera driver can hand over a frame cut short when the sensor or DMA falls
+ * behind; recording one would make a clip with an undecodable frame. Some
+ * sensors pad after EOI, so EOI is looked for within the last `tail` bytes.
+ */
+export function isWholeJpeg(bytes, tail = 32) {
+    const n = bytes.length;
+    if (n < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff)
+        return false;
+    for (let i = n - 2; i >= Math.max(2, n - tail); i--) {
+        if (bytes[i] === 0xff && bytes[i + 1] === 0xd9)
+            return true;
+    }
+    return false;
+}
+/** Which of `count` stored frames to show at frame number `n` (simulator camera). */
+export function frameIndex(n, count) {
+    if (!(count > 0))
+        throw new RangeError('no frames to cycle');
+    return ((n % count) + count) % count;
+}
+/** The resource names of the simulator's frames: sim-frame-0.jfif, sim-frame-1.jfif, … */
+export function frameResourceName(i) {
+    return `sim-frame-${i}.jfif`;
+}
+//# sourceMappingURL=jpeg.js.map

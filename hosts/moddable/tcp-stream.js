@@ -1,0 +1,155 @@
+/**
+ * ByteStream over the SDK's `socket` (and `securesocket` for TLS): what the
+ * setup server and the uplink's WebSocket client run on.
+ *
+ * The SDK socket takes writes only up to the room it reports (`write()` with no
+ * arguments: 1 KiB at a time in the simulator), and says when there is room
+ * again. In the simulator a write that the kernel takes only in part throws
+ * although the bytes are kept; such a write counts as taken, and a timer makes
+ * sure writing resumes even if no "writable" message follows.
+ */
+import { Socket } from 'socket';
+import SecureSocket from 'securesocket';
+import Timer from 'timer';
+const RESUME_MS = 20;
+class SocketStream {
+    sock;
+    events;
+    closed = false;
+    connected = false;
+    resume;
+    /** `secure`: a TLS client, whose failed handshake the SDK reports only as a socket error. */
+    constructor(sock, events, secure = false) {
+        this.sock = sock;
+        this.events = events;
+        sock.callback = (message, value) => {
+            if (this.closed)
+                return;
+            try {
+                if (message === 1) {
+                    this.connected = true;
+                    events.onConnect();
+                }
+                else if (message === 2) {
+                    for (;;) {
+                        const data = sock.read(ArrayBuffer);
+                        if (!data || data.byteLength === 0)
+                            break;
+                        events.onData(new Uint8Array(data));
+                        if (this.closed)
+                            return;
+                    }
+                }
+                else if (message === 3)
+                    this.writable();
+                else if (message < 0)
+                    this.end(message === -2 ? this.errorReason(secure) : undefined);
+            }
+            catch (e) {
+                this.end(`socket: ${e.message}`);
+            }
+            void value;
+        };
+    }
+    write(bytes) {
+        if (this.closed)
+            return bytes.length;
+        let n = 0;
+        while (n < bytes.length) {
+            let room = 0;
+            try {
+                room = this.sock.write();
+            }
+            catch {
+                break;
+            }
+            if (room <= 0)
+                break;
+            const k = Math.min(room, bytes.length - n);
+            try {
+                this.sock.write(bytes.subarray(n, n + k));
+            }
+            catch {
+                // The simulator's socket throws when the kernel took part of it; it keeps the rest.
+                n += k;
+                break;
+            }
+            n += k;
+        }
+        if (n < bytes.length)
+            this.armResume();
+        return n;
+    }
+    close() {
+        this.shut();
+    }
+    /** Closes the socket once; false if it was already closed. */
+    shut() {
+        if (this.closed)
+            return false;
+        this.closed = true;
+        this.clearResume();
+        try {
+            this.sock.close();
+        }
+        catch {
+            // already closed by the peer
+        }
+        return true;
+    }
+    /** The SDK's securesocket drops the TLS error's text; before the handshake ends, say what it likely was. */
+    errorReason(secure) {
+        return secure && !this.connected
+            ? 'TLS: connection or handshake failed (a relay certificate that does not chain to the trusted CA is refused this way)'
+            : 'socket error';
+    }
+    writable() {
+        this.clearResume();
+        this.events.onWritable();
+    }
+    armResume() {
+        if (this.resume)
+            return;
+        this.resume = Timer.set(() => {
+            this.resume = undefined;
+            if (!this.closed)
+                this.events.onWritable();
+        }, RESUME_MS);
+    }
+    clearResume() {
+        if (this.resume)
+            Timer.clear(this.resume);
+        this.resume = undefined;
+    }
+    end(error) {
+        if (!this.shut())
+            return;
+        this.events.onClose(error);
+    }
+}
+/**
+ * A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect.
+ *
+ * TLS: the SDK checks the server's chain and its name (`host`, a DNS name or IPv4 address)
+ * against the CA certificates the build holds (`ca.ski` and `ca<N>.der` resources, see
+ * manifest.json) and against `ca` (DER) when given, which it registers as a trust anchor.
+ * It needs the server to send its chain up to that CA (a lone certificate is not matched
+ * by name), and the clock set (certificate dates are checked; registering `ca` throws
+ * before SNTP has run, and the uplink retries).
+ */
+export function openTcp(o) {
+    return (events) => {
+        const secure = { protocolVersion: 0x303 };
+        if (o.ca)
+            secure.certificate = o.ca.slice().buffer;
+        const sock = o.secure
+            ? new SecureSocket({ host: o.host, port: o.port, secure })
+            : new Socket({ host: o.host, port: o.port });
+        return new SocketStream(sock, events, o.secure);
+    };
+}
+/** A connection a Listener has waiting; it is up already (no onConnect). */
+export function acceptTcp(listener, events) {
+    return new SocketStream(new Socket({ listener }), events);
+}
+//# sourceMappingURL=tcp-stream.js.map

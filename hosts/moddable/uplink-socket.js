@@ -1,0 +1,22 @@
+/**
+ * The uplink's connection to the relay on Moddable: the project's WebSocket
+ * client (ws-client.ts) over the SDK's `socket`, or `securesocket` for a wss://
+ * relay, with the device credential as a bearer token on the upgrade request.
+ */
+import Timer from 'timer';
+import Logical from 'logical';
+import { WsClient } from '../../src/net/ws-client.js';
+import { openTcp } from './tcp-stream.js';
+/** `route`: where the platform's network reaches a relay host (the QEMU board: qemu-route.ts); default as given */
+export function moddableUplinkConnect(random, route = (host) => host) {
+    return (endpoint, credential, relayCa) => (events) => new WsClient({
+        path: endpoint.path,
+        hostHeader: endpoint.hostHeader,
+        headers: { Authorization: `Bearer ${credential}` },
+        random,
+        defer: (fn) => void Timer.set(fn, 0),
+        // Masking a 64 KiB chunk natively rather than byte by byte in XS.
+        xor: (bytes, key) => void (bytes.length && Logical.xor(bytes, key)),
+    }, events, openTcp({ host: route(endpoint.host), port: endpoint.port, secure: endpoint.secure, ca: relayCa }));
+}
+//# sourceMappingURL=uplink-socket.js.map
