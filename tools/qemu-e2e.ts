@@ -147,6 +147,10 @@ function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.Proces
 function missing(env: NodeJS.ProcessEnv): string | undefined {
   if (!env.MODDABLE) return '$MODDABLE is not set (a Moddable SDK with its Linux tools built; docs/moddable.md, "QEMU")';
   if (!fs.existsSync(path.join(env.MODDABLE, 'build', 'bin', 'lin', 'release', 'mcconfig'))) return `mcconfig is not built in ${env.MODDABLE}`;
+  const manifestTool = path.join(env.MODDABLE, 'tools', 'mcmanifest.js');
+  if (fs.existsSync(manifestTool) && fs.readFileSync(manifestTool, 'utf8').includes('baseUrl: "./"')) {
+    return `the SDK in ${env.MODDABLE} writes a tsconfig the repository's TypeScript refuses (baseUrl): apply the SDK changes in docs/moddable.md, "What this repository needs from that SDK"`;
+  }
   if (!env.IDF_PATH || !fs.existsSync(path.join(env.IDF_PATH, 'tools', 'idf.py'))) return '$IDF_PATH is not an ESP-IDF checkout';
   if (!has('xtensa-esp32s3-elf-gcc')) return 'xtensa-esp32s3-elf-gcc is not on PATH';
   if (!env.QEMU_ESP32 || !fs.existsSync(env.QEMU_ESP32)) return "$QEMU_ESP32 is not set to Espressif's qemu-system-xtensa";
