@@ -70,6 +70,7 @@ describe('manifest.json holds every module the firmware imports', function () {
   for (const [platform, platformFile] of [
     ['esp32/*', 'platform.ts'],
     ['lin', 'sim-platform.ts'],
+    ['esp32/qemu_esp32s3', 'qemu-platform.ts'],
   ] as const) {
     it(`${platform}: each file reached from hosts/moddable/main.ts is in the build`, async () => {
       const { files, dirs } = covered([manifest.modules, manifest.platforms[platform].modules ?? {}]);

@@ -74,7 +74,7 @@ export default function main(): void {
       spool: platform.spool,
       network: platform.network,
       openSetupEndpoint: (handler) => platform.openSetupEndpoint(handler),
-      uplinkConnect: moddableUplinkConnect(random),
+      uplinkConnect: moddableUplinkConnect(random, platform.relayHost),
       later: (fn, ms) => void Timer.set(fn, ms),
       rng: platform.rng,
       verifierRecord: platform.verifierRecord,

@@ -113,6 +113,8 @@ export interface Platform {
   readonly rng?: { ready(): boolean; prepare?(): void };
   /** the SPAKE2+ record from provisioning, when the build or the simulator's folder carries one */
   readonly verifierRecord?: Uint8Array;
+  /** where this platform's network reaches a relay host (QEMU: the host's loopback is 10.0.2.2); absent: as given */
+  relayHost?(host: string): string;
   /** firmware updates (ota-config.ts); the simulator has none */
   readonly ota?: AppOta;
   /** the board's microphone, where it has one (microphone-loader.ts) */

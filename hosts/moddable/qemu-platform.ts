@@ -1,0 +1,122 @@
+/**
+ * The QEMU board (`boards/qemu_esp32s3`, Espressif's QEMU, machine `esp32s3`): the device
+ * platform (platform.ts) with what QEMU does not model replaced:
+ *
+ * - network: Ethernet (QEMU's OpenCores `open_eth` NIC, DHCP from `-nic user`) instead of
+ *   Wi-Fi. There is no access point: the setup endpoint listens on the Ethernet address
+ *   (port 80, forwarded to the host's loopback by `hostfwd`), and "joining" the owner's
+ *   Wi-Fi means waiting for the Ethernet address;
+ * - camera: the simulator's synthetic JPEG frames (sim-camera.ts, sim-frames/ resources);
+ * - button: the serial console. A line `press`, `long` or `motion` typed on UART0 acts as
+ *   the button (a short press, a long press, the PIR);
+ * - status LED: a log line.
+ *
+ * Preferences live in NVS and the spool in the `spool` partition of the flash image, so
+ * both survive a reboot of QEMU with the same `-drive file=flash.bin`.
+ * A relay on the host's 127.0.0.1 is dialled at 10.0.2.2, the user network's name for it
+ * (qemu-route.ts). The RNG is QEMU's model of the hardware RNG (host randomness): ready from boot.
+ */
+import Preference from 'preference';
+import Timer from 'timer';
+import config from 'mc/config';
+import { SyntheticCamera } from './sim-camera.js';
+import { LoggedLight } from '../../src/app/logged-light.js';
+import { PreferenceStore } from './kv-store.js';
+import { Clock } from './clock.js';
+import { PartitionFlashArea } from './flash-area.js';
+import { FlashSpoolStorage, recommendedCapacity } from '../../src/uplink/flash-spool.js';
+import { startSetupServer } from './setup-server.js';
+import { verifierFromConfig } from './provisioning.js';
+import { otaFromConfig } from './ota-config.js';
+import { moddableOtaSlots } from './ota-slots.js';
+import { restart } from './native/ota-state.js';
+import { address, readConsole, start } from '../../boards/qemu_esp32s3/native/qemu-eth.js';
+import { consoleCommands } from './console-commands.js';
+import { qemuRelayHost } from './qemu-route.js';
+import type { AppNetwork } from '../../src/app/host.js';
+import type { Log } from '../../src/host.js';
+import type { CreatePlatform } from './types.js';
+
+const POLL_MS = 100;
+
+/** Ethernet as the app's network: always "on"; online while DHCP has given an address. */
+class EthernetNetwork implements AppNetwork {
+  private readonly timer: Timer;
+  private ip: string | undefined;
+  private events: { onOnline(): void; onOffline(): void } | undefined;
+
+  constructor(private readonly log: Log) {
+    start();
+    this.log('ethernet: open_eth started (DHCP)');
+    // the address is polled from the start, so that setup (before any "join") can say where it listens
+    this.timer = Timer.repeat(() => this.poll(), POLL_MS);
+  }
+
+  private poll(): void {
+    const ip = address();
+    if (ip === this.ip) return;
+    this.ip = ip;
+    this.log(ip ? `ethernet: address ${ip}` : 'ethernet: address lost');
+    if (ip) this.events?.onOnline();
+    else this.events?.onOffline();
+  }
+
+  openAccessPoint(ssid: string): void {
+    this.log(`ethernet: no access point on QEMU ("${ssid}"): setup listens on the Ethernet address ${this.ip ?? '(DHCP pending)'}`);
+  }
+
+  closeAccessPoint(): void {}
+
+  join(wifi: { ssid: string }, events: { onOnline(): void; onOffline(): void }): void {
+    this.events = events;
+    this.log(`ethernet: Wi-Fi "${wifi.ssid}" stands for the Ethernet link on QEMU`);
+    if (this.ip) Timer.set(() => this.events === events && this.ip && events.onOnline(), 0);
+  }
+
+  leave(): void {
+    this.events = undefined;
+  }
+
+  close(): void {
+    Timer.clear(this.timer);
+  }
+}
+
+export const createPlatform: CreatePlatform = (o) => {
+  const c = o.config;
+  const camera = new SyntheticCamera({
+    width: c.camera?.width ?? 160,
+    height: c.camera?.height ?? 120,
+    fps: c.camera?.fps ?? 10,
+    onFrame: o.onFrame,
+  });
+  const lines = consoleCommands();
+  const consoleTimer = Timer.repeat(() => {
+    for (const what of lines.push(readConsole())) {
+      o.log(`console: "${what}"`);
+      if (what === 'long') o.inputs.onLongPress();
+      else if (what === 'motion') o.inputs.onMotion();
+      else o.inputs.onPress();
+    }
+  }, POLL_MS);
+  const store = new PreferenceStore(Preference);
+  const clock = new Clock(store, o.log);
+  const area = new PartitionFlashArea('spool');
+  const network = new EthernetNetwork(o.log);
+  o.log(`qemu: camera cycles ${camera.frameCount} JPEG frames of ${camera.width}×${camera.height}; type press, long or motion on the console`);
+  return {
+    name: `esp32/${c.board ?? 'qemu_esp32s3'} (QEMU)`,
+    camera,
+    inputs: { close: () => (Timer.clear(consoleTimer), network.close()) },
+    light: new LoggedLight(o.log),
+    store,
+    hasWifi: false,
+    clock: { now: () => clock.now(), sync: () => clock.sync(c.sntp) },
+    spool: { storage: new FlashSpoolStorage(area), capacity: recommendedCapacity(area.byteLength, area.blockSize) },
+    network,
+    openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
+    relayHost: qemuRelayHost,
+    verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
+    ota: otaFromConfig({ ...(config as Record<string, unknown>), board: c.board }, moddableOtaSlots(), restart, o.log),
+  };
+};

@@ -1,0 +1,365 @@
+/**
+ * The firmware on an emulated ESP32-S3, end to end: builds the QEMU board
+ * (boards/qemu_esp32s3: Ethernet instead of Wi-Fi, a synthetic camera, the button typed on
+ * the serial console) with the Moddable SDK and ESP-IDF, merges a flash image, boots it in
+ * Espressif's QEMU (`-M esp32s3`, user networking with the setup port forwarded to
+ * 127.0.0.1 only), and drives it with the `sealbell` command as a user would:
+ *
+ *   1. `sealbell provision` (its verifier record goes into the build), `sealbell relay` on
+ *      127.0.0.1, `sealbell phone init` and `sealbell phone setup` against the doorbell's
+ *      setup endpoint through the forwarded port;
+ *   2. `press` on the serial console; the clip through the relay (`sealbell phone fetch`),
+ *      opened with stock `age -d`, its manifest checked with `minisign -V`, the video with
+ *      `ffprobe`;
+ *   3. QEMU stopped and started again on the same flash image: the doorbell is still set up
+ *      (same device id, NVS and spool in the image) and records a second clip;
+ *   4. `long` on the console reopens setup; `long` again is a factory reset (new device id).
+ *
+ *   node dist/tools/qemu-e2e.js [--work DIR] [--seconds N] [--no-build]
+ *
+ * Needs, from the environment (docs/moddable.md, "QEMU"): $MODDABLE (Moddable 1bf7b00e1 with
+ * its Linux tools), $IDF_PATH (ESP-IDF 5.1 with its Python venv first on PATH and the
+ * xtensa-esp32s3-elf toolchain on PATH), $QEMU_ESP32 (Espressif's qemu-system-xtensa) and
+ * optionally $QEMU_ESP32_BIOS (its pc-bios folder with the ESP32-S3 ROM); and age, minisign,
+ * ffprobe. Without them it says what is missing and exits 0: it is not part of `npm test`.
+ * Everything listens on 127.0.0.1 only. Logs, the build, the flash image, the relay's data,
+ * the phone and the clips stay in the work folder.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const BOARD = 'qemu_esp32s3';
+
+interface Args {
+  work?: string;
+  seconds: number;
+  build: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seconds: 1800, build: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--work') a.work = argv[++i];
+    else if (argv[i] === '--seconds') a.seconds = Number(argv[++i]);
+    else if (argv[i] === '--no-build') a.build = false;
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return a;
+}
+
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const t0 = Date.now();
+function say(line: string): void {
+  console.log(`[qemu-e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A child's output, line by line, with waiting for a line. */
+class LineLog {
+  readonly lines: string[] = [];
+  private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
+  private partial = '';
+
+  constructor(
+    private readonly file: string,
+    private readonly prefix?: string,
+  ) {}
+
+  push(chunk: string): void {
+    fs.appendFileSync(this.file, chunk);
+    const parts = (this.partial + chunk).split(/\r?\n/);
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) {
+      this.lines.push(line);
+      if (this.prefix) console.log(`  ${this.prefix} | ${line}`);
+      for (const w of [...this.waiters]) {
+        const m = this.match(w.re, w.from);
+        if (m) {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          w.resolve(m);
+        }
+      }
+    }
+  }
+
+  private match(re: RegExp, from: number): RegExpMatchArray | undefined {
+    for (let i = from; i < this.lines.length; i++) {
+      const m = re.exec(this.lines[i]);
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  /** Waits for a line matching `re` (from line `from` on). */
+  async wait(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpMatchArray> {
+    const found = this.match(re, from);
+    if (found) return found;
+    return new Promise((resolve, reject) => {
+      const w = { re, from, resolve: (m: RegExpMatchArray) => (clearTimeout(timer), resolve(m)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`));
+      }, ms);
+      this.waiters.push(w);
+    });
+  }
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(1000);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
+}
+
+function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; log?: string; ok?: (status: number | null, out: string) => boolean } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: o.cwd, env: o.env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (o.log) fs.writeFileSync(o.log, out);
+  const ok = o.ok ? o.ok(r.status, out) : r.status === 0;
+  if (!ok) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})${o.log ? `; see ${o.log}` : `:\n${out}`}`);
+  return out;
+}
+
+/** What is missing to run this, or undefined. */
+function missing(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.MODDABLE) return '$MODDABLE is not set (a Moddable SDK with its Linux tools built; docs/moddable.md, "QEMU")';
+  if (!fs.existsSync(path.join(env.MODDABLE, 'build', 'bin', 'lin', 'release', 'mcconfig'))) return `mcconfig is not built in ${env.MODDABLE}`;
+  const manifestTool = path.join(env.MODDABLE, 'tools', 'mcmanifest.js');
+  if (fs.existsSync(manifestTool) && fs.readFileSync(manifestTool, 'utf8').includes('baseUrl: "./"')) {
+    return `the SDK in ${env.MODDABLE} writes a tsconfig the repository's TypeScript refuses (baseUrl): apply the SDK changes in docs/moddable.md, "What this repository needs from that SDK"`;
+  }
+  if (!env.IDF_PATH || !fs.existsSync(path.join(env.IDF_PATH, 'tools', 'idf.py'))) return '$IDF_PATH is not an ESP-IDF checkout';
+  if (!has('xtensa-esp32s3-elf-gcc')) return 'xtensa-esp32s3-elf-gcc is not on PATH';
+  if (!env.QEMU_ESP32 || !fs.existsSync(env.QEMU_ESP32)) return "$QEMU_ESP32 is not set to Espressif's qemu-system-xtensa";
+  for (const tool of ['age', 'minisign', 'ffprobe', 'python3']) if (!has(tool)) return `${tool} is not installed`;
+  return undefined;
+}
+
+/**
+ * The board as an SDK target. Moddable SDKs that take a target folder (`-p esp32:DIR`) get the
+ * repository's folder; older ones (1bf7b00e1) only know targets inside the SDK: the board is
+ * linked in there once.
+ */
+function platformArgument(moddable: string): string {
+  const manifestTool = fs.readFileSync(path.join(moddable, 'tools', 'mcmanifest.js'), 'utf8');
+  if (manifestTool.includes('SUBPLATFORMDIRECTORY')) return `esp32:${path.join(ROOT, 'boards', BOARD)}`;
+  const link = path.join(moddable, 'build', 'devices', 'esp32', 'targets', BOARD);
+  if (!fs.existsSync(link)) {
+    fs.symlinkSync(path.join(ROOT, 'boards', BOARD), link);
+    say(`linked ${link} → boards/${BOARD} (this SDK has no external targets)`);
+  }
+  return `esp32/${BOARD}`;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const why = missing(process.env);
+  if (why) {
+    console.log(`qemu-e2e: skipped: ${why}`);
+    return 0;
+  }
+  const moddable = process.env.MODDABLE!;
+  const qemu = process.env.QEMU_ESP32!;
+  const bios = process.env.QEMU_ESP32_BIOS;
+  const bin = path.join(moddable, 'build', 'bin', 'lin', 'release');
+  const env = { ...process.env, PATH: `${bin}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
+
+  const work = args.work ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-qemu-e2e-'));
+  fs.mkdirSync(work, { recursive: true });
+  const buildDir = path.join(work, 'build');
+  fs.mkdirSync(buildDir, { recursive: true });
+  const flash = path.join(work, 'flash.bin');
+  say(`work folder ${work}`);
+
+  const sealbellJs = path.join(ROOT, 'bin', 'sealbell.js');
+  const adminToken = randomBytes(32).toString('base64url');
+  const phoneDir = path.join(work, 'phone');
+  /** `sealbell …` as a user runs it; secrets in its environment, never in its arguments. */
+  const sealbell = (argv: string[], secrets: Record<string, string> = {}, hide?: RegExp): string => {
+    say(`$ sealbell ${argv.join(' ')}`);
+    const r = spawnSync(process.execPath, [sealbellJs, ...argv], { cwd: work, env: { ...env, ...secrets }, encoding: 'utf8', input: '' });
+    for (const line of `${r.stdout}${r.stderr}`.trimEnd().split('\n')) if (line) console.log(`  cli | ${hide?.test(line) ? '    (passphrase shown here; not copied to this log)' : line}`);
+    if (r.status !== 0) throw new Error(`sealbell ${argv[0]} ${argv[1] ?? ''} failed (exit ${r.status})`);
+    return r.stdout;
+  };
+
+  // 1. Provisioning: the verifier record goes into the build (mcconfig verifier=<hex>).
+  const factory = path.join(work, 'factory');
+  if (args.build || !fs.existsSync(path.join(factory, 'setup-label.txt'))) sealbell(['provision', '--out', factory]);
+  const label = fs.readFileSync(path.join(factory, 'setup-label.txt'), 'utf8');
+  const qr = /QR:\s+(SB1:\S+)/.exec(label)?.[1];
+  if (!qr) throw new Error('no QR payload on the setup label');
+  const verifier = fs.readFileSync(path.join(factory, 'setup-verifier.bin')).toString('hex');
+
+  // 2. Build (release, instrumented: the SDK prints XS heap figures), then one flash image.
+  if (args.build) {
+    const platform = platformArgument(moddable);
+    say(`build: mcconfig -m -i -p ${platform} -o ${buildDir} verifier=…`);
+    // mcconfig ends with a flash step that finds no board (exit 2 after "Project build complete")
+    run('mcconfig', ['-m', '-i', '-p', platform, '-o', buildDir, `verifier=${verifier}`], {
+      cwd: ROOT,
+      env,
+      log: path.join(work, 'build.log'),
+      ok: (status, out) => status === 0 || out.includes('Project build complete'),
+    });
+    const idfBuild = path.join(buildDir, 'tmp', 'esp32', BOARD, 'instrument', 'sealbell', 'xsProj-esp32s3', 'build');
+    if (!fs.existsSync(path.join(idfBuild, 'flash_args'))) throw new Error(`the build made no ${idfBuild}/flash_args`);
+    run('python3', ['-m', 'esptool', '--chip', 'esp32s3', 'merge_bin', '--fill-flash-size', '8MB', '-o', flash, '@flash_args'], { cwd: idfBuild, env, log: path.join(work, 'merge.log') });
+    say(`build: ok, ${flash} (${fs.statSync(path.join(idfBuild, 'xs_esp32.bin')).size} bytes of app image)`);
+  }
+  if (!fs.existsSync(flash)) throw new Error(`no flash image ${flash} (run without --no-build)`);
+
+  let relayProc: ChildProcess | undefined;
+  let vm: ChildProcess | undefined;
+  const stop = async (child: ChildProcess | undefined): Promise<void> => {
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid, 'SIGTERM'); // the process group this script started
+    await gone;
+  };
+  try {
+    // 3. The relay, on loopback. QEMU's user network reaches it from the guest at 10.0.2.2.
+    const relayPort = await freePort();
+    const relayUrl = `http://127.0.0.1:${relayPort}`;
+    const relayLog = new LineLog(path.join(work, 'relay.log'));
+    const relayArgv = ['relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1'];
+    say(`$ sealbell ${relayArgv.join(' ')}   (SEALBELL_ADMIN_TOKEN in its environment)`);
+    relayProc = spawn(process.execPath, [sealbellJs, ...relayArgv], { env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+    relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+    say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay'))[1]}`);
+
+    // 4. QEMU: the serial console on stdin/stdout, the setup endpoint forwarded to 127.0.0.1 only.
+    const setupPort = await freePort();
+    const log = new LineLog(path.join(work, 'qemu.log'), 'esp32s3');
+    const boot = (): ChildProcess => {
+      const qargs = ['-M', 'esp32s3', '-m', '8M', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', ...(bios ? ['-L', bios] : []), '-drive', `file=${flash},if=mtd,format=raw`, '-nic', `user,model=open_eth,hostfwd=tcp:127.0.0.1:${setupPort}-:80`];
+      const child = spawn('timeout', [String(args.seconds), qemu, ...qargs], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout!.setEncoding('utf8').on('data', (c: string) => log.push(c));
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => log.push(c));
+      child.on('exit', (code) => say(`qemu ${child.pid} exited (${code})`));
+      say(`qemu: pid ${child.pid}: ${path.basename(qemu)} ${qargs.join(' ')}`);
+      return child;
+    };
+    /** Types a button command on the serial console. */
+    const type = async (what: 'press' | 'long', from: number): Promise<void> => {
+      vm!.stdin!.write(`${what}\n`);
+      say(`console: typed "${what}"`);
+      await log.wait(new RegExp(`console: "${what}"`), 30_000, 'the doorbell to read the console', from);
+    };
+    vm = boot();
+    const id = (await log.wait(/device id ([0-9A-F]{16})/, 600_000, 'the device id'))[1];
+    await log.wait(/setup: endpoint listening on port (\d+)/, 120_000, 'the setup endpoint');
+    await log.wait(/ethernet: address (\d+\.\d+\.\d+\.\d+)/, 120_000, 'an Ethernet address (DHCP)');
+    const setupUrl = `http://127.0.0.1:${setupPort}/setup`;
+    say(`doorbell ${id}, setup endpoint ${setupUrl} (forwarded to the guest's port 80)`);
+
+    // 5. The phone: a new account, then setup against the doorbell (which also registers it on the relay).
+    const init = sealbell(['phone', 'init', '--dir', phoneDir, '--name', 'qemu e2e phone'], {}, /^ {4}\S/);
+    const passphrase = /^ {4}(\S.*)$/m.exec(init)?.[1];
+    if (!passphrase) throw new Error('phone init showed no passphrase');
+    const secrets = { SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken, SEALBELL_WIFI_PASSWORD: 'qemu has ethernet' };
+    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'qemu-ethernet', '--relay', relayUrl], secrets);
+    if (!setupOut.includes(`doorbell ${id} set up`)) throw new Error(`phone setup did not set up doorbell ${id}`);
+    await log.wait(/uplink: relay /, 120_000, 'the doorbell to start its uplink');
+
+    const clipsOf = (): string | undefined => {
+      const r = spawnSync(process.execPath, [sealbellJs, 'phone', 'clips', '--dir', phoneDir], { cwd: work, env, encoding: 'utf8' });
+      return r.status === 0 ? r.stdout : undefined;
+    };
+    await until('the phone to be let in (the doorbell tells the relay its roster)', 300_000, async () => clipsOf());
+    say('phone: `sealbell phone clips` works: the relay lets this phone in');
+    await log.wait(/ready: \d+ clip header\(s\) prepared/, 600_000, 'clip headers prepared');
+
+    const probe = (file: string): string[] => {
+      const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`ffprobe cannot read ${file}: ${r.stderr.trim()}`);
+      return r.stdout.trim().split(',');
+    };
+    const identity = path.join(phoneDir, 'identity.key');
+    const devicePub = path.join(phoneDir, 'devices', id, 'device.pub');
+    /** A press on the console, and the clip through the relay to the phone, checked with stock tools. */
+    const pressAndCheck = async (): Promise<string> => {
+      const mark = log.lines.length;
+      await type('press', mark);
+      const clipId = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
+      await log.wait(new RegExp(`clip ${clipId}: done`), 300_000, 'the clip to finish', mark);
+      say(`clip ${clipId}: recorded`);
+      await until(`clip ${clipId} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${clipId}  verified`) ? true : undefined));
+      const mkv = path.join(work, 'downloads', `${clipId}.mkv`);
+      fs.mkdirSync(path.dirname(mkv), { recursive: true });
+      sealbell(['phone', 'fetch', clipId, '--dir', phoneDir, '--out', mkv]);
+      const base = path.join(phoneDir, 'clips', clipId);
+      const byAge = path.join(work, 'downloads', `${clipId}.age-d.mkv`);
+      run('age', ['-d', '-i', identity, '-o', byAge, `${base}.age`]);
+      say(`$ age -d -i ${identity} -o ${byAge} ${base}.age: ok, ${fs.statSync(byAge).size} bytes`);
+      const signed = run('minisign', ['-V', '-p', devicePub, '-m', `${base}.manifest.json`, '-x', `${base}.manifest.json.minisig`]);
+      say(`$ minisign -V -p ${devicePub} -m ${base}.manifest.json: ${signed.trim().split('\n')[0]}`);
+      const [codec, width, height, frames] = probe(byAge);
+      say(`$ ffprobe ${byAge}: ${codec},${width},${height},${frames} (codec,width,height,frames)`);
+      if (codec !== 'mjpeg' || Number(frames) < 1 || probe(mkv).join(',') !== [codec, width, height, frames].join(',')) throw new Error('the clip is not the video sealbell phone fetch wrote');
+      return clipId;
+    };
+    const first = await pressAndCheck();
+    say(`PASS 1: QEMU esp32s3: sealbell phone setup → press on the console → clip ${first} → relay → age -d, minisign -V, ffprobe`);
+
+    // 6. Reboot: QEMU stopped and started on the same flash image.
+    await stop(vm);
+    let mark = log.lines.length;
+    vm = boot();
+    const again = (await log.wait(/device id ([0-9A-F]{16})/, 600_000, 'the device id after the reboot', mark))[1];
+    if (again !== id) throw new Error(`after a reboot the device is ${again}, not ${id}`);
+    await log.wait(/uplink: relay /, 120_000, 'the uplink after the reboot', mark);
+    await log.wait(/ready: \d+ clip header\(s\) prepared/, 600_000, 'clip headers after the reboot', mark);
+    const second = await pressAndCheck();
+    say(`PASS 2: after a reboot (same flash image) still set up: clip ${second} → relay → age -d, minisign -V, ffprobe`);
+
+    // 7. Long press: setup reopens; another is a factory reset.
+    mark = log.lines.length;
+    await type('long', mark);
+    await log.wait(/setup: window open/, 60_000, 'setup to reopen', mark);
+    mark = log.lines.length;
+    await type('long', mark);
+    await log.wait(/factory reset: identity, roster and settings wiped/, 60_000, 'the factory reset', mark);
+    const fresh = (await log.wait(/device id ([0-9A-F]{16})/, 600_000, 'a new identity', mark))[1];
+    await log.wait(/setup: endpoint listening/, 120_000, 'setup for a new owner', mark);
+    if (fresh === id) throw new Error('the factory reset kept the identity');
+    say(`PASS 3: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
+    return 0;
+  } finally {
+    await stop(vm);
+    await stop(relayProc);
+    say(`work folder: ${work} (build.log, qemu.log, relay.log, flash.bin, relay/, factory/, phone/, downloads/)`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    say(`FAIL: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);
