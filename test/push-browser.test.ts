@@ -53,6 +53,56 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>push test</title><scri
 window.ready = navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready);
 </script>`;
 
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Headless Chromium with notifications allowed for `origin`, a page, and the service worker registrations the DevTools protocol reports. */
+async function launch(origin: string) {
+  const browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), { headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  await browser.grantPermissions(['notifications'], { origin });
+  const page = await browser.newPage();
+  const cdp = await browser.newCDPSession(page);
+  const registrations: { registrationId: string; scopeURL: string }[] = [];
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
+  await cdp.send('ServiceWorker.enable');
+  return { browser, page, cdp, registrations };
+}
+
+/** The doorbell's sealed event for `clip` (as src/device/doorbell.ts makes it), sent up its uplink; resolves with the push payload the relay sent. */
+async function pushedEvent(
+  relay: Relay,
+  credential: string,
+  device: ReturnType<typeof loadOrCreateIdentity>,
+  phoneIdentity: string,
+  o: { clip: string; poster: Uint8Array; time: number; random: ReturnType<typeof seededRandom>; push: LocalPushService; sub: Awaited<ReturnType<LocalPushService['subscribe']>> },
+): Promise<string> {
+  const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, o.random);
+  const signed = sealEvent({ v: 1, device: device.deviceId, clip: o.clip, trigger: 'press', time: o.time }, o.poster, {
+    aead: nobleBackend.aead, header: header.header, clipNonce: header.nonce, eventNonce: header.eventNonce, key: header.eventKey, signingKey: device.key,
+  });
+  const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
+  await new Promise((r) => ws.once('message', r)); // hello
+  ws.send(encodeEventFrame(o.clip, signed.sealed, signed.signature));
+  const end = Date.now() + 30_000;
+  while (o.push.messages(o.sub).length === 0) {
+    assert.ok(Date.now() < end, 'the push reaches the push service');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  ws.close();
+  return o.push.messages(o.sub)[0];
+}
+
+/** The notifications the page's service worker shows, once there are any (bounded). */
+const SHOWN = `(async () => {
+  const r = await navigator.serviceWorker.ready;
+  for (let i = 0; i < 600; i++) {
+    const n = await r.getNotifications();
+    if (n.length) return n.map((x) => ({ title: x.title, body: x.body, image: x.image, icon: x.icon, data: x.data }));
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  return [];
+})()`;
+type Shown = { title: string; body: string; image: string; icon: string; data: { url: string } }[];
+
 describe('web/push in a service worker (headless Chromium)', function () {
   this.timeout(120_000);
   let browser: BrowserContext | undefined;
@@ -115,49 +165,18 @@ describe('web/push in a service worker (headless Chromium)', function () {
     const sub = await push.subscribe(relay.push.vapidPublicKey);
     await (await PhoneClient.login(origin, device.deviceId, key)).subscribePush(sub.json);
 
-    // The doorbell's event (as src/device/doorbell.ts makes it), sent up its uplink.
     const poster = new SyntheticCamera({ width: 160, height: 120 }).capture(1, Date.now());
-    const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, random);
     const time = Date.now();
-    const signed = sealEvent({ v: 1, device: device.deviceId, clip: 'browser-clip-1', trigger: 'press', time }, poster, {
-      aead: nobleBackend.aead, header: header.header, clipNonce: header.nonce, eventNonce: header.eventNonce, key: header.eventKey, signingKey: device.key,
-    });
-    const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
-    await new Promise((r) => ws.once('message', r)); // hello
-    ws.send(encodeEventFrame('browser-clip-1', signed.sealed, signed.signature));
-    const end = Date.now() + 30_000;
-    while (push.messages(sub).length === 0) {
-      assert.ok(Date.now() < end, 'the push reaches the push service');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    ws.close();
-    const payload = push.messages(sub)[0];
+    const payload = await pushedEvent(relay, credential, device, phoneIdentity, { clip: 'browser-clip-1', poster, time, random, push, sub });
 
-    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), {
-      headless: true,
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    await browser.grantPermissions(['notifications'], { origin });
-    const page = await browser.newPage();
-    const cdp = await browser.newCDPSession(page);
-    const registrations: { registrationId: string; scopeURL: string }[] = [];
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
-    await cdp.send('ServiceWorker.enable');
+    const { browser: b, page, cdp, registrations } = await launch(origin);
+    browser = b;
     await page.goto(origin + '/');
     await page.evaluate('window.ready');
     const reg = registrations.find((r) => r.scopeURL.startsWith(origin));
     assert.ok(reg, 'the worker is registered');
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId: reg.registrationId, data: payload });
-    const shown = (await page.evaluate(`(async () => {
-      const r = await navigator.serviceWorker.ready;
-      for (let i = 0; i < 300; i++) {
-        const n = await r.getNotifications();
-        if (n.length) return n.map((x) => ({ title: x.title, body: x.body, image: x.image, icon: x.icon, data: x.data }));
-        await new Promise((ok) => setTimeout(ok, 50));
-      }
-      return [];
-    })()`)) as { title: string; body: string; image: string; icon: string; data: { url: string } }[];
+    const shown = (await page.evaluate(SHOWN)) as Shown;
     assert.equal(shown.length, 1, 'one notification');
     assert.equal(shown[0].title, 'Front door — someone rang');
     assert.equal(shown[0].body, new Date(time).toISOString().slice(11, 16));
@@ -192,17 +211,8 @@ describe('the phone web app rings: its own service worker shows the notification
     const sub = await push.subscribe(relay.push.vapidPublicKey);
     await (await PhoneClient.login(origin, device.deviceId, key)).subscribePush(sub.json);
 
-    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), {
-      headless: true,
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    await browser.grantPermissions(['notifications'], { origin });
-    const page = await browser.newPage();
-    const cdp = await browser.newCDPSession(page);
-    const registrations: { registrationId: string; scopeURL: string }[] = [];
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
-    await cdp.send('ServiceWorker.enable');
+    const { browser: b, page, cdp, registrations } = await launch(origin);
+    browser = b;
     await page.goto(`${origin}/app/`);
     await page.evaluate('navigator.serviceWorker.ready');
     // The phone as the app keeps it after enrolment (web/app/keystore.ts).
@@ -221,34 +231,13 @@ describe('the phone web app rings: its own service worker shows the notification
       };
     })`);
 
-    // The doorbell's event, sent up its uplink; the relay pushes its reference.
     const poster = new SyntheticCamera({ width: 160, height: 120 }).capture(2, Date.now());
-    const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, random);
-    const signed = sealEvent({ v: 1, device: device.deviceId, clip: 'app-clip-1', trigger: 'press', time: Date.now() }, poster, {
-      aead: nobleBackend.aead, header: header.header, clipNonce: header.nonce, eventNonce: header.eventNonce, key: header.eventKey, signingKey: device.key,
-    });
-    const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
-    await new Promise((r) => ws.once('message', r)); // hello
-    ws.send(encodeEventFrame('app-clip-1', signed.sealed, signed.signature));
-    const end = Date.now() + 30_000;
-    while (push.messages(sub).length === 0) {
-      assert.ok(Date.now() < end, 'the push reaches the push service');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    ws.close();
+    const payload = await pushedEvent(relay, credential, device, phoneIdentity, { clip: 'app-clip-1', poster, time: Date.now(), random, push, sub });
 
     const reg = registrations.find((r) => r.scopeURL === `${origin}/app/`);
     assert.ok(reg, 'the app registered its service worker');
-    await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data: push.messages(sub)[0] });
-    const shown = (await page.evaluate(`(async () => {
-      const r = await navigator.serviceWorker.ready;
-      for (let i = 0; i < 600; i++) {
-        const n = await r.getNotifications();
-        if (n.length) return n.map((x) => ({ title: x.title, image: x.image, data: x.data }));
-        await new Promise((ok) => setTimeout(ok, 50));
-      }
-      return [];
-    })()`)) as { title: string; image: string; data: { url: string } }[];
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data: payload });
+    const shown = (await page.evaluate(SHOWN)) as Shown;
     assert.equal(shown.length, 1, 'one notification');
     assert.match(shown[0].title, / — someone rang$/);
     assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
