@@ -32,6 +32,8 @@ export interface TestDoorbellOptions {
   state?: string;
   /** false: a board without a microphone (default: the simulated one, hosts/node/microphone.ts) */
   microphone?: boolean;
+  /** camera frames per second (default 10); a test that only lets device time pass needs few */
+  fps?: number;
 }
 
 /** A provisioned doorbell (not booted): 160×120 camera at 10 fps, simulated clock, the RNG seeded by `seed`. */
@@ -44,6 +46,7 @@ export function testDoorbell(prov: ProvisionResult, seed: string, o: TestDoorbel
     flash: o.from?.flash ?? new RamFlash(1 << 20),
     camera: o.camera ?? new SyntheticCamera({ width: 160, height: 120 }),
     microphone: o.microphone,
+    fps: o.fps,
     simulatedStart: o.from?.now ?? T0,
     random: seededRandom(seed),
     backend: nobleBackend,

@@ -40,7 +40,7 @@ describe('firmware updates through the relay (the doorbell app on the Node host)
     const relay = await startTestRelay();
     const prov = await provision({ out: tempDir('update-factory'), random: seededRandom(`${seed}/factory`) });
     const phone = freshPhone(seed);
-    const rig = testDoorbell(prov, `${seed}/device`, { ota: { releaseKey: RELEASE_KEY.publicKey, slotSize: 256 * 1024 } });
+    const rig = testDoorbell(prov, `${seed}/device`, { fps: 2, ota: { releaseKey: RELEASE_KEY.publicKey, slotSize: 256 * 1024 } }); // 2 fps: a 10-minute trial is 1,200 frames, not 6,000, on a busy machine
     rig.boot();
     const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
     const deviceId = outcome.deviceId;
