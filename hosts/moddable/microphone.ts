@@ -34,7 +34,8 @@ export class PdmMicrophone implements MicrophoneSource {
     this.last = now;
     const samples = Math.min(MAX_SAMPLES, Math.round(((now - last) * this.sampleRate) / 1000));
     if (samples <= 0) return undefined;
-    this.input.read(samples, this.buffer, 0);
+    // the SDK types `read`'s buffer as an ArrayBuffer (offset in bytes): the one under our host-memory view
+    this.input.read(samples, this.buffer.buffer as ArrayBuffer, this.buffer.byteOffset);
     return { pcm: this.buffer.subarray(0, samples * 2), time: now - (samples * 1000) / this.sampleRate };
   }
 
