@@ -369,7 +369,8 @@ export class NodeDoorbell {
     // the sound up to this frame first, so the clip's tracks stay in time order
     const mic = this.microphone;
     if (mic) {
-      const from = this.audioFrom ?? now;
+      // a microphone buffers about a second, as the device's does: after a gap (a jumped clock) only the last one
+      const from = Math.max(this.audioFrom ?? now, now - 1000);
       if (now > from) this.app.audio(mic.capture(from, now), from);
       this.audioFrom = now;
     }
