@@ -158,3 +158,11 @@ export function chainFromWith(local: RosterBundle | undefined, acked: AckedRoste
 export function accountSigners(a: { authority: SigningKey; previousAuthorities?: SigningKey[] }): SigningKey[] {
   return [a.authority, ...(a.previousAuthorities ?? [])];
 }
+
+/** What a phone says when it cannot get the doorbell's acknowledged roster from the relay (`phone status`, the web app). */
+export function noAckWarning(e: unknown): string {
+  const code = (e as { code?: string }).code ?? 'ERROR';
+  return code === 'PHONE_NOT_ALLOWED'
+    ? 'the relay does not let this phone in: it is not in the roster the doorbell holds (revoked?)'
+    : `no acknowledged roster from the doorbell: ${(e as Error).message} [${code}]`;
+}

@@ -3,6 +3,7 @@
  * key: the relay cannot make this up), when the relay heard it, whether a newer one is
  * pending, and the alarms of roster-sync.ts (a fork, a handover that does not arrive).
  */
+import { noAckWarning } from './roster-chain.js';
 import { equalBytes } from '../../src/bytes.js';
 import { SealbellError } from '../../src/errors.js';
 import { keyIdHex, keyIdOf } from '../../src/minisign.js';
@@ -44,12 +45,7 @@ export async function phoneStatus(dir: string, deviceId?: string): Promise<Doorb
       acked = await ackedRoster(dir, id, client);
       s.firmware = await client.firmware().catch(() => undefined);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'ERROR';
-      s.warnings.push(
-        code === 'PHONE_NOT_ALLOWED'
-          ? 'the relay does not let this phone in: it is not in the roster the doorbell holds'
-          : `no acknowledged roster from the doorbell: ${(e as Error).message} [${code}]`,
-      );
+      s.warnings.push(noAckWarning(e));
       continue;
     }
     const held = acked.held;

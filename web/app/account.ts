@@ -19,7 +19,7 @@ import { parseRoster, rosterHash } from '../../src/roster/roster.js';
 import { authorityAfter } from '../../src/roster/roster-store.js';
 import { accountIdFor, checkEndorsement, escrowWriteToken, newPhoneKeys } from '../../tools/phone/account-core.js';
 import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, openEscrowWith, sealEscrowWith } from '../../tools/phone/escrow.js';
-import { accountSigners, checkHeldViewWith, chainFromWith, editBaseWith, notOurAuthority, type AckedRoster, type EditBase } from '../../tools/phone/roster-chain.js';
+import { accountSigners, checkHeldViewWith, chainFromWith, editBaseWith, noAckWarning, notOurAuthority, type AckedRoster, type EditBase } from '../../tools/phone/roster-chain.js';
 import { enrollUpdates, revokeUpdates, type RosterUpdate } from '../../tools/phone/roster-edit.js';
 import type { AccountKeys } from '../../tools/phone/account-core.js';
 import type { BrowserDoorbell, BrowserPhone } from './keystore.js';
@@ -167,12 +167,7 @@ export async function status(phone: BrowserPhone): Promise<DoorbellStatus[]> {
       const f = await session.firmware().catch(() => undefined);
       if (f?.firmware) s.firmware = `${f.firmware.version} (${f.firmware.board}), security version ${f.firmware.security}${f.firmware.trial ? ', on trial' : ''}`;
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'ERROR';
-      s.warnings.push(
-        code === 'PHONE_NOT_ALLOWED'
-          ? 'the relay does not let this phone in: it is not in the roster the doorbell holds (revoked?)'
-          : `no acknowledged roster from the doorbell: ${(e as Error).message} [${code}]`,
-      );
+      s.warnings.push(noAckWarning(e));
       continue;
     }
     const held = acked.held;
