@@ -11,6 +11,7 @@
  *   {"t":"settings-refused","code":"SETTINGS_…","message":"…"}    it keeps what it runs
  */
 import { SealbellError } from '../errors.js';
+import { controlObject } from './control-object.js';
 import { MAX_SETTINGS_BUNDLE_BYTES } from '../settings/settings.js';
 
 const BUNDLE_TEXT = Math.ceil(MAX_SETTINGS_BUNDLE_BYTES / 3) * 4;
@@ -27,19 +28,7 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isS
 const isCode = (s: unknown): s is string => typeof s === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(s);
 const isBase64 = (s: unknown): s is string => typeof s === 'string' && s.length > 0 && s.length <= BUNDLE_TEXT && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
-function objectOf(text: string | Uint8Array, types: string[]): Record<string, unknown> | undefined {
-  if (typeof text !== 'string' || text.indexOf('"t":"settings') < 0) return undefined;
-  if (text.length > 16 * 1024) return bad('too large');
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined; // not ours to judge: the general parser reports it
-  }
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined;
-  const o = m as Record<string, unknown>;
-  return typeof o.t === 'string' && types.includes(o.t) ? o : undefined;
-}
+const objectOf = (text: string | Uint8Array, types: string[]) => controlObject(text, ['"t":"settings'], types, 16 * 1024, () => bad('too large'));
 
 /** A settings message from the relay, undefined for any other message; WIRE_FORMAT when malformed. */
 export function parseSettingsRelayMessage(text: string | Uint8Array): SettingsRelayMessage | undefined {

@@ -17,6 +17,7 @@
  */
 import { SealbellError } from '../errors.js';
 import { MAX_CONTROL_BYTES } from './wire.js';
+import { controlObject } from './control-object.js';
 
 const UPDATE_DATA_TEXT = 22 * 1024; // base64 of 16 KiB is 21,848 characters
 const DOC_TEXT = 1024;
@@ -45,21 +46,7 @@ const isCode = (s: unknown): s is string => typeof s === 'string' && /^[A-Z][A-Z
 const isBase64 = (s: unknown, max: number): s is string => typeof s === 'string' && s.length <= max && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
 /** The object of a text message whose type is one of `types`, or undefined for any other message. */
-function objectOf(text: string | Uint8Array, types: Set<string>): Record<string, unknown> | undefined {
-  if (typeof text !== 'string') return undefined;
-  // Cheap test first: most messages are clip traffic.
-  if (text.indexOf('"t":"update') < 0 && text.indexOf('"t":"firmware"') < 0) return undefined;
-  if (text.length > MAX_CONTROL_BYTES) return bad('too large');
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined; // not ours to judge: the general parser reports it
-  }
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined;
-  const o = m as Record<string, unknown>;
-  return typeof o.t === 'string' && types.has(o.t) ? o : undefined;
-}
+const objectOf = (text: string | Uint8Array, types: Set<string>) => controlObject(text, ['"t":"update', '"t":"firmware"'], [...types], MAX_CONTROL_BYTES, () => bad('too large'));
 
 /** An update message from the relay, undefined for any other message; WIRE_FORMAT when malformed. */
 export function parseUpdateRelayMessage(text: string | Uint8Array): UpdateRelayMessage | undefined {
