@@ -59,8 +59,9 @@ export interface DemoResult {
 async function until(device: NodeDoorbell, done: () => boolean | Promise<boolean>, what: string): Promise<void> {
   try {
     await device.until(done, what, 120_000);
-  } catch {
-    throw new SealbellError('DEMO_TIMEOUT', `timed out waiting: ${what}`);
+  } catch (e) {
+    // the doorbell's last log lines say why (a relay that stopped answering, a backoff, a refusal)
+    throw new SealbellError('DEMO_TIMEOUT', `timed out waiting: ${what}\n${(e as Error).message.split('\n').slice(1).join('\n')}`);
   }
 }
 
