@@ -18,6 +18,8 @@ import config from 'mc/config';
 import Timer from 'timer';
 import type { Log } from '../../src/host.js';
 import { random } from './native/aead.js';
+import { dcCellsNative, jpegDcNative } from './native/jpeg-dc.js';
+import { makeDcImage } from './dc-image.js';
 import { moddableBackend } from './backend.js';
 import { hostAlloc } from './alloc.js';
 import { DoorbellApp } from '../../src/app/app.js';
@@ -69,6 +71,7 @@ export default function main(): void {
       alloc: hostAlloc,
       clock: platform.clock,
       camera: platform.camera,
+      dcImage: makeDcImage(jpegDcNative, dcCellsNative),
       ...(platform.microphone ? { microphone: { sampleRate: platform.microphone.sampleRate } } : {}),
       light: platform.light,
       spool: platform.spool,

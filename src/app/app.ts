@@ -282,7 +282,7 @@ export class DoorbellApp {
   private motionFrame(detector: MotionDetector, jpeg: Uint8Array, now: number): void {
     let zones: string[];
     try {
-      zones = detector.frame(jpegDcImage(jpeg));
+      zones = detector.frame((this.host.dcImage ?? jpegDcImage)(jpeg));
     } catch (e) {
       return void this.log(`motion: ${String(e)}`);
     }

@@ -11,6 +11,7 @@ import type { UplinkEndpoint } from '../uplink/relay-url.js';
 import type { HttpHandler } from '../net/http-server.js';
 import type { OtaSlots } from '../update/slots.js';
 import type { FirmwareInfo } from '../update/updater.js';
+import type { DcImage } from '../motion/jpeg-dc.js';
 
 /** Firmware updates (src/update, docs/update-format.md): what the host gives the app for them. */
 export interface AppOta {
@@ -72,6 +73,11 @@ export interface AppHost {
   /** UTC ms; `sync` asks the network for the time (SNTP) once online */
   clock: { now(): number; sync?(): void };
   camera: { width: number; height: number };
+  /**
+   * A camera frame's DC image for camera motion, natively where the platform has it (on
+   * Moddable: hosts/moddable/dc-image.ts over jpeg_dc.c); absent: src/motion/jpeg-dc.ts.
+   */
+  dcImage?: (jpeg: Uint8Array) => DcImage;
   /** the microphone, where the board has one */
   microphone?: AppMicrophone;
   light: StatusLight;

@@ -19,6 +19,11 @@ export interface DcImage {
   dc: Int32Array;
   /** the luma quantiser of the DC: a block's mean brightness is 128 + dc × q / 8 */
   q: number;
+  /**
+   * Adds each block's DC to its cell of a grid, sums[rowCell[y] + colCell[x]], natively where
+   * the host has it (hosts/moddable/dc-image.ts); absent, the detector does it in JavaScript.
+   */
+  sumCells?: (colCell: Int32Array, rowCell: Int32Array, sums: Int32Array) => void;
 }
 
 interface Huffman {

@@ -1,7 +1,7 @@
 /**
  * Builds `xsnap-sealbell`: @agoric/xsnap's xsnap-worker (XS 13.3, from the
  * sources that npm package ships) with sealbell's device natives built in —
- * hosts/moddable/native/{xs_aead.c, chacha20poly1305.c, hostbuffer.c} — and a
+ * hosts/moddable/native/{xs_aead.c, chacha20poly1305.c, hostbuffer.c, xs_jpeg_dc.c, jpeg_dc.c} — and a
  * view of XS's heap counters (tools/xs-native/natives.c). The Xsnap driver
  * (tools/xs/xsnap.ts) runs it through its `bin` option: same protocol, same meter.
  *
@@ -118,10 +118,10 @@ async function build(root: string): Promise<string> {
     // the worker's machine is made by natives.c's sealbellCreateMachine
     { source: join(tls, 'xsnap-worker.c'), flags: [...common, '-DfxCreateMachine=sealbellCreateMachine'], deps: headers },
     // sealbell's own code: warnings are errors
-    ...['xs_aead.c', 'chacha20poly1305.c', 'hostbuffer.c'].map((f) => ({
+    ...['xs_aead.c', 'chacha20poly1305.c', 'hostbuffer.c', 'xs_jpeg_dc.c', 'jpeg_dc.c'].map((f) => ({
       source: join(native, f),
       flags: [...common.filter((f) => f !== '-w'), `-I${native}`, '-Wall', '-Werror'],
-      deps: [...headers, join(native, 'chacha20poly1305.h')],
+      deps: [...headers, join(native, 'chacha20poly1305.h'), join(native, 'jpeg_dc.h')],
     })),
     {
       source: join(root, 'tools', 'xs-native', 'natives.c'),

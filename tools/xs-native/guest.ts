@@ -7,6 +7,8 @@
 import { makeAead } from '../../hosts/moddable/native/aead-shell.js';
 import type { AeadNatives } from '../../hosts/moddable/native/aead-shell.js';
 import type { Aead, Alloc } from '../../src/host.js';
+import { makeDcImage, type DcCellsNative, type JpegDcNative } from '../../hosts/moddable/dc-image.js';
+import type { DcImage } from '../../src/motion/jpeg-dc.js';
 
 export interface XsHeap {
   /** bytes of XS chunks in use (after gc(): live) */
@@ -25,6 +27,8 @@ export interface XsHeap {
 
 interface SealbellNative extends AeadNatives {
   HostMemory: new (byteLength: number) => ArrayBufferLike;
+  jpegDc: JpegDcNative;
+  dcCells: DcCellsNative;
   heap(): XsHeap;
   resetPeak(): void;
   fixHeap(): void;
@@ -43,6 +47,11 @@ function natives(): SealbellNative {
 /** hosts/moddable/native/aead.js, with the same shell over the same C code. */
 export function nativeAead(): Aead {
   return makeAead(natives());
+}
+
+/** hosts/moddable/dc-image.ts over the device's C decoder (jpeg-dc.js): camera motion's DC image. */
+export function nativeDcImage(): (jpeg: Uint8Array) => DcImage {
+  return makeDcImage(natives().jpegDc, natives().dcCells);
 }
 
 /** hosts/moddable/alloc.ts (hostbuffer.js): bytes in host memory, outside the XS heap. */

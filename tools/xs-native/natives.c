@@ -13,6 +13,7 @@
  *   seal, open                 xs_sealbell_aead_seal / _open
  *   SealStream                 class over xs_sealbell_seal_stream* (as aead.js)
  *   HostMemory                 class over xs_sealbell_hostbuffer (as hostbuffer.js)
+ *   jpegDc, dcCells            xs_sealbell_jpeg_dc / _dc_cells (as jpeg-dc.js): camera motion
  *   heap()                     XS's own counters: { chunks, slots } in use (bytes
  *                              of chunks, slots; right after gc() that is the live
  *                              heap), their peaks since resetPeak, the capacity
@@ -39,6 +40,8 @@ extern void xs_sealbell_seal_stream_update(xsMachine *the);
 extern void xs_sealbell_seal_stream_finish(xsMachine *the);
 extern void xs_sealbell_hostbuffer_destructor(void *data);
 extern void xs_sealbell_hostbuffer(xsMachine *the);
+extern void xs_sealbell_jpeg_dc(xsMachine *the);
+extern void xs_sealbell_dc_cells(xsMachine *the);
 
 static void setNumber(xsMachine *the, char *name, double value)
 {
@@ -122,6 +125,8 @@ xsMachine *sealbellCreateMachine(xsCreation *creation, xsStringValue name, void 
 		xsVar(0) = xsNewObject();
 		defineFunction(the, &xsVar(0), "seal", xs_sealbell_aead_seal, 5);
 		defineFunction(the, &xsVar(0), "open", xs_sealbell_aead_open, 5);
+		defineFunction(the, &xsVar(0), "jpegDc", xs_sealbell_jpeg_dc, 3);
+		defineFunction(the, &xsVar(0), "dcCells", xs_sealbell_dc_cells, 6);
 		defineFunction(the, &xsVar(0), "heap", xs_sealbell_heap, 0);
 		defineFunction(the, &xsVar(0), "resetPeak", xs_sealbell_heap_reset_peak, 0);
 		defineFunction(the, &xsVar(0), "fixHeap", xs_sealbell_fix_heap, 0);

@@ -166,7 +166,11 @@ int sb_jpeg_dc_image(const uint8_t *j, size_t n, int32_t *dc, size_t max, sb_dc_
   }
   int cols = single ? mcuCols : mcuCols * luma->h;
   int rows = single ? mcuRows : mcuRows * luma->v;
-  if ((size_t)cols * (size_t)rows > max) return -12;
+  /* the shape is known from here on, also when `dc` is too small: the caller can make room and ask again */
+  out->cols = cols;
+  out->rows = rows;
+  out->q = quant[lumaTable];
+  if ((size_t)cols * (size_t)rows > max) return SB_JPEG_DC_TOO_SMALL;
   bitreader r = {j, n, p, 0, 0};
   for (int i = 0; i < nscan; i++) scan[i]->pred = 0;
   int total = mcuCols * mcuRows;
@@ -203,8 +207,12 @@ int sb_jpeg_dc_image(const uint8_t *j, size_t n, int32_t *dc, size_t max, sb_dc_
       }
     }
   }
-  out->cols = cols;
-  out->rows = rows;
-  out->q = quant[lumaTable];
   return 0;
+}
+
+void sb_dc_cell_sums(const int32_t *dc, int cols, int rows, const int32_t *colCell, const int32_t *rowCell, int32_t *sums) {
+  for (int y = 0; y < rows; y++, dc += cols) {
+    int32_t *row = sums + rowCell[y];
+    for (int x = 0; x < cols; x++) row[colCell[x]] += dc[x];
+  }
 }
