@@ -461,17 +461,25 @@ async function settingsCard(deviceId: string): Promise<HTMLElement> {
   const rows = num('zoneRows', zones.length, SETTINGS_RANGE.zoneRows);
   const cols = num('zoneCols', zones[0].length, SETTINGS_RANGE.zoneCols);
   const grid = h('div', { cls: 'zone-grid' });
+  const paintCell = (b: HTMLButtonElement, cell: string) => {
+    b.className = `zone-cell zone-${cell === '.' ? 'off' : cell}`;
+    b.textContent = cell === '.' ? '' : cell;
+    b.title = cell === '.' ? 'masked' : `zone ${cell}`;
+  };
   const drawGrid = () => {
     grid.style.gridTemplateColumns = `repeat(${zones[0].length}, minmax(0, 1fr))`;
     grid.replaceChildren(
       ...zones.flatMap((row, r) =>
         [...row].map((cell, c) => {
-          const b = h('button', { type: 'button', cls: `zone-cell zone-${cell === '.' ? 'off' : cell}`, textContent: cell === '.' ? '' : cell, title: cell === '.' ? 'masked' : `zone ${cell}` });
+          const b = h('button', { type: 'button' });
+          paintCell(b, cell);
           b.dataset.row = String(r);
           b.dataset.col = String(c);
+          // one cell changes in place: the grid is not redrawn under the finger
           b.onclick = () => {
-            zones = zones.map((line, i) => (i === r ? line.slice(0, c) + nextZone(line[c]) + line.slice(c + 1) : line));
-            drawGrid();
+            const next = nextZone(zones[r][c]);
+            zones = zones.map((line, i) => (i === r ? line.slice(0, c) + next + line.slice(c + 1) : line));
+            paintCell(b, next);
           };
           return b;
         }),
@@ -481,6 +489,7 @@ async function settingsCard(deviceId: string): Promise<HTMLElement> {
   const resize = () => {
     const [nr, nc] = [Number(rows.value), Number(cols.value)];
     if (!Number.isSafeInteger(nr) || !Number.isSafeInteger(nc) || nr < 1 || nc < 1 || nr > 32 || nc > 32) return;
+    if (nr === zones.length && nc === zones[0].length) return;
     zones = Array.from({ length: nr }, (_, r) => Array.from({ length: nc }, (_, c) => zones[r]?.[c] ?? 'A').join(''));
     drawGrid();
   };
