@@ -1,7 +1,7 @@
 // Doorbell settings from the phone web app (issue 15) in headless Chromium, against the hosted
 // doorbell and the real relay behind a hostile proxy (test/hostile-proxy.ts) on loopback: the
 // page shows what the doorbell runs, refuses a value out of range and a wrong passphrase
-// before anything is sent, signs an edit with the account authority in the page and the
+// before anything is sent, shows the relay's refusal with its code, signs an edit with the account authority in the page and the
 // doorbell's next clip has the new length and pre-roll; a relay that rewrites the signed
 // settings on their way is refused by the doorbell and the page says so; the zone grid's taps
 // reach the doorbell's motion zones. A clip from a board without a microphone plays silently.
@@ -43,7 +43,7 @@ describe('web app: doorbell settings (issue 15)', function () {
     await env?.close();
   });
 
-  it('shows what the doorbell runs, refuses out-of-range values and a wrong passphrase, signs an edit the doorbell applies, and a rewriting relay is refused', async () => {
+  it('shows what the doorbell runs, refuses out-of-range values and a wrong passphrase, shows a relay refusal, signs an edit the doorbell applies, and a rewriting relay is refused', async () => {
     env = await webEnv({ clips: 0, microphone: false, hostile: true });
     const proxy = env.proxy!;
     const id = env.deviceId;
@@ -136,6 +136,19 @@ describe('web app: doorbell settings (issue 15)', function () {
     const played = await until((s) => s.clip?.frame === recorded.frames.length - 1 && !s.clip.playing, 'played to the end');
     assert.equal(played.sound!.samples, 0);
 
+    // The relay refuses the upload: its code and reason on screen, the doorbell untouched.
+    await page.goto(`${env.url}/app/#/settings`);
+    await page.waitForSelector(field('clipSeconds'), { timeout: 120_000 });
+    assert.equal(await page.inputValue(field('clipSeconds')), '3', 'the form starts from what the doorbell runs');
+    const why = 'settings epoch 2 is not above epoch 2, which the doorbell runs or already has waiting';
+    proxy.request = (req) =>
+      req.method === 'PUT' && req.path.endsWith('/settings') ? { status: 409, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error: { code: 'SETTINGS_EPOCH', message: why } })) } : undefined;
+    const byRelay = await send({ clipSeconds: '5' }, env.passphrase);
+    assert.equal(byRelay.message!.code, 'SETTINGS_EPOCH');
+    assert.equal(byRelay.message!.text, why);
+    assert.equal(env.device.app.settingsEpoch, 1);
+    proxy.request = () => undefined;
+
     // A relay that rewrites the signed settings on their way: the doorbell refuses, keeps what it runs, and the page says so.
     proxy.ws = (msg) => {
       const j = msg.dir === 'down' ? wsJson(msg) : undefined;
@@ -144,9 +157,6 @@ describe('web app: doorbell settings (issue 15)', function () {
       const doc = new TextDecoder().decode(b.bytes).replace('"clipSeconds":5', '"clipSeconds":60');
       return JSON.stringify({ t: 'settings', bundle: base64.encode(encodeSettingsBundle({ bytes: new TextEncoder().encode(doc), signature: b.signature })) });
     };
-    await page.goto(`${env.url}/app/#/settings`);
-    await page.waitForSelector(field('clipSeconds'), { timeout: 120_000 });
-    assert.equal(await page.inputValue(field('clipSeconds')), '3', 'the form starts from what the doorbell runs');
     const rewritten = await send({ clipSeconds: '5' }, env.passphrase);
     assert.equal(rewritten.message!.code, 'SETTINGS_SIGNATURE', rewritten.message!.text);
     assert.match(rewritten.message!.text, /doorbell \w+ refused settings epoch 2/);
