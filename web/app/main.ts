@@ -3,10 +3,12 @@
  *
  *   #/                      enroll (no phone in this browser yet), else the doorbells
  *   #/doorbell/<id>         the timeline: newest first, local time, length, trigger, poster
- *   #/clip/<id>/<clip>      play, pause, seek over the frames' own timestamps; download
+ *   #/clip/<id>/<clip>      play, pause, seek over the frames' own timestamps, the sound in
+ *                           step (sound.ts); download, share
  *   #/live/<id>             live view (a notification tap opens this)
- *   #/settings              roster and doorbell status with the hostile-relay warnings,
- *                           revoke a phone, the release this app runs
+ *   #/settings              roster and doorbell status with the hostile-relay warnings, each
+ *                           doorbell's signed settings (doorbell-settings.ts), revoke a phone,
+ *                           the release this app runs
  *
  * Keys are made and kept in this browser (keystore.ts) and never leave it: the relay gets
  * signatures, roster updates and the escrow sealed to the passphrase. State for tests is in
