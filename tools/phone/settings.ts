@@ -17,6 +17,7 @@ import { describeValues, nextSettings, pendingFromView, runsFromView, type Setti
 import { readAuthorityPub, readDevice, type AccountKeys } from './state.js';
 
 export type { SettingsChange };
+
 export interface SettingsReport {
   deviceId: string;
   /** what the doorbell signed that it runs (the defaults at epoch 0, which need no signature) */
@@ -115,8 +116,7 @@ export async function phoneSettingsEdit(a: PhoneSettingsArgs): Promise<{ signed:
 export function describeSettings(r: SettingsReport): string[] {
   const s = r.runs;
   const lines = [
-    `doorbell ${r.deviceId} runs settings epoch ${s.epoch}${s.epoch === 0 ? ' (defaults)' : ' (signed by the doorbell)'}: ` +
-      describeValues(s),
+    `doorbell ${r.deviceId} runs settings epoch ${s.epoch}${s.epoch === 0 ? ' (defaults)' : ' (signed by the doorbell)'}: ${describeValues(s)}`,
   ];
   if (r.pending !== undefined) lines.push(`  epoch ${r.pending} waits at the relay for the doorbell`);
   if (r.refused) lines.push(`  the doorbell refused epoch ${r.refused.epoch}: ${r.refused.code}`);
