@@ -72,7 +72,11 @@ export class ClipSound {
   play(ms: number): void {
     this.stop(ms);
     if (!this.buffer || ms >= this.buffer.duration * 1000) return;
-    this.context ??= new AudioContext();
+    try {
+      this.context ??= new AudioContext();
+    } catch {
+      return; // no audio output here: the frames play on, silently
+    }
     void this.context.resume().catch(() => undefined);
     const source = this.context.createBufferSource();
     source.buffer = this.buffer;
