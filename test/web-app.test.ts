@@ -1,6 +1,6 @@
 // The phone web app (web/) in headless Chromium against a real relay and doorbell on
 // loopback, at a phone's 390×844 and a desktop's 1280×900: enroll with the passphrase, the
-// timeline with posters and times, play, seek, download (ffprobe reads a Duration), live view,
+// timeline with posters and times, play, seek (the sound with the frames), download (ffprobe reads a Duration), live view,
 // revoke a phone. Each step's screenshot goes to a temp folder and is checked for the pixels
 // it must show. Every request the browser makes is watched: none carries the phone's keys.
 import assert from 'node:assert/strict';
@@ -28,11 +28,14 @@ interface AppState {
   message?: { kind: string; text: string; code?: string };
   clips?: string[];
   clip?: { id: string; frame: number; timestamp: number; playing: boolean };
+  sound?: { samples: number; seconds: number; playing: boolean; from: number; context: string };
   liveFrames: number;
   firstLiveFrameMs?: number;
   release?: string;
   revoked?: { passphrase: string };
 }
+const lastMsOf = (c: { frames: { timestamp: number }[] }) => c.frames[c.frames.length - 1].timestamp;
+const pick = (s: NonNullable<AppState['sound']>) => ({ samples: s.samples, playing: s.playing, from: s.from });
 const state = () => (globalThis as unknown as { sealbellApp?: AppState }).sealbellApp ?? ({ screen: 'loading', busy: false, liveFrames: 0 } as AppState);
 
 /** Every request: URL, headers and body, as text (latin1 keeps the bytes). */
@@ -173,6 +176,47 @@ for (const [label, viewport] of [
       assert.equal((await page.evaluate(state)).clip!.timestamp, target.timestamp);
       await shows('8-clip-seek', mid);
       assert.match((await page.textContent('#time'))!, new RegExp(`^${(target.timestamp / 1000).toFixed(1)} s / `));
+
+      // Sound: the clip's audio track in a WebAudio buffer, the simulator's 440 Hz tone, over the clip.
+      assert.ok(clip.manifest.audio, 'the hosted doorbell records sound');
+      const samples = clip.manifest.audio!.samples;
+      const heard = await page.evaluate(() => {
+        const b = (globalThis as Browserish).sealbellSound.buffer;
+        const ch: Float32Array = b.getChannelData(0);
+        // the middle second: zero crossings (twice the frequency) and loudness
+        const from = Math.floor(ch.length / 2) - 8000;
+        let crossings = 0;
+        let sum = 0;
+        for (let i = from + 1; i < from + 16000; i++) {
+          if (ch[i - 1] < 0 !== ch[i] < 0) crossings++;
+          sum += ch[i] * ch[i];
+        }
+        return { length: b.length as number, rate: b.sampleRate as number, duration: b.duration as number, hz: crossings / 2, rms: Math.sqrt(sum / 16000) };
+      });
+      assert.equal(heard.length, samples, 'every sample of the audio track');
+      assert.equal(heard.rate, 16000);
+      assert.ok(Math.abs(heard.duration - lastMsOf(clip) / 1000) < 0.25, `sound ${heard.duration} s, frames over ${lastMsOf(clip)} ms`);
+      assert.ok(Math.abs(heard.hz - 440) < 20, `a 440 Hz tone: ${heard.hz} Hz`);
+      assert.ok(heard.rms > 0.1, `not silent: RMS ${heard.rms}`);
+      // The seek moved the sound with the frames; playing starts it there and it runs with them.
+      const seekedTo = target.timestamp + 1;
+      assert.deepEqual(pick((await page.evaluate(state)).sound!), { samples, playing: false, from: seekedTo });
+      await page.click('#play');
+      const playing = await until((s) => !!s.sound?.playing, 'the sound plays');
+      assert.equal(playing.sound!.from, seekedTo, 'from the seek position');
+      await until((s) => (s.clip?.frame ?? 0) > mid + 2, 'frames move on');
+      // the sound's own clock (the AudioContext's) against the frame on screen
+      const inStep = await page.evaluate(() => ({ at: (globalThis as Browserish).sealbellSound.position() as number, frame: (globalThis as Browserish).sealbellApp.clip.timestamp as number, context: (globalThis as Browserish).sealbellApp.sound.context as string }));
+      console.log(`      sound at ${Math.round(inStep.at)} ms, frame at ${inStep.frame} ms (started at ${seekedTo}), AudioContext ${inStep.context}`);
+      assert.equal(inStep.context, 'running');
+      assert.ok(inStep.at > seekedTo + 100 && Math.abs(inStep.at - inStep.frame) < 500, `the sound at ${inStep.at} ms runs with the frame at ${inStep.frame} ms`);
+      await page.evaluate(() => {
+        const seek = document.getElementById('seek') as HTMLInputElement;
+        seek.value = '0';
+        seek.dispatchEvent(new Event('input'));
+      });
+      const back = await until((s) => s.clip?.frame === 0, 'the seek back to the start');
+      assert.deepEqual(pick(back.sound!), { samples, playing: false, from: 0 }, 'the sound stops and moves with the seek');
 
       // Download: a seekable Matroska file with a Duration.
       const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#download')]);

@@ -26,6 +26,7 @@ import { registerOnRelay } from '../tools/phone/relay-sync.js';
 import { readDevice, readPhone, unlockAccountAsync } from '../tools/phone/state.js';
 import { authorityDevices, phoneAuthKeyFromSeed, PhoneClient } from '../tools/relay/phone-client.js';
 import { requireTool, tempDir } from './helpers.js';
+import { startHostileProxy, type HostileProxy } from './hostile-proxy.js';
 
 export type RGB = [number, number, number];
 /** Eight well-separated colours: frame n shows PALETTE[(n + q) % 8] in quadrant q. */
@@ -106,6 +107,10 @@ export interface OpenedTestClip {
 
 export interface WebEnv {
   relay: Relay;
+  /** where the page and the doorbell reach the relay: the relay, or the hostile proxy in front of it */
+  url: string;
+  /** with `hostile`: the proxy the doorbell and the page go through (test/hostile-proxy.ts) */
+  proxy?: HostileProxy;
   device: NodeDoorbell;
   deviceId: string;
   passphrase: string;
@@ -122,24 +127,31 @@ export interface WebEnv {
   close(): Promise<void>;
 }
 
-/** Relay, doorbell set up by phone 1 (escrow scrypt work factor `logN`), `clips` clips recorded. */
-export async function webEnv(o: { clips: number; app?: WebAppSource; logN?: number }): Promise<WebEnv> {
+/**
+ * Relay, doorbell set up by phone 1 (escrow scrypt work factor `logN`), `clips` clips recorded.
+ * `microphone: false`: a board without one (video-only clips). `hostile`: a proxy in front of
+ * the relay that the doorbell and the page use (its hooks pass everything on until a test sets them).
+ */
+export async function webEnv(o: { clips: number; app?: WebAppSource; logN?: number; microphone?: boolean; hostile?: boolean }): Promise<WebEnv> {
   const dir = tempDir('web-env');
   const at = (...p: string[]) => path.join(dir, ...p);
   const factory = await provision({ out: at('factory') });
-  const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: 10, clipSeconds: 2, simulatedStart: Date.now(), camera: new PaletteCamera() });
+  const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: 10, clipSeconds: 2, simulatedStart: Date.now(), camera: new PaletteCamera(), microphone: o.microphone });
   const adminToken = newToken();
-  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: at('relay'), adminToken, app: o.app });
+  const proxy = o.hostile ? await startHostileProxy() : undefined;
+  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir: at('relay'), adminToken, app: o.app, ...(proxy ? { origin: proxy.url } : {}) });
+  if (proxy) proxy.target = relay.url;
+  const url = proxy?.url ?? relay.url;
   try {
     device.boot();
     const setupUrl = await device.setupUrl();
     const phoneDir = at('phone-1');
     const account = await phoneInitAsync(phoneDir, { name: 'phone 1', logN: o.logN ?? 12 });
     const keys = await unlockAccountAsync(phoneDir, account.passphrase);
-    const setup = await phoneSetup({ dir: phoneDir, endpoint: setupUrl!, code: factory.manualCode, wifi: { ssid: 'test', password: 'test-password-1' }, relayUrl: relay.url, account: keys });
+    const setup = await phoneSetup({ dir: phoneDir, endpoint: setupUrl!, code: factory.manualCode, wifi: { ssid: 'test', password: 'test-password-1' }, relayUrl: url, account: keys });
     const deviceId = setup.deviceId;
     await registerOnRelay({ dir: phoneDir, deviceId, adminToken, account: keys });
-    await device.until(async () => (await authorityDevices(relay.url, keyIdHex(keys.authority.keyId))).includes(deviceId), 'the doorbell connects to the relay');
+    await device.until(async () => (await authorityDevices(url, keyIdHex(keys.authority.keyId))).includes(deviceId), 'the doorbell connects to the relay');
     const pool = device.app.doorbell.pool;
     await device.until(() => pool.available === pool.size, 'the doorbell prepares its clip headers');
     const clipIds: string[] = [];
@@ -162,6 +174,8 @@ export async function webEnv(o: { clips: number; app?: WebAppSource; logN?: numb
     const identity = readPhone(phoneDir).identity;
     return {
       relay,
+      url,
+      ...(proxy ? { proxy } : {}),
       device,
       deviceId,
       passphrase: account.passphrase,
@@ -170,7 +184,7 @@ export async function webEnv(o: { clips: number; app?: WebAppSource; logN?: numb
       epoch: () => rosters.load()?.roster.epoch ?? 0,
       record,
       async open(id) {
-        const client = await PhoneClient.login(relay.url, deviceId, phoneAuthKeyFromSeed(readPhone(phoneDir).auth.secretKey));
+        const client = await PhoneClient.login(url, deviceId, phoneAuthKeyFromSeed(readPhone(phoneDir).auth.secretKey));
         const saved = await client.download(id, at('clips'), { devicePub: pub });
         const { manifest, signature } = await client.signedManifest(id);
         const m = verifySignedManifest(manifest, signature, decodePublicKey(pub));
@@ -182,11 +196,13 @@ export async function webEnv(o: { clips: number; app?: WebAppSource; logN?: numb
       until: (done, what, bound = 120_000) => device.until(done, what, bound),
       async close() {
         await device.stop();
+        await proxy?.close();
         await relay.close();
       },
     };
   } catch (e) {
     await device.stop();
+    await proxy?.close();
     await relay.close();
     throw e;
   }

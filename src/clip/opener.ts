@@ -40,6 +40,8 @@ export interface ClipOpenerOptions {
   /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… strings */
   identities: string[];
   onFrame?: (frame: Frame) => void;
+  /** Each run of PCM samples on the audio track (16 kHz mono s16le; a view, valid only during the call). */
+  onAudio?: (block: Frame) => void;
   /** Raw plaintext (the video container), as it is decrypted. */
   onPlaintext?: (bytes: Uint8Array) => void;
   /** When given, the clip must match it exactly (payload hash and size, frame count). */
@@ -97,6 +99,7 @@ export class ClipOpener {
       this.lastTimestamp = f.timestamp;
       o.onFrame?.(f);
     });
+    this.reader.onAudio = o.onAudio;
     this.scanner = new PayloadScanner(o.backend, (bytes) => this.payload(bytes), o.manifest);
   }
 

@@ -7,26 +7,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { base64 } from '@scure/base';
 import { SealbellError } from '../../src/errors.js';
-import { decodePublicKey } from '../../src/minisign.js';
-import {
-  defaultSettings,
-  encodeSettingsBundle,
-  parseSettingsBundle,
-  signSettings,
-  verifySettings,
-  verifySettingsAck,
-  type Settings,
-  type SignedSettings,
-} from '../../src/settings/settings.js';
+import { encodeSettingsBundle, parseSettingsBundle, signSettings, verifySettings, type Settings, type SignedSettings } from '../../src/settings/settings.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { idPath, relayJson } from '../relay/client-http.js';
 import type { SettingsView } from '../relay/settings.js';
 import { phoneLogin } from './relay-sync.js';
+import { describeValues, nextSettings, pendingFromView, runsFromView, type SettingsChange } from './settings-core.js';
 import { readAuthorityPub, readDevice, type AccountKeys } from './state.js';
 
-export type SettingsChange = Partial<Pick<Settings, 'clipSeconds' | 'prerollSeconds' | 'zones' | 'sensitivity'>>;
+export type { SettingsChange };
 
 export interface SettingsReport {
   deviceId: string;
@@ -63,14 +53,7 @@ function readPublished(dir: string, deviceId: string, authority: Uint8Array): Si
 /** What the doorbell runs, from its acknowledgement (SETTINGS_ACK when the relay shows one it did not sign). */
 async function fetchView(dir: string, deviceId: string): Promise<{ view: SettingsView; runs: Settings }> {
   const view = await (await phoneLogin(dir, deviceId)).settings();
-  const held = view.held;
-  let runs = defaultSettings(deviceId);
-  if (held && held.epoch > 0 && held.bundle && held.ack) {
-    const { bytes } = parseSettingsBundle(base64.decode(held.bundle));
-    runs = verifySettingsAck(bytes, held.ack, decodePublicKey(readDevice(dir, deviceId).publicKeyText));
-    if (runs.device !== deviceId) throw new SealbellError('SETTINGS_ACK', `the acknowledgement is for device ${runs.device}`);
-  }
-  return { view, runs };
+  return { view, runs: runsFromView(view, deviceId, readDevice(dir, deviceId).publicKeyText) };
 }
 
 export async function phoneSettingsShow(dir: string, deviceId: string): Promise<SettingsReport> {
@@ -105,19 +88,9 @@ export interface PhoneSettingsArgs {
 export async function phoneSettingsEdit(a: PhoneSettingsArgs): Promise<{ signed: SignedSettings; report: SettingsReport }> {
   const authority = a.account.authority.publicKey;
   const { view, runs } = await fetchView(a.dir, a.deviceId);
-  let pending: Settings | undefined;
-  if (view.pending) {
-    try {
-      const b = parseSettingsBundle(base64.decode(view.pending.bundle));
-      pending = verifySettings(b.bytes, b.signature, authority).settings;
-    } catch {
-      pending = undefined; // not the owner's: not a base, and its epoch counts for nothing
-    }
-  }
+  const pending = pendingFromView(view, authority);
   const published = readPublished(a.dir, a.deviceId, authority)?.settings;
-  const known = [runs, pending, published].filter((s): s is Settings => s !== undefined);
-  const newest = known.reduce((x, y) => (y.epoch > x.epoch ? y : x));
-  const next: Settings = { ...newest, ...a.change, device: a.deviceId, epoch: Math.max(...known.map((s) => s.epoch)) + 1 };
+  const next = nextSettings(a.deviceId, [runs, pending, published], a.change);
   const signed = signSettings(next, a.account.authority);
   const bundle = encodeSettingsBundle(signed);
   const d = readDevice(a.dir, a.deviceId);
@@ -143,8 +116,7 @@ export async function phoneSettingsEdit(a: PhoneSettingsArgs): Promise<{ signed:
 export function describeSettings(r: SettingsReport): string[] {
   const s = r.runs;
   const lines = [
-    `doorbell ${r.deviceId} runs settings epoch ${s.epoch}${s.epoch === 0 ? ' (defaults)' : ' (signed by the doorbell)'}: ` +
-      `clips ${s.clipSeconds} s, pre-roll ${s.prerollSeconds} s, motion ${s.zones ? `zones ${s.zones.join('/')}, sensitivity ${s.sensitivity}` : 'off'}`,
+    `doorbell ${r.deviceId} runs settings epoch ${s.epoch}${s.epoch === 0 ? ' (defaults)' : ' (signed by the doorbell)'}: ${describeValues(s)}`,
   ];
   if (r.pending !== undefined) lines.push(`  epoch ${r.pending} waits at the relay for the doorbell`);
   if (r.refused) lines.push(`  the doorbell refused epoch ${r.refused.epoch}: ${r.refused.code}`);

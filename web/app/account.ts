@@ -10,6 +10,7 @@
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { equalBytes } from '../../src/bytes.js';
+import { SealbellError } from '../../src/errors.js';
 import { systemRandom } from '../../src/crypto/noble.js';
 import { decodePublicKey, encodePublicKey, keyIdHex, keyIdOf, signingKeyFromSeed } from '../../src/minisign.js';
 import { generateAgeIdentity, identityKem } from '../../src/age/recipients.js';
@@ -23,7 +24,7 @@ import { accountSigners, checkHeldViewWith, chainFromWith, editBaseWith, noAckWa
 import { enrollUpdates, revokeUpdates, type RosterUpdate } from '../../tools/phone/roster-edit.js';
 import type { AccountKeys } from '../../tools/phone/account-core.js';
 import type { BrowserDoorbell, BrowserPhone } from './keystore.js';
-import { authorityDevices, deleteEscrow, deviceKey, getEscrow, publishRoster, putEscrow, Session } from './relay.js';
+import { authorityDevices, deleteEscrow, deviceKey, getEscrow, publishRoster, putEscrow, RelayError, Session } from './relay.js';
 
 /** noble's scrypt, yielding to the page now and then (seconds at 2^18). */
 const browserScrypt: AsyncScrypt = (i) => scryptAsync(i.password, i.salt, { N: i.N, r: i.r, p: i.p, dkLen: i.dkLen, maxmem: i.maxmem, asyncTick: 20 });
@@ -97,6 +98,32 @@ export async function enroll(a: { relayOrigin: string; passphrase: string; name:
   return { phone, alarms: bases.flatMap((b) => b.alarms) };
 }
 
+/**
+ * The account keys from the passphrase, for what only the account authority may sign (a
+ * revocation, settings): the escrow fetched and opened in the page. A passphrase of valid
+ * words that is not this account's finds no escrow (PASSPHRASE_WRONG); one that opens
+ * another account's is refused too (the doorbells follow this phone's authority only).
+ */
+export async function unlockAccount(phone: BrowserPhone, passphrase: string, progress?: (line: string) => void): Promise<AccountKeys> {
+  const account = accountIdFor(passphrase); // PASSPHRASE_TYPO first: no request for a misspelling
+  progress?.('fetching the account escrow…');
+  let escrow: Uint8Array;
+  try {
+    escrow = await getEscrow(account);
+  } catch (e) {
+    if (e instanceof RelayError && e.code === 'NO_ESCROW') {
+      throw new SealbellError('PASSPHRASE_WRONG', 'wrong passphrase: it is not the one of this account (after a revocation, the account has the new passphrase shown then)');
+    }
+    throw e;
+  }
+  progress?.('opening the escrow with the passphrase (scrypt, a few seconds)…');
+  const keys = await openEscrowWith(browserScrypt, escrow, passphrase);
+  if (!accountSigners(keys).some((k) => equalBytes(k.publicKey, decodePublicKey(phone.authorityPub).publicKey))) {
+    throw new SealbellError('PASSPHRASE_WRONG', 'wrong passphrase: it opens another account than the one this phone belongs to');
+  }
+  return keys;
+}
+
 export interface RevokeOutcome {
   /** the account's new passphrase: shown once */
   passphrase: string;
@@ -113,8 +140,7 @@ export interface RevokeOutcome {
  * (the new authority); the caller saves it.
  */
 export async function revoke(phone: BrowserPhone, a: { who: string; passphrase: string; logN?: number; progress?: (line: string) => void }): Promise<RevokeOutcome> {
-  a.progress?.('opening the escrow with the passphrase…');
-  const keys: AccountKeys = await openEscrowWith(browserScrypt, await getEscrow(accountIdFor(a.passphrase)), a.passphrase);
+  const keys: AccountKeys = await unlockAccount(phone, a.passphrase, a.progress);
   const authorities = accountSigners(keys).map((k) => k.publicKey);
   const bases: EditBase[] = [];
   for (const d of phone.doorbells) bases.push(editBaseWith(bundleOf(d.lastBundle), await ackedFor(phone.relayOrigin, d, phone.authSeed), authorities));

@@ -14,6 +14,7 @@ import { SeekableRemux } from '../../tools/phone/seekable-remux.js';
 import { rewrapHeader } from '../../tools/phone/share-core.js';
 import { concatBytes } from '../../src/bytes.js';
 import type { Session } from './relay.js';
+import { PcmCollector } from './sound.js';
 
 export interface ClipFrame {
   /** ms since the clip's start, as the container says */
@@ -25,6 +26,8 @@ export interface OpenClip {
   manifest: ClipManifest;
   frames: ClipFrame[];
   poster?: Uint8Array;
+  /** the audio track's samples (16 kHz mono) from the clip's start; none: a clip without sound */
+  audio?: Int16Array;
   /** the decrypted forward-only container, for the seekable download */
   plaintext: Uint8Array[];
   /** the sealed clip, its manifest and signature as the relay served them (checked): for sharing */
@@ -38,16 +41,19 @@ export async function openClip(session: Session, identities: string[], devicePub
   if (manifest.clip !== clip) throw new SealbellError('MANIFEST_MISMATCH', `the relay served the manifest of clip ${manifest.clip} for ${clip}`);
   const frames: ClipFrame[] = [];
   const plaintext: Uint8Array[] = [];
+  const sound = new PcmCollector();
   const opener = new ClipOpener({
     backend: nobleBackend,
     identities,
     manifest,
     onFrame: (f) => frames.push({ timestamp: f.timestamp, data: f.data.slice() }),
+    onAudio: sound.onAudio,
     onPlaintext: (p) => plaintext.push(p.slice()),
   });
   opener.push(age);
   const opened = opener.end();
-  return { manifest, frames, poster: opened.poster, plaintext, sealed: { age, manifest: manifestBytes, signature } };
+  const audio = sound.pcm();
+  return { manifest, frames, poster: opened.poster, ...(audio ? { audio } : {}), plaintext, sealed: { age, manifest: manifestBytes, signature } };
 }
 
 /** The frame shown at `t` ms: the last one at or before it. */

@@ -13,7 +13,8 @@
  *   authSeed     32-byte Ed25519 seed (Uint8Array): relay login and signed live requests
  *   authorityPub the account authority's minisign public key text
  *   doorbells    [{ deviceId, devicePub (minisign public key text, endorsed by the authority),
- *                   lastBundle? (the roster bundle this phone last published, bytes) }]
+ *                   lastBundle? (the roster bundle this phone last published, bytes),
+ *                   lastSettings? (the settings bundle, SBT1, this phone last published) }]
  *
  * The age identity and the login seed are kept as bytes and strings, not as WebCrypto
  * non-extractable keys: the age, roster and live code (src/) runs on noble's pure-JS X25519,
@@ -24,6 +25,7 @@ export interface BrowserDoorbell {
   deviceId: string;
   devicePub: string;
   lastBundle?: Uint8Array;
+  lastSettings?: Uint8Array;
 }
 
 export interface BrowserPhone {

@@ -3,10 +3,12 @@
  *
  *   #/                      enroll (no phone in this browser yet), else the doorbells
  *   #/doorbell/<id>         the timeline: newest first, local time, length, trigger, poster
- *   #/clip/<id>/<clip>      play, pause, seek over the frames' own timestamps; download
+ *   #/clip/<id>/<clip>      play, pause, seek over the frames' own timestamps, the sound in
+ *                           step (sound.ts); download, share
  *   #/live/<id>             live view (a notification tap opens this)
- *   #/settings              roster and doorbell status with the hostile-relay warnings,
- *                           revoke a phone, the release this app runs
+ *   #/settings              roster and doorbell status with the hostile-relay warnings, each
+ *                           doorbell's signed settings (doorbell-settings.ts), revoke a phone,
+ *                           the release this app runs
  *
  * Keys are made and kept in this browser (keystore.ts) and never leave it: the relay gets
  * signatures, roster updates and the escrow sealed to the passphrase. State for tests is in
@@ -18,6 +20,11 @@ import { openClip, frameAt, seekableFile, shareFiles, type OpenClip } from './cl
 import { watchLive, type LiveView } from './live.js';
 import { Session, RelayError, pushKey } from './relay.js';
 import { releaseStatus, registerWorker } from './release-client.js';
+import { ClipSound, type SoundState } from './sound.js';
+import { editSettings, settingsStatus } from './doorbell-settings.js';
+import { SETTINGS_RANGE } from '../../src/settings/settings.js';
+import { SealbellError } from '../../src/errors.js';
+import { describeValues } from '../../tools/phone/settings-core.js';
 import type { ClipInfo } from '../../tools/relay/http-api.js';
 
 interface AppState {
@@ -28,6 +35,12 @@ interface AppState {
   clip?: { id: string; frame: number; timestamp: number; playing: boolean };
   liveFrames: number;
   firstLiveFrameMs?: number;
+  /** the player's sound (sound.ts) */
+  sound?: SoundState;
+  /** each doorbell's settings as the settings screen shows them */
+  settings?: Record<string, { runs: number; pending?: number; refused?: string; published?: number }>;
+  /** the last settings this page signed and the doorbell confirmed */
+  settingsSaved?: { device: string; epoch: number };
   release?: string;
   releaseSigned?: boolean;
   revoked?: { passphrase: string };
@@ -264,6 +277,10 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
   const last = c.frames[c.frames.length - 1].timestamp;
   seek.max = String(last);
   const draw = painter(canvas);
+  const sound = new ClipSound(c.audio);
+  (globalThis as unknown as { sealbellSound: ClipSound }).sealbellSound = sound;
+  const soundState = () => (app.sound = sound.state());
+  soundState();
   let shown = -1;
   const show = (t: number) => {
     const i = frameAt(c.frames, t);
@@ -280,6 +297,8 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
   const pause = () => {
     if (raf !== undefined) cancelAnimationFrame(raf);
     raf = undefined;
+    sound.stop(Math.min(Number(seek.value), last));
+    soundState();
     play.textContent = 'Play';
     if (app.clip) app.clip.playing = false;
   };
@@ -296,6 +315,8 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
     if (raf !== undefined) return pause();
     const from = Number(seek.value) >= last ? 0 : Number(seek.value);
     origin = performance.now() - from;
+    sound.play(from);
+    soundState();
     play.textContent = 'Pause';
     raf = requestAnimationFrame(tick);
   };
@@ -314,9 +335,15 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
       fail(e);
     }
   };
-  player = { stop: pause };
+  player = {
+    stop: () => {
+      pause();
+      sound.close();
+    },
+  };
   show(0);
-  say('ok', `signature and payload checked; ${c.frames.length} frames, ${seconds(last)}, ${localTime(c.manifest.start)}`);
+  const heard = sound.buffer ? `sound ${seconds(sound.buffer.duration * 1000)}` : c.audio ? 'sound (this browser cannot play it)' : 'no sound';
+  say('ok', `signature and payload checked; ${c.frames.length} frames, ${seconds(last)}, ${heard}, ${localTime(c.manifest.start)}`);
 }
 
 async function liveScreen(deviceId: string): Promise<void> {
@@ -358,7 +385,8 @@ async function settingsScreen(): Promise<void> {
   const release = h('p', { id: 'release', textContent: releaseText() });
   const ring = h('button', { id: 'notify', type: 'button', textContent: 'Ring this phone' });
   const notify = h('div', { cls: 'card' }, h('h2', {}, 'Notifications'), h('p', {}, 'A press or motion shows a notification with the poster frame; the relay and the push service learn only that something happened.'), ring);
-  screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, form, notify, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
+  const doorbellSettings = h('div', { id: 'doorbellSettings' }, 'fetching what each doorbell runs…');
+  screen('settings', 'Settings', h('h2', {}, 'Doorbells'), statusList, h('h2', {}, 'Doorbell settings'), doorbellSettings, form, notify, h('div', { cls: 'card' }, h('h2', {}, 'This app'), release, h('p', {}, `this phone: ${phone!.name}`)));
   ring.onclick = () => {
     ring.disabled = true;
     void enableNotifications()
@@ -383,7 +411,141 @@ async function settingsScreen(): Promise<void> {
       .catch(fail)
       .finally(() => (go.disabled = false));
   };
+  void showSettings(doorbellSettings).catch(fail);
   await showStatus(statusList);
+}
+
+const ZONE_LETTERS = 'ABCD';
+
+/** A tapped cell: masked ('.') → zone A → B → C → D → masked. */
+const nextZone = (c: string) => (c === '.' ? 'A' : ZONE_LETTERS.indexOf(c) >= 0 && c !== ZONE_LETTERS[ZONE_LETTERS.length - 1] ? ZONE_LETTERS[ZONE_LETTERS.indexOf(c) + 1] : '.');
+
+/** A whole number from a form field, SETTINGS_RANGE otherwise (before any passphrase work). */
+function wholeNumber(input: HTMLInputElement, what: string): number {
+  const n = Number(input.value.trim());
+  if (input.value.trim() === '' || !Number.isSafeInteger(n)) throw new SealbellError('SETTINGS_RANGE', `${what} must be a whole number, not "${input.value}"`);
+  return n;
+}
+
+async function showSettings(into: HTMLElement): Promise<void> {
+  const cards: HTMLElement[] = [];
+  app.settings = {};
+  for (const d of phone!.doorbells) cards.push(await settingsCard(d.deviceId));
+  if (app.screen === 'settings') into.replaceChildren(...cards);
+}
+
+/** What the doorbell runs (its signature checked), what waits, a refusal; the form that edits them. */
+async function settingsCard(deviceId: string): Promise<HTMLElement> {
+  const d = doorbellOf(deviceId);
+  const card = h('form', { cls: 'card settings-card', noValidate: true });
+  card.dataset.device = deviceId;
+  const st = await settingsStatus(await session(deviceId), phone!, d).catch((e: unknown) => e as Error);
+  card.append(h('h3', {}, `Doorbell ${deviceId}`));
+  if (st instanceof Error) {
+    card.append(h('p', { cls: 'warning' }, `warning: what this doorbell runs cannot be shown: ${st.message}${(st as { code?: string }).code ? ` [${(st as { code?: string }).code}]` : ''}`));
+    return card;
+  }
+  app.settings![deviceId] = { runs: st.runs.epoch, ...(st.pending !== undefined ? { pending: st.pending } : {}), ...(st.refused ? { refused: st.refused.code } : {}), ...(st.published !== undefined ? { published: st.published } : {}) };
+  const runs = st.runs;
+  card.append(h('p', { cls: 'settings-runs' }, `runs settings epoch ${runs.epoch}${runs.epoch === 0 ? ' (the defaults)' : ' (signed by the doorbell)'}: ${describeValues(runs)}`));
+  if (st.pending !== undefined) card.append(h('p', {}, `epoch ${st.pending} waits at the relay for the doorbell`));
+  if (st.refused) card.append(h('p', { cls: 'warning settings-refused' }, `the doorbell refused epoch ${st.refused.epoch}: ${st.refused.message} [${st.refused.code}]`));
+  if (st.published !== undefined && st.published > runs.epoch && st.refused?.epoch !== st.published) {
+    card.append(h('p', { cls: 'warning' }, `not confirmed: this phone sent epoch ${st.published}; the doorbell has not confirmed it (offline, or the relay withholds it)`));
+  }
+  const from = st.newest;
+  const num = (name: string, value: number, [min, max]: readonly [number, number]) => h('input', { name, type: 'number', inputMode: 'numeric', min: String(min), max: String(max), step: '1', value: String(value) });
+  const clipSeconds = num('clipSeconds', from.clipSeconds, SETTINGS_RANGE.clipSeconds);
+  const preroll = num('prerollSeconds', from.prerollSeconds, SETTINGS_RANGE.prerollSeconds);
+  const sensitivity = num('sensitivity', from.sensitivity, SETTINGS_RANGE.sensitivity);
+  const motion = h('input', { name: 'motion', type: 'checkbox', checked: from.zones !== null });
+  let zones = from.zones ?? ['AAAA', 'AAAA', 'AAAA'];
+  const rows = num('zoneRows', zones.length, SETTINGS_RANGE.zoneRows);
+  const cols = num('zoneCols', zones[0].length, SETTINGS_RANGE.zoneCols);
+  const grid = h('div', { cls: 'zone-grid' });
+  const paintCell = (b: HTMLButtonElement, cell: string) => {
+    b.className = `zone-cell zone-${cell === '.' ? 'off' : cell}`;
+    b.textContent = cell === '.' ? '' : cell;
+    b.title = cell === '.' ? 'masked' : `zone ${cell}`;
+  };
+  const drawGrid = () => {
+    grid.style.gridTemplateColumns = `repeat(${zones[0].length}, minmax(0, 1fr))`;
+    grid.replaceChildren(
+      ...zones.flatMap((row, r) =>
+        [...row].map((cell, c) => {
+          const b = h('button', { type: 'button' });
+          paintCell(b, cell);
+          b.dataset.row = String(r);
+          b.dataset.col = String(c);
+          // one cell changes in place: the grid is not redrawn under the finger
+          b.onclick = () => {
+            const next = nextZone(zones[r][c]);
+            zones = zones.map((line, i) => (i === r ? line.slice(0, c) + next + line.slice(c + 1) : line));
+            paintCell(b, next);
+          };
+          return b;
+        }),
+      ),
+    );
+  };
+  const resize = () => {
+    const [nr, nc] = [Number(rows.value), Number(cols.value)];
+    if (!Number.isSafeInteger(nr) || !Number.isSafeInteger(nc) || nr < 1 || nc < 1 || nr > 32 || nc > 32) return;
+    if (nr === zones.length && nc === zones[0].length) return;
+    zones = Array.from({ length: nr }, (_, r) => Array.from({ length: nc }, (_, c) => zones[r]?.[c] ?? 'A').join(''));
+    drawGrid();
+  };
+  rows.onchange = resize;
+  cols.onchange = resize;
+  drawGrid();
+  const zoneBox = h('fieldset', { cls: 'zones' }, h('legend', {}, 'Motion zones: tap a cell to mask it (blank) or name its zone (A–D)'), h('div', { cls: 'zone-size' }, h('label', {}, 'Rows', rows), h('label', {}, 'Columns', cols)), grid, h('label', {}, 'Sensitivity (1–100, higher reacts to smaller changes)', sensitivity));
+  const showZones = () => (zoneBox.hidden = !motion.checked);
+  motion.onchange = showZones;
+  showZones();
+  const words = h('textarea', { name: 'settingsPassphrase', rows: 2, autocomplete: 'off', spellcheck: false, placeholder: 'the account passphrase' });
+  const save = h('button', { type: 'submit', cls: 'saveSettings', textContent: 'Sign and send' });
+  card.append(
+    h('div', { cls: 'settings-fields' }, h('label', {}, `Clip length after the trigger, seconds (${SETTINGS_RANGE.clipSeconds.join('–')})`, clipSeconds), h('label', {}, `Pre-roll before the trigger, seconds (${SETTINGS_RANGE.prerollSeconds.join('–')})`, preroll)),
+    h('label', { cls: 'check' }, motion, ' Camera motion starts clips'),
+    zoneBox,
+    h('label', {}, 'Passphrase (the account authority signs the settings)', words),
+    save,
+  );
+  card.onsubmit = (ev) => {
+    ev.preventDefault();
+    save.disabled = true;
+    app.busy = true;
+    const sentBefore = d.lastSettings;
+    void (async () => {
+      const change = {
+        clipSeconds: wholeNumber(clipSeconds, 'the clip length'),
+        prerollSeconds: wholeNumber(preroll, 'the pre-roll'),
+        sensitivity: wholeNumber(sensitivity, 'the sensitivity'),
+        zones: motion.checked ? zones : null,
+      };
+      if (motion.checked) {
+        wholeNumber(rows, 'the zone rows');
+        wholeNumber(cols, 'the zone columns');
+      }
+      const out = await editSettings({ session: await session(deviceId), phone: phone!, doorbell: d, change, passphrase: words.value, progress: (l) => say('ok', l) });
+      words.value = '';
+      await savePhone(phone!);
+      app.settingsSaved = { device: deviceId, epoch: out.epoch };
+      app.busy = false;
+      say('ok', `doorbell ${deviceId} runs settings epoch ${out.epoch} (signed by the doorbell): ${describeValues(out.status.runs)}`);
+      if (app.screen === 'settings') card.replaceWith(await settingsCard(deviceId));
+    })()
+      .catch(async (e: unknown) => {
+        fail(e);
+        // sent, then refused by the doorbell or not confirmed in time: keep what this phone sent, show what the doorbell says
+        if (d.lastSettings !== sentBefore) {
+          await savePhone(phone!).catch(() => undefined);
+          if (app.screen === 'settings') card.replaceWith(await settingsCard(deviceId));
+        }
+      })
+      .finally(() => (save.disabled = false));
+  };
+  return card;
 }
 
 /** Web Push: a subscription at the browser's push service, registered with the relay for each doorbell (web/sw/notifications.ts shows them). */

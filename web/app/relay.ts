@@ -10,6 +10,7 @@ import { base64 } from '@scure/base';
 import { authMessage } from '../../tools/relay/phone-auth-message.js';
 import type { ClipInfo } from '../../tools/relay/http-api.js';
 import type { HeldRosterView } from '../../tools/relay/rosters.js';
+import type { SettingsView } from '../../tools/relay/settings.js';
 
 /** A refusal from the relay, with its error code (tools/relay/errors.ts), or a network failure. */
 export class RelayError extends Error {
@@ -57,6 +58,8 @@ export const deleteEscrow = (account: string, writeToken: string) =>
   request(`v1/accounts/${id(account)}/escrow`, { method: 'DELETE', headers: { authorization: `Bearer ${writeToken}` } });
 export const authorityDevices = async (authorityId: string) => (await json<{ devices: string[] }>(`v1/authorities/${id(authorityId)}/devices`)).devices;
 export const deviceKey = (device: string) => json<{ publicKey: string; endorsement?: string }>(`v1/devices/${id(device)}/key`);
+/** The owner's signed settings (no session: the account authority's signature is the permission). */
+export const publishSettings = (device: string, bundle: Uint8Array) => json<{ epoch: number }>(`v1/devices/${id(device)}/settings`, { method: 'PUT', body: bundle as BufferSource });
 export const publishRoster = (device: string, bundle: Uint8Array) => json<{ epoch: number }>(`v1/devices/${id(device)}/roster`, { method: 'PUT', body: bundle as BufferSource });
 
 /** A logged-in session for one doorbell (challenge signed with the phone's login key). */
@@ -93,6 +96,11 @@ export class Session {
 
   heldRoster(): Promise<HeldRosterView> {
     return json<HeldRosterView>(this.path('roster/held'), this.auth);
+  }
+
+  /** What the relay says of the doorbell's signed settings (tools/relay/settings.ts): unchecked here. */
+  settings(): Promise<SettingsView> {
+    return json<SettingsView>(this.path('settings'), this.auth);
   }
 
   firmware(): Promise<{ firmware?: { version: string; board: string; security: number; trial?: boolean }; update?: { version: string; state: string } }> {
