@@ -14,6 +14,7 @@ describe('QEMU board: button commands on the serial console', () => {
     assert.deepEqual(c.push('ss'), []);
     assert.deepEqual(c.push('\r\n'), ['press']);
     assert.deepEqual(c.push('long\nmotion\n'), ['long', 'motion']);
+    assert.deepEqual(c.push('walk-by\n'), ['walk-by']);
   });
 
   it('trims and ignores case; CR, LF and CRLF all end a line', () => {

@@ -11,7 +11,10 @@ import jpeg from 'jpeg-js';
 import { ClockState, PLAUSIBLE_TIME } from '../hosts/moddable/clock-state.js';
 import { PATTERNS, PatternCursor } from '../hosts/moddable/led-pattern.js';
 import { LoggedLight } from '../src/app/logged-light.js';
-import { frameIndex, frameResourceName, isWholeJpeg } from '../hosts/moddable/jpeg.js';
+import { frameIndex, frameResourceName, isWholeJpeg, SCENE_RESOURCE, walkResourceName } from '../hosts/moddable/jpeg.js';
+import { SIM_WALK_FRAMES, simSceneFrames } from '../tools/sim-scene.js';
+import { MotionDetector } from '../src/motion/detector.js';
+import { jpegDcImage } from '../src/motion/jpeg-dc.js';
 import { verifierFromConfig } from '../hosts/moddable/provisioning.js';
 import { ROOT } from './helpers.js';
 
@@ -83,7 +86,7 @@ describe('Moddable status LED patterns', () => {
 
 describe('Moddable camera frames', () => {
   const framesDir = path.join(ROOT, 'hosts', 'moddable', 'sim-frames');
-  const files = fs.readdirSync(framesDir).filter((f) => f.endsWith('.jfif')).sort();
+  const files = fs.readdirSync(framesDir).filter((f) => /^sim-frame-\d+\.jfif$/.test(f)).sort((a, b) => parseInt(a.slice(10)) - parseInt(b.slice(10)));
 
   it('whole JPEGs pass; cut or foreign bytes do not', () => {
     const whole = new Uint8Array(fs.readFileSync(path.join(framesDir, files[0])));
@@ -95,6 +98,19 @@ describe('Moddable camera frames', () => {
     assert.equal(isWholeJpeg(new Uint8Array([0xff, 0xd8, 0xff, 0xd9])), true);
     assert.equal(isWholeJpeg(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0xff, 0xd9])), false, 'PNG');
     assert.equal(isWholeJpeg(new Uint8Array(0)), false);
+  });
+
+  it('the still scene and its walk-by are what tools/sim-scene.ts makes, and camera motion sees the walk and only the walk', () => {
+    const made = simSceneFrames();
+    assert.equal(made.size, SIM_WALK_FRAMES + 1);
+    for (const [name, bytes] of made) assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(framesDir, name))), bytes, `${name}: run node dist/tools/sim-scene.js`);
+    const detector = new MotionDetector({ zones: ['AAAA', 'AAAA', 'AAAA'] });
+    const scene = made.get(SCENE_RESOURCE)!;
+    const fired: string[][] = [];
+    for (let i = 0; i < 10; i++) fired.push(detector.frame(jpegDcImage(scene)));
+    for (let i = 0; i < SIM_WALK_FRAMES; i++) fired.push(detector.frame(jpegDcImage(made.get(walkResourceName(i))!)));
+    assert.deepEqual(fired.slice(0, 10).flat(), [], 'the still scene fires nothing');
+    assert.ok(fired.slice(10).some((z) => z.includes('A')), 'the walk-by fires');
   });
 
   it('the simulator frames are numbered resources 0..N-1, each a baseline JPEG of 160×120', () => {

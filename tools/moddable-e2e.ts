@@ -173,8 +173,9 @@ async function main(): Promise<number> {
   say(`work folder ${work}`);
 
   // 1. Build the simulator app. Its state folder and setup port are build settings (mcconfig name=value).
-  say(`build: mcconfig -m -p lin -t build -o ${buildDir} simState=${state} setupPort=${setupPort}`);
-  run('mcconfig', ['-m', '-p', 'lin', '-t', 'build', '-o', buildDir, `simState=${state}`, `setupPort=${setupPort}`], { cwd: ROOT, env, log: path.join(work, 'build.log') });
+  // simCamera=still: the still scene, so that camera motion sees the walk-by (PASS 4) and nothing else
+  say(`build: mcconfig -m -p lin -t build -o ${buildDir} simState=${state} setupPort=${setupPort} simCamera=still`);
+  run('mcconfig', ['-m', '-p', 'lin', '-t', 'build', '-o', buildDir, `simState=${state}`, `setupPort=${setupPort}`, 'simCamera=still'], { cwd: ROOT, env, log: path.join(work, 'build.log') });
   const app = path.join(buildDir, 'bin', 'lin', 'mc', 'release', 'sealbell', 'mc.so');
   if (!fs.existsSync(app)) throw new Error(`the build made no ${app}`);
   say(`build: ok (${app})`);
@@ -238,7 +239,7 @@ async function main(): Promise<number> {
       say(`simulator: pid ${child.pid}: timeout ${args.seconds} xvfb-run -a stdbuf -oL mcsim ${app}`);
       return child;
     };
-    const press = async (what: 'press' | 'long', from: number): Promise<void> => {
+    const press = async (what: 'press' | 'long' | 'walk-by', from: number): Promise<void> => {
       fs.writeFileSync(path.join(state, 'button'), `${what}\n`);
       say(`button: wrote "${what}" to ${state}button`);
       await log.wait(new RegExp(`sim: button file says "${what}"`), 10_000, 'the simulator to read the button file', from);
@@ -292,10 +293,10 @@ async function main(): Promise<number> {
 
     // 7. A press, and the clip through the relay to the phone.
     const identity = path.join(phoneDir, 'identity.key');
-    const pressAndFetch = async (): Promise<string> => {
+    const pressAndFetch = async (trigger: 'press' | 'walk-by' = 'press'): Promise<string> => {
       const mark = log.lines.length;
-      await press('press', mark);
-      const clipId = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
+      await press(trigger, mark);
+      const clipId = (await log.wait(trigger === 'press' ? /button: clip (\S+)/ : /clip (\S+): recording \(motion/, 30_000, trigger === 'press' ? 'the press' : 'camera motion to start a clip', mark))[1];
       await log.wait(new RegExp(`clip ${clipId}: done`), 60_000, 'the clip to finish', mark);
       say(`clip ${clipId}: recorded`);
       await until(`clip ${clipId} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${clipId}  verified`) ? true : undefined));
@@ -355,6 +356,19 @@ async function main(): Promise<number> {
     await pressAndFetch();
     say('PASS 3: after a restart, still set up: press → relay → phone → age -d');
 
+    // 10. Camera motion: the owner turns it on with signed settings; someone walks across the picture.
+    mark = log.lines.length;
+    sealbell(['phone', 'settings', '--dir', phoneDir, '--device', id, '--zones', 'AAAA/AAAA/AAAA'], secrets);
+    await log.wait(/settings epoch \d+: .*motion AAAA\/AAAA\/AAAA/, 120_000, 'the simulator to take the signed settings', mark);
+    // the still scene for a second or two first: the detector's background (5 frames at 10 fps) and the pre-roll
+    await sleep(2000);
+    if (log.lines.slice(mark).some((l) => /recording \(motion/.test(l))) throw new Error('the still scene started a motion clip');
+    const motionClip = await pressAndFetch('walk-by');
+    const manifest = JSON.parse(fs.readFileSync(path.join(phoneDir, 'clips', `${motionClip}.manifest.json`), 'utf8')) as { trigger?: string; zones?: string[] };
+    say(`clip ${motionClip}: manifest trigger ${manifest.trigger}, zones ${JSON.stringify(manifest.zones)}`);
+    if (manifest.trigger !== 'motion' || !manifest.zones?.includes('A')) throw new Error('the walk-by clip does not say it was camera motion in zone A');
+    say('PASS 4: signed settings turned camera motion on (natively decoded frames); a walk-by → clip (trigger motion, zone A) → relay → phone → age -d');
+
     // 9. Long press: setup reopens; a long press while it is open is a factory reset.
     mark = log.lines.length;
     await press('long', mark);
@@ -365,7 +379,7 @@ async function main(): Promise<number> {
     const fresh = (await log.wait(/device id ([0-9A-F]{16})/, 30_000, 'a new identity', mark))[1];
     await log.wait(/setup: endpoint listening/, 10_000, 'setup for a new owner', mark);
     if (fresh === id) throw new Error('the factory reset kept the identity');
-    say(`PASS 4: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
+    say(`PASS 5: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
     return 0;
   } finally {
     await stop(sim);

@@ -1,11 +1,11 @@
 /**
  * Button commands typed on a serial console, pure: fed what the UART gave (any pieces), it
- * returns the whole lines that are commands (`press`, `long`, `motion`), trimmed; other
+ * returns the whole lines that are commands (`press`, `long`, `motion`, `walk-by`), trimmed; other
  * lines are ignored. An empty line is not a press: a terminal's stray newline must not ring.
  */
-export type ConsoleCommand = 'press' | 'long' | 'motion';
+export type ConsoleCommand = 'press' | 'long' | 'motion' | 'walk-by';
 
-const COMMANDS = new Set<string>(['press', 'long', 'motion']);
+const COMMANDS = new Set<string>(['press', 'long', 'motion', 'walk-by']);
 /** a line longer than this is noise, not a command: dropped */
 const MAX_LINE = 64;
 

@@ -21,17 +21,18 @@ const TOO_SMALL = -12;
 /** xs_sealbell_dc_cells: adds each block of a cols × rows DC image to its grid cell (all Int32Array buffers) */
 export type DcCellsNative = (dc: ArrayBufferLike, cols: number, rows: number, colCell: ArrayBufferLike, rowCell: ArrayBufferLike, sums: ArrayBufferLike) => void;
 
-export function makeDcImage(native: JpegDcNative, cells: DcCellsNative): (jpeg: Uint8Array) => DcImage {
+// (not `native`: xsc reads a call of that name as a native-function declaration)
+export function makeDcImage(decode: JpegDcNative, cells: DcCellsNative): (jpeg: Uint8Array) => DcImage {
   const shape = new Int32Array(3);
   let dc = new Int32Array(64);
   return (jpeg) => {
     if (jpeg.length < 4) throw new SealbellError('MOTION_JPEG', 'cannot read the camera frame for motion: not a JPEG');
-    let rc = native(jpeg, dc.buffer, shape.buffer);
+    let rc = decode(jpeg, dc.buffer, shape.buffer);
     if (rc === TOO_SMALL) {
       const blocks = shape[0] * shape[1];
       if (blocks > MAX_DC_BLOCKS) throw new SealbellError('MOTION_JPEG', 'cannot read the camera frame for motion: the frame is larger than 2048×2048');
       dc = new Int32Array(blocks);
-      rc = native(jpeg, dc.buffer, shape.buffer);
+      rc = decode(jpeg, dc.buffer, shape.buffer);
     }
     if (rc !== 0) throw new SealbellError('MOTION_JPEG', `cannot read the camera frame for motion: not a baseline JPEG the decoder reads (native error ${rc})`);
     const [cols, rows, q] = shape;

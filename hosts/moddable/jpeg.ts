@@ -27,3 +27,11 @@ export function frameIndex(n: number, count: number): number {
 export function frameResourceName(i: number): string {
   return `sim-frame-${i}.jfif`;
 }
+
+/** The simulator's still scene (tools/sim-scene.ts), for camera motion. */
+export const SCENE_RESOURCE = 'sim-scene.jfif';
+
+/** The walk-by over the still scene: sim-walk-0.jfif, sim-walk-1.jfif, … */
+export function walkResourceName(i: number): string {
+  return `sim-walk-${i}.jfif`;
+}

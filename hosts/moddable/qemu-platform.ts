@@ -6,9 +6,10 @@
  *   Wi-Fi. There is no access point: the setup endpoint listens on the Ethernet address
  *   (port 80, forwarded to the host's loopback by `hostfwd`), and "joining" the owner's
  *   Wi-Fi means waiting for the Ethernet address;
- * - camera: the simulator's synthetic JPEG frames (sim-camera.ts, sim-frames/ resources);
+ * - camera: the simulator's synthetic JPEG frames (sim-camera.ts, sim-frames/ resources;
+ *   `simCamera=still` for the still scene camera motion watches);
  * - button: the serial console. A line `press`, `long` or `motion` typed on UART0 acts as
- *   the button (a short press, a long press, the PIR);
+ *   the button (a short press, a long press, the PIR); `walk-by` sends someone across the picture;
  * - status LED: a log line.
  *
  * Preferences live in NVS and the spool in the `spool` partition of the flash image, so
@@ -88,6 +89,7 @@ export const createPlatform: CreatePlatform = (o) => {
     width: c.camera?.width ?? 160,
     height: c.camera?.height ?? 120,
     fps: c.camera?.fps ?? 10,
+    scene: (config as Record<string, unknown>).simCamera === 'still' ? 'still' : 'numbered',
     onFrame: o.onFrame,
   });
   const lines = consoleCommands();
@@ -96,6 +98,7 @@ export const createPlatform: CreatePlatform = (o) => {
       o.log(`console: "${what}"`);
       if (what === 'long') o.inputs.onLongPress();
       else if (what === 'motion') o.inputs.onMotion();
+      else if (what === 'walk-by') o.log(camera.walkBy() ? 'qemu: someone walks across the picture' : 'qemu: this build has no walk-by frames');
       else o.inputs.onPress();
     }
   }, POLL_MS);

@@ -1,18 +1,23 @@
 /**
  * The simulator's camera. The SDK's Linux camera delivers YUYV only, so the
- * simulator cycles a few small baseline JPEG frames stored as resources
- * (sim-frames/sim-frame-N.jfif, each showing its number), at a steady rate.
- * Resources are read-only host buffers: frames are handed over without a copy.
+ * simulator shows small baseline JPEG frames stored as resources, at a steady
+ * rate: by default it cycles sim-frames/sim-frame-N.jfif (each showing its
+ * number); with `scene: 'still'` it shows one still scene (sim-scene.jfif), the
+ * picture camera motion needs, and `walkBy()` sends someone across it
+ * (sim-walk-N.jfif, made by tools/sim-scene.ts). Resources are read-only host
+ * buffers: frames are handed over without a copy.
  */
 import Resource from 'Resource';
 import Timer from 'timer';
 import type { FrameHandler, FrameSource } from './types.js';
-import { frameIndex, frameResourceName } from './jpeg.js';
+import { frameIndex, frameResourceName, SCENE_RESOURCE, walkResourceName } from './jpeg.js';
 
 export interface SyntheticCameraOptions {
   width: number;
   height: number;
   fps?: number;
+  /** 'numbered' (default): the numbered frames in turn; 'still': the still scene, for camera motion */
+  scene?: 'numbered' | 'still';
   onFrame: FrameHandler;
 }
 
@@ -21,18 +26,44 @@ export class SyntheticCamera implements FrameSource {
   readonly height: number;
   readonly dropped = 0;
   private readonly frames: Uint8Array[] = [];
+  private readonly walk: Uint8Array[] = [];
   private readonly interval: number;
   private timer: Timer | undefined;
   private n = 0;
+  /** the walk-by's next frame while someone crosses the picture */
+  private walking: number | undefined;
 
   constructor(private readonly o: SyntheticCameraOptions) {
     this.width = o.width;
     this.height = o.height;
     this.interval = Math.max(1, Math.round(1000 / (o.fps ?? 10)));
-    for (let i = 0; Resource.exists(frameResourceName(i)); i++) {
-      this.frames.push(new Uint8Array(new Resource(frameResourceName(i))));
+    if (o.scene === 'still') {
+      if (!Resource.exists(SCENE_RESOURCE)) throw new Error(`sim camera: no ${SCENE_RESOURCE} resource in the build`);
+      this.frames.push(new Uint8Array(new Resource(SCENE_RESOURCE)));
+    } else {
+      for (let i = 0; Resource.exists(frameResourceName(i)); i++) {
+        this.frames.push(new Uint8Array(new Resource(frameResourceName(i))));
+      }
     }
     if (this.frames.length === 0) throw new Error('sim camera: no sim-frame-N.jfif resources in the build');
+    for (let i = 0; Resource.exists(walkResourceName(i)); i++) this.walk.push(new Uint8Array(new Resource(walkResourceName(i))));
+  }
+
+  /** Someone crosses the picture from the next frame on (the walk-by frames once); false if the build has none. */
+  walkBy(): boolean {
+    if (this.walk.length === 0) return false;
+    this.walking = 0;
+    return true;
+  }
+
+  private next(): Uint8Array {
+    if (this.walking !== undefined) {
+      const frame = this.walk[this.walking++];
+      if (this.walking >= this.walk.length) this.walking = undefined;
+      this.n++;
+      return frame;
+    }
+    return this.frames[frameIndex(this.n++, this.frames.length)];
   }
 
   get frameCount(): number {
@@ -41,7 +72,7 @@ export class SyntheticCamera implements FrameSource {
 
   start(): void {
     if (this.timer) return;
-    this.timer = Timer.repeat(() => this.o.onFrame(this.frames[frameIndex(this.n++, this.frames.length)]), this.interval);
+    this.timer = Timer.repeat(() => this.o.onFrame(this.next()), this.interval);
   }
 
   stop(): void {
@@ -52,5 +83,6 @@ export class SyntheticCamera implements FrameSource {
   close(): void {
     this.stop();
     this.frames.length = 0;
+    this.walk.length = 0;
   }
 }

@@ -2,14 +2,16 @@
  * The Moddable simulator platform (`mcconfig -p lin`). The simulator has no
  * camera JPEG, GPIO, Wi-Fi radio or flash partition, so:
  *
- * - camera: a synthetic JPEG camera (sim-camera.ts);
+ * - camera: a synthetic JPEG camera (sim-camera.ts): numbered frames in turn, or
+ *   with `mcconfig … simCamera=still` a still scene that camera motion can watch;
  * - state folder (`config.simState`, default /tmp/sealbell-sim/; set it with
  *   `mcconfig … simState=/some/folder/`): preferences (one file per key),
  *   `spool.flash` standing in for the spool partition, and the provisioning
  *   record `setup-verifier.bin` copied there from `sealbell provision`;
- * - button: a file. Write `press`, `long` or `motion` to <state>/button and the
- *   simulator acts on it within 200 ms and deletes it (scripted presses:
- *   `config.sealbell.simPresses`, ms after start);
+ * - button: a file. Write `press`, `long` or `motion` (the PIR) to <state>/button
+ *   and the simulator acts on it within 200 ms and deletes it (scripted presses:
+ *   `config.sealbell.simPresses`, ms after start); `walk-by` sends someone across
+ *   the camera's picture (camera motion sees it where the signed settings give zones);
  * - network: the host's. The "access point" is a log line and the setup
  *   endpoint listens on `setupPort=N` (mcconfig argument) or
  *   `config.sealbell.setupPort` (default 8081; the SDK's
@@ -55,8 +57,13 @@ function readVerifier(path: string, o: PlatformOptions): Uint8Array | undefined 
   }
 }
 
+/** `mcconfig … simCamera=still`: the still scene camera motion needs. */
+function cameraScene(): 'numbered' | 'still' {
+  return (config as Record<string, unknown>).simCamera === 'still' ? 'still' : 'numbered';
+}
+
 /** The simulated button: a file whose text says what happened. */
-function pollButton(path: string, o: PlatformOptions): Timer {
+function pollButton(path: string, o: PlatformOptions, camera: SyntheticCamera): Timer {
   return Timer.repeat(() => {
     if (!File.exists(path)) return;
     let what = '';
@@ -72,6 +79,7 @@ function pollButton(path: string, o: PlatformOptions): Timer {
     o.log(`sim: button file says "${what}"`);
     if (what === 'long') o.inputs.onLongPress();
     else if (what === 'motion') o.inputs.onMotion();
+    else if (what === 'walk-by') o.log(camera.walkBy() ? 'sim: someone walks across the picture' : 'sim: this build has no walk-by frames');
     else o.inputs.onPress();
   }, BUTTON_POLL_MS);
 }
@@ -84,6 +92,7 @@ export const createPlatform: CreatePlatform = (o) => {
     width: c.camera?.width ?? 160,
     height: c.camera?.height ?? 120,
     fps: c.camera?.fps ?? 10,
+    scene: cameraScene(),
     onFrame: o.onFrame,
   });
   const timers = (c.simPresses ?? []).map((at) =>
@@ -92,9 +101,9 @@ export const createPlatform: CreatePlatform = (o) => {
       o.inputs.onPress();
     }, at),
   );
-  timers.push(pollButton(`${state}button`, o));
+  timers.push(pollButton(`${state}button`, o, camera));
   const area = new FileFlashArea(`${state}spool.flash`, c.simSpoolBytes ?? 4 << 20);
-  o.log(`sim: state in ${state}; camera cycles ${camera.frameCount} JPEG frames of ${camera.width}×${camera.height}`);
+  o.log(`sim: state in ${state}; camera ${camera.frameCount > 1 ? `cycles ${camera.frameCount} JPEG frames` : 'shows a still scene'} of ${camera.width}×${camera.height}`);
   return {
     name: 'lin (Moddable simulator)',
     camera,
