@@ -364,9 +364,11 @@ async function main(): Promise<number> {
     await sleep(2000);
     if (log.lines.slice(mark).some((l) => /recording \(motion/.test(l))) throw new Error('the still scene started a motion clip');
     const motionClip = await pressAndFetch('walk-by');
-    const manifest = JSON.parse(fs.readFileSync(path.join(phoneDir, 'clips', `${motionClip}.manifest.json`), 'utf8')) as { trigger?: string; zones?: string[] };
-    say(`clip ${motionClip}: manifest trigger ${manifest.trigger}, zones ${JSON.stringify(manifest.zones)}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(phoneDir, 'clips', `${motionClip}.manifest.json`), 'utf8')) as { trigger?: string; zones?: string[]; preRoll?: number; frames?: number };
+    say(`clip ${motionClip}: manifest trigger ${manifest.trigger}, zones ${JSON.stringify(manifest.zones)}, pre-roll ${manifest.preRoll} ms, ${manifest.frames} frames`);
     if (manifest.trigger !== 'motion' || !manifest.zones?.includes('A')) throw new Error('the walk-by clip does not say it was camera motion in zone A');
+    // the still scene ran for two seconds and more before the walk: the clip starts before it
+    if (!(manifest.preRoll! >= 1000)) throw new Error(`the walk-by clip holds ${manifest.preRoll} ms of pre-roll`);
     say('PASS 4: signed settings turned camera motion on (natively decoded frames); a walk-by → clip (trigger motion, zone A) → relay → phone → age -d');
 
     // 9. Long press: setup reopens; a long press while it is open is a factory reset.

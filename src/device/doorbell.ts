@@ -184,6 +184,8 @@ export class Doorbell {
       alloc: this.alloc,
       audio: this.o.audio,
     });
+    // counted now: sealing the first chunk below takes from the front of `held`
+    const heldFrames = this.o.audio ? held.filter((f) => !f.audio).length : held.length;
     if (held.length) {
       const poster = triggerFrame!.data;
       this.clip.begin(poster);
@@ -193,7 +195,7 @@ export class Doorbell {
       // the event is sealed on the next tick, from the ring: its bytes stay put until the clip ends (nothing is pushed while recording)
       if (this.event) this.event.heldPoster = poster;
     }
-    this.log(`clip ${clipId}: recording (${trigger}${held.length ? `, ${held.length} frames${this.o.audio ? ' and sound' : ''} of pre-roll` : ''})`);
+    this.log(`clip ${clipId}: recording (${trigger}${heldFrames ? `, ${heldFrames} frames${this.o.audio ? ' and sound' : ''} of pre-roll (${this.preRollHeld} ms)` : ''})`);
     return clipId;
   }
 
