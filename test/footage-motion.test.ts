@@ -117,7 +117,7 @@ describe('camera motion with zones', function () {
     return { d, phone, outcome };
   }
 
-  it('the hosted doorbell: a walk-by inside a zone starts a clip (trigger motion, its zones, ≥ 3 s of pre-roll) that opens with Debian age', async () => {
+  it('the hosted doorbell: a walk-by inside a zone starts a clip (trigger motion, its zones, ≥ 3 s of pre-roll, video and sound) that opens with Debian age; the phone\'s file has a Duration and seeks', async () => {
     requireTool('age');
     const { d, phone, outcome } = await setUp('motion-in', { zones: ['....', 'AABB', 'AABB'] });
     assert.equal(d.app.doorbell.recording, false, 'a still scene records nothing');
@@ -136,6 +136,22 @@ describe('camera motion with zones', function () {
     assert.ok(opened!.poster);
     assert.deepEqual(decodeManifest(new Uint8Array(fs.readFileSync(got.manifest!))), manifest);
     run('age', ['-d', '-i', path.join(phone.dir, 'identity.key'), '-o', path.join(out, 'clip.mkv'), got.age]);
+    // the file a phone writes: both streams, the manifest's frames, a Duration, and ffmpeg -ss seeks into it
+    requireTool('ffprobe');
+    requireTool('ffmpeg');
+    const phoneFile = path.join(out, 'phone.mkv');
+    checkClip({ age: got.age, manifest: got.manifest!, signature: got.signature! }, outcome.devicePublicKey, { identities: [readPhone(phone.dir).identity], out: phoneFile, seekable: true });
+    const streams = run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type:stream_disposition=attached_pic', '-of', 'csv=p=0', phoneFile]).trim().split('\n');
+    assert.ok(streams.includes('video,0') && streams.includes('audio,0'), `streams: ${streams.join(' ')}`);
+    assert.ok(manifest.audio, 'the manifest names the sound track');
+    const counted = run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', phoneFile]).trim();
+    assert.equal(Number(counted), manifest.frames);
+    const duration = Number(JSON.parse(run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'json', phoneFile])).format.duration);
+    assert.ok(duration * 1000 >= manifest.preRoll! + 1000, `Duration ${duration} s`);
+    const seekTo = 2;
+    const first = run('ffprobe', ['-v', 'error', '-read_intervals', `${seekTo}%+#1`, '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', phoneFile]).trim().split('\n')[0];
+    assert.ok(Math.abs(Number(first) - seekTo) <= 0.1, `ffmpeg -ss ${seekTo} found the frame at ${first} s`);
+    run('ffmpeg', ['-v', 'error', '-ss', String(seekTo), '-i', phoneFile, '-frames:v', '1', '-f', 'null', '-']);
   });
 
   it('sealbell doorbell --motion ZONES: walk-by through the control socket; a bad zone map is refused (MOTION_SETTINGS)', async () => {
