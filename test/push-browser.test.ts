@@ -73,7 +73,7 @@ async function pushedEvent(
   credential: string,
   device: ReturnType<typeof loadOrCreateIdentity>,
   phoneIdentity: string,
-  o: { clip: string; poster: Uint8Array; time: number; random: ReturnType<typeof seededRandom>; push: LocalPushService; sub: Awaited<ReturnType<LocalPushService['subscribe']>> },
+  o: { clip: string; poster: Uint8Array; time: number; random: ReturnType<typeof seededRandom>; push: LocalPushService; sub: Awaited<ReturnType<LocalPushService['subscribe']>>; sent?: (at: number) => void },
 ): Promise<string> {
   const header = prepareHeader({ epoch: 1, recipients: [identityToRecipient(phoneIdentity)] }, o.random);
   const signed = sealEvent({ v: 1, device: device.deviceId, clip: o.clip, trigger: 'press', time: o.time }, o.poster, {
@@ -81,23 +81,25 @@ async function pushedEvent(
   });
   const ws = new WebSocket(relay.uplinkUrl, { headers: { authorization: `Bearer ${credential}` } });
   await new Promise((r) => ws.once('message', r)); // hello
+  const before = o.push.messages(o.sub).length;
+  o.sent?.(performance.now());
   ws.send(encodeEventFrame(o.clip, signed.sealed, signed.signature));
   const end = Date.now() + 30_000;
-  while (o.push.messages(o.sub).length === 0) {
+  while (o.push.messages(o.sub).length === before) {
     assert.ok(Date.now() < end, 'the push reaches the push service');
     await new Promise((r) => setTimeout(r, 20));
   }
   ws.close();
-  return o.push.messages(o.sub)[0];
+  return o.push.messages(o.sub)[before];
 }
 
 /** The notifications the page's service worker shows, once there are any (bounded). */
 const SHOWN = `(async () => {
   const r = await navigator.serviceWorker.ready;
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 3000; i++) {
     const n = await r.getNotifications();
     if (n.length) return n.map((x) => ({ title: x.title, body: x.body, image: x.image, icon: x.icon, data: x.data }));
-    await new Promise((ok) => setTimeout(ok, 50));
+    await new Promise((ok) => setTimeout(ok, 10));
   }
   return [];
 })()`;
@@ -242,5 +244,20 @@ describe('the phone web app rings: its own service worker shows the notification
     assert.match(shown[0].title, / — someone rang$/);
     assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
     assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
+
+    // The figure issue 15 asks for (printed, not asserted): the doorbell's event frame sent → the
+    // notification shown by the app's worker, through the relay, the local push service and the
+    // browser (delivered over the DevTools protocol). Press → event sent is the bench's part.
+    const took: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.forEach((n) => n.close()))');
+      let sentAt = 0;
+      const data = await pushedEvent(relay, credential, device, phoneIdentity, { clip: `app-clip-t${i}`, poster, time: Date.now(), random, push, sub, sent: (at) => (sentAt = at) });
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data });
+      assert.equal(((await page.evaluate(SHOWN)) as Shown).length, 1, `notification ${i}`);
+      took.push(performance.now() - sentAt);
+    }
+    took.sort((a, b) => a - b);
+    console.log(`      event sent → notification shown: median ${Math.round(took[5])} ms, slowest of 10 ${Math.round(took[9])} ms`);
   });
 });
