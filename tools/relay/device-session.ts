@@ -28,7 +28,8 @@ import type { RelayUpdates } from './updates.js';
 import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
-import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { ClipRow, DeviceRow } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
@@ -43,7 +44,7 @@ export const CLOSE = {
 } as const;
 
 export interface DeviceSessionContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   /** where segments are written (shared by every session: that is what batches them) */
   commits: GroupCommit;
   metrics: RelayMetrics;
@@ -119,7 +120,7 @@ export class DeviceSession {
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
-      if (isBinary) return this.guard(() => this.onSegment(data, received));
+      if (isBinary) return this.guardAsync(() => this.onSegment(data, received));
       return this.guardAsync(() => this.onControl(data));
     });
   }
@@ -207,7 +208,7 @@ export class DeviceSession {
     this.send(seg === undefined ? { t: 'error', code, message, clip } : { t: 'error', code, message, clip, seg });
   }
 
-  private onSegment(data: Buffer, received: number): void {
+  private async onSegment(data: Buffer, received: number): Promise<void> {
     if (data.length > MAX_FRAME_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a segment frame may be at most ${MAX_FRAME_BYTES} bytes`);
     }
@@ -218,14 +219,14 @@ export class DeviceSession {
       return this.close(CLOSE.BAD_INPUT, 'BAD_FRAME', (e as Error).message);
     }
     const { clipId, index, bytes } = frame;
-    const row = this.ctx.store.clip(this.device.id, clipId);
+    const row = await this.ctx.store.clip(this.device.id, clipId);
     if (!row) return this.clipError(clipId, 'UNKNOWN_CLIP', 'send "begin" for the clip before its segments', index);
     if (index >= this.ctx.maxSegmentsPerClip) {
       return this.clipError(clipId, 'SEGMENT_LIMIT', `a clip may have at most ${this.ctx.maxSegmentsPerClip} segments`, index);
     }
     if (row.state !== 'receiving') {
       // A late repeat of a segment the relay already has is fine; anything new is not.
-      const have = this.ctx.store.segment(this.device.id, clipId, index);
+      const have = await this.ctx.store.segment(this.device.id, clipId, index);
       if (!have) return this.clipError(clipId, 'CLIP_CLOSED', `the clip is already ${row.state}`, index);
     }
     // A device keeps at most `window` segments unacknowledged; more is a device ignoring the protocol.
@@ -273,7 +274,7 @@ export class DeviceSession {
       case 'roster': {
         let pending: Uint8Array | undefined;
         try {
-          pending = this.ctx.rosters.held(this.device, m, now);
+          pending = await this.ctx.rosters.held(this.device, m, now);
         } catch (e) {
           const code = e instanceof SealbellError ? e.code : 'ROSTER_FORMAT';
           this.ctx.log(`relay: device ${device}: roster refused: ${code}`);
@@ -283,55 +284,50 @@ export class DeviceSession {
         return;
       }
       case 'roster-refused':
-        return this.ctx.rosters.refused(device, m.code);
+        return await this.ctx.rosters.refused(device, m.code);
       case 'begin':
         // No acknowledgement answers "begin": the row becomes durable with the next segment batch.
-        if (this.ctx.store.unsynced(() => this.ctx.store.createClip(device, m.clip, m.epoch, now))) {
+        if (await this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
           this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });
         }
         return;
       case 'end': {
         await this.segmentsStored();
         if (this.closed) return;
-        const row = this.ctx.store.clip(device, m.clip);
+        const row = await this.ctx.store.clip(device, m.clip);
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
         const verdict = await checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
         if (this.closed) return;
         let dropped: string[] = [];
-        this.ctx.store.unsynced(() => {
-          if (verdict.ok) {
-            this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
-            this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
-            dropped = this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
-          } else {
-            this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
-            this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
-          }
-        });
+        if (verdict.ok) {
+          await this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
+          dropped = await this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
+        } else {
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
+          await this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
+        }
         await this.ctx.commits.syncWal(); // the close is acknowledged only once durable
         for (const id of dropped) this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
-        return this.closedClip(device, m.clip);
+        return await this.closedClip(device, m.clip);
       }
       case 'incomplete': {
         await this.segmentsStored();
         if (this.closed) return;
-        const row = this.ctx.store.unsynced(() => {
-          this.ctx.store.createClip(device, m.clip, null, now);
-          const row = this.ctx.store.clip(device, m.clip)!;
-          if (row.state === 'receiving') this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
-          return row;
-        });
+        await this.ctx.store.createClip(device, m.clip, null, now);
+        const row = (await this.ctx.store.clip(device, m.clip))!;
+        if (row.state === 'receiving') await this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
         await this.ctx.commits.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
         this.ctx.log(`relay: device ${device}: clip ${m.clip} incomplete (${m.reason})`);
-        return this.closedClip(device, m.clip);
+        return await this.closedClip(device, m.clip);
       }
     }
   }
 
-  private closedClip(device: string, clip: string): void {
-    const row = this.ctx.store.clip(device, clip)!;
+  private async closedClip(device: string, clip: string): Promise<void> {
+    const row = (await this.ctx.store.clip(device, clip))!;
     this.ctx.events.emit({ t: 'clip', device, clip, state: row.state, ...(row.reason ? { reason: row.reason } : {}) });
     this.ackClose(row);
   }

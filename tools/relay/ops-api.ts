@@ -15,14 +15,14 @@ import { RelayError } from './errors.js';
 import { sendError, sendJson } from './http-api.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RelayMetrics } from './metrics.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import { bearer, sameHash, tokenHash } from './tokens.js';
 
 const HEALTH = '/v1/health';
 const METRICS = '/metrics';
 
 export interface OpsContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   commits: GroupCommit;
   metrics: RelayMetrics;
   adminTokenSha256: string | undefined;
@@ -61,7 +61,7 @@ export class OpsApi {
   /** Why the store is failing, or undefined when it works. */
   private async storeFailure(): Promise<string | undefined> {
     try {
-      this.c.store.check();
+      await this.c.store.check();
     } catch (e) {
       return `database: ${(e as Error).message}`;
     }
