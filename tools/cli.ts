@@ -41,7 +41,9 @@ commands:
                (sealbell doorbell help for details)
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
-                 [--tls-cert FILE --tls-key FILE]
+                 [--tls-cert FILE --tls-key FILE] [--db postgres://… [--advertise http://HOST:PORT]]
+               With --db it keeps everything in PostgreSQL, and several relay processes may share it
+               (docs/relay-operations.md); --advertise is where the others reach this one (live view).
                It logs one line per connection, upload, refusal and roster change (no secrets).
                With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
                --tls-key (PEM) it serves https:// and wss://; else plain http://.
@@ -118,9 +120,15 @@ const commands: Record<string, Handler> = {
         'log-format': { type: 'string', default: 'text' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        db: { type: 'string' },
+        advertise: { type: 'string' },
       },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
+    if (values.db !== undefined && !/^postgres(ql)?:\/\//.test(values.db)) throw new UsageError('--db must be a postgres:// URL');
+    if (values.advertise !== undefined && (!values.db || !/^https?:\/\/[^/]+$/.test(values.advertise))) {
+      throw new UsageError('--advertise goes with --db and is an http://host:port the other relay processes reach this one at');
+    }
     const format = values['log-format'] as LogFormat;
     if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
     const log = relayLogger(format);
@@ -136,7 +144,7 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log });
+    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log, db: values.db, internalUrl: values.advertise });
     log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();
