@@ -35,6 +35,8 @@ export class RelayPeers {
   readonly id = randomBytes(8).toString('hex');
   private listeners: ((e: PeerEvent) => void)[] = [];
   private closed = false;
+  /** notifications go out one after another, in order, on the one connection */
+  private sending: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -75,7 +77,9 @@ export class RelayPeers {
   /** Tells the other processes (not this one). */
   async publish(e: PeerEvent): Promise<void> {
     if (this.closed) return;
-    await this.client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ from: this.id, ...e })]);
+    const sent = this.sending.then(() => this.client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ from: this.id, ...e })]));
+    this.sending = sent.catch(() => {});
+    await sent;
   }
 
   private onNotification(payload: string | undefined): void {
