@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
 import { newDeviceCredential, registerDevice } from '../tools/relay/owner-client.js';
 import { PhoneClient, publishRoster } from '../tools/relay/phone-client.js';
@@ -69,6 +70,22 @@ async function failoverProxy(targets: number[]): Promise<{ url: string; uplinkUr
       server.close();
     },
   };
+}
+
+/** The HTTP status a WebSocket upgrade is answered with (101 when it opens). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.once('error', (e) => reject(e));
+  });
 }
 
 describe('relay on PostgreSQL: two relay processes on one database', function () {
@@ -123,6 +140,15 @@ describe('relay on PostgreSQL: two relay processes on one database', function ()
       const live = await watch({ ...env, relay: { ...env.relay, url: b.url } }, alice, { frames: 3 });
       assert.equal(live.error, undefined, String(live.error));
       assert.ok(live.frames.length >= 3, `${live.frames.length} live frames through the hop`);
+
+      // The hop endpoint is for relay processes only: a phone session or a guessed secret is refused.
+      for (const token of [(phone as unknown as { token: string }).token, 'not-the-relay-secret-0123456789abcdefghijkl']) {
+        const status = await upgradeStatus(`${a.url.replace(/^http/, 'ws')}/v1/internal/live/${dev.id}`, {
+          authorization: `Bearer ${token}`,
+          'sealbell-phone': Buffer.from(alice.auth.publicKey).toString('base64'),
+        });
+        assert.equal(status, 401, 'a hop without the relay processes\' secret');
+      }
 
       // The owner removes bob at B; the doorbell on A takes the update, and bob is out at both.
       const r1 = rosterOf(dev.id, 1, [alice, bob]);
