@@ -2,8 +2,9 @@
  * The operator's endpoints (docs/relay-operations.md):
  *
  *   GET /v1/health 200 {"ok":true} while the store works: the database
- *                  answers, the last group commit did not fail, and a probe
- *                  file in the data folder can be written and flushed;
+ *                  answers, the last group commit did not fail, a probe
+ *                  file in the data folder can be written and flushed, and
+ *                  (several relay processes) it still hears the others;
  *                  otherwise 503 STORE_FAILING. No authentication, no details.
  *   GET /metrics   Prometheus text (tools/relay/metrics.ts), for the admin
  *                  token only (Prometheus sends it as `authorization: Bearer`).
@@ -25,6 +26,8 @@ export interface OpsContext {
   store: RelayStoreApi;
   commits: GroupCommit;
   metrics: RelayMetrics;
+  /** with several relay processes: why this one no longer hears the others, if it does not */
+  peers?: { failure: string | undefined };
   adminTokenSha256: string | undefined;
   log: (line: string) => void;
 }
@@ -66,6 +69,7 @@ export class OpsApi {
       return `database: ${(e as Error).message}`;
     }
     if (this.c.commits.lastError) return `last group commit: ${this.c.commits.lastError.message}`;
+    if (this.c.peers?.failure) return `the other relay processes: ${this.c.peers.failure}`;
     const probe = path.join(this.c.store.dataDir, 'health-probe');
     try {
       const fh = await fsp.open(probe, 'w', 0o600);

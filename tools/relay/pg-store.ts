@@ -101,7 +101,7 @@ const types = {
 };
 
 export function poolFor(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types });
+  const pool = new pg.Pool({ connectionString: url, max, types, application_name: 'sealbell-relay' });
   // An idle client whose server went away: the next query reports it; do not crash the relay.
   pool.on('error', () => {});
   return pool;

@@ -24,6 +24,8 @@ import { poolFor } from './pg-store.js';
 import type { ClipEvent } from './clip-events.js';
 
 export const CHANNEL = 'sealbell_relay';
+/** how the listening connection shows in pg_stat_activity (the others are `sealbell-relay`) */
+export const LISTEN_APPLICATION = 'sealbell-relay-listen';
 
 export type PeerEvent =
   | { t: 'clip'; e: ClipEvent }
@@ -35,6 +37,8 @@ export class RelayPeers {
   readonly id = randomBytes(8).toString('hex');
   private listeners: ((e: PeerEvent) => void)[] = [];
   private closed = false;
+  /** set when this process stopped hearing the others (the health check fails) */
+  failure: string | undefined;
   /** notifications go out one after another, in order, on the one connection */
   private sending: Promise<unknown> = Promise.resolve();
 
@@ -47,7 +51,7 @@ export class RelayPeers {
 
   static async start(url: string, log: (line: string) => void): Promise<RelayPeers> {
     const pool = poolFor(url, 2);
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: url, application_name: LISTEN_APPLICATION });
     await client.connect();
     await pool.query('INSERT INTO relay_secret (id, secret) VALUES (1, $1) ON CONFLICT DO NOTHING', [randomBytes(32).toString('base64url')]);
     const secret = ((await pool.query('SELECT secret FROM relay_secret WHERE id = 1')).rows[0] as { secret: string }).secret;
@@ -55,7 +59,12 @@ export class RelayPeers {
     client.on('notification', (n) => peers.onNotification(n.payload));
     // A lost connection means missed notifications: say so (the operator restarts the process).
     client.on('error', (e) => {
-      if (!peers.closed) log(`relay: peer notifications lost: ${e.message}`);
+      if (peers.closed) return;
+      peers.failure ??= `notifications lost: ${e.message}`;
+      log(`relay: peer notifications lost: ${e.message} (restart this relay process)`);
+    });
+    client.on('end', () => {
+      if (!peers.closed) peers.failure ??= 'the notification connection ended';
     });
     await client.query(`LISTEN ${CHANNEL}`);
     return peers;

@@ -177,7 +177,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
   });
 
-  const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
+  const ops = new OpsApi({ store, commits, metrics, peers, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
   const serverOptions: http.ServerOptions = {
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -216,6 +216,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
 
   server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head));
   const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // The server no longer listens for errors on an upgrading socket; the checks below may await.
+    socket.on('error', () => {});
     try {
       const segments = pathSegments(req.url ?? '/');
       if (segments.length === 2 && segments[0] === 'v1' && segments[1] === 'uplink') {
