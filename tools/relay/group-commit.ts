@@ -113,6 +113,7 @@ export class GroupCommit {
         }
         if (this.closed || this.broken) {
           this.pending.delete(key);
+          if (this.broken) return reject(new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
           return reject(new SealbellError('STORE_CLOSING', 'the store is closing'));
         }
         const staged = this.ingest.stage({ device, clip, idx, size: bytes.length, sha256 }, bytes);
