@@ -35,8 +35,20 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const running = new Set<Relay>();
 
+/**
+ * Set while the relay tests run again on PostgreSQL (test/relay-postgres-suite.test.ts): each
+ * data folder then gets a database of its own (the same one again when a test restarts its relay).
+ */
+export const testRelayDb: { create?: (name: string) => Promise<string> } = {};
+const databases = new Map<string, string>();
+
 export async function startTestRelay(dataDir = tempDir('relay'), port = 0, limits?: Partial<RelayLimits>): Promise<Relay & { dataDir: string }> {
-  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, limits });
+  let db: string | undefined;
+  if (testRelayDb.create) {
+    db = databases.get(dataDir) ?? (await testRelayDb.create(`relay_${databases.size + 1}`));
+    databases.set(dataDir, db);
+  }
+  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, limits, db });
   running.add(relay);
   const close = relay.close;
   return Object.assign(relay, {
