@@ -6,11 +6,23 @@
  * (relay.test, uplink-relay.test: they test that store itself), and update-relay.test (firmware
  * updates are files in each relay process's data folder, and it publishes an update the moment
  * the doorbell's uplink is ready, before a networked store has surely recorded its roster).
+ * relay-retention, settings-relay and doorbell-push run with the doorbell on one relay process
+ * and (some of) its phones on a second one on the same database: deletion, retention and the
+ * quota, settings, and pushes cross between processes there.
  */
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
 import { testRelayDb } from './relay-helpers.js';
 
-const FILES = ['./relay-roster.test.js', './live-relay.test.js', './doorbell-live.test.js', './relay-ops.test.js'];
+const FILES = [
+  './relay-roster.test.js',
+  './live-relay.test.js',
+  './doorbell-live.test.js',
+  './relay-ops.test.js',
+  // these start a second relay process on the same database for the phone (relay-helpers.ts, startSecondRelay)
+  './relay-retention.test.js',
+  './settings-relay.test.js',
+  './doorbell-push.test.js',
+];
 
 let cluster: PgCluster | undefined;
 const outer = describe('relay tests again, on PostgreSQL', function () {
