@@ -186,6 +186,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       tellPeers({ t: 'roster', device }); // the process holding the device's uplink pushes it; phones elsewhere are checked
     },
   });
+  const settings = new RelaySettings({
+    store,
+    log,
+    push: (device, m) => {
+      deviceSessions.get(device)?.sendSettings(m);
+      tellPeers({ t: 'settings', device }); // the process holding the doorbell's uplink sends them
+    },
+  });
   /** Space freed in an account: its doorbells refused for the quota (connected here) may send again. */
   const accountFreed = async (device: string) => {
     try {
@@ -229,14 +237,6 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
-  const settings = new RelaySettings({
-    store,
-    log,
-    push: (device, m) => {
-      deviceSessions.get(device)?.sendSettings(m);
-      tellPeers({ t: 'settings', device }); // the process holding the doorbell's uplink sends them
-    },
-  });
   const api = new HttpApi({
     updates,
     settings,
