@@ -23,7 +23,7 @@ import { SealbellError } from '../src/errors.js';
 import { handlePush, notificationForPush, relayLogin, type FetchLike, type PushDeps, type SeenEvents } from '../web/push/handler.js';
 import { seededRandom, tempDir } from './helpers.js';
 import { freshPhone } from './setup-fixtures.js';
-import { ADMIN_TOKEN, closeRelays, startTestRelay } from './relay-helpers.js';
+import { ADMIN_TOKEN, closeRelays, movePhoneToRelay, startSecondRelay, startTestRelay } from './relay-helpers.js';
 import { stopDoorbells, testDoorbell } from './app-helpers.js';
 import WebSocket from 'ws';
 import { loadOrCreateIdentity } from '../src/device/identity.js';
@@ -78,9 +78,14 @@ describe('a press rings the phone: sealed event, Web Push, service worker handle
     await enrolled;
     await rig.runUntil(() => rig.app.doorbell.pool.available === rig.app.doorbell.pool.size, 'clip headers prepared for both phones');
 
-    // Both phones subscribe (the relay's VAPID key is the applicationServerKey).
+    // On PostgreSQL (test/relay-postgres-suite.test.ts) the tablet talks to a second relay process
+    // on the same database: its subscription is made there, the push sent by the doorbell's relay.
+    const relayB = await startSecondRelay(relay.dataDir);
+    if (relayB) movePhoneToRelay(tabletDir, deviceId, relayB.url);
+    // Both phones subscribe (the relay's VAPID key is the applicationServerKey: every relay process's).
     const vapid = (await (await fetch(`${relay.url}/v1/push/key`)).json()) as { publicKey: string };
     assert.equal(vapid.publicKey, relay.push.vapidPublicKey);
+    if (relayB) assert.equal(relayB.push.vapidPublicKey, vapid.publicKey);
     const ownerSub = await push.subscribe(vapid.publicKey);
     const tabletSub = await push.subscribe(vapid.publicKey);
     await (await phoneLogin(owner.dir, deviceId)).subscribePush(ownerSub.json);

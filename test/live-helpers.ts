@@ -91,10 +91,12 @@ export interface LiveSetupOptions {
   height?: number;
   /** the device clock's start (default T0); a phone that signs with the real clock needs the real time */
   start?: number;
+  /** a relay already running (e.g. in a process of its own) instead of a new in-process one; its stats are not available */
+  relay?: { url: string; uplinkUrl: string; port: number };
 }
 
 export async function liveSetUp(seed: string, o: LiveSetupOptions = {}) {
-  const relay = await startTestRelay();
+  const relay = o.relay ? (o.relay as Awaited<ReturnType<typeof startTestRelay>>) : await startTestRelay();
   const tapped = o.tapDevice ? await tap(relay.port) : undefined;
   const clock: Clock = { now: o.start ?? T0 };
   const kv = new MemoryStore();

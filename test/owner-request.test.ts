@@ -17,7 +17,7 @@ import {
 import { expiring } from '../tools/relay/retention.js';
 import { RelayStore, type ClipRow } from '../tools/relay/store.js';
 import { GroupCommit } from '../tools/relay/group-commit.js';
-import { ClipDeleter } from '../tools/relay/deletions.js';
+import { SegmentScrubber } from '../tools/relay/deletions.js';
 import { expiryAllowed } from '../tools/phone/owner-requests.js';
 import { observeDeleted, observeManifest } from '../tools/phone/clip-chain.js';
 import { errorCode, requireTool, ROOT, run, tempDir } from './helpers.js';
@@ -157,9 +157,9 @@ describe('owner requests (retention and deletion)', function () {
 
     store = new RelayStore(dataDir, { logFileBytes: 100_000 });
     commits = new GroupCommit(store);
-    const deleter = new ClipDeleter({ store, commits, log: () => {} });
-    deleter.scrub();
-    await deleter.idle();
+    const scrubber = new SegmentScrubber({ store, commits, log: () => {} });
+    scrubber.scrub();
+    await scrubber.idle();
     assert.ok(!holds(0xaa) && !holds(0xab), 'the deleted ciphertext is gone');
     assert.ok(holds(0xcc), 'the other clip is intact');
     assert.deepEqual(logs(), ['00000003.log'], 'logs 1 and 2 held only the deleted clip');

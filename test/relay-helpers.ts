@@ -19,7 +19,7 @@ import { Spool } from '../src/uplink/spool.js';
 import { Uplink, type RosterLink, type UplinkOptions } from '../src/uplink/uplink.js';
 import type { SpoolStorage } from '../src/uplink/storage.js';
 import type { UplinkConnect } from '../src/uplink/socket.js';
-import { startRelay, type Relay } from '../tools/relay/server.js';
+import { startRelay, type Relay, type RelayOptions } from '../tools/relay/server.js';
 import type { RelayLimits } from '../tools/relay/http-api.js';
 import { readLogBytes } from '../tools/relay/segment-log.js';
 import { RelayApiError } from '../tools/relay/phone-client.js';
@@ -35,8 +35,49 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const running = new Set<Relay>();
 
+/**
+ * Set while the relay tests run again on PostgreSQL (test/relay-postgres-suite.test.ts): each
+ * data folder then gets a database of its own (the same one again when a test restarts its relay).
+ */
+export const testRelayDb: { create?: (name: string) => Promise<string> } = {};
+const databases = new Map<string, string>();
+
+/** The database a relay on `dataDir` keeps its store in while the tests run on PostgreSQL; else undefined (SQLite). */
+export async function testDbFor(dataDir: string): Promise<string | undefined> {
+  if (!testRelayDb.create) return undefined;
+  const db = databases.get(dataDir) ?? (await testRelayDb.create(`relay_${databases.size + 1}`));
+  databases.set(dataDir, db);
+  return db;
+}
+
+/**
+ * On PostgreSQL: a second relay process on the same database as the relay on `dataDir`
+ * (its own data folder and port), for phones while the doorbell stays on the first; on
+ * SQLite: undefined (one relay is all there is).
+ */
+export async function startSecondRelay(dataDir: string, o: Partial<RelayOptions> = {}): Promise<Relay | undefined> {
+  if (!testRelayDb.create) return undefined;
+  const relay = await startRelay({ port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, ...o, dataDir: tempDir('relay-b'), db: await testDbFor(dataDir) });
+  running.add(relay);
+  const close = relay.close;
+  return Object.assign(relay, {
+    close: async () => {
+      running.delete(relay);
+      await close();
+    },
+  });
+}
+
+/** Points a phone at another relay process for a doorbell (the phone's devices/<id>/device.json). */
+export function movePhoneToRelay(phoneDir: string, deviceId: string, url: string): void {
+  const file = path.join(phoneDir, 'devices', deviceId, 'device.json');
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { relayUrl: string };
+  fs.writeFileSync(file, JSON.stringify({ ...j, relayUrl: url }) + '\n', { mode: 0o600 });
+}
+
 export async function startTestRelay(dataDir = tempDir('relay'), port = 0, limits?: Partial<RelayLimits>): Promise<Relay & { dataDir: string }> {
-  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, limits });
+  const db = await testDbFor(dataDir);
+  const relay = await startRelay({ port, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, limits, db });
   running.add(relay);
   const close = relay.close;
   return Object.assign(relay, {

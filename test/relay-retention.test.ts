@@ -1,10 +1,16 @@
 // Issue 16, item 3: retention and deletion the owner controls, and the operator's quota, with
 // the real relay on loopback, a hosted doorbell set up by its owner's phone, and the relay's
 // clock moved by the test where ages matter.
+//
+// test/relay-postgres-suite.test.ts runs this file again with the store in PostgreSQL and two
+// relay processes on it: the doorbell uploads to relay A, the owner's phone talks to relay B
+// (its deletions, retention and listings go through B; A must see them: the quota A counts,
+// the doorbell it tells that space was freed).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { keyIdHex, signingKeyFromSeed } from '../src/minisign.js';
 import { utf8Decode } from '../src/bytes.js';
 import { NodeDoorbell } from '../hosts/node/doorbell.js';
@@ -20,12 +26,16 @@ import { phoneDeleteClips } from '../tools/phone/owner-requests.js';
 import { signOwnerRequest, toWire, type OwnerRequest } from '../tools/owner-request.js';
 import { tempDir } from './helpers.js';
 import { ok, sealbell } from './cli-helpers.js';
-import { allFiles, expectApiError } from './relay-helpers.js';
+import { allFiles, expectApiError, movePhoneToRelay, startSecondRelay, testDbFor } from './relay-helpers.js';
 
 const DAY = 86_400_000;
 
 interface Env {
+  /** the doorbell's relay */
   relay: Relay;
+  /** the phone's relay: on PostgreSQL another relay process on the same database, else the same one */
+  phoneRelay: Relay;
+  stored: StoredPeek;
   dataDir: string;
   device: NodeDoorbell;
   deviceId: string;
@@ -49,7 +59,12 @@ async function setUp(name: string, o: { quotaBytes?: number; retentionIntervalMs
   const clock = { offset: 0 };
   const relayLog: string[] = [];
   const dataDir = at('relay');
-  const relay = await startRelay({ port: 0, host: '127.0.0.1', dataDir, adminToken, now: () => Date.now() + clock.offset, quotaBytes: o.quotaBytes, retentionIntervalMs: o.retentionIntervalMs, log: (l) => relayLog.push(l) });
+  const db = await testDbFor(dataDir);
+  const options = { port: 0, host: '127.0.0.1', adminToken, now: () => Date.now() + clock.offset, quotaBytes: o.quotaBytes, retentionIntervalMs: o.retentionIntervalMs, log: (l: string) => relayLog.push(l) };
+  const relay = await startRelay({ ...options, dataDir, db });
+  const second = await startSecondRelay(dataDir, options);
+  const phoneRelay = second ?? relay;
+  const stored = db ? new PgPeek(db) : new SqlitePeek(dataDir);
   const factory = await provision({ out: at('factory') });
   const device = new NodeDoorbell({ state: at('device'), verifier: factory.verifierRecord, fps: 5, clipSeconds: 1, simulatedStart: Date.now() });
   device.boot();
@@ -61,6 +76,7 @@ async function setUp(name: string, o: { quotaBytes?: number; retentionIntervalMs
   const deviceId = setup.deviceId;
   await registerOnRelay({ dir: phoneDir, deviceId, adminToken, account: keys });
   await device.until(async () => (await authorityDevices(relay.url, keyIdHex(keys.authority.keyId))).includes(deviceId), 'the doorbell connects');
+  if (second) movePhoneToRelay(phoneDir, deviceId, second.url);
   const pool = device.app.doorbell.pool;
   await device.runUntil(() => pool.available === pool.size, 'clip headers prepared');
   /** Presses the button, records 1 s and waits until the relay has it (unless over the quota). */
@@ -73,38 +89,53 @@ async function setUp(name: string, o: { quotaBytes?: number; retentionIntervalMs
   };
   const close = async () => {
     await device.stop();
+    await second?.close();
     await relay.close();
+    await stored.close();
   };
-  return { relay, dataDir, device, deviceId, phoneDir, keys, passphrase: account.passphrase, relayLog, adminToken, clock, clip, close };
+  return { relay, phoneRelay, stored, dataDir, device, deviceId, phoneDir, keys, passphrase: account.passphrase, relayLog, adminToken, clock, clip, close };
 }
 
-const db = (dataDir: string) => new Database(path.join(dataDir, 'relay.sqlite'), { fileMustExist: true });
+type ClipRowSeen = { state: string; reason: string | null; segments: number; bytes: number; manifest: Uint8Array | null };
 
-function clipRow(dataDir: string, device: string, clip: string): { state: string; reason: string | null; segments: number; bytes: number; manifest: Uint8Array | null } | undefined {
-  const d = db(dataDir);
-  try {
-    return d.prepare('SELECT state, reason, segments, bytes, manifest FROM clips WHERE device = ? AND clip = ?').get(device, clip) as never;
-  } finally {
-    d.close();
+/** What the relay stores, looked at directly (and edited, as a hostile operator would): SQLite and its files, or PostgreSQL. */
+interface StoredPeek {
+  clipRow(device: string, clip: string): Promise<ClipRowSeen | undefined>;
+  segmentRows(device: string, clip: string): Promise<number>;
+  /** Samples of a clip's ciphertext as the relay stored it: 64 bytes from each segment. */
+  ciphertextSamples(device: string, clip: string): Promise<Buffer[]>;
+  /** True when the relay still holds one of the samples: in a file of its (SQLite), in a row (PostgreSQL). */
+  holds(samples: Buffer[]): Promise<boolean>;
+  /** One statement, `?` for each parameter. */
+  run(sql: string, ...params: unknown[]): Promise<void>;
+  firstOwnerRequest(device: string): Promise<{ request: Uint8Array; signature: string }>;
+  close(): Promise<void>;
+}
+
+class SqlitePeek implements StoredPeek {
+  constructor(private readonly dataDir: string) {}
+
+  private with<T>(fn: (d: Database.Database) => T): T {
+    const d = new Database(path.join(this.dataDir, 'relay.sqlite'), { fileMustExist: true });
+    try {
+      return fn(d);
+    } finally {
+      d.close();
+    }
   }
-}
 
-function segmentRows(dataDir: string, device: string, clip: string): number {
-  const d = db(dataDir);
-  try {
-    return (d.prepare('SELECT COUNT(*) AS n FROM segments WHERE device = ? AND clip = ?').get(device, clip) as { n: number }).n;
-  } finally {
-    d.close();
+  async clipRow(device: string, clip: string) {
+    return this.with((d) => d.prepare('SELECT state, reason, segments, bytes, manifest FROM clips WHERE device = ? AND clip = ?').get(device, clip) as ClipRowSeen | undefined);
   }
-}
 
-/** Samples of a clip's ciphertext as the relay stored it: 64 bytes from each segment. */
-function ciphertextSamples(dataDir: string, device: string, clip: string): Buffer[] {
-  const d = db(dataDir);
-  try {
-    const rows = d.prepare('SELECT size, log, offset FROM segments WHERE device = ? AND clip = ?').all(device, clip) as { size: number; log: number; offset: number }[];
+  async segmentRows(device: string, clip: string) {
+    return this.with((d) => (d.prepare('SELECT COUNT(*) AS n FROM segments WHERE device = ? AND clip = ?').get(device, clip) as { n: number }).n);
+  }
+
+  async ciphertextSamples(device: string, clip: string) {
+    const rows = this.with((d) => d.prepare('SELECT size, log, offset FROM segments WHERE device = ? AND clip = ?').all(device, clip) as { size: number; log: number; offset: number }[]);
     return rows.map((r) => {
-      const fd = fs.openSync(path.join(dataDir, 'segments', `${String(r.log).padStart(8, '0')}.log`), 'r');
+      const fd = fs.openSync(path.join(this.dataDir, 'segments', `${String(r.log).padStart(8, '0')}.log`), 'r');
       try {
         const b = Buffer.alloc(Math.min(64, r.size));
         fs.readSync(fd, b, 0, b.length, r.offset + Math.max(0, r.size - 64));
@@ -113,14 +144,69 @@ function ciphertextSamples(dataDir: string, device: string, clip: string): Buffe
         fs.closeSync(fd);
       }
     });
-  } finally {
-    d.close();
   }
+
+  async holds(samples: Buffer[]) {
+    return allFiles(this.dataDir).some((f) => samples.some((s) => fs.readFileSync(f).includes(s)));
+  }
+
+  async run(sql: string, ...params: unknown[]) {
+    this.with((d) => d.prepare(sql).run(...params));
+  }
+
+  async firstOwnerRequest(device: string) {
+    return this.with((d) => d.prepare('SELECT request, signature FROM owner_requests WHERE device = ? ORDER BY epoch LIMIT 1').get(device) as { request: Uint8Array; signature: string });
+  }
+
+  async close() {}
 }
 
-/** True when some file of the relay still holds one of the samples. */
-const onDisk = (dataDir: string, samples: Buffer[]) => allFiles(dataDir).some((f) => samples.some((s) => fs.readFileSync(f).includes(s)));
+class PgPeek implements StoredPeek {
+  private readonly pool: pg.Pool;
 
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+  }
+
+  private async all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    let n = 0;
+    return (await this.pool.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+  }
+
+  async clipRow(device: string, clip: string) {
+    const [r] = await this.all<ClipRowSeen & { segments: number; bytes: string }>('SELECT state, reason, segments, bytes, manifest FROM clips WHERE device = ? AND clip = ?', [device, clip]);
+    return r && { ...r, bytes: Number(r.bytes) };
+  }
+
+  async segmentRows(device: string, clip: string) {
+    return Number((await this.all<{ n: string }>('SELECT COUNT(*) AS n FROM segments WHERE device = ? AND clip = ?', [device, clip]))[0].n);
+  }
+
+  async ciphertextSamples(device: string, clip: string) {
+    return (await this.all<{ data: Buffer }>('SELECT data FROM segments WHERE device = ? AND clip = ?', [device, clip])).map((r) => r.data.subarray(Math.max(0, r.data.length - 64)));
+  }
+
+  /** Any row of the relay's (segments, events, clips…): the bytes of every table, searched. */
+  async holds(samples: Buffer[]) {
+    for (const s of samples) {
+      const hit = await this.all('SELECT 1 FROM segments WHERE position($1::bytea IN data) > 0 LIMIT 1', [s]);
+      if (hit.length) return true;
+    }
+    return false;
+  }
+
+  async run(sql: string, ...params: unknown[]) {
+    await this.all(sql, params);
+  }
+
+  async firstOwnerRequest(device: string) {
+    return (await this.all<{ request: Uint8Array; signature: string }>('SELECT request, signature FROM owner_requests WHERE device = ? ORDER BY epoch LIMIT 1', [device]))[0];
+  }
+
+  async close() {
+    await this.pool.end();
+  }
+}
 
 describe('retention and deletion the owner controls (issue 16)', function () {
   this.timeout(240_000);
@@ -142,16 +228,16 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       const second = await env.clip();
       const third = await env.clip();
       await env.device.drain(180_000);
-      const samples = ciphertextSamples(env.dataDir, env.deviceId, second);
-      assert.ok(samples.length >= 2 && onDisk(env.dataDir, samples), 'the clip is stored before');
+      const samples = await env.stored.ciphertextSamples(env.deviceId, second);
+      assert.ok(samples.length >= 2 && (await env.stored.holds(samples)), 'the clip is stored before');
 
       const said = ok(await sealbell(['phone', 'delete', '--dir', env.phoneDir, '--device', env.deviceId, second], { env: { SEALBELL_PASSPHRASE: env.passphrase } }));
       assert.match(said, new RegExp(`^doorbell ${env.deviceId}: 1 clip\\(s\\) deleted at the relay, [1-9][0-9]* bytes \\(signed request epoch 1\\)$`, 'm'));
-      await env.relay.sweepRetention(); // waits for the scrub too
-      const row = clipRow(env.dataDir, env.deviceId, second)!;
+      await env.phoneRelay.sweepRetention(); // waits for the scrub too
+      const row = (await env.stored.clipRow(env.deviceId, second))!;
       assert.deepEqual({ state: row.state, segments: row.segments, bytes: row.bytes, manifest: row.manifest }, { state: 'deleted', segments: 0, bytes: 0, manifest: null });
-      assert.equal(segmentRows(env.dataDir, env.deviceId, second), 0);
-      assert.ok(!onDisk(env.dataDir, samples), 'no file of the relay holds the deleted ciphertext');
+      assert.equal(await env.stored.segmentRows(env.deviceId, second), 0);
+      assert.ok(!(await env.stored.holds(samples)), 'no file (no row) of the relay holds the deleted ciphertext');
       assert.ok(env.relayLog.some((l) => l.includes(`device ${env.deviceId}: the owner deleted 1 clip(s)`)), 'the relay logs the deletion');
 
       // The phone, whose chain stops at clip 1, fetches 3 after the owner's deletion of 2: no gap.
@@ -170,10 +256,8 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       const fourth = await env.clip();
       await env.clip();
       await env.device.drain(180_000);
-      const d = db(env.dataDir);
-      d.prepare('DELETE FROM segments WHERE device = ? AND clip = ?').run(env.deviceId, fourth);
-      d.prepare('DELETE FROM clips WHERE device = ? AND clip = ?').run(env.deviceId, fourth);
-      d.close();
+      await env.stored.run('DELETE FROM segments WHERE device = ? AND clip = ?', env.deviceId, fourth);
+      await env.stored.run('DELETE FROM clips WHERE device = ? AND clip = ?', env.deviceId, fourth);
       const after = (await phoneClips(env.phoneDir))[0];
       assert.deepEqual(after.notices.map((n) => n.code), ['CLIPS_MISSING']);
       assert.match(after.notices[0].message, new RegExp(`^clip 4 of doorbell ${env.deviceId} are missing at the relay`));
@@ -182,7 +266,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
     it('unsigned, forged, replayed, misdirected and mismatched requests are refused with clear codes, and change nothing', async () => {
       const clip = await env.clip();
       await env.device.drain(180_000);
-      const url = env.relay.url;
+      const url = env.phoneRelay.url;
       const dev = env.deviceId;
       const req = (epoch: number, over: Partial<OwnerRequest> = {}): OwnerRequest =>
         ({ v: 1, type: 'delete', device: dev, epoch, time: Date.now(), clips: [{ clip, seq: null, manifest: null }], ...over }) as OwnerRequest;
@@ -201,13 +285,11 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       // naming another manifest than the clip's
       const wrong = signOwnerRequest(req(100, { clips: [{ clip, seq: 99, manifest: 'ab'.repeat(32) }] }), env.keys.authority);
       await expectApiError(postOwnerRequest(url, dev, toWire(wrong)), 409, 'REQUEST_MISMATCH');
-      assert.equal(clipRow(env.dataDir, dev, clip)!.state, 'verified', 'nothing was deleted');
+      assert.equal((await env.stored.clipRow(dev, clip))!.state, 'verified', 'nothing was deleted');
       // a replay of a request the relay accepted before (epoch 1, the first deletion)
-      const d = db(env.dataDir);
-      const accepted = d.prepare('SELECT request, signature FROM owner_requests WHERE device = ? ORDER BY epoch LIMIT 1').get(dev) as { request: Uint8Array; signature: string };
-      d.close();
+      const accepted = await env.stored.firstOwnerRequest(dev);
       await expectApiError(postOwnerRequest(url, dev, toWire({ bytes: new Uint8Array(accepted.request), signature: accepted.signature })), 409, 'REQUEST_REPLAYED');
-      assert.equal(clipRow(env.dataDir, dev, clip)!.state, 'verified', 'nothing was deleted');
+      assert.equal((await env.stored.clipRow(dev, clip))!.state, 'verified', 'nothing was deleted');
       assert.ok(env.relayLog.some((l) => /refused POST .*owner-requests from .*: 409 REQUEST_REPLAYED/.test(l)), 'refusals are logged');
     });
   });
@@ -224,14 +306,14 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       const old2 = await env.clip();
       await env.device.drain(180_000);
       assert.deepEqual((await phoneClips(env.phoneDir))[0].notices, []);
-      const samples = [...ciphertextSamples(env.dataDir, env.deviceId, old1), ...ciphertextSamples(env.dataDir, env.deviceId, old2)];
+      const samples = [...(await env.stored.ciphertextSamples(env.deviceId, old1)), ...(await env.stored.ciphertextSamples(env.deviceId, old2))];
       const usage = await sealbell(['phone', 'retention', '--dir', env.phoneDir, '--device', env.deviceId], { env: { SEALBELL_PASSPHRASE: env.passphrase } });
       assert.notEqual(usage.status, 0);
       assert.match(usage.stderr, /needs --days N, --max-mb M or both/);
       const said = ok(await sealbell(['phone', 'retention', '--dir', env.phoneDir, '--device', env.deviceId, '--days', '7'], { env: { SEALBELL_PASSPHRASE: env.passphrase } }));
       assert.match(said, /: the relay keeps clips for 7 day\(s\) \(signed request epoch 1\)$/m);
-      await env.relay.sweepRetention();
-      assert.equal(clipRow(env.dataDir, env.deviceId, old1)!.state, 'verified', 'nothing is 7 days old yet');
+      await env.phoneRelay.sweepRetention();
+      assert.equal((await env.stored.clipRow(env.deviceId, old1))!.state, 'verified', 'nothing is 7 days old yet');
 
       env.clock.offset = 8 * DAY; // 8 days later, for the relay and the doorbell
       env.device.jumpClock(8 * DAY);
@@ -239,12 +321,12 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       await env.device.drain(180_000);
       await env.relay.sweepRetention();
       for (const c of [old1, old2]) {
-        const row = clipRow(env.dataDir, env.deviceId, c)!;
-        assert.deepEqual([row.state, row.segments, row.bytes, segmentRows(env.dataDir, env.deviceId, c)], ['expired', 0, 0, 0]);
+        const row = (await env.stored.clipRow(env.deviceId, c))!;
+        assert.deepEqual([row.state, row.segments, row.bytes, await env.stored.segmentRows(env.deviceId, c)], ['expired', 0, 0, 0]);
         assert.ok(row.manifest, 'the signed manifest stays, for phones to check the expiry');
       }
-      assert.equal(clipRow(env.dataDir, env.deviceId, fresh)!.state, 'verified');
-      assert.ok(!onDisk(env.dataDir, samples), 'the expired ciphertext is gone from the relay\'s files');
+      assert.equal((await env.stored.clipRow(env.deviceId, fresh))!.state, 'verified');
+      assert.ok(!(await env.stored.holds(samples)), 'the expired ciphertext is gone from the relay\'s files (rows)');
       assert.ok(env.relayLog.some((l) => l.includes(`device ${env.deviceId}: 2 clip(s) expired under the owner's retention`)));
 
       // A phone whose chain is from before, 8 days on too: clips 1 and 2 expired as the owner asked.
@@ -255,9 +337,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       assert.deepEqual(listing.clips.map((c) => [c.seq, c.state]), [[1, 'expired'], [2, 'expired'], [3, 'verified']]);
 
       // The relay marks the fresh clip expired on its own: the retention does not allow it yet.
-      const d = db(env.dataDir);
-      d.prepare("UPDATE clips SET state = 'expired' WHERE device = ? AND clip = ?").run(env.deviceId, fresh);
-      d.close();
+      await env.stored.run("UPDATE clips SET state = 'expired' WHERE device = ? AND clip = ?", env.deviceId, fresh);
       const hostile = (await phoneClips(env.phoneDir, undefined, later))[0];
       assert.deepEqual(hostile.notices.map((n) => n.code), ['CLIP_EXPIRED_EARLY']);
       assert.match(hostile.notices[0].message, /^clip 3 \(.*\) of doorbell .* was deleted by the relay as expired, but no retention the owner signed allows it yet/);
@@ -282,7 +362,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       assert.ok(uplink().stats.quotaRefusals > 0, 'the relay refused an upload');
       assert.ok(!env.device.spoolEmpty, 'the refused clip waits in the spool');
       const waiting = clips[clips.length - 1];
-      assert.notEqual(clipRow(env.dataDir, env.deviceId, waiting)?.state, 'verified');
+      assert.notEqual((await env.stored.clipRow(env.deviceId, waiting))?.state, 'verified');
       assert.ok(env.device.logs.some((l) => l.startsWith('uplink: the relay refuses uploads: QUOTA_EXCEEDED')), env.device.logs.slice(-5).join('\n'));
       assert.ok(env.relayLog.some((l) => l.includes(`device ${env.deviceId}: uploads refused: QUOTA_EXCEEDED`)));
       const metrics = await (await fetch(`${env.relay.url}/metrics`, { headers: { authorization: `Bearer ${env.adminToken}` } })).text();
@@ -291,9 +371,9 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       // The owner deletes the oldest clips: the relay says so at once, and the spool empties.
       await phoneDeleteClips({ dir: env.phoneDir, deviceId: env.deviceId, account: env.keys, clips: clips.slice(0, -1) });
       await env.device.drain(180_000);
-      assert.equal(clipRow(env.dataDir, env.deviceId, waiting)!.state, 'verified');
+      assert.equal((await env.stored.clipRow(env.deviceId, waiting))!.state, 'verified');
       assert.ok(env.device.logs.includes('uplink: the relay has space again: sending what the spool keeps'));
-      const after = await (await fetch(`${env.relay.url}/metrics`, { headers: { authorization: `Bearer ${env.adminToken}` } })).text();
+      const after = await (await fetch(`${env.phoneRelay.url}/metrics`, { headers: { authorization: `Bearer ${env.adminToken}` } })).text();
       assert.match(after, new RegExp(`sealbell_relay_clips_deleted_total\\{reason="owner"\\} ${clips.length - 1}\\b`));
       assert.deepEqual((await phoneClips(env.phoneDir))[0].notices, []);
     });

@@ -41,8 +41,11 @@ commands:
   relay      run a relay (HTTP + WebSocket; it stores ciphertext only)
                sealbell relay --port P --data DIR [--host 127.0.0.1] [--log-format text|json]
                  [--tls-cert FILE --tls-key FILE] [--quota-mb N]
+                 [--db postgres://… [--advertise http://HOST:PORT]]
                --quota-mb: what one account's doorbells may keep at the relay together; uploads
                beyond it are refused (QUOTA_EXCEEDED) and wait in the doorbells' spools.
+               With --db it keeps everything in PostgreSQL, and several relay processes may share it
+               (docs/relay-operations.md); --advertise is where the others reach this one (live view).
                It logs one line per connection, upload, refusal and roster change (no secrets).
                With --tls-cert (PEM chain, the relay's certificate first, then its CA's) and
                --tls-key (PEM) it serves https:// and wss://; else plain http://.
@@ -123,12 +126,18 @@ const commands: Record<string, Handler> = {
         'tls-key': { type: 'string' },
         'quota-mb': { type: 'string' },
         app: { type: 'string' },
+        db: { type: 'string' },
+        advertise: { type: 'string' },
       },
     });
     if (!values.data) throw new UsageError('relay needs --data DIR');
     const quotaMb = values['quota-mb'] === undefined ? undefined : Number(values['quota-mb']);
     if (quotaMb !== undefined && !(/^[0-9]+$/.test(values['quota-mb']!) && quotaMb >= 1 && quotaMb <= 1 << 30)) throw new UsageError('--quota-mb must be a whole number of MiB, at least 1');
     if (values.app && !fs.existsSync(path.join(values.app, 'index.html'))) throw new SealbellError('NO_SUCH_DIR', `${values.app} holds no built web app (sealbell release build-app --out DIR)`);
+    if (values.db !== undefined && !/^postgres(ql)?:\/\//.test(values.db)) throw new UsageError('--db must be a postgres:// URL');
+    if (values.advertise !== undefined && (!values.db || !/^https?:\/\/[^/]+$/.test(values.advertise))) {
+      throw new UsageError('--advertise goes with --db and is an http://host:port the other relay processes reach this one at');
+    }
     const format = values['log-format'] as LogFormat;
     if (!LOG_FORMATS.includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}`);
     const log = relayLogger(format);
@@ -144,7 +153,18 @@ const commands: Record<string, Handler> = {
       if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, newToken() + '\n', { mode: 0o600 });
       adminToken = fs.readFileSync(tokenFile, 'utf8').trim();
     }
-    const relay = await startRelay({ port, host: values.host, dataDir: values.data, adminToken, tls, log, quotaBytes: quotaMb === undefined ? undefined : quotaMb * 1024 * 1024, app: { dir: values.app } });
+    const relay = await startRelay({
+      port,
+      host: values.host,
+      dataDir: values.data,
+      adminToken,
+      tls,
+      log,
+      quotaBytes: quotaMb === undefined ? undefined : quotaMb * 1024 * 1024,
+      app: { dir: values.app },
+      db: values.db,
+      internalUrl: values.advertise,
+    });
     log(`relay: ${relay.url} (uplink ${relay.uplinkUrl}); data in ${values.data}`);
     log(process.env.SEALBELL_ADMIN_TOKEN ? 'relay: admin token from $SEALBELL_ADMIN_TOKEN' : `relay: admin token in ${tokenFile}`);
     await untilStopped();

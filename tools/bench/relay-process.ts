@@ -22,9 +22,12 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `sealbell relay --port 0 --data <dataDir>` and waits (up to `boundMs`) until it listens. */
-export function startRelayProcess(dataDir: string, adminToken: string, boundMs = 60_000): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
+/**
+ * Starts `sealbell relay --port 0 --data <dataDir>` and waits (up to `boundMs`) until it listens;
+ * `extraArgs` are added (e.g. `--db postgres://…`).
+ */
+export function startRelayProcess(dataDir: string, adminToken: string, boundMs = 60_000, extraArgs: string[] = []): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, ...extraArgs], {
     env: { ...process.env, SEALBELL_ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -146,14 +146,19 @@ export function diskFsync64k(dir: string, files = 256): number {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-export async function relayScaleBench(): Promise<Record<string, number>> {
+/**
+ * `o.db`: the relay on PostgreSQL (`--db`) instead of SQLite (the same figures; compare runs, not
+ * keys); `o.levels`: fewer doorbell counts; `o.recording: false` leaves out the recording row.
+ */
+export async function relayScaleBench(o: { db?: string; levels?: readonly number[]; recording?: boolean } = {}): Promise<Record<string, number>> {
+  const levels = o.levels ?? LEVELS;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-relay-scale-'));
   const adminToken = newDeviceCredential();
-  const relay = await startRelayProcess(dataDir, adminToken);
+  const relay = await startRelayProcess(dataDir, adminToken, 60_000, o.db ? ['--db', o.db] : []);
   const figures: Record<string, number> = {};
   try {
     const credentials: string[] = [];
-    for (let i = 0; i < Math.max(...LEVELS); i++) {
+    for (let i = 0; i < Math.max(...levels); i++) {
       const identity = loadOrCreateIdentity(new MemoryKeyValueStore(), systemRandom);
       const credential = newDeviceCredential();
       await registerDevice(relay.url, adminToken, { credential, publicKey: identity.publicKeyText });
@@ -183,7 +188,7 @@ export async function relayScaleBench(): Promise<Record<string, number>> {
         p99: +percentile(latencies, 99).toFixed(1),
       };
     };
-    for (const n of LEVELS) {
+    for (const n of levels) {
       const disk = diskFsync64k(dataDir);
       const r = await run(n, Math.max(SEGMENTS_MIN, Math.ceil(SEGMENTS_TOTAL / n)), `bench-${n}`);
       if (n !== 100) figures[`disk_fsync_64k_mb_per_s_${n}`] = +disk.toFixed(1);
@@ -193,6 +198,7 @@ export async function relayScaleBench(): Promise<Record<string, number>> {
       figures[`relay_ack_p50_ms_${n}`] = r.p50;
       figures[`relay_ack_p99_ms_${n}`] = r.p99;
     }
+    if (o.recording === false) return figures;
     // 100 doorbells recording at once, each a chunk every 250 ms (≈ 2.1 Mbit/s), their starts spread over 250 ms
     const rec = await run(100, RECORDING_SEGMENTS, 'bench-recording', RECORDING_INTERVAL_MS);
     figures.relay_recording_mb_per_s_100 = +rec.mbps.toFixed(1);

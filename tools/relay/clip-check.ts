@@ -11,7 +11,7 @@ import { decodePublicKey } from '../../src/minisign.js';
 import { nodeBackend } from '../../hosts/node/backend.js';
 import { SealbellError } from '../../src/errors.js';
 import type { ClipManifest } from '../../src/clip/manifest.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 /** The relay hashes every byte it stores: OpenSSL's SHA-256, as the hosted simulator does. */
 const relayBackend = nodeBackend;
@@ -19,7 +19,7 @@ const relayBackend = nodeBackend;
 export type ClipVerdict = { ok: true; manifest: ClipManifest } | { ok: false; code: string; message: string };
 
 export async function checkFinishedClip(
-  store: RelayStore,
+  store: RelayStoreApi,
   device: { id: string; public_key: string },
   clip: string,
   segments: number,
@@ -27,14 +27,14 @@ export async function checkFinishedClip(
   signature: string,
 ): Promise<ClipVerdict> {
   try {
-    const stored = store.segments(device.id, clip);
+    const stored = await store.segments(device.id, clip);
     if (stored.length !== segments || stored.some((s, i) => s.idx !== i)) {
       return { ok: false, code: 'MISSING_SEGMENTS', message: `the relay holds ${stored.length} segments, not 0..${segments - 1}` };
     }
     const m = verifySignedManifest(manifest, signature, decodePublicKey(device.public_key));
     if (m.clip !== clip) return { ok: false, code: 'MANIFEST_MISMATCH', message: `the manifest is for clip ${m.clip}` };
     const verifier = new PayloadVerifier(relayBackend, m);
-    for (const s of stored) verifier.push(await store.readSegmentAsync(device.id, clip, s.idx));
+    for (const s of stored) verifier.push(await store.readSegment(device.id, clip, s.idx));
     verifier.end();
     return { ok: true, manifest: m };
   } catch (e) {

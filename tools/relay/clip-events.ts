@@ -14,6 +14,8 @@ export type ClipEvent =
 
 export class ClipEvents {
   private readonly listeners = new Map<string, Set<(e: ClipEvent) => void>>();
+  /** also told of every event emitted here: the other relay processes (relay-peers.ts) */
+  forward: ((e: ClipEvent) => void) | undefined;
 
   subscribe(device: string, fn: (e: ClipEvent) => void): () => void {
     let set = this.listeners.get(device);
@@ -26,6 +28,12 @@ export class ClipEvents {
   }
 
   emit(e: ClipEvent): void {
+    this.deliver(e);
+    this.forward?.(e);
+  }
+
+  /** To this process's followers only (an event another relay process emitted). */
+  deliver(e: ClipEvent): void {
     for (const fn of this.listeners.get(e.device) ?? []) fn(e);
   }
 }

@@ -14,42 +14,60 @@
  *
  * A log that still holds live segments keeps its size (its deleted ranges are zeros); the
  * space comes back when its last segment goes (retention by age empties old logs whole).
+ *
+ * On PostgreSQL (pg-store.ts) step 1 is one transaction that deletes the segment rows with
+ * their bytes; there is no log to scrub (`scrubber` is not given): the bytes stay in dead row
+ * versions until vacuum reuses their space (docs/relay-operations.md).
  */
 import fsp from 'node:fs/promises';
 import type { GroupCommit } from './group-commit.js';
 import type { ClipDeletion, FreedSegmentRow, OwnerRequestRow, RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 const SCRUB_BATCH = 512;
 const ZEROS = new Uint8Array(128 * 1024);
 
 export interface DeleterOptions {
-  store: RelayStore;
+  store: RelayStoreApi;
   commits: GroupCommit;
+  /** overwrites the deleted segments' bytes (the SQLite store's segment log); none on PostgreSQL */
+  scrubber?: SegmentScrubber;
   log: (line: string) => void;
   /** bytes a device no longer holds (the quota's count) */
   freed?: (device: string, bytes: number) => void;
 }
 
 export class ClipDeleter {
-  private scrubbing: Promise<void> | undefined;
-  private again = false;
-
   constructor(private readonly o: DeleterOptions) {}
 
   /**
    * Deletes the clips (and records the owner's request with them), durably: resolves once the
-   * deletion is committed and flushed. Returns the bytes each clip held. The bytes on disk are
+   * deletion is committed and flushed. Returns the bytes each clip held, or undefined when the
+   * request's epoch is not above every accepted one (nothing changed). The bytes on disk are
    * scrubbed right after (`idle()` waits for that).
    */
-  async delete(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Promise<Map<string, number>> {
-    const { store } = this.o;
-    const freed = store.unsynced(() => store.deleteClips(device, clips, request, now));
+  async delete(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Promise<Map<string, number> | undefined> {
+    const freed = await this.o.store.deleteClips(device, clips, request, now);
+    if (!freed) return undefined;
     await this.o.commits.syncWal();
     const total = [...freed.values()].reduce((a, b) => a + b, 0);
     if (total > 0) this.o.freed?.(device, total);
-    this.scrub();
+    this.o.scrubber?.scrub();
     return freed;
   }
+
+  /** Resolves when no scrub is running or due. */
+  async idle(): Promise<void> {
+    await this.o.scrubber?.idle();
+  }
+}
+
+/** Overwrites deleted segments in the SQLite store's segment log (steps 2 above). */
+export class SegmentScrubber {
+  private scrubbing: Promise<void> | undefined;
+  private again = false;
+
+  constructor(private readonly o: { store: RelayStore; commits: GroupCommit; log: (line: string) => void }) {}
 
   /** Starts scrubbing what the journal holds (at start: what a crash left). */
   scrub(): void {

@@ -33,7 +33,8 @@ import { encodeSettingsMessage, parseSettingsDeviceMessage, type SettingsRelayMe
 import { checkFinishedClip } from './clip-check.js';
 import type { LiveHub } from './live.js';
 import type { ClipEvents } from './clip-events.js';
-import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { ClipRow, DeviceRow } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RelayRosters } from './rosters.js';
@@ -53,7 +54,7 @@ export const CLOSE = {
 } as const;
 
 export interface DeviceSessionContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   /** where segments are written (shared by every session: that is what batches them) */
   commits: GroupCommit;
   metrics: RelayMetrics;
@@ -96,6 +97,8 @@ export class DeviceSession {
   private offered = 0;
   /** segments were refused for the account's quota since space was last freed */
   private overQuota = false;
+  /** settings messages being handled (settings.ts), in order */
+  private settingsQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ws: WebSocket,
@@ -140,7 +143,7 @@ export class DeviceSession {
     const received = performance.now();
     this.queue = this.queue.then(() => {
       if (this.closed) return;
-      if (isBinary) return this.guard(() => this.onSegment(data, received));
+      if (isBinary) return this.guardAsync(() => this.onSegment(data, received));
       return this.guardAsync(() => this.onControl(data));
     });
   }
@@ -220,7 +223,9 @@ export class DeviceSession {
       return true;
     }
     if (!m) return false;
-    this.ctx.settings?.fromDevice(this.device.id, m, this.sendSettings, Date.now());
+    // One after another, in the order they came (each reads and writes the store).
+    const settings = this.ctx.settings;
+    if (settings) this.settingsQueue = this.settingsQueue.then(() => this.guardAsync(() => settings.fromDevice(this.device.id, m, this.sendSettings, Date.now())));
     return true;
   }
 
@@ -247,7 +252,7 @@ export class DeviceSession {
     this.send(seg === undefined ? { t: 'error', code, message, clip } : { t: 'error', code, message, clip, seg });
   }
 
-  private onSegment(data: Buffer, received: number): void {
+  private async onSegment(data: Buffer, received: number): Promise<void> {
     if (data.length > MAX_FRAME_BYTES) {
       return this.close(CLOSE.TOO_LARGE, 'TOO_LARGE', `a segment frame may be at most ${MAX_FRAME_BYTES} bytes`);
     }
@@ -258,14 +263,14 @@ export class DeviceSession {
       return this.close(CLOSE.BAD_INPUT, 'BAD_FRAME', (e as Error).message);
     }
     const { clipId, index, bytes } = frame;
-    const row = this.ctx.store.clip(this.device.id, clipId);
+    const row = await this.ctx.store.clip(this.device.id, clipId);
     if (!row) return this.clipError(clipId, 'UNKNOWN_CLIP', 'send "begin" for the clip before its segments', index);
     if (index >= this.ctx.maxSegmentsPerClip) {
       return this.clipError(clipId, 'SEGMENT_LIMIT', `a clip may have at most ${this.ctx.maxSegmentsPerClip} segments`, index);
     }
     if (row.state !== 'receiving') {
       // A late repeat of a segment the relay already has is fine; anything new is not.
-      const have = this.ctx.store.segment(this.device.id, clipId, index);
+      const have = await this.ctx.store.segment(this.device.id, clipId, index);
       if (!have) return this.clipError(clipId, 'CLIP_CLOSED', `the clip is already ${row.state}`, index);
     }
     // A device keeps at most `window` segments unacknowledged; more is a device ignoring the protocol.
@@ -275,8 +280,8 @@ export class DeviceSession {
     // Over the operator's quota: not stored, and not final — the device keeps it and sends it again later.
     const quota = this.ctx.quota;
     let counted = 0;
-    if (quota?.quotaBytes !== undefined && !this.ctx.store.segment(this.device.id, clipId, index)) {
-      if (!quota.admit(this.device.id, bytes.length)) return this.refuseForQuota(clipId, index, quota.quotaBytes);
+    if (quota?.quotaBytes !== undefined && !(await this.ctx.store.segment(this.device.id, clipId, index))) {
+      if (!(await quota.admit(this.device.id, bytes.length))) return await this.refuseForQuota(clipId, index, quota.quotaBytes);
       counted = bytes.length;
     }
     const stored = this.ctx.commits.put(this.device.id, clipId, index, bytes).then(
@@ -301,9 +306,9 @@ export class DeviceSession {
     void stored.finally(() => this.storing.delete(stored));
   }
 
-  private refuseForQuota(clip: string, seg: number, quotaBytes: number): void {
+  private async refuseForQuota(clip: string, seg: number, quotaBytes: number): Promise<void> {
     this.ctx.metrics.refused('QUOTA_EXCEEDED');
-    if (!this.overQuota) this.ctx.log(`relay: device ${this.device.id}: uploads refused: QUOTA_EXCEEDED (the account keeps ${this.ctx.quota!.accountBytes(this.device.id)} of ${quotaBytes} bytes)`);
+    if (!this.overQuota) this.ctx.log(`relay: device ${this.device.id}: uploads refused: QUOTA_EXCEEDED (the account keeps ${await this.ctx.quota!.accountBytes(this.device.id)} of ${quotaBytes} bytes)`);
     this.overQuota = true;
     this.send({ t: 'quota', clip, seg, code: 'QUOTA_EXCEEDED', message: `the account's doorbells keep as much as this relay allows (${quotaBytes} bytes): keep the segment and send it when space is freed` });
   }
@@ -343,7 +348,7 @@ export class DeviceSession {
       this.ctx.metrics.refused('EVENT_SIGNATURE');
       return this.send({ t: 'ack', clip: clipId, event: 'refused', code: 'EVENT_SIGNATURE' });
     }
-    const put = this.ctx.store.unsynced(() => this.ctx.store.putEvent(device, clipId, randomBytes(16).toString('hex'), sealed, signature, Date.now()));
+    const put = await this.ctx.store.putEvent(device, clipId, randomBytes(16).toString('hex'), sealed, signature, Date.now());
     if (put.result === 'conflict') {
       this.ctx.metrics.refused('EVENT_CONFLICT');
       return this.send({ t: 'ack', clip: clipId, event: 'refused', code: 'EVENT_CONFLICT' });
@@ -380,7 +385,7 @@ export class DeviceSession {
       case 'roster': {
         let pending: Uint8Array | undefined;
         try {
-          pending = this.ctx.rosters.held(this.device, m, now);
+          pending = await this.ctx.rosters.held(this.device, m, now);
         } catch (e) {
           const code = e instanceof SealbellError ? e.code : 'ROSTER_FORMAT';
           this.ctx.log(`relay: device ${device}: roster refused: ${code}`);
@@ -390,55 +395,50 @@ export class DeviceSession {
         return;
       }
       case 'roster-refused':
-        return this.ctx.rosters.refused(device, m.code);
+        return await this.ctx.rosters.refused(device, m.code);
       case 'begin':
         // No acknowledgement answers "begin": the row becomes durable with the next segment batch.
-        if (this.ctx.store.unsynced(() => this.ctx.store.createClip(device, m.clip, m.epoch, now))) {
+        if (await this.ctx.store.createClip(device, m.clip, m.epoch, now)) {
           this.ctx.events.emit({ t: 'clip', device, clip: m.clip, state: 'receiving' });
         }
         return;
       case 'end': {
         await this.segmentsStored();
         if (this.closed) return;
-        const row = this.ctx.store.clip(device, m.clip);
+        const row = await this.ctx.store.clip(device, m.clip);
         if (!row) return this.clipError(m.clip, 'UNKNOWN_CLIP', 'no such clip');
         if (row.state !== 'receiving') return this.ackClose(row);
         const verdict = await checkFinishedClip(this.ctx.store, this.device, m.clip, m.segments, manifestBytes(m.manifest), m.signature);
         if (this.closed) return;
         let dropped: string[] = [];
-        this.ctx.store.unsynced(() => {
-          if (verdict.ok) {
-            this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
-            this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
-            dropped = this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
-          } else {
-            this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
-            this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
-          }
-        });
+        if (verdict.ok) {
+          await this.ctx.store.closeClip(device, m.clip, 'verified', null, now, { manifest: manifestBytes(m.manifest), signature: m.signature });
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} verified (${m.segments} segments)`);
+          dropped = await this.ctx.store.markDropped(device, verdict.manifest.dropped, now);
+        } else {
+          this.ctx.log(`relay: device ${device}: clip ${m.clip} rejected: ${verdict.code}: ${verdict.message}`);
+          await this.ctx.store.closeClip(device, m.clip, 'rejected', verdict.code, now);
+        }
         await this.ctx.commits.syncWal(); // the close is acknowledged only once durable
         for (const id of dropped) this.ctx.events.emit({ t: 'clip', device, clip: id, state: 'dropped', reason: 'spool full' });
-        return this.closedClip(device, m.clip);
+        return await this.closedClip(device, m.clip);
       }
       case 'incomplete': {
         await this.segmentsStored();
         if (this.closed) return;
-        const row = this.ctx.store.unsynced(() => {
-          this.ctx.store.createClip(device, m.clip, null, now);
-          const row = this.ctx.store.clip(device, m.clip)!;
-          if (row.state === 'receiving') this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
-          return row;
-        });
+        await this.ctx.store.createClip(device, m.clip, null, now);
+        const row = (await this.ctx.store.clip(device, m.clip))!;
+        if (row.state === 'receiving') await this.ctx.store.closeClip(device, m.clip, 'incomplete', m.reason, now);
         await this.ctx.commits.syncWal();
         if (row.state !== 'receiving') return this.ackClose(row);
         this.ctx.log(`relay: device ${device}: clip ${m.clip} incomplete (${m.reason})`);
-        return this.closedClip(device, m.clip);
+        return await this.closedClip(device, m.clip);
       }
     }
   }
 
-  private closedClip(device: string, clip: string): void {
-    const row = this.ctx.store.clip(device, clip)!;
+  private async closedClip(device: string, clip: string): Promise<void> {
+    const row = (await this.ctx.store.clip(device, clip))!;
     this.ctx.events.emit({ t: 'clip', device, clip, state: row.state, ...(row.reason ? { reason: row.reason } : {}) });
     this.ackClose(row);
   }

@@ -12,11 +12,17 @@
  * resends them, and a restart cuts them off), and a committed row's bytes were
  * flushed before the commit. The event loop never waits on the disk: the
  * transaction itself only writes to the WAL.
+ *
+ * On PostgreSQL (pg-store.ts) the batch is one transaction holding every
+ * segment's row and bytes, and its COMMIT (synchronous_commit on) is the one
+ * durable write; the store interface's SegmentIngest hides which.
  */
 import { createHash } from 'node:crypto';
 import { SealbellError } from '../../src/errors.js';
+import { RelayStore, type PutSegmentResult } from './store.js';
+import { SqliteSegmentIngest } from './sqlite-store.js';
+import type { SegmentIngest } from './store-api.js';
 import type { LogPlace } from './segment-log.js';
-import type { PutSegmentResult, RelayStore } from './store.js';
 
 /** What a committed batch looked like, for /metrics. */
 export interface BatchReport {
@@ -32,7 +38,9 @@ interface Pending {
   idx: number;
   size: number;
   sha256: string;
-  place: LogPlace;
+  /** what the store stands by for this key: these bytes, or an equal-keyed row already stored */
+  stored: { sha256: string; size: number };
+  handle: unknown;
   /** the bytes are in the log (not yet flushed) */
   written: Promise<void>;
   done: Promise<PutSegmentResult>;
@@ -58,10 +66,22 @@ export class GroupCommit {
    */
   private broken: Error | undefined;
 
+  private readonly ingest: SegmentIngest;
+  private readonly syncStore: () => Promise<void>;
+
+  /** `store`: the SQLite store itself, or any store behind the interface (store-api.ts). */
   constructor(
-    private readonly store: RelayStore,
+    store: RelayStore | { ingest: SegmentIngest; sync(): Promise<void> },
     private readonly onBatch: (b: BatchReport) => void = () => {},
-  ) {}
+  ) {
+    if (store instanceof RelayStore) {
+      this.ingest = new SqliteSegmentIngest(store);
+      this.syncStore = () => store.syncWal();
+    } else {
+      this.ingest = store.ingest;
+      this.syncStore = () => store.sync();
+    }
+  }
 
   /**
    * Stores a segment once; resolves when it is durable. A repeat with the same
@@ -75,21 +95,40 @@ export class GroupCommit {
     const same = (s: { sha256: string; size: number }): PutSegmentResult => (s.sha256 === sha256 && s.size === bytes.length ? 'duplicate' : 'conflict');
     const inBatch = this.pending.get(key);
     // A resend while the first copy is still being made durable: answer when it is.
-    if (inBatch) return inBatch.done.then(() => same(inBatch));
-    const existing = this.store.segment(device, clip, idx);
-    if (existing) return Promise.resolve(same(existing));
+    if (inBatch) return inBatch.done.then(() => same(inBatch.stored));
     let resolve!: (r: PutSegmentResult) => void;
     let reject!: (e: Error) => void;
     const done = new Promise<PutSegmentResult>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const { place, written } = this.store.segmentLog.append(bytes);
-    written.catch(() => {}); // reported through `done` when its batch runs
-    const p: Pending = { device, clip, idx, size: bytes.length, sha256, place, written, done, resolve, reject };
+    // In the map at once, so that a resend arriving while the store is asked waits for this one.
+    const p: Pending = { device, clip, idx, size: bytes.length, sha256, stored: { sha256, size: bytes.length }, handle: undefined, written: Promise.resolve(), done, resolve, reject };
     this.pending.set(key, p);
-    this.next.push(p);
-    this.kick();
+    this.ingest.existing(device, clip, idx).then(
+      (existing) => {
+        if (existing) {
+          p.stored = existing;
+          this.pending.delete(key);
+          return resolve(same(existing));
+        }
+        if (this.closed || this.broken) {
+          this.pending.delete(key);
+          if (this.broken) return reject(new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
+          return reject(new SealbellError('STORE_CLOSING', 'the store is closing'));
+        }
+        const staged = this.ingest.stage({ device, clip, idx, size: bytes.length, sha256 }, bytes);
+        p.handle = staged.handle;
+        p.written = staged.written;
+        staged.written.catch(() => {}); // reported through `done` when its batch runs
+        this.next.push(p);
+        this.kick();
+      },
+      (e: Error) => {
+        this.pending.delete(key);
+        reject(e);
+      },
+    );
     return done;
   }
 
@@ -100,7 +139,7 @@ export class GroupCommit {
    */
   async syncWal(): Promise<void> {
     try {
-      await this.store.syncWal();
+      await this.syncStore();
     } catch (e) {
       this.broken = this.lastError = e as Error;
       throw e;
@@ -109,7 +148,8 @@ export class GroupCommit {
 
   /** True while a segment written to this log waits for its batch (its row is not committed yet). */
   usesLog(log: number): boolean {
-    for (const p of this.pending.values()) if (p.place.log === log) return true;
+    // Only the SQLite store's handles are log places (sqlite-store.ts); PostgreSQL has no logs.
+    for (const p of this.pending.values()) if ((p.handle as LogPlace | undefined)?.log === log) return true;
     return false;
   }
 
@@ -139,15 +179,12 @@ export class GroupCommit {
     });
     if (ok.length === 0) return;
     try {
-      await this.store.segmentLog.flush(ok.map((p) => p.place));
-      const rows = ok.map((p) => ({ ...p, log: p.place.log, offset: p.place.offset }));
-      this.store.unsynced(() => this.store.commitSegments(rows, Date.now()));
+      await this.ingest.commit(
+        ok.map((p) => ({ seg: { device: p.device, clip: p.clip, idx: p.idx, size: p.size, sha256: p.sha256 }, handle: p.handle })),
+        Date.now(),
+      );
     } catch (e) {
-      return this.fail(ok, e as Error);
-    }
-    try {
-      await this.syncWal();
-    } catch (e) {
+      if ((e as { maybeCommitted?: boolean }).maybeCommitted) this.broken = e as Error;
       return this.fail(ok, e as Error);
     }
     if (!this.broken) this.lastError = undefined;

@@ -18,7 +18,8 @@ import type { RelayRosters } from './rosters.js';
 import type { SourceLimit } from './source-limit.js';
 import type { RelayUpdates } from './updates.js';
 import type { RelaySettings } from './settings.js';
-import type { ClipRow, DeviceRow, RelayStore } from './store.js';
+import type { ClipRow, DeviceRow } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import { bearer, isToken, sameHash, tokenHash } from './tokens.js';
 import type { PhoneSession } from './phone-auth.js';
 import type { RelayPush } from './push.js';
@@ -66,7 +67,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
 };
 
 export interface HttpContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   phoneAuth: PhoneAuth;
   phoneKeys: PublishedPhoneKeys;
   rosters: RelayRosters;
@@ -78,7 +79,7 @@ export interface HttpContext {
   /** allowances per source address for the endpoints that need no login */
   sourceLimit: SourceLimit;
   /** a device's allowed phones changed: end what removed phones still hold */
-  phonesChanged: (device: string) => void;
+  phonesChanged: (device: string) => Promise<void>;
   /** SHA-256 of the admin token; undefined disables the admin endpoints */
   adminTokenSha256: string | undefined;
   log: (line: string) => void;
@@ -212,6 +213,11 @@ export class HttpApi {
         pathMatched = true;
         if (route.method !== req.method) continue;
         if (route.open) this.c.sourceLimit.take(sourceOf(req));
+        // Ids are checked before the first await, so a refusal is answered at once (before
+        // the server parses whatever else the client sent on the connection).
+        route.pattern.filter((p) => p.startsWith(':')).forEach((p, i) => {
+          if (p !== ':authority') requireId(params[i], `${p.slice(1)} id`);
+        });
         await route.handler(req, res, params);
         return;
       }
@@ -229,14 +235,14 @@ export class HttpApi {
   }
 
   /** The device whose credential the request carries, if any. */
-  authDevice(req: IncomingMessage): DeviceRow | undefined {
+  async authDevice(req: IncomingMessage): Promise<DeviceRow | undefined> {
     const t = bearer(req);
-    return t === undefined ? undefined : this.c.store.deviceByCredential(tokenHash(t));
+    return t === undefined ? undefined : await this.c.store.deviceByCredential(tokenHash(t));
   }
 
   /** A phone session for `device`, or 401/403. */
-  private requirePhone(req: IncomingMessage, device: string): PhoneSession {
-    const s = this.c.phoneAuth.session(bearer(req));
+  private async requirePhone(req: IncomingMessage, device: string): Promise<PhoneSession> {
+    const s = await this.c.phoneAuth.session(bearer(req));
     if (!s) throw new RelayError(401, 'UNAUTHENTICATED', 'log in as a phone (POST …/auth/challenge, then …/auth/session)');
     if (s.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
     return s;
@@ -246,31 +252,31 @@ export class HttpApi {
 
   private async subscribePush(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    const s = this.requirePhone(req, device);
+    const s = await this.requirePhone(req, device);
     const body = await readJson(req, this.c.limits.maxJsonBytes);
-    this.c.push.subscribe(device, s.publicKey, body, Date.now());
+    await this.c.push.subscribe(device, s.publicKey, body, Date.now());
     sendJson(res, 201, { device, subscribed: true });
   }
 
   private async unsubscribePush(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    const s = this.requirePhone(req, device);
-    this.c.push.unsubscribe(device, s.publicKey, await readJson(req, this.c.limits.maxJsonBytes));
+    const s = await this.requirePhone(req, device);
+    await this.c.push.unsubscribe(device, s.publicKey, await readJson(req, this.c.limits.maxJsonBytes));
     sendJson(res, 200, { device, subscribed: false });
   }
 
   /** The sealed event a push names, for the roster's phones: ciphertext and the device's signature. */
-  private event(req: IncomingMessage, res: ServerResponse, device: string, ref: string): void {
+  private async event(req: IncomingMessage, res: ServerResponse, device: string, ref: string): Promise<void> {
     requireId(device, 'device id');
     requireId(ref, 'event reference');
-    this.requirePhone(req, device);
-    const row = this.c.store.eventByRef(device, ref);
+    await this.requirePhone(req, device);
+    const row = await this.c.store.eventByRef(device, ref);
     if (!row) throw new RelayError(404, 'UNKNOWN_EVENT', 'no such event for this device');
     sendJson(res, 200, { device, ref, event: Buffer.from(row.sealed).toString('base64'), signature: row.signature });
   }
 
-  private requireKnownDevice(device: string): DeviceRow {
-    const d = this.c.store.device(device);
+  private async requireKnownDevice(device: string): Promise<DeviceRow> {
+    const d = await this.c.store.device(device);
     if (!d) throw new RelayError(404, 'UNKNOWN_DEVICE', 'no such device');
     return d;
   }
@@ -292,67 +298,67 @@ export class HttpApi {
     } catch (e) {
       throw new RelayError(400, 'BAD_REQUEST', `publicKey: ${(e as Error).message}`);
     }
-    if (!this.c.store.addDevice(id, tokenHash(body.credential), body.publicKey, Date.now())) {
+    if (!(await this.c.store.addDevice(id, tokenHash(body.credential), body.publicKey, Date.now()))) {
       throw new RelayError(409, 'DEVICE_EXISTS', 'the device (or that credential) is already registered');
     }
     // Opaque to the relay: phones check it with the account authority (docs/relay-api.md).
-    if (typeof body.endorsement === 'string') this.c.store.setEndorsement(id, body.endorsement);
+    if (typeof body.endorsement === 'string') await this.c.store.setEndorsement(id, body.endorsement);
     this.c.log(`relay: device ${id} registered`);
     sendJson(res, 201, { device: id });
   }
 
   private async publishPhones(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    const auth = this.authDevice(req);
+    const auth = await this.authDevice(req);
     if (!this.isAdmin(req) && auth?.id !== device) {
       throw new RelayError(auth ? 403 : 401, auth ? 'FORBIDDEN' : 'UNAUTHENTICATED', 'publishing phone keys needs this device\'s credential (or the admin token)');
     }
-    this.requireKnownDevice(device);
-    if (this.c.store.heldRoster(device)) throw new RelayError(409, 'ROSTER_MANAGED', 'this device has a signed roster: its phones are the ones allowed');
+    await this.requireKnownDevice(device);
+    if (await this.c.store.heldRoster(device)) throw new RelayError(409, 'ROSTER_MANAGED', 'this device has a signed roster: its phones are the ones allowed');
     const keys = parsePhoneKeyList(await readJson(req, this.c.limits.maxJsonBytes));
-    this.c.phoneKeys.publish(device, keys);
-    this.c.phonesChanged(device);
+    await this.c.phoneKeys.publish(device, keys);
+    await this.c.phonesChanged(device);
     sendJson(res, 200, { device, phones: keys.length });
   }
 
-  private challenge(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async challenge(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requireKnownDevice(device);
+    await this.requireKnownDevice(device);
     sendJson(res, 200, this.c.phoneAuth.challenge(device, sourceOf(req)));
   }
 
   private async session(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requireKnownDevice(device);
+    await this.requireKnownDevice(device);
     const body = await readJson(req, this.c.limits.maxJsonBytes);
-    sendJson(res, 200, this.c.phoneAuth.login(device, body));
+    sendJson(res, 200, await this.c.phoneAuth.login(device, body));
   }
 
   // --- clips -----------------------------------------------------------------------------
 
-  private clipRow(req: IncomingMessage, device: string, clip: string): ClipRow {
+  private async clipRow(req: IncomingMessage, device: string, clip: string): Promise<ClipRow> {
     requireId(device, 'device id');
     requireId(clip, 'clip id');
-    this.requirePhone(req, device);
-    const row = this.c.store.clip(device, clip);
+    await this.requirePhone(req, device);
+    const row = await this.c.store.clip(device, clip);
     if (!row) throw new RelayError(404, 'UNKNOWN_CLIP', 'no such clip');
     return row;
   }
 
-  private listClips(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async listClips(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requirePhone(req, device);
-    sendJson(res, 200, { device, clips: this.c.store.listClips(device).map(clipInfo) });
+    await this.requirePhone(req, device);
+    sendJson(res, 200, { device, clips: (await this.c.store.listClips(device)).map(clipInfo) });
   }
 
-  private clipInfo(req: IncomingMessage, res: ServerResponse, device: string, clip: string): void {
-    sendJson(res, 200, clipInfo(this.clipRow(req, device, clip)));
+  private async clipInfo(req: IncomingMessage, res: ServerResponse, device: string, clip: string): Promise<void> {
+    sendJson(res, 200, clipInfo(await this.clipRow(req, device, clip)));
   }
 
   /** The clip's .age bytes: whole when verified, else the segments stored so far up to the first gap. */
-  private clipAge(req: IncomingMessage, res: ServerResponse, device: string, clip: string): void {
-    const row = this.clipRow(req, device, clip);
-    const segs = this.c.store.contiguousSegments(device, clip);
+  private async clipAge(req: IncomingMessage, res: ServerResponse, device: string, clip: string): Promise<void> {
+    const row = await this.clipRow(req, device, clip);
+    const segs = await this.c.store.contiguousSegments(device, clip);
     const size = segs.reduce((n, s) => n + s.size, 0);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
@@ -362,14 +368,14 @@ export class HttpApi {
     });
     const store = this.c.store;
     Readable.from(
-      (function* () {
-        for (const s of segs) yield store.readSegment(device, clip, s.idx);
+      (async function* () {
+        for (const s of segs) yield await store.readSegment(device, clip, s.idx);
       })(),
     ).pipe(res);
   }
 
-  private clipManifest(req: IncomingMessage, res: ServerResponse, device: string, clip: string, what: 'manifest' | 'signature'): void {
-    const row = this.clipRow(req, device, clip);
+  private async clipManifest(req: IncomingMessage, res: ServerResponse, device: string, clip: string, what: 'manifest' | 'signature'): Promise<void> {
+    const row = await this.clipRow(req, device, clip);
     // An expired clip keeps its signed manifest: phones check the expiry against the owner's retention.
     if ((row.state !== 'verified' && row.state !== 'expired') || !row.manifest || !row.signature) {
       throw new RelayError(404, 'NO_MANIFEST', `the clip is ${row.state}: it has no verified manifest`);
@@ -380,19 +386,19 @@ export class HttpApi {
 
   // --- roster and escrow -------------------------------------------------------------------
 
-  private getRoster(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async getRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    if (this.authDevice(req)?.id !== device) this.requirePhone(req, device);
-    const r = this.c.rosters.current(device);
+    if ((await this.authDevice(req))?.id !== device) await this.requirePhone(req, device);
+    const r = await this.c.rosters.current(device);
     if (!r) throw new RelayError(404, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet');
     sendBytes(res, r.bundle, 'application/octet-stream', { [ROSTER_EPOCH_HEADER]: String(r.epoch), [ROSTER_HELD_HEADER]: String(r.heldEpoch) });
   }
 
   /** What the device holds, its acknowledgement and the pending run (phones check the acknowledgement). */
-  private getHeldRoster(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async getHeldRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requirePhone(req, device);
-    const v = this.c.rosters.heldView(device);
+    await this.requirePhone(req, device);
+    const v = await this.c.rosters.heldView(device);
     if (!v) throw new RelayError(404, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet');
     sendJson(res, 200, v);
   }
@@ -400,10 +406,10 @@ export class HttpApi {
   /** No session needed: the account authority's signature on the update is the permission. */
   private async putRoster(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requireKnownDevice(device);
+    await this.requireKnownDevice(device);
     const blob = await readBody(req, this.c.limits.maxBlobBytes);
     if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the roster blob is empty');
-    const epoch = this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
+    const epoch = await this.c.rosters.publish(device, new Uint8Array(blob), Date.now());
     this.c.log(`relay: device ${device}: roster update epoch ${epoch} published`);
     sendJson(res, 200, { device, epoch });
   }
@@ -411,11 +417,11 @@ export class HttpApi {
   /** No session needed, as for rosters: the account authority's signature on the update is the permission. */
   private async putUpdate(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requireKnownDevice(device);
+    await this.requireKnownDevice(device);
     const blob = await readBody(req, this.c.limits.maxUpdateBytes);
     let status;
     try {
-      status = this.c.updates.publish(device, new Uint8Array(blob), Date.now());
+      status = await this.c.updates.publish(device, new Uint8Array(blob), Date.now());
     } catch (e) {
       if (e instanceof SealbellError) throw new RelayError(e.code === 'NO_ROSTER' ? 409 : e.code === 'UPDATE_FORMAT' ? 400 : 403, e.code, e.message);
       throw e;
@@ -426,57 +432,57 @@ export class HttpApi {
   /** No session needed, as for rosters: the account authority's signature on the settings is the permission. */
   private async putSettings(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requireKnownDevice(device);
+    await this.requireKnownDevice(device);
     const blob = await readBody(req, this.c.limits.maxBlobBytes);
     if (blob.length === 0) throw new RelayError(400, 'BAD_REQUEST', 'the settings bundle is empty');
-    const epoch = this.c.settings.publish(device, new Uint8Array(blob), Date.now());
+    const epoch = await this.c.settings.publish(device, new Uint8Array(blob), Date.now());
     sendJson(res, 200, { device, epoch });
   }
 
   /** What the doorbell says it runs (with its acknowledgement), what waits, the last refusal: for the owner's phones. */
-  private getSettings(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async getSettings(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requirePhone(req, device);
-    sendJson(res, 200, this.c.settings.view(device));
+    await this.requirePhone(req, device);
+    sendJson(res, 200, await this.c.settings.view(device));
   }
 
   /** What the doorbell runs (its last report) and the state of its update, for the owner's phones. */
-  private firmware(req: IncomingMessage, res: ServerResponse, device: string): void {
+  private async firmware(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    this.requirePhone(req, device);
+    await this.requirePhone(req, device);
     const firmware = this.c.updates.firmware(device);
     const update = this.c.updates.status(device);
     sendJson(res, 200, { device, ...(firmware ? { firmware } : {}), ...(update ? { update } : {}) });
   }
 
-  private deviceKey(res: ServerResponse, device: string): void {
+  private async deviceKey(res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
-    const row = this.requireKnownDevice(device);
-    const endorsement = this.c.store.endorsement(device);
+    const row = await this.requireKnownDevice(device);
+    const endorsement = await this.c.store.endorsement(device);
     sendJson(res, 200, { device, publicKey: row.public_key, ...(endorsement ? { endorsement } : {}) });
   }
 
-  private authorityDevices(res: ServerResponse, authority: string): void {
+  private async authorityDevices(res: ServerResponse, authority: string): Promise<void> {
     if (!/^[0-9A-F]{16}$/.test(authority)) throw new RelayError(400, 'BAD_ID', 'an authority id is 16 upper-case hex digits');
-    sendJson(res, 200, { authority, devices: this.c.store.devicesOfAuthority(authority) });
+    sendJson(res, 200, { authority, devices: await this.c.store.devicesOfAuthority(authority) });
   }
 
-  private getEscrow(res: ServerResponse, account: string): void {
+  private async getEscrow(res: ServerResponse, account: string): Promise<void> {
     requireId(account, 'account id');
-    const e = this.c.store.escrow(account);
+    const e = await this.c.store.escrow(account);
     if (!e) throw new RelayError(404, 'NO_ESCROW', 'no escrow for this account');
     sendBytes(res, e.blob, 'application/octet-stream');
   }
 
   /** The account's write token drops its escrow (a revocation moved the account to a new passphrase). */
-  private deleteEscrow(req: IncomingMessage, res: ServerResponse, account: string): void {
+  private async deleteEscrow(req: IncomingMessage, res: ServerResponse, account: string): Promise<void> {
     requireId(account, 'account id');
     const token = bearer(req);
     if (!token) throw new RelayError(401, 'UNAUTHENTICATED', 'dropping an escrow needs the account\'s write token as a bearer token');
-    const existing = this.c.store.escrow(account);
+    const existing = await this.c.store.escrow(account);
     if (!existing) throw new RelayError(404, 'NO_ESCROW', 'no escrow for this account');
     if (!sameHash(tokenHash(token), existing.write_sha256)) throw new RelayError(403, 'FORBIDDEN', 'wrong write token for this account');
-    this.c.store.deleteEscrow(account);
+    await this.c.store.deleteEscrow(account);
     sendJson(res, 200, { account, deleted: true });
   }
 
@@ -485,14 +491,14 @@ export class HttpApi {
     requireId(account, 'account id');
     const token = bearer(req);
     if (!token) throw new RelayError(401, 'UNAUTHENTICATED', 'an escrow write needs the account\'s write token as a bearer token');
-    const existing = this.c.store.escrow(account);
+    const existing = await this.c.store.escrow(account);
     if (existing && !sameHash(tokenHash(token), existing.write_sha256)) throw new RelayError(403, 'FORBIDDEN', 'wrong write token for this account');
     const blob = await readBody(req, this.c.limits.maxBlobBytes);
     // Only an age file with a passphrase (scrypt) recipient: a client bug can never park plaintext keys here.
     if (!blob.subarray(0, AGE_MAGIC.length + 10).toString('latin1').startsWith(`${AGE_MAGIC}-> scrypt `)) {
       throw new RelayError(415, 'NOT_AGE_SCRYPT', 'the escrow must be an age file encrypted to a passphrase (scrypt recipient)');
     }
-    this.c.store.putEscrow(account, existing?.write_sha256 ?? tokenHash(token), blob, Date.now());
+    await this.c.store.putEscrow(account, existing?.write_sha256 ?? tokenHash(token), blob, Date.now());
     sendJson(res, existing ? 200 : 201, { account, bytes: blob.length });
   }
 }

@@ -2,8 +2,9 @@
  * The operator's endpoints (docs/relay-operations.md):
  *
  *   GET /v1/health 200 {"ok":true} while the store works: the database
- *                  answers, the last group commit did not fail, and a probe
- *                  file in the data folder can be written and flushed;
+ *                  answers, the last group commit did not fail, a probe
+ *                  file in the data folder can be written and flushed, and
+ *                  (several relay processes) it still hears the others;
  *                  otherwise 503 STORE_FAILING. No authentication, no details.
  *   GET /metrics   Prometheus text (tools/relay/metrics.ts), for the admin
  *                  token only (Prometheus sends it as `authorization: Bearer`).
@@ -15,16 +16,18 @@ import { RelayError } from './errors.js';
 import { sendError, sendJson } from './http-api.js';
 import type { GroupCommit } from './group-commit.js';
 import type { RelayMetrics } from './metrics.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import { bearer, sameHash, tokenHash } from './tokens.js';
 
 const HEALTH = '/v1/health';
 const METRICS = '/metrics';
 
 export interface OpsContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   commits: GroupCommit;
   metrics: RelayMetrics;
+  /** with several relay processes: why this one no longer hears the others, if it does not */
+  peers?: { failure: string | undefined };
   adminTokenSha256: string | undefined;
   log: (line: string) => void;
 }
@@ -61,11 +64,12 @@ export class OpsApi {
   /** Why the store is failing, or undefined when it works. */
   private async storeFailure(): Promise<string | undefined> {
     try {
-      this.c.store.check();
+      await this.c.store.check();
     } catch (e) {
       return `database: ${(e as Error).message}`;
     }
     if (this.c.commits.lastError) return `last group commit: ${this.c.commits.lastError.message}`;
+    if (this.c.peers?.failure) return `the other relay processes: ${this.c.peers.failure}`;
     const probe = path.join(this.c.store.dataDir, 'health-probe');
     try {
       const fh = await fsp.open(probe, 'w', 0o600);

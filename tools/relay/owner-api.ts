@@ -27,11 +27,12 @@ import type { RelayMetrics } from './metrics.js';
 import type { PhoneAuth } from './phone-auth.js';
 import type { RetentionSweeper } from './retention.js';
 import type { SourceLimit } from './source-limit.js';
-import type { ClipDeletion, RelayStore } from './store.js';
+import type { ClipDeletion } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 import { bearer } from './tokens.js';
 
 export interface OwnerApiContext {
-  store: RelayStore;
+  store: RelayStoreApi;
   deleter: ClipDeleter;
   retention: RetentionSweeper;
   phoneAuth: PhoneAuth;
@@ -66,16 +67,19 @@ export class OwnerApi {
     if (req.method === 'GET') return this.list(device, req, res);
     if (req.method !== 'POST') throw new RelayError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
     this.c.sourceLimit.take(sourceOf(req));
-    if (!this.c.store.device(device)) throw new RelayError(404, 'UNKNOWN_DEVICE', 'no such device');
+    if (!(await this.c.store.device(device))) throw new RelayError(404, 'UNKNOWN_DEVICE', 'no such device');
     const body = (await readJson(req, 64 * 1024)) as { request?: unknown; signature?: unknown } | null;
     if (typeof body?.request !== 'string') throw new RelayError(400, 'REQUEST_FORMAT', 'the body is {"request": the request text, "signature": its minisign signature}');
-    const signed = this.verify(device, utf8ToBytes(body.request), body.signature);
-    if (signed.request.epoch <= this.c.store.lastOwnerEpoch(device)) {
-      throw new RelayError(409, 'REQUEST_REPLAYED', `epoch ${signed.request.epoch} is not above the last request's (${this.c.store.lastOwnerEpoch(device)}): a replay, or sign it again with a higher epoch`);
-    }
+    const signed = await this.verify(device, utf8ToBytes(body.request), body.signature);
+    const replayed = async () => {
+      const last = await this.c.store.lastOwnerEpoch(device);
+      return new RelayError(409, 'REQUEST_REPLAYED', `epoch ${signed.request.epoch} is not above the last request's (${last}): a replay, or sign it again with a higher epoch`);
+    };
+    if (signed.request.epoch <= (await this.c.store.lastOwnerEpoch(device))) throw await replayed();
     const row = { epoch: signed.request.epoch, type: signed.request.type, request: signed.bytes, signature: signed.signature, received: this.c.now() };
     if (signed.request.type === 'retention') {
-      await this.c.deleter.delete(device, [], row, this.c.now());
+      // The store checks the epoch again, in the transaction that records it (another relay process may have taken it).
+      if (!(await this.c.deleter.delete(device, [], row, this.c.now()))) throw await replayed();
       const r = signed.request;
       this.c.log(`relay: device ${device}: the owner set retention epoch ${r.epoch}: ${r.maxAgeDays === null ? 'no age limit' : `${r.maxAgeDays} days`}, ${r.maxBytes === null ? 'no size limit' : `${r.maxBytes} bytes`}`);
       this.c.retention.sweep();
@@ -83,19 +87,24 @@ export class OwnerApi {
       this.c.freed(device);
       return sendJson(res, 200, { device, epoch: r.epoch, type: r.type, maxAgeDays: r.maxAgeDays, maxBytes: r.maxBytes });
     }
-    const { deletions, unknown } = this.deletions(device, signed.request);
+    const { deletions, unknown } = await this.deletions(device, signed.request);
     const freed = await this.c.deleter.delete(device, deletions, row, this.c.now());
+    if (!freed) throw await replayed();
     const bytes = [...freed.values()].reduce((a, b) => a + b, 0);
     this.c.metrics.deleted('owner', deletions.length, bytes);
     this.c.log(`relay: device ${device}: the owner deleted ${deletions.length} clip(s), ${bytes} bytes (request epoch ${signed.request.epoch})`);
     this.c.freed(device);
-    if (deletions.some((d) => this.c.store.clip(device, d.clip)?.segments)) this.c.retention.sweep(); // a batch landed meanwhile
+    for (const d of deletions) {
+      if (!(await this.c.store.clip(device, d.clip))?.segments) continue;
+      this.c.retention.sweep(); // a batch landed meanwhile
+      break;
+    }
     sendJson(res, 200, { device, epoch: signed.request.epoch, type: 'delete', deleted: deletions.map((d) => d.clip), unknown, bytes });
   }
 
   /** Checks the signature with the authority the doorbell's held roster names (its handover key, else its signer). */
-  private verify(device: string, bytes: Uint8Array, signature: unknown): SignedOwnerRequest {
-    const held = this.c.store.heldRoster(device);
+  private async verify(device: string, bytes: Uint8Array, signature: unknown): Promise<SignedOwnerRequest> {
+    const held = await this.c.store.heldRoster(device);
     if (!held) throw new RelayError(409, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet: no account authority to check the request with');
     const authority = nextAuthority(parseRoster(parseRosterBundle(new Uint8Array(held.bundle)).bytes), new Uint8Array(held.authority));
     try {
@@ -107,11 +116,11 @@ export class OwnerApi {
   }
 
   /** The clips the request deletes; each named manifest must be the one the relay holds. */
-  private deletions(device: string, r: DeleteRequest): { deletions: ClipDeletion[]; unknown: string[] } {
+  private async deletions(device: string, r: DeleteRequest): Promise<{ deletions: ClipDeletion[]; unknown: string[] }> {
     const deletions: ClipDeletion[] = [];
     const unknown: string[] = [];
     for (const c of r.clips) {
-      const row = this.c.store.clip(device, c.clip);
+      const row = await this.c.store.clip(device, c.clip);
       if (!row || row.state === 'deleted') {
         if (!row) unknown.push(c.clip);
         continue;
@@ -127,11 +136,12 @@ export class OwnerApi {
     return { deletions, unknown };
   }
 
-  private list(device: string, req: IncomingMessage, res: ServerResponse): void {
-    const s = this.c.phoneAuth.session(bearer(req));
+  private async list(device: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const s = await this.c.phoneAuth.session(bearer(req));
     if (!s) throw new RelayError(401, 'UNAUTHENTICATED', 'log in as a phone (POST …/auth/challenge, then …/auth/session)');
     if (s.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
-    const requests = this.c.store.ownerRequests(device).map((r) => ({ ...toWire({ bytes: new Uint8Array(r.request), signature: r.signature }), received: r.received }));
-    sendJson(res, 200, { device, epoch: this.c.store.lastOwnerEpoch(device), requests });
+    const rows = await this.c.store.ownerRequests(device);
+    const requests = rows.map((r) => ({ ...toWire({ bytes: new Uint8Array(r.request), signature: r.signature }), received: r.received }));
+    sendJson(res, 200, { device, epoch: rows.length ? rows[rows.length - 1].epoch : 0, requests });
   }
 }

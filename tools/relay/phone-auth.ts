@@ -63,7 +63,7 @@ export class PhoneAuth {
   }
 
   /** Checks a signed challenge; returns a session token. The challenge is used up either way. */
-  login(device: string, body: unknown): { token: string; expiresIn: number } {
+  async login(device: string, body: unknown): Promise<{ token: string; expiresIn: number }> {
     const b = (body ?? {}) as { challenge?: unknown; publicKey?: unknown; signature?: unknown };
     const challenge = decodeBase64(b.challenge, CHALLENGE_BYTES, 'challenge');
     const publicKey = decodeBase64(b.publicKey, 32, 'publicKey');
@@ -81,7 +81,7 @@ export class PhoneAuth {
       ok = false;
     }
     if (!ok) throw new RelayError(401, 'BAD_SIGNATURE', 'the signature does not verify for this challenge, key and relay origin');
-    if (!this.o.policy.isAllowed(device, publicKey)) throw new RelayError(403, 'PHONE_NOT_ALLOWED', 'this phone key is not allowed for the device');
+    if (!(await this.o.policy.isAllowed(device, publicKey))) throw new RelayError(403, 'PHONE_NOT_ALLOWED', 'this phone key is not allowed for the device');
     this.purge();
     if (this.sessions.size >= MAX_OUTSTANDING) throw new RelayError(503, 'BUSY', 'too many sessions; try again shortly');
     const token = newToken();
@@ -90,12 +90,12 @@ export class PhoneAuth {
   }
 
   /** The live session of a bearer token, if any: none once its phone was removed from the device's roster. */
-  session(token: string | undefined): PhoneSession | undefined {
+  async session(token: string | undefined): Promise<PhoneSession | undefined> {
     if (!token) return undefined;
     const h = tokenHash(token);
     const s = this.sessions.get(h);
     if (!s || s.expires < this.now()) return undefined;
-    if (!this.o.policy.isAllowed(s.device, Buffer.from(s.publicKey, 'base64'))) {
+    if (!(await this.o.policy.isAllowed(s.device, Buffer.from(s.publicKey, 'base64')))) {
       this.sessions.delete(h);
       return undefined;
     }
@@ -103,9 +103,9 @@ export class PhoneAuth {
   }
 
   /** Ends every session of `device` whose phone is no longer allowed (a revocation). */
-  revalidate(device: string): void {
-    for (const [h, s] of this.sessions) {
-      if (s.device === device && !this.o.policy.isAllowed(device, Buffer.from(s.publicKey, 'base64'))) this.sessions.delete(h);
+  async revalidate(device: string): Promise<void> {
+    for (const [h, s] of [...this.sessions]) {
+      if (s.device === device && !(await this.o.policy.isAllowed(device, Buffer.from(s.publicKey, 'base64')))) this.sessions.delete(h);
     }
   }
 

@@ -8,31 +8,31 @@
 import { RelayError } from './errors.js';
 import { parseRosterBundle, parseRosterRun } from '../../src/roster/bundle.js';
 import { decodeAuthKey, nextAuthority, parseRoster } from '../../src/roster/roster.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export const MAX_PHONES = 64;
 
 export interface PhoneKeyPolicy {
-  isAllowed(device: string, publicKey: Uint8Array): boolean;
+  isAllowed(device: string, publicKey: Uint8Array): Promise<boolean> | boolean;
 }
 
 export class PublishedPhoneKeys implements PhoneKeyPolicy {
-  constructor(private readonly store: RelayStore) {}
+  constructor(private readonly store: RelayStoreApi) {}
 
   /** the auth keys of the newest pending roster per device, by epoch (parsed once) */
   private readonly pendingKeys = new Map<string, { epoch: number; keys: Set<string> }>();
 
-  isAllowed(device: string, publicKey: Uint8Array): boolean {
+  async isAllowed(device: string, publicKey: Uint8Array): Promise<boolean> {
     const key = Buffer.from(publicKey).toString('base64');
-    if (!this.store.phoneKeys(device).includes(key)) return false;
-    const pending = this.pendingAuthKeys(device);
+    if (!(await this.store.phoneKeys(device)).includes(key)) return false;
+    const pending = await this.pendingAuthKeys(device);
     return pending === undefined || pending.has(key);
   }
 
   /** Who the pending (published, not yet held) roster lets in, if there is one newer than the held one. */
-  private pendingAuthKeys(device: string): Set<string> | undefined {
-    const pending = this.store.roster(device);
-    const held = this.store.heldRoster(device);
+  private async pendingAuthKeys(device: string): Promise<Set<string> | undefined> {
+    const pending = await this.store.roster(device);
+    const held = await this.store.heldRoster(device);
     if (!pending || !held || pending.epoch <= held.epoch) return undefined;
     const cached = this.pendingKeys.get(device);
     if (cached?.epoch === pending.epoch) return cached.keys;
@@ -46,8 +46,8 @@ export class PublishedPhoneKeys implements PhoneKeyPolicy {
     return keys;
   }
 
-  publish(device: string, keys: Uint8Array[]): void {
-    this.store.setPhoneKeys(device, keys.map((k) => Buffer.from(k).toString('base64')));
+  async publish(device: string, keys: Uint8Array[]): Promise<void> {
+    await this.store.setPhoneKeys(device, keys.map((k) => Buffer.from(k).toString('base64')));
   }
 }
 

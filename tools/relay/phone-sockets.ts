@@ -23,9 +23,9 @@ export class PhoneSockets {
   }
 
   /** Closes every socket of `device` whose phone key `allowed` refuses. */
-  closeUnless(device: string, allowed: (publicKey: string) => boolean): void {
+  async closeUnless(device: string, allowed: (publicKey: string) => Promise<boolean> | boolean): Promise<void> {
     for (const { key, ws } of [...(this.byDevice.get(device) ?? [])]) {
-      if (allowed(key)) continue;
+      if (await allowed(key)) continue;
       // Said in the socket's own terms first (live and follow sockets read error messages), then closed.
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'error', code: 'REVOKED', message: 'this phone was removed from the doorbell\'s roster' }));
       ws.close(REVOKED_CLOSE, 'REVOKED');

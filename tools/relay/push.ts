@@ -6,36 +6,18 @@
  * which the phone fetches the sealed event. The push service learns that something
  * happened for a subscription; the relay already knows that much and nothing more.
  *
- * The VAPID key pair is made once and kept in <data>/vapid.json (0600). Subscriptions the
+ * The VAPID key pair is made once and kept by the store (SQLite: <data>/vapid.json, 0600;
+ * PostgreSQL: one row every relay process uses, so any of them can push to a subscription
+ * made through another). Subscriptions the
  * push service reports gone (404, 410) are dropped; those of revoked phones are dropped
  * when their next push is due.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import webpush from 'web-push';
-import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { RelayError } from './errors.js';
-import type { PushSubscriptionRow, RelayStore } from './store.js';
+import type { PushSubscriptionRow } from './store.js';
+import type { RelayStoreApi, VapidKeys } from './store-api.js';
 
-export interface VapidKeys {
-  /** base64url, uncompressed P-256 point: what browsers take as applicationServerKey */
-  publicKey: string;
-  privateKey: string;
-}
-
-/** Loads the relay's VAPID keys, making them on first use. */
-export function loadOrCreateVapidKeys(dataDir: string): VapidKeys {
-  const file = path.join(dataDir, 'vapid.json');
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as VapidKeys;
-    if (typeof v.publicKey === 'string' && typeof v.privateKey === 'string') return { publicKey: v.publicKey, privateKey: v.privateKey };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`the relay's VAPID keys (${file}) are unreadable: ${(e as Error).message}`);
-  }
-  const keys = webpush.generateVAPIDKeys();
-  writeFileAtomic(file, JSON.stringify({ v: 1, publicKey: keys.publicKey, privateKey: keys.privateKey }) + '\n');
-  return keys;
-}
+export type { VapidKeys };
 
 /** What a push carries: no event content, only where to fetch the sealed event. */
 export interface PushPayload {
@@ -52,12 +34,11 @@ export interface PushStats {
 }
 
 export interface RelayPushOptions {
-  store: RelayStore;
-  dataDir: string;
+  store: RelayStoreApi;
   /** the VAPID subject (RFC 8292): mailto: or https: contact of the relay's operator */
   subject?: string;
   /** whether the phone (its auth key, base64) may still read the device's clips */
-  allowed: (device: string, phone: string) => boolean;
+  allowed: (device: string, phone: string) => Promise<boolean> | boolean;
   log: (line: string) => void;
   /** ms to wait for a push service (default 10 s) */
   timeout?: number;
@@ -69,19 +50,25 @@ const MAX_ENDPOINT = 2048;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export class RelayPush {
-  readonly vapid: VapidKeys;
   readonly stats: PushStats = { sent: 0, failed: 0, dropped: 0 };
   private readonly subject: string;
   /** pushes on their way (close waits for them) */
   private readonly sending = new Set<Promise<void>>();
 
-  constructor(private readonly o: RelayPushOptions) {
-    this.vapid = loadOrCreateVapidKeys(o.dataDir);
+  private constructor(
+    private readonly o: RelayPushOptions,
+    readonly vapid: VapidKeys,
+  ) {
     this.subject = o.subject ?? 'mailto:relay-operator@sealbell.invalid';
   }
 
+  /** Loads the relay's VAPID keys from the store, making them on first use. */
+  static async open(o: RelayPushOptions): Promise<RelayPush> {
+    return new RelayPush(o, await o.store.vapidKeys(() => webpush.generateVAPIDKeys()));
+  }
+
   /** Checks and stores a subscription of `phone` for `device`; BAD_SUBSCRIPTION when malformed. */
-  subscribe(device: string, phone: string, body: unknown, now: number): PushSubscriptionRow {
+  async subscribe(device: string, phone: string, body: unknown, now: number): Promise<PushSubscriptionRow> {
     const b = (body ?? {}) as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
     const endpoint = b.endpoint;
     if (typeof endpoint !== 'string' || endpoint.length > MAX_ENDPOINT) throw bad(`endpoint must be a URL of at most ${MAX_ENDPOINT} characters`);
@@ -100,33 +87,41 @@ export class RelayPush {
     if (Buffer.from(p256dh, 'base64url')[0] !== 0x04) throw bad('keys.p256dh must be an uncompressed P-256 point (65 bytes, 0x04…)');
     const auth = base64url(b.keys?.auth, 16, 'keys.auth');
     const row: PushSubscriptionRow = { device, endpoint, phone, p256dh, auth, created: now };
-    this.o.store.putSubscription(row);
+    await this.o.store.putSubscription(row);
     return row;
   }
 
   /** Removes a subscription; NO_SUBSCRIPTION when it was not there (or belongs to another phone). */
-  unsubscribe(device: string, phone: string, body: unknown): void {
+  async unsubscribe(device: string, phone: string, body: unknown): Promise<void> {
     const endpoint = (body as { endpoint?: unknown } | null)?.endpoint;
     if (typeof endpoint !== 'string') throw bad('endpoint must be a string');
-    const mine = this.o.store.subscriptions(device).find((s) => s.endpoint === endpoint && s.phone === phone);
+    const mine = (await this.o.store.subscriptions(device)).find((s) => s.endpoint === endpoint && s.phone === phone);
     if (!mine) throw new RelayError(404, 'NO_SUBSCRIPTION', 'this phone has no such subscription for the device');
-    this.o.store.deleteSubscription(device, endpoint);
+    await this.o.store.deleteSubscription(device, endpoint);
   }
 
   /** Pushes `ref` to every subscription of the device's allowed phones; resolves when all are answered. */
   notify(device: string, ref: string): Promise<void> {
+    return this.track(this.notifyAll(device, ref));
+  }
+
+  private async notifyAll(device: string, ref: string): Promise<void> {
     const payload = JSON.stringify({ v: 1, device, ref } satisfies PushPayload);
     const jobs: Promise<void>[] = [];
-    for (const s of this.o.store.subscriptions(device)) {
-      if (!this.o.allowed(device, s.phone)) {
-        // Revoked: this subscription never rings again.
-        this.o.store.deleteSubscription(device, s.endpoint);
-        this.stats.dropped++;
-        continue;
+    try {
+      for (const s of await this.o.store.subscriptions(device)) {
+        if (!(await this.o.allowed(device, s.phone))) {
+          // Revoked: this subscription never rings again.
+          await this.o.store.deleteSubscription(device, s.endpoint);
+          this.stats.dropped++;
+          continue;
+        }
+        jobs.push(this.send(s, payload));
       }
-      jobs.push(this.track(this.send(s, payload)));
+    } catch (e) {
+      this.o.log(`relay: push: the subscriptions of device ${device} could not be read: ${(e as Error).message}`);
     }
-    return Promise.all(jobs).then(() => {});
+    await Promise.all(jobs);
   }
 
   /** Waits for pushes on their way (before the store closes). */
@@ -154,7 +149,7 @@ export class RelayPush {
       const res = await fetch(d.endpoint, { method: d.method, headers, body: d.body ? new Uint8Array(d.body) : undefined, signal: AbortSignal.timeout(this.o.timeout ?? 10_000), redirect: 'error' });
       await res.arrayBuffer().catch(() => undefined);
       if (res.status === 404 || res.status === 410) {
-        this.o.store.deleteSubscription(s.device, s.endpoint);
+        await this.o.store.deleteSubscription(s.device, s.endpoint);
         this.stats.dropped++;
         this.o.log(`relay: push: a subscription of device ${s.device} is gone at its push service (${res.status}); dropped`);
         return;

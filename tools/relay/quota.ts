@@ -9,35 +9,51 @@
  * Counted in memory from the clips table at start; a segment counts from the moment it is
  * admitted (so a window of them cannot overshoot together), and stops counting when its
  * clip is deleted or expires.
+ *
+ * With several relay processes on PostgreSQL each process keeps this count: from the
+ * database at its start, plus what it admits, less what any process deletes (they tell each
+ * other, relay-peers.ts). What another process stores meanwhile counts there, not here: an
+ * account whose doorbells upload through several processes at once can go over by what the
+ * others stored since this one started (docs/relay-operations.md).
  */
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export class QuotaBook {
   private readonly used = new Map<string, number>();
 
-  constructor(
-    private readonly store: RelayStore,
+  private constructor(
+    private readonly store: RelayStoreApi,
     /** bytes per account; undefined: no quota */
     readonly quotaBytes: number | undefined,
-  ) {
-    if (quotaBytes !== undefined) for (const r of store.bytesByDevice()) this.used.set(r.device, r.bytes);
+  ) {}
+
+  static async open(store: RelayStoreApi, quotaBytes: number | undefined): Promise<QuotaBook> {
+    const q = new QuotaBook(store, quotaBytes);
+    if (quotaBytes !== undefined) for (const r of await store.bytesByDevice()) q.used.set(r.device, r.bytes);
+    return q;
   }
 
   /** The doorbells that share `device`'s quota. */
-  accountOf(device: string): string[] {
-    const authority = this.store.authorityOf(device);
-    return authority ? this.store.devicesOfAuthority(authority) : [device];
+  async accountOf(device: string): Promise<string[]> {
+    const authority = await this.store.authorityOf(device);
+    return authority ? await this.store.devicesOfAuthority(authority) : [device];
   }
 
   /** Bytes the account of `device` keeps now. */
-  accountBytes(device: string): number {
-    return this.accountOf(device).reduce((n, d) => n + (this.used.get(d) ?? 0), 0);
+  async accountBytes(device: string): Promise<number> {
+    return this.sum(await this.accountOf(device));
+  }
+
+  private sum(devices: string[]): number {
+    return devices.reduce((n, d) => n + (this.used.get(d) ?? 0), 0);
   }
 
   /** Counts `bytes` for the device unless that takes its account over the quota. */
-  admit(device: string, bytes: number): boolean {
+  async admit(device: string, bytes: number): Promise<boolean> {
     if (this.quotaBytes === undefined) return true;
-    if (this.accountBytes(device) + bytes > this.quotaBytes) return false;
+    const account = await this.accountOf(device);
+    // From here on synchronous: two segments admitted at once cannot both take the last room.
+    if (this.sum(account) + bytes > this.quotaBytes) return false;
     this.used.set(device, (this.used.get(device) ?? 0) + bytes);
     return true;
   }

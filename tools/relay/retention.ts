@@ -15,10 +15,11 @@ import { decodeManifest } from '../../src/clip/manifest.js';
 import { maxAgeMs, parseOwnerRequest, type RetentionRequest } from '../owner-request.js';
 import type { ClipDeleter } from './deletions.js';
 import type { RelayMetrics } from './metrics.js';
-import type { ClipDeletion, ClipRow, RelayStore } from './store.js';
+import type { ClipDeletion, ClipRow } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export interface RetentionOptions {
-  store: RelayStore;
+  store: RelayStoreApi;
   deleter: ClipDeleter;
   metrics: RelayMetrics;
   log: (line: string) => void;
@@ -107,17 +108,17 @@ export class RetentionSweeper {
 
   private async sweepAll(): Promise<void> {
     // Segments a batch committed for a clip deleted while they were on their way: dropped the same way, state kept.
-    for (const r of this.o.store.strayDeletedClips()) {
+    for (const r of await this.o.store.strayDeletedClips()) {
       const state = r.state as 'deleted' | 'expired';
       await this.o.deleter.delete(r.device, [{ clip: r.clip, state, reason: r.reason ?? state, keepManifest: r.manifest !== null }], undefined, this.o.now());
     }
-    for (const p of this.o.store.retentionPolicies()) {
+    for (const p of await this.o.store.retentionPolicies()) {
       await new Promise((r) => setImmediate(r)); // one doorbell per turn of the event loop
       const policy = parseOwnerRequest(new Uint8Array(p.request)) as RetentionRequest;
-      const rows = this.o.store.listClips(p.device);
+      const rows = await this.o.store.listClips(p.device);
       const due = expiring(rows, policy, this.o.now());
       if (due.length === 0) continue;
-      const freed = await this.o.deleter.delete(p.device, due, undefined, this.o.now());
+      const freed = (await this.o.deleter.delete(p.device, due, undefined, this.o.now()))!;
       const bytes = [...freed.values()].reduce((a, b) => a + b, 0);
       this.o.metrics.deleted('retention', due.length, bytes);
       this.o.log(`relay: device ${p.device}: ${due.length} clip(s) expired under the owner's retention (epoch ${policy.epoch}), ${bytes} bytes deleted`);

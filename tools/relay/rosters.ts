@@ -25,12 +25,13 @@ import { verifyRosterAck } from '../../src/roster/ack.js';
 import { authorityAfter, checkRun, type StoredRoster } from '../../src/roster/roster-store.js';
 import { RelayError } from './errors.js';
 import { MAX_ROSTER_TEXT } from '../../src/uplink/wire.js';
-import type { DeviceRow, RelayStore } from './store.js';
+import type { DeviceRow } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export interface RelayRostersOptions {
-  store: RelayStore;
+  store: RelayStoreApi;
   /** delivers a pending update (a run of successors) to the device if it is connected */
-  push: (device: string, run: Uint8Array) => void;
+  push: (device: string, run: Uint8Array) => Promise<void> | void;
   log: (line: string) => void;
 }
 
@@ -62,13 +63,13 @@ export class RelayRosters {
    * successor on), if there is one. Throws SealbellError (the device is told, the
    * connection stays) if it does not verify.
    */
-  held(device: DeviceRow, m: { bundle: string; authority: string; ack: string }, now: number): Uint8Array | undefined {
+  async held(device: DeviceRow, m: { bundle: string; authority: string; ack: string }, now: number): Promise<Uint8Array | undefined> {
     const bundle = base64.decode(m.bundle);
     const authority = base64.decode(m.authority);
     if (authority.length !== 32) throw new SealbellError('ROSTER_AUTHORITY', 'the authority key must be 32 bytes');
-    const before = this.o.store.heldRoster(device.id);
+    const before = await this.o.store.heldRoster(device.id);
     // The same roster again (every reconnect): it was checked when it was stored.
-    if (before && equalBytes(before.bundle, bundle) && equalBytes(before.authority, authority)) return this.pendingAfter(device.id, before.epoch);
+    if (before && equalBytes(before.bundle, bundle) && equalBytes(before.authority, authority)) return await this.pendingAfter(device.id, before.epoch);
     const signed = this.verify(bundle, authority, device.id);
     verifyRosterAck(signed.bytes, signed.roster, m.ack, decodePublicKey(device.public_key));
     if (before && before.epoch > signed.roster.epoch) {
@@ -78,27 +79,27 @@ export class RelayRosters {
     // finds this device; the old one does neither.
     const next = authorityAfter({ ...signed, authority });
     const phones = signed.roster.phones.map((p) => p.auth).concat([base64.encode(next)]);
-    this.o.store.setHeldRoster(
+    await this.o.store.setHeldRoster(
       { device: device.id, authority_id: keyIdHex(keyIdOf(next)), authority, epoch: signed.roster.epoch, bundle, ack: m.ack, updated: now },
       phones,
     );
     this.o.log(`relay: device ${device.id} holds roster epoch ${signed.roster.epoch} (${signed.roster.phones.length} phones)${signed.roster.handover ? ', handed over to a new authority' : ''}`);
-    return this.pendingAfter(device.id, signed.roster.epoch);
+    return await this.pendingAfter(device.id, signed.roster.epoch);
   }
 
   /** The part of the pending run newer than `epoch`, to push to the device. */
-  private pendingAfter(device: string, epoch: number): Uint8Array | undefined {
-    const pending = this.o.store.roster(device);
+  async pendingAfter(device: string, epoch: number): Promise<Uint8Array | undefined> {
+    const pending = await this.o.store.roster(device);
     if (!pending || pending.epoch <= epoch) return undefined;
     const rest = parseRosterRun(pending.blob).filter((b) => parseRoster(b.bytes).epoch > epoch);
     return rest.length ? encodeRosterRun(rest) : undefined;
   }
 
   /** The device refused the pending update: it is dropped, so it is not pushed again. */
-  refused(device: string, code: string): void {
-    const pending = this.o.store.roster(device);
+  async refused(device: string, code: string): Promise<void> {
+    const pending = await this.o.store.roster(device);
     this.o.log(`relay: device ${device} refused roster update${pending ? ` epoch ${pending.epoch}` : ''}: ${code}`);
-    if (pending) this.o.store.deleteRoster(device, pending.epoch);
+    if (pending) await this.o.store.deleteRoster(device, pending.epoch);
   }
 
   /**
@@ -107,12 +108,12 @@ export class RelayRosters {
    * held or pending is a fork (409 ROSTER_FORK). 409 NO_ROSTER before the device has said
    * which authority it trusts. Returns the epoch the pending run now ends at.
    */
-  publish(device: string, run: Uint8Array, now: number): number {
-    const held = this.o.store.heldRoster(device);
+  async publish(device: string, run: Uint8Array, now: number): Promise<number> {
+    const held = await this.o.store.heldRoster(device);
     if (!held) throw new RelayError(409, 'NO_ROSTER', 'the doorbell has not told the relay its roster yet: it must connect once after setup');
     const heldRoster = this.verify(held.bundle, held.authority, device);
     const base: StoredRoster = { ...heldRoster, authority: held.authority };
-    const pending = this.o.store.roster(device);
+    const pending = await this.o.store.roster(device);
     const pendingRun = pending && pending.epoch > held.epoch ? parseRosterRun(pending.blob) : [];
     let incoming;
     try {
@@ -143,17 +144,17 @@ export class RelayRosters {
     if (pending && last <= pending.epoch) return pending.epoch; // the same run again
     const blob = encodeRosterRun(chain);
     if (blob.length > MAX_PENDING_RUN_BYTES) throw new RelayError(413, 'TOO_LARGE', `the pending run would be ${blob.length} bytes (at most ${MAX_PENDING_RUN_BYTES}): wait until the doorbell has taken the pending update`);
-    this.o.store.putRoster(device, last, blob, now);
-    const push = this.pendingAfter(device, held.epoch);
-    if (push) this.o.push(device, push);
+    await this.o.store.putRoster(device, last, blob, now);
+    const push = await this.pendingAfter(device, held.epoch);
+    if (push) await this.o.push(device, push);
     return last;
   }
 
   /** The newest roster for phones to edit: pending if there is one, else the held one. */
-  current(device: string): { epoch: number; bundle: Uint8Array; heldEpoch: number } | undefined {
-    const held = this.o.store.heldRoster(device);
+  async current(device: string): Promise<{ epoch: number; bundle: Uint8Array; heldEpoch: number } | undefined> {
+    const held = await this.o.store.heldRoster(device);
     if (!held) return undefined;
-    const pending = this.o.store.roster(device);
+    const pending = await this.o.store.roster(device);
     if (pending && pending.epoch > held.epoch) {
       const run = parseRosterRun(pending.blob);
       const last = run[run.length - 1];
@@ -163,10 +164,10 @@ export class RelayRosters {
   }
 
   /** What the device holds, with its acknowledgement, and the pending run: for phones to check. */
-  heldView(device: string): HeldRosterView | undefined {
-    const held = this.o.store.heldRoster(device);
+  async heldView(device: string): Promise<HeldRosterView | undefined> {
+    const held = await this.o.store.heldRoster(device);
     if (!held) return undefined;
-    const pending = this.o.store.roster(device);
+    const pending = await this.o.store.roster(device);
     const newer = pending && pending.epoch > held.epoch;
     return {
       device,

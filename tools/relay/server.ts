@@ -25,14 +25,19 @@ import { PublishedPhoneKeys } from './phone-keys.js';
 import { RelayRosters } from './rosters.js';
 import { RelayUpdates } from './updates.js';
 import { RelaySettings } from './settings.js';
-import { RelayStore } from './store.js';
+import { SqliteRelayStore } from './sqlite-store.js';
+import { PgRelayStore } from './pg-store.js';
+import type { RelayStoreApi } from './store-api.js';
+import { RelayPeers } from './relay-peers.js';
+import { HOP_PATH, hopLive, hopPhone } from './live-hop.js';
+import { privateDir } from '../../hosts/node/kv-store.js';
 import { SourceConnections, SourceLimit } from './source-limit.js';
 import { PhoneSockets } from './phone-sockets.js';
 import { GroupCommit } from './group-commit.js';
 import { RelayMetrics } from './metrics.js';
 import { OpsApi } from './ops-api.js';
 import { refusalLine } from './log.js';
-import { ClipDeleter } from './deletions.js';
+import { ClipDeleter, SegmentScrubber } from './deletions.js';
 import { RetentionSweeper } from './retention.js';
 import { QuotaBook } from './quota.js';
 import { OwnerApi } from './owner-api.js';
@@ -41,7 +46,15 @@ import { bearer, isToken, tokenHash } from './tokens.js';
 export interface RelayOptions {
   port: number;
   host?: string;
+  /** Local files: the SQLite store (without `db`), firmware updates, the health probe. */
   dataDir: string;
+  /**
+   * A postgres:// URL: keep everything in PostgreSQL instead of SQLite, shared with
+   * the other relay processes given the same URL (docs/relay-operations.md).
+   */
+  db?: string;
+  /** With `db`: where the other relay processes reach this one for live view (default: its own URL). */
+  internalUrl?: string;
   /** Bearer token for the admin endpoints (registering devices). Without it they answer 403. */
   adminToken?: string;
   /** What phones sign in their login (default: this relay's http://host:port). Set it behind a proxy. */
@@ -94,8 +107,21 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const log = o.log ?? (() => {});
   const limits: RelayLimits = { ...DEFAULT_LIMITS, ...o.limits };
   if (o.adminToken !== undefined && !isToken(o.adminToken)) throw new Error('the admin token must be 32–128 base64 or base64url characters');
-  const store = new RelayStore(o.dataDir);
+  if (o.db !== undefined && !/^postgres(ql)?:\/\//.test(o.db)) throw new Error('--db must be a postgres:// URL');
+  let store: RelayStoreApi;
+  let peers: RelayPeers | undefined;
+  if (o.db) {
+    privateDir(o.dataDir);
+    store = await PgRelayStore.open(o.db, o.dataDir);
+    peers = await RelayPeers.start(o.db, log).catch(async (e: Error) => {
+      await store.close();
+      throw e;
+    });
+  } else store = new SqliteRelayStore(o.dataDir);
+  /** Tells the other relay processes; a failure to is logged, never fatal to the request that caused it. */
+  const tellPeers = (e: Parameters<RelayPeers['publish']>[0]) => void peers?.publish(e).catch((err: Error) => log(`relay: could not notify the other relay processes: ${err.message}`));
   const events = new ClipEvents();
+  if (peers) events.forward = (e) => tellPeers({ t: 'clip', e });
   const phoneKeys = new PublishedPhoneKeys(store);
   const stats: RelayStats = { segmentsStored: 0, duplicateSegments: 0, deviceConnections: 0 };
   // The origin is only known once the port is; PhoneAuth reads it at login time.
@@ -116,9 +142,20 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   };
   const commits = new GroupCommit(store, (b) => metrics.batch(b));
   const now = o.now ?? Date.now;
-  const quota = new QuotaBook(store, o.quotaBytes);
-  const deleter = new ClipDeleter({ store, commits, log, freed: (device, bytes) => quota.release(device, bytes) });
-  deleter.scrub(); // what a crash left half-scrubbed
+  const quota = await QuotaBook.open(store, o.quotaBytes);
+  // SQLite: deleted segments are overwritten in the segment log; PostgreSQL keeps them in the database (deletions.ts).
+  const scrubber = store instanceof SqliteRelayStore ? new SegmentScrubber({ store: store.s, commits, log }) : undefined;
+  const deleter = new ClipDeleter({
+    store,
+    commits,
+    log,
+    scrubber,
+    freed: (device, bytes) => {
+      quota.release(device, bytes);
+      tellPeers({ t: 'freed', device, bytes }); // their quota counts, and doorbells refused there
+    },
+  });
+  scrubber?.scrub(); // what a crash left half-scrubbed
   const retention = new RetentionSweeper({ store, deleter, metrics, log, now });
   const live = new LiveHub({ device: (id) => deviceSessions.get(id), log, tap: o.liveTap });
   // Phones' live sockets: small messages in; the token may come as a subprotocol (browsers cannot set headers).
@@ -130,22 +167,68 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   });
   // Phones' follow and live sockets, so that a revocation ends them at once.
   const phoneSockets = new PhoneSockets();
-  /** A device's allowed phones may have shrunk: sessions and sockets of removed phones end now. */
-  const phonesChanged = (device: string) => {
-    phoneAuth.revalidate(device);
-    phoneSockets.closeUnless(device, (key) => phoneKeys.isAllowed(device, Buffer.from(key, 'base64')));
+  /** A device's allowed phones may have shrunk: sessions and sockets of removed phones end now, in this process… */
+  const phonesChangedHere = async (device: string) => {
+    await phoneAuth.revalidate(device);
+    await phoneSockets.closeUnless(device, (key) => phoneKeys.isAllowed(device, Buffer.from(key, 'base64')));
+  };
+  /** …and in the others. */
+  const phonesChanged = async (device: string) => {
+    await phonesChangedHere(device);
+    tellPeers({ t: 'phones', device });
   };
   const rosters = new RelayRosters({
     store,
     log,
-    push: (device, bundle) => {
+    push: async (device, bundle) => {
       deviceSessions.get(device)?.pushRoster(bundle);
-      phonesChanged(device); // the owner's signed update removes a phone before the device confirms it
+      await phonesChangedHere(device); // the owner's signed update removes a phone before the device confirms it
+      tellPeers({ t: 'roster', device }); // the process holding the device's uplink pushes it; phones elsewhere are checked
     },
   });
-  const push = new RelayPush({
+  const settings = new RelaySettings({
     store,
-    dataDir: o.dataDir,
+    log,
+    push: (device, m) => {
+      deviceSessions.get(device)?.sendSettings(m);
+      tellPeers({ t: 'settings', device }); // the process holding the doorbell's uplink sends them
+    },
+  });
+  /** Space freed in an account: its doorbells refused for the quota (connected here) may send again. */
+  const accountFreed = async (device: string) => {
+    try {
+      for (const d of await quota.accountOf(device)) deviceSessions.get(d)?.quotaFreed();
+    } catch (e) {
+      log(`relay: internal error: the quota's account of device ${device}: ${(e as Error).message}`);
+    }
+  };
+  peers?.on((e) => {
+    const run = async () => {
+      if (e.t === 'clip') return events.deliver(e.e);
+      if (e.t === 'settings') {
+        const m = deviceSessions.has(e.device) ? await settings.pendingMessage(e.device) : undefined;
+        if (m) deviceSessions.get(e.device)?.sendSettings(m);
+        return;
+      }
+      if (e.t === 'freed') {
+        quota.release(e.device, e.bytes);
+        return await accountFreed(e.device);
+      }
+      if (e.t === 'connected') {
+        return deviceSessions.get(e.device)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device (to another relay process) replaced this one');
+      }
+      if (e.t === 'roster') {
+        const session = deviceSessions.get(e.device);
+        const held = session ? await store.heldRoster(e.device) : undefined;
+        const push = held ? await rosters.pendingAfter(e.device, held.epoch) : undefined;
+        if (push) deviceSessions.get(e.device)?.pushRoster(push);
+      }
+      await phonesChangedHere(e.device);
+    };
+    run().catch((err: Error) => log(`relay: handling another relay process's notice failed: ${err.message}`));
+  });
+  const push = await RelayPush.open({
+    store,
     subject: o.pushSubject,
     allowed: (device, phone) => phoneKeys.isAllowed(device, Buffer.from(phone, 'base64')),
     log,
@@ -154,7 +237,6 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
-  const settings = new RelaySettings({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendSettings(m) });
   const api = new HttpApi({
     updates,
     settings,
@@ -179,10 +261,9 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
     now,
     sourceLimit,
-    // Space freed in an account: its doorbells refused for the quota may send again.
-    freed: (device) => quota.accountOf(device).forEach((d) => deviceSessions.get(d)?.quotaFreed()),
+    freed: (device) => void accountFreed(device),
   });
-  const ops = new OpsApi({ store, commits, metrics, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
+  const ops = new OpsApi({ store, commits, metrics, peers, adminTokenSha256: o.adminToken === undefined ? undefined : tokenHash(o.adminToken), log });
   const serverOptions: http.ServerOptions = {
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -220,11 +301,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   // Frames up to twice the limit reach DeviceSession, which answers with a clear error; beyond that ws closes with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(2 * MAX_FRAME_BYTES, MAX_EVENT_FRAME_BYTES), perMessageDeflate: false });
 
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head));
+  const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // The server no longer listens for errors on an upgrading socket; the checks below may await.
+    socket.on('error', () => {});
     try {
       const segments = pathSegments(req.url ?? '/');
       if (segments.length === 2 && segments[0] === 'v1' && segments[1] === 'uplink') {
-        const device = api.authDevice(req);
+        const device = await api.authDevice(req);
         if (!device) throw new RelayError(401, 'UNAUTHENTICATED', 'the uplink needs a registered device credential');
         wss.handleUpgrade(req, socket, head, (ws) => {
           stats.deviceConnections++;
@@ -233,12 +317,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
           deviceSessions.get(device.id)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device replaced this one');
           live.deviceGone(device.id); // its live sessions ended with the old connection
           deviceSessions.set(device.id, session);
+          void peers?.deviceConnected(device.id).catch((e: Error) => log(`relay: could not record where device ${device.id} is connected: ${e.message}`));
           ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
           log(`relay: device ${device.id} connected (uplink)`);
           ws.on('close', (code) => {
             log(`relay: device ${device.id} disconnected (uplink, ${code})`);
             if (deviceSessions.get(device.id) === session) {
               deviceSessions.delete(device.id);
+              void peers?.deviceDisconnected(device.id).catch(() => {});
               live.deviceGone(device.id);
               shareWindow();
             }
@@ -250,7 +336,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       }
       if (segments.length === 4 && segments[0] === 'v1' && segments[1] === 'devices' && segments[3] === 'follow') {
         const device = requireId(segments[2], 'device id');
-        const session = phoneAuth.session(bearer(req));
+        const session = await phoneAuth.session(bearer(req));
         if (!session) throw new RelayError(401, 'UNAUTHENTICATED', 'following clips needs a phone session');
         if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
         wss.handleUpgrade(req, socket, head, (ws) => {
@@ -271,13 +357,23 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       }
       if (segments.length === 4 && segments[0] === 'v1' && segments[1] === 'devices' && segments[3] === 'live') {
         const device = requireId(segments[2], 'device id');
-        const session = phoneAuth.session(bearer(req) ?? protocolBearer(req.headers['sec-websocket-protocol']));
+        const session = await phoneAuth.session(bearer(req) ?? protocolBearer(req.headers['sec-websocket-protocol']));
         if (!session) throw new RelayError(401, 'UNAUTHENTICATED', 'live view needs a phone session');
         if (session.device !== device) throw new RelayError(403, 'FORBIDDEN', 'this session is for another device');
+        // The doorbell's uplink may be on another relay process: then a direct hop to it.
+        const elsewhere = peers && !deviceSessions.has(device) ? await peers.whereIs(device) : undefined;
         liveWss.handleUpgrade(req, socket, head, (ws) => {
           ws.once('close', phoneSockets.add(device, session.publicKey, ws));
-          live.phoneConnected(ws, device, session.publicKey);
+          if (elsewhere && peers) hopLive(ws, elsewhere, device, session.publicKey, peers.secret, log);
+          else live.phoneConnected(ws, device, session.publicKey);
         });
+        return;
+      }
+      if (peers && segments.length === 4 && segments.slice(0, 3).join('/') === HOP_PATH.join('/')) {
+        const device = requireId(segments[3], 'device id');
+        const phone = hopPhone(req, peers.secret, bearer(req));
+        if (!phone) throw new RelayError(401, 'UNAUTHENTICATED', 'for other relay processes only');
+        liveWss.handleUpgrade(req, socket, head, (ws) => live.phoneConnected(ws, device, phone));
         return;
       }
       throw new RelayError(404, 'NOT_FOUND', 'no such WebSocket endpoint');
@@ -285,7 +381,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       metrics.refused(e instanceof RelayError ? `http_${e.status}` : 'http_500');
       refuseUpgrade(socket, e, log, req);
     }
-  });
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -298,7 +394,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const url = `${o.tls ? 'https' : 'http'}://${hostPart}:${port}`;
   originRef.value ||= url;
-  log(`relay: listening on ${url}, data in ${o.dataDir}`);
+  await peers?.register(o.internalUrl ?? url);
+  log(`relay: listening on ${url}, data in ${o.dataDir}${peers ? `, store in PostgreSQL (relay process ${peers.id})` : ''}`);
   retention.start(o.retentionIntervalMs ?? 60_000);
 
   let closed = false;
@@ -327,6 +424,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       await retention.done();
       await push.drain();
       await commits.close(); // batches already queued finish (nobody is left to acknowledge)
+      await peers?.close();
       await store.close();
     },
   };

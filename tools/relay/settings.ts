@@ -6,13 +6,12 @@
  * the doorbell said it runs (its acknowledgement, which phones check) or why it refused.
  * The doorbell checks everything again and has the last word.
  *
- * Files, under DATA/settings/<device>/ (written atomically):
+ * Entries per doorbell, in the store (SQLite: files under DATA/settings/<device>/, written
+ * atomically; PostgreSQL: rows of device_settings, which every relay process reads):
  *   pending.sbt   the settings bundle waiting for the doorbell
  *   held.json     { epoch, bundle (base64) | null, ack | null, updated }: what the doorbell says it runs
  *   refused.json  { epoch, code, message, at }: the last settings it refused
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { base64 } from '@scure/base';
 import { SealbellError } from '../../src/errors.js';
 import { decodePublicKey } from '../../src/minisign.js';
@@ -20,9 +19,8 @@ import { parseRoster, nextAuthority } from '../../src/roster/roster.js';
 import { parseRosterBundle } from '../../src/roster/bundle.js';
 import { checkSettingsRange, parseSettings, parseSettingsBundle, verifySettings, verifySettingsAck } from '../../src/settings/settings.js';
 import type { SettingsDeviceMessage, SettingsRelayMessage } from '../../src/uplink/settings-wire.js';
-import { writeFileAtomic } from '../../hosts/node/kv-store.js';
 import { RelayError } from './errors.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi, SettingsEntry } from './store-api.js';
 
 export interface HeldSettingsView {
   epoch: number;
@@ -41,8 +39,7 @@ export interface SettingsView {
 }
 
 export interface RelaySettingsOptions {
-  dataDir: string;
-  store: RelayStore;
+  store: RelayStoreApi;
   push: (device: string, m: SettingsRelayMessage) => void;
   log: (line: string) => void;
 }
@@ -52,46 +49,37 @@ const STATUS: Record<string, number> = { SETTINGS_SIGNATURE: 403, SETTINGS_EPOCH
 export class RelaySettings {
   constructor(private readonly o: RelaySettingsOptions) {}
 
-  private file(device: string, name: string): string {
-    return path.join(this.o.dataDir, 'settings', device, name);
+  private write(device: string, name: SettingsEntry, data: Uint8Array | string): Promise<void> {
+    return this.o.store.putSettingsEntry(device, name, typeof data === 'string' ? new TextEncoder().encode(data) : data);
   }
 
-  private write(device: string, name: string, data: Uint8Array | string): void {
-    fs.mkdirSync(path.dirname(this.file(device, name)), { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.file(device, name), data);
-  }
-
-  private pending(device: string): { epoch: number; bundle: Uint8Array } | undefined {
-    let bundle: Uint8Array;
-    try {
-      bundle = new Uint8Array(fs.readFileSync(this.file(device, 'pending.sbt')));
-    } catch {
-      return undefined;
-    }
+  private async pending(device: string): Promise<{ epoch: number; bundle: Uint8Array } | undefined> {
+    const bundle = await this.o.store.settingsEntry(device, 'pending.sbt');
+    if (!bundle) return undefined;
     return { epoch: parseSettings(parseSettingsBundle(bundle).bytes).epoch, bundle };
   }
 
-  private held(device: string): HeldSettingsView | undefined {
-    return readJson<HeldSettingsView>(this.file(device, 'held.json'));
+  private async held(device: string): Promise<HeldSettingsView | undefined> {
+    return jsonOf<HeldSettingsView>(await this.o.store.settingsEntry(device, 'held.json'));
   }
 
   /**
    * The owner's upload: signed by the authority the doorbell's roster names, for this
    * doorbell, an epoch above what it runs and what waits, values in range. Returns the epoch.
    */
-  publish(device: string, bytes: Uint8Array, now: number): number {
+  async publish(device: string, bytes: Uint8Array, now: number): Promise<number> {
     try {
       const { bytes: doc, signature } = parseSettingsBundle(bytes);
       parseSettings(doc);
-      const heldRoster = this.o.store.heldRoster(device);
+      const heldRoster = await this.o.store.heldRoster(device);
       if (!heldRoster) throw new SealbellError('NO_ROSTER', 'the doorbell has not told the relay its roster: nobody can sign its settings yet');
       const authority = nextAuthority(parseRoster(parseRosterBundle(heldRoster.bundle).bytes), new Uint8Array(heldRoster.authority));
       const s = verifySettings(doc, signature, authority).settings;
       if (s.device !== device) throw new SealbellError('SETTINGS_DEVICE', `the settings are for device ${s.device}, not ${device}`);
-      const newest = Math.max(this.held(device)?.epoch ?? 0, this.pending(device)?.epoch ?? 0);
+      const newest = Math.max((await this.held(device))?.epoch ?? 0, (await this.pending(device))?.epoch ?? 0);
       if (s.epoch <= newest) throw new SealbellError('SETTINGS_EPOCH', `settings epoch ${s.epoch} is not above epoch ${newest}, which the doorbell runs or already has waiting`);
       checkSettingsRange(s);
-      this.write(device, 'pending.sbt', bytes);
+      await this.write(device, 'pending.sbt', bytes);
       this.o.log(`relay: device ${device}: settings epoch ${s.epoch} queued`);
       this.o.push(device, { t: 'settings', bundle: base64.encode(bytes) });
       return s.epoch;
@@ -102,19 +90,19 @@ export class RelaySettings {
   }
 
   /** A message from the device's uplink; the pending settings go back through `send` when it runs older ones. */
-  fromDevice(device: string, m: SettingsDeviceMessage, send: (m: SettingsRelayMessage) => void, now: number): void {
-    const pending = this.pending(device);
+  async fromDevice(device: string, m: SettingsDeviceMessage, send: (m: SettingsRelayMessage) => void, now: number): Promise<void> {
+    const pending = await this.pending(device);
     if (m.t === 'settings-refused') {
       this.o.log(`relay: device ${device}: settings refused: ${m.code}`);
       if (pending) {
-        this.write(device, 'refused.json', JSON.stringify({ epoch: pending.epoch, code: m.code, message: m.message.slice(0, 300), at: now }) + '\n');
-        fs.rmSync(this.file(device, 'pending.sbt'), { force: true });
+        await this.write(device, 'refused.json', JSON.stringify({ epoch: pending.epoch, code: m.code, message: m.message.slice(0, 300), at: now }) + '\n');
+        await this.o.store.deleteSettingsEntry(device, 'pending.sbt');
       }
       return;
     }
     if (m.epoch > 0) {
       // only what the device signed is kept: a phone checks the acknowledgement again
-      const row = this.o.store.device(device);
+      const row = await this.o.store.device(device);
       if (!row) return;
       try {
         verifySettingsAck(parseSettingsBundle(base64.decode(m.bundle!)).bytes, m.ack!, decodePublicKey(row.public_key));
@@ -122,25 +110,32 @@ export class RelaySettings {
         return this.o.log(`relay: device ${device}: settings acknowledgement refused: ${(e as Error).message}`);
       }
     }
-    this.write(device, 'held.json', JSON.stringify({ epoch: m.epoch, bundle: m.bundle, ack: m.ack, updated: now }) + '\n');
+    await this.write(device, 'held.json', JSON.stringify({ epoch: m.epoch, bundle: m.bundle, ack: m.ack, updated: now }) + '\n');
     if (pending && pending.epoch > m.epoch) send({ t: 'settings', bundle: base64.encode(pending.bundle) });
-    else if (pending) fs.rmSync(this.file(device, 'pending.sbt'), { force: true });
+    else if (pending) await this.o.store.deleteSettingsEntry(device, 'pending.sbt');
   }
 
-  view(device: string): SettingsView {
-    const pending = this.pending(device);
+  async view(device: string): Promise<SettingsView> {
+    const pending = await this.pending(device);
     return {
       device,
-      held: this.held(device) ?? null,
+      held: (await this.held(device)) ?? null,
       pending: pending ? { epoch: pending.epoch, bundle: base64.encode(pending.bundle) } : null,
-      refused: readJson<SettingsView['refused']>(this.file(device, 'refused.json')) ?? null,
+      refused: jsonOf<SettingsView['refused']>(await this.o.store.settingsEntry(device, 'refused.json')) ?? null,
     };
+  }
+
+  /** The settings waiting for a doorbell, as a message for its uplink (another relay process queued them). */
+  async pendingMessage(device: string): Promise<SettingsRelayMessage | undefined> {
+    const pending = await this.pending(device);
+    return pending ? { t: 'settings', bundle: base64.encode(pending.bundle) } : undefined;
   }
 }
 
-function readJson<T>(file: string): T | undefined {
+function jsonOf<T>(bytes: Uint8Array | undefined): T | undefined {
+  if (!bytes) return undefined;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
   } catch {
     return undefined;
   }

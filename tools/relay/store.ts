@@ -548,12 +548,18 @@ export class RelayStore {
   /**
    * In ONE transaction: records the owner's request (if given), and for each clip drops its
    * segment rows (their places go to freed_segments, to be scrubbed), its counts and, unless
-   * kept, its manifest and signature; sets its state. Returns the bytes each clip held.
+   * kept, its manifest and signature; sets its state. Returns the bytes each clip held, or
+   * undefined (and changes nothing) when the request's epoch is not above every accepted one.
    * Call it inside unsynced() and make it durable with a WAL flush.
    */
-  deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Map<string, number> {
+  deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Map<string, number> | undefined {
     const freed = new Map<string, number>();
+    let replayed = false;
     this.db.transaction(() => {
+      if (request && request.epoch <= this.lastOwnerEpoch(device)) {
+        replayed = true; // not above every accepted request: nothing changes
+        return;
+      }
       if (request) {
         this.stmt('INSERT INTO owner_requests (device, epoch, type, request, signature, received) VALUES (?, ?, ?, ?, ?, ?)').run(
           device,
@@ -575,7 +581,7 @@ export class RelayStore {
         freed.set(c.clip, row.bytes);
       }
     })();
-    return freed;
+    return replayed ? undefined : freed;
   }
 
   /** Deleted or expired clips that still have segment rows (a batch committed them after the deletion). */

@@ -21,7 +21,7 @@ import { parseRelease, releaseId, verifyAuthorization } from '../../src/update/r
 import { UPDATE_CHUNK_BYTES } from '../../src/update/updater.js';
 import type { UpdateDeviceMessage, UpdateRelayMessage } from '../../src/uplink/update-wire.js';
 import { writeFileAtomic } from '../../hosts/node/kv-store.js';
-import type { RelayStore } from './store.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export type UpdateState = 'pending' | 'installed' | 'refused' | 'done';
 
@@ -46,7 +46,7 @@ export interface FirmwareReport {
 
 export interface RelayUpdatesOptions {
   dataDir: string;
-  store: RelayStore;
+  store: RelayStoreApi;
   /** sends to the device if it is connected */
   push: (device: string, m: UpdateRelayMessage) => void;
   log: (line: string) => void;
@@ -67,9 +67,9 @@ export class RelayUpdates {
    * the authority the doorbell holds did not authorize exactly this release for it; NO_ROSTER
    * before the doorbell told the relay its roster.
    */
-  publish(device: string, bytes: Uint8Array, now: number): UpdateStatus {
+  async publish(device: string, bytes: Uint8Array, now: number): Promise<UpdateStatus> {
     const bundle = parseUpdateBundle(bytes);
-    const held = this.o.store.heldRoster(device);
+    const held = await this.o.store.heldRoster(device);
     if (!held) throw new SealbellError('NO_ROSTER', 'the doorbell has not told the relay its roster: nobody can authorize an update yet');
     const manifest = parseRelease(bundle.release);
     verifyAuthorization(bundle.authorization, bundle.authorizationSignature, new Uint8Array(held.authority), device, bundle.release);

@@ -1,0 +1,155 @@
+/**
+ * What the relay keeps, as the relay's code sees it: one asynchronous interface
+ * with two implementations. SqliteRelayStore (sqlite-store.ts) wraps the
+ * embedded default, RelayStore (store.ts: SQLite plus the segment log in the
+ * data folder); PgRelayStore (pg-store.ts) keeps everything in PostgreSQL, so
+ * that several relay processes can share it (docs/relay-operations.md).
+ *
+ * Every method may touch a database over the network: callers await them and
+ * never assume that nothing else changed in between (another relay process
+ * may have written).
+ */
+import type {
+  ClipDeletion,
+  ClipRow,
+  ClipState,
+  DeviceRow,
+  EventRow,
+  HeldRosterRow,
+  OwnerRequestRow,
+  PushSubscriptionRow,
+  PutSegmentResult,
+  SegmentRow,
+} from './store.js';
+
+export type { ClipDeletion, ClipRow, ClipState, DeviceRow, EventRow, HeldRosterRow, OwnerRequestRow, PushSubscriptionRow, PutSegmentResult, SegmentRow };
+
+/** The relay's VAPID key pair (tools/relay/push.ts): one for every relay process, so any of them can push to any subscription. */
+export interface VapidKeys {
+  /** base64url, uncompressed P-256 point: what browsers take as applicationServerKey */
+  publicKey: string;
+  privateKey: string;
+}
+
+/** What the relay keeps of a doorbell's signed settings (tools/relay/settings.ts). */
+export type SettingsEntry = 'pending.sbt' | 'held.json' | 'refused.json';
+
+/** A segment GroupCommit has staged and is about to make durable. */
+export interface StagedSegment {
+  device: string;
+  clip: string;
+  idx: number;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Where GroupCommit puts segments: `stage` starts writing one (not durable, not
+ * waited for), `commit` makes a batch of staged segments durable and recorded,
+ * all at once. A commit that fails with `maybeCommitted` set may have recorded
+ * rows that are not durable: the store takes no more segments until restarted.
+ */
+export interface SegmentIngest {
+  existing(device: string, clip: string, idx: number): Promise<SegmentRow | undefined>;
+  stage(seg: StagedSegment, bytes: Uint8Array): { written: Promise<void>; handle: unknown };
+  commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void>;
+}
+
+/** Marks a commit's failure (the original error, its code kept): `maybeCommitted` as above. */
+export function commitFailed(e: unknown, maybeCommitted: boolean): Error & { maybeCommitted: boolean } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return Object.assign(err, { maybeCommitted });
+}
+
+export interface RelayStoreApi {
+  /** `sqlite` or `postgres`, for the log */
+  readonly kind: string;
+  /** where this process keeps its local files (firmware updates, the health probe) */
+  readonly dataDir: string;
+  readonly ingest: SegmentIngest;
+  close(): Promise<void>;
+  /** Makes every write so far durable (SQLite: one fdatasync of the WAL; PostgreSQL: each commit already is). */
+  sync(): Promise<void>;
+  /** A cheap read that fails when the database does (the health check). */
+  check(): Promise<void>;
+
+  addDevice(id: string, credentialSha256: string, publicKey: string, now: number): Promise<boolean>;
+  device(id: string): Promise<DeviceRow | undefined>;
+  deviceByCredential(credentialSha256: string): Promise<DeviceRow | undefined>;
+  setPhoneKeys(device: string, keys: string[]): Promise<void>;
+  phoneKeys(device: string): Promise<string[]>;
+
+  clip(device: string, clip: string): Promise<ClipRow | undefined>;
+  listClips(device: string): Promise<ClipRow[]>;
+  /** True if the clip is new. Durable only after the next sync() (SQLite) */
+  createClip(device: string, clip: string, epoch: number | null, now: number): Promise<boolean>;
+  segment(device: string, clip: string, idx: number): Promise<SegmentRow | undefined>;
+  segments(device: string, clip: string): Promise<SegmentRow[]>;
+  /** The stored segments 0, 1, 2, … up to the first gap. */
+  contiguousSegments(device: string, clip: string): Promise<SegmentRow[]>;
+  readSegment(device: string, clip: string, idx: number): Promise<Uint8Array>;
+  /** Durable only after the next sync() (SQLite) */
+  closeClip(
+    device: string,
+    clip: string,
+    state: Exclude<ClipState, 'receiving'>,
+    reason: string | null,
+    now: number,
+    signed?: { manifest: Uint8Array; signature: string },
+  ): Promise<void>;
+  /** Durable only after the next sync() (SQLite) */
+  markDropped(device: string, ids: string[], now: number): Promise<string[]>;
+
+  roster(device: string): Promise<{ epoch: number; blob: Uint8Array } | undefined>;
+  putRoster(device: string, epoch: number, blob: Uint8Array, now: number): Promise<{ stored: boolean; epoch: number }>;
+  deleteRoster(device: string, epoch: number): Promise<void>;
+  heldRoster(device: string): Promise<HeldRosterRow | undefined>;
+  setHeldRoster(row: HeldRosterRow, phoneKeys: string[]): Promise<void>;
+  devicesOfAuthority(authorityId: string): Promise<string[]>;
+  endorsement(device: string): Promise<string | undefined>;
+  setEndorsement(device: string, signature: string): Promise<void>;
+  escrow(account: string): Promise<{ write_sha256: string; blob: Uint8Array } | undefined>;
+  deleteEscrow(account: string): Promise<void>;
+  putEscrow(account: string, writeSha256: string, blob: Uint8Array, now: number): Promise<void>;
+
+  // --- event notices and push subscriptions (push.ts) ---------------------------------------
+
+  /** Stores a clip's event once: 'stored', 'duplicate' (the same bytes again) or 'conflict'. Durable only after the next sync() (SQLite) */
+  putEvent(device: string, clip: string, ref: string, sealed: Uint8Array, signature: string, now: number): Promise<{ result: 'stored' | 'duplicate' | 'conflict'; ref: string }>;
+  eventByRef(device: string, ref: string): Promise<EventRow | undefined>;
+  /** Adds or replaces (same device and endpoint) a subscription. */
+  putSubscription(s: PushSubscriptionRow): Promise<void>;
+  subscriptions(device: string): Promise<PushSubscriptionRow[]>;
+  deleteSubscription(device: string, endpoint: string): Promise<boolean>;
+  /** The relay's VAPID keys; `make` makes them the first time (the first relay process's are kept). */
+  vapidKeys(make: () => VapidKeys): Promise<VapidKeys>;
+
+  // --- signed settings (settings.ts) ----------------------------------------------------------
+
+  settingsEntry(device: string, name: SettingsEntry): Promise<Uint8Array | undefined>;
+  /** Replaces the entry whole (SQLite: an atomic file write; PostgreSQL: one row). */
+  putSettingsEntry(device: string, name: SettingsEntry, bytes: Uint8Array): Promise<void>;
+  deleteSettingsEntry(device: string, name: SettingsEntry): Promise<void>;
+
+  // --- retention, deletion and the quota (owner-api.ts, deletions.ts, retention.ts, quota.ts) ---
+
+  /** Every owner's request accepted for the device, in epoch order. */
+  ownerRequests(device: string): Promise<OwnerRequestRow[]>;
+  /** The newest accepted request's epoch (0: none). */
+  lastOwnerEpoch(device: string): Promise<number>;
+  /** Each device's newest retention request. */
+  retentionPolicies(): Promise<OwnerRequestRow[]>;
+  /**
+   * In ONE transaction: records the owner's request (if given) unless its epoch is not above
+   * every accepted one (then changes nothing and resolves `undefined`), and for each clip drops
+   * its segments, its counts and, unless kept, its manifest; sets its state. Resolves the bytes
+   * each clip held. Durable only after the next sync() (SQLite).
+   */
+  deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Promise<Map<string, number> | undefined>;
+  /** Deleted or expired clips that still have segments (a batch committed them after the deletion). */
+  strayDeletedClips(): Promise<ClipRow[]>;
+  /** Ciphertext bytes stored per device (the quota's count). */
+  bytesByDevice(): Promise<{ device: string; bytes: number }[]>;
+  /** The account a device belongs to: the authority (key id) of the roster it holds. */
+  authorityOf(device: string): Promise<string | undefined>;
+}
