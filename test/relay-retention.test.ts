@@ -102,6 +102,8 @@ type ClipRowSeen = { state: string; reason: string | null; segments: number; byt
 interface StoredPeek {
   clipRow(device: string, clip: string): Promise<ClipRowSeen | undefined>;
   segmentRows(device: string, clip: string): Promise<number>;
+  /** the clip's event notice rows (its sealed poster) */
+  eventRows(device: string, clip: string): Promise<number>;
   /** Samples of a clip's ciphertext as the relay stored it: 64 bytes from each segment. */
   ciphertextSamples(device: string, clip: string): Promise<Buffer[]>;
   /** True when the relay still holds one of the samples: in a file of its (SQLite), in a row (PostgreSQL). */
@@ -130,6 +132,10 @@ class SqlitePeek implements StoredPeek {
 
   async segmentRows(device: string, clip: string) {
     return this.with((d) => (d.prepare('SELECT COUNT(*) AS n FROM segments WHERE device = ? AND clip = ?').get(device, clip) as { n: number }).n);
+  }
+
+  async eventRows(device: string, clip: string) {
+    return this.with((d) => (d.prepare('SELECT COUNT(*) AS n FROM events WHERE device = ? AND clip = ?').get(device, clip) as { n: number }).n);
   }
 
   async ciphertextSamples(device: string, clip: string) {
@@ -182,6 +188,10 @@ class PgPeek implements StoredPeek {
     return Number((await this.all<{ n: string }>('SELECT COUNT(*) AS n FROM segments WHERE device = ? AND clip = ?', [device, clip]))[0].n);
   }
 
+  async eventRows(device: string, clip: string) {
+    return Number((await this.all<{ n: string }>('SELECT COUNT(*) AS n FROM events WHERE device = ? AND clip = ?', [device, clip]))[0].n);
+  }
+
   async ciphertextSamples(device: string, clip: string) {
     return (await this.all<{ data: Buffer }>('SELECT data FROM segments WHERE device = ? AND clip = ?', [device, clip])).map((r) => r.data.subarray(Math.max(0, r.data.length - 64)));
   }
@@ -230,6 +240,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       await env.device.drain(180_000);
       const samples = await env.stored.ciphertextSamples(env.deviceId, second);
       assert.ok(samples.length >= 2 && (await env.stored.holds(samples)), 'the clip is stored before');
+      assert.equal(await env.stored.eventRows(env.deviceId, second), 1, 'with its event notice (the sealed poster)');
 
       const said = ok(await sealbell(['phone', 'delete', '--dir', env.phoneDir, '--device', env.deviceId, second], { env: { SEALBELL_PASSPHRASE: env.passphrase } }));
       assert.match(said, new RegExp(`^doorbell ${env.deviceId}: 1 clip\\(s\\) deleted at the relay, [1-9][0-9]* bytes \\(signed request epoch 1\\)$`, 'm'));
@@ -237,6 +248,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       const row = (await env.stored.clipRow(env.deviceId, second))!;
       assert.deepEqual({ state: row.state, segments: row.segments, bytes: row.bytes, manifest: row.manifest }, { state: 'deleted', segments: 0, bytes: 0, manifest: null });
       assert.equal(await env.stored.segmentRows(env.deviceId, second), 0);
+      assert.equal(await env.stored.eventRows(env.deviceId, second), 0, 'the event notice goes with the clip');
       assert.ok(!(await env.stored.holds(samples)), 'no file (no row) of the relay holds the deleted ciphertext');
       assert.ok(env.relayLog.some((l) => l.includes(`device ${env.deviceId}: the owner deleted 1 clip(s)`)), 'the relay logs the deletion');
 
@@ -322,7 +334,7 @@ describe('retention and deletion the owner controls (issue 16)', function () {
       await env.relay.sweepRetention();
       for (const c of [old1, old2]) {
         const row = (await env.stored.clipRow(env.deviceId, c))!;
-        assert.deepEqual([row.state, row.segments, row.bytes, await env.stored.segmentRows(env.deviceId, c)], ['expired', 0, 0, 0]);
+        assert.deepEqual([row.state, row.segments, row.bytes, await env.stored.segmentRows(env.deviceId, c), await env.stored.eventRows(env.deviceId, c)], ['expired', 0, 0, 0, 0]);
         assert.ok(row.manifest, 'the signed manifest stays, for phones to check the expiry');
       }
       assert.equal((await env.stored.clipRow(env.deviceId, fresh))!.state, 'verified');

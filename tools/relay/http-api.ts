@@ -184,6 +184,7 @@ export class HttpApi {
       r('GET', '/v1/devices/:device/clips/:clip/age', (q, res, [d, c]) => this.clipAge(q, res, d, c)),
       r('GET', '/v1/devices/:device/clips/:clip/manifest', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'manifest')),
       r('GET', '/v1/devices/:device/clips/:clip/signature', (q, res, [d, c]) => this.clipManifest(q, res, d, c, 'signature')),
+      r('GET', '/v1/devices/:device/clips/:clip/event', (q, res, [d, c]) => this.clipEvent(q, res, d, c)),
       r('GET', '/v1/devices/:device/roster', (q, res, [d]) => this.getRoster(q, res, d)),
       r('PUT', '/v1/devices/:device/roster', (q, res, [d]) => this.putRoster(q, res, d), true), // a signature check each: held to the allowance
       r('GET', '/v1/devices/:device/roster/held', (q, res, [d]) => this.getHeldRoster(q, res, d)),
@@ -273,6 +274,16 @@ export class HttpApi {
     const row = await this.c.store.eventByRef(device, ref);
     if (!row) throw new RelayError(404, 'UNKNOWN_EVENT', 'no such event for this device');
     sendJson(res, 200, { device, ref, event: Buffer.from(row.sealed).toString('base64'), signature: row.signature });
+  }
+
+  /** The event notice of one clip (its poster, trigger and time: what a timeline shows), as `event` answers. */
+  private async clipEvent(req: IncomingMessage, res: ServerResponse, device: string, clip: string): Promise<void> {
+    requireId(device, 'device id');
+    requireId(clip, 'clip id');
+    await this.requirePhone(req, device);
+    const row = await this.c.store.eventByClip(device, clip);
+    if (!row) throw new RelayError(404, 'UNKNOWN_EVENT', 'this clip has no event notice');
+    sendJson(res, 200, { device, ref: row.ref, event: Buffer.from(row.sealed).toString('base64'), signature: row.signature });
   }
 
   private async requireKnownDevice(device: string): Promise<DeviceRow> {

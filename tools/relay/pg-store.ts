@@ -454,6 +454,11 @@ export class PgRelayStore implements RelayStoreApi {
     return row ? { ...row, sealed: new Uint8Array(row.sealed) } : undefined;
   }
 
+  async eventByClip(device: string, clip: string): Promise<EventRow | undefined> {
+    const row = await this.one<EventRow & { sealed: Buffer }>('SELECT * FROM events WHERE device = $1 AND clip = $2', [device, clip]);
+    return row ? { ...row, sealed: new Uint8Array(row.sealed) } : undefined;
+  }
+
   async putSubscription(s: PushSubscriptionRow): Promise<void> {
     await this.pool.query(
       'INSERT INTO push_subscriptions (device, endpoint, phone, p256dh, auth, created) VALUES ($1, $2, $3, $4, $5, $6) ' +
@@ -540,6 +545,8 @@ export class PgRelayStore implements RelayStoreApi {
         const row = (await c.query('SELECT bytes FROM clips WHERE device = $1 AND clip = $2 FOR UPDATE', [device, d.clip])).rows[0] as { bytes: number } | undefined;
         if (!row) continue;
         await c.query('DELETE FROM segments WHERE device = $1 AND clip = $2', [device, d.clip]);
+        // its event notice is ciphertext of the clip's poster: it goes with the clip
+        await c.query('DELETE FROM events WHERE device = $1 AND clip = $2', [device, d.clip]);
         await c.query(
           'UPDATE clips SET state = $1, reason = $2, segments = 0, bytes = 0, manifest = CASE WHEN $3 THEN manifest END, signature = CASE WHEN $3 THEN signature END, updated = $4 WHERE device = $5 AND clip = $6',
           [d.state, d.reason, d.keepManifest, now, device, d.clip],

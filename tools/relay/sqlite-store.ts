@@ -99,6 +99,7 @@ export class SqliteRelayStore implements RelayStoreApi {
   putEvent = async (device: string, clip: string, ref: string, sealed: Uint8Array, signature: string, now: number) =>
     this.s.unsynced(() => this.s.putEvent(device, clip, ref, sealed, signature, now));
   eventByRef = async (device: string, ref: string) => this.s.eventByRef(device, ref);
+  eventByClip = async (device: string, clip: string) => this.s.eventByClip(device, clip);
   putSubscription = async (row: PushSubscriptionRow) => this.s.putSubscription(row);
   subscriptions = async (device: string) => this.s.subscriptions(device);
   deleteSubscription = async (device: string, endpoint: string) => this.s.deleteSubscription(device, endpoint);

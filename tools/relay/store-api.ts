@@ -117,6 +117,8 @@ export interface RelayStoreApi {
   /** Stores a clip's event once: 'stored', 'duplicate' (the same bytes again) or 'conflict'. Durable only after the next sync() (SQLite) */
   putEvent(device: string, clip: string, ref: string, sealed: Uint8Array, signature: string, now: number): Promise<{ result: 'stored' | 'duplicate' | 'conflict'; ref: string }>;
   eventByRef(device: string, ref: string): Promise<EventRow | undefined>;
+  /** the event notice a clip has, if its doorbell sent one (the app's timeline takes its poster from it) */
+  eventByClip(device: string, clip: string): Promise<EventRow | undefined>;
   /** Adds or replaces (same device and endpoint) a subscription. */
   putSubscription(s: PushSubscriptionRow): Promise<void>;
   subscriptions(device: string): Promise<PushSubscriptionRow[]>;

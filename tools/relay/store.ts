@@ -490,6 +490,11 @@ export class RelayStore {
     return row ? { ...row, sealed: new Uint8Array(row.sealed) } : undefined;
   }
 
+  eventByClip(device: string, clip: string): EventRow | undefined {
+    const row = this.stmt('SELECT * FROM events WHERE device = ? AND clip = ?').get(device, clip) as (EventRow & { sealed: Buffer }) | undefined;
+    return row ? { ...row, sealed: new Uint8Array(row.sealed) } : undefined;
+  }
+
   /** Adds or replaces (same device and endpoint) a subscription. */
   putSubscription(s: PushSubscriptionRow): void {
     this.stmt(
@@ -575,6 +580,8 @@ export class RelayStore {
         if (!row) continue;
         this.stmt('INSERT INTO freed_segments (device, clip, idx, log, offset, size) SELECT device, clip, idx, log, offset, size FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
         this.stmt('DELETE FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
+        // its event notice is ciphertext of the clip's poster: it goes with the clip
+        this.stmt('DELETE FROM events WHERE device = ? AND clip = ?').run(device, c.clip);
         this.stmt(
           'UPDATE clips SET state = ?, reason = ?, segments = 0, bytes = 0, manifest = CASE WHEN ? THEN manifest END, signature = CASE WHEN ? THEN signature END, updated = ? WHERE device = ? AND clip = ?',
         ).run(c.state, c.reason, c.keepManifest ? 1 : 0, c.keepManifest ? 1 : 0, now, device, c.clip);
