@@ -115,6 +115,7 @@ for (const [label, viewport] of [
       const recorded = await env.record(2);
 
       // The timeline: newest first, local time, length, trigger, the poster decrypted in the page.
+      const beforeTimeline = seen.length;
       await page.click(`a[href="#/doorbell/${env.deviceId}"]`);
       await until((s) => s.screen === 'timeline', 'the timeline');
       const n = recorded.length;
@@ -126,6 +127,11 @@ for (const [label, viewport] of [
         'the posters',
       );
       assert.equal(posters.ready, n, `${posters.s.message?.text} ${await page.textContent('#timeline')}`);
+      // Posters come from the clips' event notices: no clip this phone can open is fetched for them
+      // (the one from before it joined has no notice sealed to it, and is opened to say so).
+      const fetchedAge = seen.slice(beforeTimeline).filter((r) => /\/clips\/[^/]+\/age$/.test(new URL(r.url).pathname)).map((r) => decodeURIComponent(new URL(r.url).pathname.split('/')[5]));
+      for (const id of recorded) assert.ok(!fetchedAge.includes(id), `clip ${id} fetched whole for its poster`);
+      assert.ok(seen.slice(beforeTimeline).some((r) => r.url.endsWith(`/clips/${recorded[0]}/event`)), 'the poster from the event notice');
       // The clip from before this phone joined was not sealed to it: said so, not shown.
       assert.match((await page.textContent(`li[data-clip="${older}"]`))!, /recorded before this phone joined/);
       await noSideScroll('timeline');

@@ -13,6 +13,7 @@ import { SealbellError } from '../../src/errors.js';
 import { SeekableRemux } from '../../tools/phone/seekable-remux.js';
 import { rewrapHeader } from '../../tools/phone/share-core.js';
 import { concatBytes } from '../../src/bytes.js';
+import { openEvent } from '../../src/event/event.js';
 import type { Session } from './relay.js';
 import { PcmCollector } from './sound.js';
 
@@ -54,6 +55,26 @@ export async function openClip(session: Session, identities: string[], devicePub
   const opened = opener.end();
   const audio = sound.pcm();
   return { manifest, frames, poster: opened.poster, ...(audio ? { audio } : {}), plaintext, sealed: { age, manifest: manifestBytes, signature } };
+}
+
+/** What a timeline shows of a clip without fetching it: from its event notice (docs/event-format.md). */
+export interface ClipGlance {
+  poster?: Uint8Array;
+  trigger: string;
+}
+
+/**
+ * The clip's poster and trigger from its event notice: a few kilobytes instead of the whole
+ * clip. The notice is checked as a push's is (the doorbell's signature, sealed to this phone,
+ * naming this clip); undefined when the relay has none or it carries no poster, and then the
+ * caller opens the clip itself. A notice the relay forged or swapped is refused (EVENT_*).
+ */
+export async function glanceClip(session: Session, identities: string[], devicePub: string, clip: string): Promise<ClipGlance | undefined> {
+  const got = await session.clipEvent(clip);
+  if (!got) return undefined;
+  const e = openEvent(got.sealed, got.signature, { aead: nobleBackend.aead, device: decodePublicKey(devicePub), identities });
+  if (e.clip !== clip || e.device !== session.device) throw new SealbellError('EVENT_MISMATCH', `the relay served the event of clip ${e.clip} for ${clip}`);
+  return e.poster ? { poster: e.poster, trigger: e.trigger } : undefined;
 }
 
 /** The frame shown at `t` ms: the last one at or before it. */

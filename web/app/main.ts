@@ -16,7 +16,7 @@
  */
 import { loadPhone, savePhone, type BrowserPhone } from './keystore.js';
 import { enroll, revoke, status, type DoorbellStatus } from './account.js';
-import { openClip, frameAt, seekableFile, shareFiles, type OpenClip } from './clips.js';
+import { openClip, frameAt, glanceClip, seekableFile, shareFiles, type ClipGlance, type OpenClip } from './clips.js';
 import { watchLive, type LiveView } from './live.js';
 import { Session, RelayError, pushKey } from './relay.js';
 import { releaseStatus, registerWorker } from './release-client.js';
@@ -219,19 +219,29 @@ async function timelineScreen(deviceId: string): Promise<void> {
   app.clips = clips.map((c) => c.clip);
   if (!clips.length) list.append(h('li', { cls: 'empty' }, 'No recordings yet.'));
   for (const c of clips) list.append(clipItem(deviceId, c));
-  // Posters: each clip opened and checked in the page, newest first.
+  // Posters, newest first: from each clip's event notice (a few KB, checked in the page); a clip
+  // without one (or whose notice does not check out) is opened and checked whole instead.
+  const s2 = await session(deviceId);
   for (const c of clips) {
     if (app.screen !== 'timeline') return;
     try {
-      const o = await clip(deviceId, c.clip);
+      let glance: ClipGlance | undefined;
+      try {
+        glance = await glanceClip(s2, [phone!.identity], doorbellOf(deviceId).devicePub, c.clip);
+      } catch {
+        glance = undefined; // the clip itself says whether anything is wrong
+      }
+      if (!glance) {
+        const o = await clip(deviceId, c.clip);
+        glance = { poster: o.poster ?? o.frames[0]?.data, trigger: o.manifest.trigger ?? '' };
+      }
       const img = document.querySelector<HTMLImageElement>(`li[data-clip="${c.clip}"] img`);
-      const poster = o.poster ?? o.frames[0]?.data;
-      if (img && poster) {
-        img.src = jpegUrl(poster);
+      if (img && glance.poster) {
+        img.src = jpegUrl(glance.poster);
         img.dataset.ready = '1';
       }
       const trig = document.querySelector(`li[data-clip="${c.clip}"] .trigger`);
-      if (trig) trig.textContent = TRIGGERS[o.manifest.trigger ?? ''] ?? 'recording';
+      if (trig) trig.textContent = TRIGGERS[glance.trigger] ?? 'recording';
     } catch (e) {
       const li = document.querySelector(`li[data-clip="${c.clip}"]`);
       li?.classList.add('bad');

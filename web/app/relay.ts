@@ -94,6 +94,17 @@ export class Session {
     return bytes(this.path(`clips/${id(clip)}/${part}`), this.auth);
   }
 
+  /** The clip's sealed event notice and its signature (unchecked), or undefined when the relay has none. */
+  async clipEvent(clip: string): Promise<{ sealed: Uint8Array; signature: string } | undefined> {
+    try {
+      const r = await json<{ event: string; signature: string }>(this.path(`clips/${id(clip)}/event`), this.auth);
+      return { sealed: base64.decode(r.event), signature: r.signature };
+    } catch (e) {
+      if (e instanceof RelayError && e.code === 'UNKNOWN_EVENT') return undefined;
+      throw e;
+    }
+  }
+
   heldRoster(): Promise<HeldRosterView> {
     return json<HeldRosterView>(this.path('roster/held'), this.auth);
   }
