@@ -8,7 +8,8 @@
 #include "xsmc.h"
 
 #if ESP32
-	#include "esp_ota_ops.h"
+	// the SDK's own OTA code includes it this way: its makefile puts $(IDF_PATH)/components, not app_update/include, on the path
+	#include "app_update/include/esp_ota_ops.h"
 	#include "esp_system.h"
 
 void xs_sealbell_ota_running_state(xsMachine *the)
