@@ -32,6 +32,17 @@ const TICK_MS = 100;
 const log: Log = (message) => trace(`sealbell: ${message}\n`);
 
 export default function main(): void {
+  // A release build prints nothing but "XS abort: unhandled exception" for an error that escapes
+  // main: say what it was first (the first QEMU boot needed this to be diagnosed).
+  try {
+    start();
+  } catch (e) {
+    log(`cannot start: ${String(e)}`);
+    throw e;
+  }
+}
+
+function start(): void {
   const board: BoardConfig = ((config as Record<string, unknown>).sealbell ?? {}) as BoardConfig;
   let app: DoorbellApp | undefined;
   // Input and frame callbacks come from timers and interrupts: nothing may escape them.
