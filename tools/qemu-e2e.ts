@@ -159,6 +159,20 @@ function missing(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
+ * The eFuses QEMU boots with: blank but for BLK_VERSION_MAJOR = 1 ("ADC calib V1"; ESP-IDF's
+ * esp32s3 efuse table: EFUSE_BLK2, bit 128, 2 bits). With blank eFuses ESP-IDF's ADC driver
+ * calibrates itself at startup (a constructor in esp_adc, linked in by the SDK's analog module) and
+ * waits forever for a conversion QEMU's esp32s3 does not model: the boot stopped after
+ * "calibration efuse version does not match". The file is QEMU's eFuse layout (esp_efuse.h:
+ * BLOCK0 and BLOCK1 are 6 words each, then 8 words per block), so BLOCK2 starts at byte 48.
+ */
+function adcCalibratedEfuse(): Uint8Array {
+  const efuse = new Uint8Array(1024);
+  efuse[48 + 128 / 8] = 1;
+  return efuse;
+}
+
+/**
  * The board as an SDK target. Moddable SDKs that take a target folder (`-p esp32:DIR`) get the
  * repository's folder; older ones (1bf7b00e1) only know targets inside the SDK: the board is
  * linked in there once.
@@ -192,6 +206,7 @@ async function main(): Promise<number> {
   const buildDir = path.join(work, 'build');
   fs.mkdirSync(buildDir, { recursive: true });
   const flash = path.join(work, 'flash.bin');
+  const efuse = path.join(work, 'efuse.bin');
   say(`work folder ${work}`);
 
   const sealbellJs = path.join(ROOT, 'bin', 'sealbell.js');
@@ -231,6 +246,7 @@ async function main(): Promise<number> {
     say(`build: ok, ${flash} (${fs.statSync(path.join(idfBuild, 'xs_esp32.bin')).size} bytes of app image)`);
   }
   if (!fs.existsSync(flash)) throw new Error(`no flash image ${flash} (run without --no-build)`);
+  fs.writeFileSync(efuse, adcCalibratedEfuse());
 
   let relayProc: ChildProcess | undefined;
   let vm: ChildProcess | undefined;
@@ -256,7 +272,7 @@ async function main(): Promise<number> {
     const setupPort = await freePort();
     const log = new LineLog(path.join(work, 'qemu.log'), 'esp32s3');
     const boot = (): ChildProcess => {
-      const qargs = ['-M', 'esp32s3', '-m', '8M', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', ...(bios ? ['-L', bios] : []), '-drive', `file=${flash},if=mtd,format=raw`, '-nic', `user,model=open_eth,hostfwd=tcp:127.0.0.1:${setupPort}-:80`];
+      const qargs = ['-M', 'esp32s3', '-m', '8M', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', ...(bios ? ['-L', bios] : []), '-drive', `file=${flash},if=mtd,format=raw`, '-drive', `file=${efuse},if=none,format=raw,id=efuse`, '-global', 'driver=nvram.esp32s3.efuse,property=drive,value=efuse', '-nic', `user,model=open_eth,hostfwd=tcp:127.0.0.1:${setupPort}-:80`];
       const child = spawn('timeout', [String(args.seconds), qemu, ...qargs], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout!.setEncoding('utf8').on('data', (c: string) => log.push(c));
       child.stderr!.setEncoding('utf8').on('data', (c: string) => log.push(c));
