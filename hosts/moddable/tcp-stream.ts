@@ -16,6 +16,8 @@ import type { ByteStream, ByteStreamEvents, OpenStream } from '../../src/net/byt
 /** The part of Socket / SecureSocket used here (their SDK typings differ in detail). */
 interface SdkSocket {
   callback: (message: number, value?: number) => void;
+  /** no argument: the bytes waiting (0 when none) */
+  read(): number;
   read(type: typeof ArrayBuffer): ArrayBuffer | undefined;
   write(): number;
   write(data: ArrayBufferView): void;
@@ -43,7 +45,9 @@ class SocketStream implements ByteStream {
           events.onConnect();
         }
         else if (message === 2) {
-          for (;;) {
+          // read(ArrayBuffer) throws "nothing to read" on a board's lwIP socket once drained
+          // (the simulator's returns undefined): ask how much is waiting first
+          while (sock.read() > 0) {
             const data = sock.read(ArrayBuffer);
             if (!data || data.byteLength === 0) break;
             events.onData(new Uint8Array(data));
