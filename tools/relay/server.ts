@@ -181,8 +181,10 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     store,
     log,
     push: async (device, bundle) => {
-      deviceSessions.get(device)?.pushRoster(bundle);
+      // Removed phones are cut off (REVOKED) before the doorbell hears of the update: otherwise the doorbell's own
+      // end of a removed phone's live session can reach the phone first, as a plain end instead of REVOKED.
       await phonesChangedHere(device); // the owner's signed update removes a phone before the device confirms it
+      deviceSessions.get(device)?.pushRoster(bundle);
       tellPeers({ t: 'roster', device }); // the process holding the device's uplink pushes it; phones elsewhere are checked
     },
   });
@@ -218,10 +220,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         return deviceSessions.get(e.device)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device (to another relay process) replaced this one');
       }
       if (e.t === 'roster') {
+        await phonesChangedHere(e.device); // removed phones first, as in the process the owner published to
         const session = deviceSessions.get(e.device);
         const held = session ? await store.heldRoster(e.device) : undefined;
         const push = held ? await rosters.pendingAfter(e.device, held.epoch) : undefined;
         if (push) deviceSessions.get(e.device)?.pushRoster(push);
+        return;
       }
       await phonesChangedHere(e.device);
     };
