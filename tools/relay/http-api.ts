@@ -324,7 +324,7 @@ export class HttpApi {
   private async challenge(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
     await this.requireKnownDevice(device);
-    sendJson(res, 200, this.c.phoneAuth.challenge(device, sourceOf(req)));
+    sendJson(res, 200, await this.c.phoneAuth.challenge(device, sourceOf(req)));
   }
 
   private async session(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {

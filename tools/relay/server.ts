@@ -131,6 +131,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       return originRef.value;
     },
     policy: phoneKeys,
+    store,
   });
   const deviceSessions = new Map<string, DeviceSession>();
   const metrics = new RelayMetrics(() => deviceSessions.size);
