@@ -46,7 +46,7 @@ import { bearer, isToken, tokenHash } from './tokens.js';
 export interface RelayOptions {
   port: number;
   host?: string;
-  /** Local files: the SQLite store (without `db`), firmware updates, the health probe. */
+  /** Local files: the SQLite store, phone sessions and firmware updates (without `db`), the health probe. */
   dataDir: string;
   /**
    * A postgres:// URL: keep everything in PostgreSQL instead of SQLite, shared with
@@ -211,6 +211,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         if (m) deviceSessions.get(e.device)?.sendSettings(m);
         return;
       }
+      if (e.t === 'update') {
+        const m = deviceSessions.has(e.device) ? await updates.pendingOffer(e.device) : undefined;
+        if (m) deviceSessions.get(e.device)?.sendUpdate(m);
+        else updates.forget(e.device);
+        return;
+      }
       if (e.t === 'freed') {
         quota.release(e.device, e.bytes);
         return await accountFreed(e.device);
@@ -235,7 +241,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
     tap: o.pushTap,
   });
-  const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
+  const updates = new RelayUpdates({
+    store,
+    log,
+    push: (device, m) => {
+      deviceSessions.get(device)?.sendUpdate(m);
+      tellPeers({ t: 'update', device }); // the process holding the doorbell's uplink offers it
+    },
+  });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
   const api = new HttpApi({

@@ -85,7 +85,7 @@ export function commitFailed(e: unknown, maybeCommitted: boolean): Error & { may
 export interface RelayStoreApi {
   /** `sqlite` or `postgres`, for the log */
   readonly kind: string;
-  /** where this process keeps its local files (firmware updates, the health probe) */
+  /** where this process keeps its local files (SQLite: everything; PostgreSQL: the health probe) */
   readonly dataDir: string;
   readonly ingest: SegmentIngest;
   close(): Promise<void>;
