@@ -11,9 +11,10 @@
  *   state cannot: a clip's state changed (phones following it elsewhere), a
  *   roster update waits for a doorbell (the process holding its uplink pushes
  *   it), a device's allowed phones changed (sockets of removed phones close
- *   everywhere; their sessions, kept in the database, are already deleted), a doorbell connected here (an older connection of
- *   it elsewhere is replaced), signed settings or a firmware update wait for a doorbell, a deletion
- *   freed a device's bytes (each process's quota count).
+ *   everywhere; their sessions, kept in the database, are already deleted),
+ *   a doorbell connected here (an older connection of it elsewhere is
+ *   replaced), signed settings or a firmware update wait for a doorbell, a
+ *   deletion freed a device's bytes (each process's quota count).
  *
  * Notifications carry ids and states only, never secrets or contents. The hop
  * secret (`relay_secret`) is made by the first process and read by the others:

@@ -195,6 +195,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       tellPeers({ t: 'settings', device }); // the process holding the doorbell's uplink sends them
     },
   });
+  const updates = new RelayUpdates({
+    store,
+    log,
+    push: (device, m) => {
+      deviceSessions.get(device)?.sendUpdate(m);
+      tellPeers({ t: 'update', device }); // the process holding the doorbell's uplink offers it
+    },
+  });
   /** Space freed in an account: its doorbells refused for the quota (connected here) may send again. */
   const accountFreed = async (device: string) => {
     try {
@@ -240,14 +248,6 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     allowed: (device, phone) => phoneKeys.isAllowed(device, Buffer.from(phone, 'base64')),
     log,
     tap: o.pushTap,
-  });
-  const updates = new RelayUpdates({
-    store,
-    log,
-    push: (device, m) => {
-      deviceSessions.get(device)?.sendUpdate(m);
-      tellPeers({ t: 'update', device }); // the process holding the doorbell's uplink offers it
-    },
   });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
