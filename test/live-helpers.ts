@@ -174,8 +174,9 @@ export type LiveEnv = Awaited<ReturnType<typeof liveSetUp>>;
  * result and the frames. Waits for events, not for real time: `seconds` only bounds a watch that
  * never gets its frames (the device ending the session first ends it too).
  */
-export async function watch(env: LiveEnv, who: Phone, o: { frames: number; seconds?: number }) {
-  const client = await PhoneClient.login(env.relay.url, env.dev.id, who.auth);
+/** `o.client`: a session made already (else `who` logs in at env.relay.url). */
+export async function watch(env: LiveEnv, who: Phone, o: { frames: number; seconds?: number; client?: PhoneClient }) {
+  const client = o.client ?? (await PhoneClient.login(env.relay.url, env.dev.id, who.auth));
   const frames: { ctr: number; time: number; data: Uint8Array }[] = [];
   const leave = new AbortController();
   let done = false;

@@ -292,7 +292,11 @@ export function storedSegments(db: Database.Database, dataDir: string, device: s
   return rows.map((r) => ({ idx: r.idx, bytes: readLogBytes(path.join(dataDir, 'segments'), r, r.size) }));
 }
 
-/** Everything the relay has stored, for "nothing changed" checks: blob files by hash, and every table's rows. */
+/**
+ * Everything the relay has stored, for "nothing changed" checks: blob files by hash, and every
+ * table's rows but phone logins (challenges and sessions are kept in the store too: a test of bad
+ * input may log a good phone in; `storedSessions` counts them).
+ */
 export function snapshotStore(dataDir: string): string {
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -305,9 +309,21 @@ export function snapshotStore(dataDir: string): string {
   walk(dataDir);
   const db = new Database(path.join(dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[])
+      .map((t) => t.name)
+      .filter((t) => t !== 'phone_challenges' && t !== 'phone_sessions');
     const rows = tables.map((t) => `${t}: ${JSON.stringify(db.prepare(`SELECT * FROM ${t}`).all(), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`);
     return [...files.sort(), ...rows].join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+/** How many phone login sessions the SQLite store at `dataDir` holds. */
+export function storedSessions(dataDir: string): number {
+  const db = new Database(path.join(dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM phone_sessions').get() as { n: number }).n;
   } finally {
     db.close();
   }

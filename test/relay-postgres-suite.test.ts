@@ -3,12 +3,10 @@
  * same test files, loaded a second time (a module URL of their own) inside this suite, while a
  * throwaway PostgreSQL server (test/pg-cluster.ts) gives each of their relays a database of
  * its own. Not among them: files that look into the SQLite file or the segment log directly
- * (relay.test, uplink-relay.test: they test that store itself), and update-relay.test (firmware
- * updates are files in each relay process's data folder, and it publishes an update the moment
- * the doorbell's uplink is ready, before a networked store has surely recorded its roster).
- * relay-retention, settings-relay and doorbell-push run with the doorbell on one relay process
- * and (some of) its phones on a second one on the same database: deletion, retention and the
- * quota, settings, and pushes cross between processes there.
+ * (relay.test, uplink-relay.test: they test that store itself).
+ * relay-retention, settings-relay, doorbell-push and update-relay run with the doorbell on one
+ * relay process and (some of) its phones on a second one on the same database: deletion,
+ * retention and the quota, settings, pushes and firmware updates cross between processes there.
  */
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
 import { testRelayDb } from './relay-helpers.js';
@@ -22,6 +20,7 @@ const FILES = [
   './relay-retention.test.js',
   './settings-relay.test.js',
   './doorbell-push.test.js',
+  './update-relay.test.js',
 ];
 
 let cluster: PgCluster | undefined;

@@ -8,6 +8,10 @@
  *   follow events arrive, the owner's roster update reaches the doorbell (and
  *   takes the removed phone's access away at B), live view works through the
  *   hop from B to A;
+ * - phone sessions and login challenges are in the database: a phone that logs
+ *   in at A uses its session at B (clips, follow, live view), a challenge A
+ *   issued is answered at B (once), and a phone the owner removes at A loses
+ *   its session at both while its follow socket on B is closed (4401);
  * - relay A killed with SIGKILL mid-upload: every segment a doorbell saw
  *   acknowledged is in the database bit for bit, and the doorbell carries on
  *   through relay B (a failover proxy in front of both stands in for the
@@ -34,6 +38,10 @@ import type { RecordedClip } from './helpers.js';
 import { MemoryStore, tempDir } from './helpers.js';
 import { prng, seededRandom } from './seeded.js';
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { authMessage } from '../tools/relay/phone-auth.js';
+import { relayJson } from '../tools/relay/client-http.js';
+import { tokenHash } from '../tools/relay/tokens.js';
 
 const portOf = (url: string) => Number(new URL(url).port);
 
@@ -164,6 +172,67 @@ describe('relay on PostgreSQL: two relay processes on one database', function ()
       await expectApiError(PhoneClient.login(a.url, dev.id, bob.auth), 403, 'PHONE_NOT_ALLOWED');
     } finally {
       dev.uplink.stop();
+    }
+  });
+
+  it('phone sessions work at every process: a login at A is used at B (clips, follow, live), a challenge from A is answered at B, a phone removed at A loses its session at both and its follow socket on B closes', async () => {
+    const db = await cluster.createDatabase('sessions');
+    const [a, b] = [await startRelayOn(db), await startRelayOn(db)];
+    const env = await liveSetUp('pg/sessions', { relay: { url: a.url, uplinkUrl: a.uplinkUrl, port: portOf(a.url) }, phones: [alice, bob] });
+    const { dev, clock } = env;
+    const sql = new pg.Client({ connectionString: db });
+    await sql.connect();
+    try {
+      // alice logs in at A; her next requests reach B (a load balancer without sticky sessions).
+      const atA = await PhoneClient.login(a.url, dev.id, alice.auth);
+      const atB = atA.at(b.url);
+      const events: string[] = [];
+      const following = await atB.follow((e) => (e.t === 'clip' ? events.push(`${e.clip} ${e.state}`) : undefined));
+      const id = dev.recordClip(clock.now, 20);
+      await drive(clock, [dev], () => events.includes(`${id} verified`), { what: 'the follow event at relay B, on a session made at A' });
+      following.close();
+      assert.deepEqual(
+        (await atB.clips()).map((c) => [c.clip, c.state]),
+        [[id, 'verified']],
+      );
+      const live = await watch({ ...env, relay: { ...env.relay, url: b.url } }, alice, { frames: 3, client: atB });
+      assert.equal(live.error, undefined, String(live.error));
+      assert.ok(live.frames.length >= 3, `${live.frames.length} live frames at B on a session made at A`);
+      // The database keeps SHA-256 of the token, never the token.
+      const token = (atA as unknown as { token: string }).token;
+      const rows = (await sql.query('SELECT * FROM phone_sessions')).rows as Record<string, unknown>[];
+      assert.ok(rows.some((r) => r.token_sha256 === tokenHash(token)));
+      assert.ok(!JSON.stringify(rows).includes(token), 'no session token in the database');
+
+      // A challenge A issued, answered at B (signed for B's origin, as a phone does for the relay it posts to); used up there.
+      const base = `v1/devices/${dev.id}/auth`;
+      const { challenge } = await relayJson<{ challenge: string }>(a.url, `${base}/challenge`, { method: 'POST' });
+      const signature = ed25519.sign(authMessage(new Uint8Array(Buffer.from(challenge, 'base64')), new URL(b.url).origin), alice.auth.secretKey);
+      const answer = { challenge, publicKey: Buffer.from(alice.auth.publicKey).toString('base64'), signature: Buffer.from(signature).toString('base64') };
+      const { token: fromB } = await relayJson<{ token: string }>(b.url, `${base}/session`, { method: 'POST', json: answer });
+      assert.equal((await relayJson<{ clips: unknown[] }>(a.url, `v1/devices/${dev.id}/clips`, { token: fromB })).clips.length, 1, 'the session made at B works at A');
+      await expectApiError(relayJson(b.url, `${base}/session`, { method: 'POST', json: answer }), 401, 'BAD_CHALLENGE');
+      await expectApiError(relayJson(a.url, `${base}/session`, { method: 'POST', json: answer }), 401, 'BAD_CHALLENGE');
+
+      // bob logs in at B and follows there; the owner removes him with a roster update published at A.
+      const bobB = await PhoneClient.login(b.url, dev.id, bob.auth);
+      const bobA = bobB.at(a.url);
+      assert.equal((await bobA.clips()).length, 1);
+      const bobFollowing = await bobB.follow(() => {});
+      const r1 = rosterOf(dev.id, 1, [alice, bob]);
+      assert.equal(await publishRoster(a.url, dev.id, rosterBundle(rosterOf(dev.id, 2, [alice], r1))), 2);
+      const closed = await bobFollowing.closed;
+      assert.equal(closed.code, 4401, 'bob\'s follow socket on B is closed when A takes his phone out');
+      await expectApiError(bobA.clips(), 401, 'UNAUTHENTICATED');
+      await expectApiError(bobB.clips(), 401, 'UNAUTHENTICATED');
+      const bobKey = Buffer.from(bob.auth.publicKey).toString('base64');
+      assert.equal((await sql.query('SELECT COUNT(*)::int AS n FROM phone_sessions WHERE public_key = $1', [bobKey])).rows[0].n, 0, 'his sessions are deleted');
+      // alice stays in, at both.
+      assert.equal((await atA.clips()).length, 1);
+      assert.equal((await atB.clips()).length, 1);
+    } finally {
+      dev.uplink.stop();
+      await sql.end();
     }
   });
 

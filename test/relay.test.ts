@@ -25,6 +25,7 @@ import {
   rawRequest,
   relayClip,
   snapshotStore,
+  storedSessions,
   startTestRelay,
   T0,
   TestDevice,
@@ -147,6 +148,7 @@ describe('relay', function () {
         assert.equal(r.status, 401);
         assert.equal(errorCode(r.body), 'UNAUTHENTICATED');
       }
+      assert.equal(storedSessions(relay.dataDir), 0, 'no session was stored for any refused login');
       // The real phone gets in, but not into another device.
       const phone = await PhoneClient.login(relay.url, dev.id, phoneKey);
       assert.equal((await phone.clips()).length, 1);

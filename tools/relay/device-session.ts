@@ -239,7 +239,7 @@ export class DeviceSession {
       return true;
     }
     if (!m) return false;
-    this.ctx.updates?.fromDevice(this.device.id, m, this.sendUpdate, Date.now());
+    this.ctx.updates?.fromDevice(this.device.id, m, this.sendUpdate, Date.now()).catch((e: Error) => this.ctx.log(`relay: device ${this.device.id}: update message failed: ${e.message}`));
     return true;
   }
 

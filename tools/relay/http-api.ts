@@ -335,7 +335,7 @@ export class HttpApi {
   private async challenge(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
     await this.requireKnownDevice(device);
-    sendJson(res, 200, this.c.phoneAuth.challenge(device, sourceOf(req)));
+    sendJson(res, 200, await this.c.phoneAuth.challenge(device, sourceOf(req)));
   }
 
   private async session(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
@@ -461,8 +461,8 @@ export class HttpApi {
   private async firmware(req: IncomingMessage, res: ServerResponse, device: string): Promise<void> {
     requireId(device, 'device id');
     await this.requirePhone(req, device);
-    const firmware = this.c.updates.firmware(device);
-    const update = this.c.updates.status(device);
+    const firmware = await this.c.updates.firmware(device);
+    const update = await this.c.updates.status(device);
     sendJson(res, 200, { device, ...(firmware ? { firmware } : {}), ...(update ? { update } : {}) });
   }
 

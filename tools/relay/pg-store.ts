@@ -11,7 +11,7 @@
  * so a resolved write is durable and sync() has nothing to do.
  */
 import pg from 'pg';
-import { commitFailed, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type VapidKeys } from './store-api.js';
+import { commitFailed, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type UpdateEntry, type VapidKeys, type ChallengeRow, type PhoneSessionRow } from './store-api.js';
 import type { ClipDeletion, ClipRow, ClipState, DeviceRow, EventRow, HeldRosterRow, OwnerRequestRow, PushSubscriptionRow, SegmentRow } from './store.js';
 
 const SCHEMA = `
@@ -114,6 +114,28 @@ CREATE TABLE IF NOT EXISTS owner_requests (
   PRIMARY KEY (device, epoch)
 );
 CREATE INDEX IF NOT EXISTS clips_gone_with_segments ON clips (state) WHERE state IN ('deleted', 'expired') AND segments > 0;
+CREATE TABLE IF NOT EXISTS device_updates (
+  device TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (device, name)
+);
+CREATE TABLE IF NOT EXISTS phone_challenges (
+  sha256 TEXT PRIMARY KEY,
+  device TEXT NOT NULL,
+  source TEXT NOT NULL,
+  expires BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_challenges_by_source ON phone_challenges (source, expires);
+CREATE INDEX IF NOT EXISTS phone_challenges_by_expiry ON phone_challenges (expires);
+CREATE TABLE IF NOT EXISTS phone_sessions (
+  token_sha256 TEXT PRIMARY KEY,
+  device TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  expires BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_sessions_by_device ON phone_sessions (device);
+CREATE INDEX IF NOT EXISTS phone_sessions_by_expiry ON phone_sessions (expires);
 CREATE TABLE IF NOT EXISTS relay_nodes (
   id TEXT PRIMARY KEY,
   internal_url TEXT NOT NULL,
@@ -567,6 +589,79 @@ export class PgRelayStore implements RelayStoreApi {
 
   async authorityOf(device: string): Promise<string | undefined> {
     return (await this.one<{ authority_id: string }>('SELECT authority_id FROM held_rosters WHERE device = $1', [device]))?.authority_id;
+  }
+
+  // --- phone login challenges and sessions (SHA-256 only), firmware updates ---------------
+
+  async putChallenge(c: ChallengeRow, limits: { perSource: number; total: number }, now: number): Promise<'stored' | 'source' | 'full'> {
+    const n = (await this.one<{ mine: number; total: number }>(
+      'SELECT COUNT(*) FILTER (WHERE source = $1)::int AS mine, COUNT(*)::int AS total FROM phone_challenges WHERE expires >= $2',
+      [c.source, now],
+    ))!;
+    if (n.mine >= limits.perSource) return 'source';
+    if (n.total >= limits.total) return 'full';
+    await this.pool.query(
+      'INSERT INTO phone_challenges (sha256, device, source, expires) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO UPDATE SET device = excluded.device, source = excluded.source, expires = excluded.expires',
+      [c.sha256, c.device, c.source, c.expires],
+    );
+    return 'stored';
+  }
+
+  async takeChallenge(sha256: string): Promise<ChallengeRow | undefined> {
+    return this.one<ChallengeRow>('DELETE FROM phone_challenges WHERE sha256 = $1 RETURNING sha256, device, source, expires', [sha256]);
+  }
+
+  async putPhoneSession(s: PhoneSessionRow, max: number, now: number): Promise<boolean> {
+    const n = (await this.one<{ n: number }>('SELECT COUNT(*)::int AS n FROM phone_sessions WHERE expires >= $1', [now]))!.n;
+    if (n >= max) return false;
+    await this.pool.query('INSERT INTO phone_sessions (token_sha256, device, public_key, expires) VALUES ($1, $2, $3, $4)', [s.tokenSha256, s.device, s.publicKey, s.expires]);
+    return true;
+  }
+
+  private static readonly SESSION = 'SELECT token_sha256 AS "tokenSha256", device, public_key AS "publicKey", expires FROM phone_sessions';
+
+  async phoneSession(tokenSha256: string): Promise<PhoneSessionRow | undefined> {
+    return this.one<PhoneSessionRow>(`${PgRelayStore.SESSION} WHERE token_sha256 = $1`, [tokenSha256]);
+  }
+
+  async phoneSessionsOf(device: string): Promise<PhoneSessionRow[]> {
+    return this.all<PhoneSessionRow>(`${PgRelayStore.SESSION} WHERE device = $1`, [device]);
+  }
+
+  async deletePhoneSession(tokenSha256: string): Promise<void> {
+    await this.pool.query('DELETE FROM phone_sessions WHERE token_sha256 = $1', [tokenSha256]);
+  }
+
+  async sweepPhoneLogins(now: number): Promise<void> {
+    await this.pool.query('DELETE FROM phone_challenges WHERE expires < $1', [now]);
+    await this.pool.query('DELETE FROM phone_sessions WHERE expires < $1', [now]);
+  }
+
+  async updateEntry(device: string, name: UpdateEntry): Promise<Uint8Array | undefined> {
+    return (await this.one<{ value: Buffer }>('SELECT value FROM device_updates WHERE device = $1 AND name = $2', [device, name]))?.value;
+  }
+
+  async updateEntryPiece(device: string, name: UpdateEntry, offset: number, length: number): Promise<Uint8Array | undefined> {
+    // substring counts from 1
+    const row = await this.one<{ piece: Buffer }>('SELECT substring(value FROM $3::int FOR $4::int) AS piece FROM device_updates WHERE device = $1 AND name = $2', [
+      device,
+      name,
+      offset + 1,
+      length,
+    ]);
+    return row?.piece;
+  }
+
+  async putUpdateEntry(device: string, name: UpdateEntry, bytes: Uint8Array): Promise<void> {
+    await this.pool.query('INSERT INTO device_updates (device, name, value) VALUES ($1, $2, $3) ON CONFLICT (device, name) DO UPDATE SET value = excluded.value', [
+      device,
+      name,
+      Buffer.from(bytes),
+    ]);
+  }
+
+  async deleteUpdateEntry(device: string, name: UpdateEntry): Promise<void> {
+    await this.pool.query('DELETE FROM device_updates WHERE device = $1 AND name = $2', [device, name]);
   }
 }
 

@@ -3,7 +3,12 @@
  * the phone signs  "sealbell-relay-auth-v1" ‖ challenge ‖ relay origin  with its
  * Ed25519 key. Binding the origin means a signature made for one relay cannot be
  * replayed to another. A good signature from a key the device's PhoneKeyPolicy
- * allows earns a bearer session token (kept in memory, as SHA-256 only).
+ * allows earns a bearer session token.
+ *
+ * Challenges and sessions are kept in the store (SQLite by default, or the PostgreSQL
+ * database several relay processes share), as SHA-256 only: a challenge issued by one
+ * process may be answered at another, and a session works at every process. A copy of the
+ * database holds no usable token.
  */
 import { randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -11,12 +16,15 @@ import { authMessage } from './phone-auth-message.js';
 import { RelayError } from './errors.js';
 import { decodeBase64, type PhoneKeyPolicy } from './phone-keys.js';
 import { newToken, tokenHash } from './tokens.js';
+import type { RelayStoreApi } from './store-api.js';
 
 export const CHALLENGE_BYTES = 32;
 /** sessions at most, and challenges at most over all sources (each source is also held to its own share) */
 const MAX_OUTSTANDING = 100_000;
 /** challenges one source address may have outstanding: a flood from one address cannot crowd out others */
 export const MAX_CHALLENGES_PER_SOURCE = 256;
+/** expired challenges and sessions are deleted at most this often (they stop counting as soon as they expire) */
+const SWEEP_EVERY = 10_000;
 
 export { AUTH_CONTEXT, authMessage } from './phone-auth-message.js';
 
@@ -30,16 +38,15 @@ export interface PhoneAuthOptions {
   /** e.g. http://127.0.0.1:8080 — what phones sign */
   origin: string;
   policy: PhoneKeyPolicy;
+  store: RelayStoreApi;
   challengeTtl?: number;
   sessionTtl?: number;
   now?: () => number;
 }
 
 export class PhoneAuth {
-  private readonly challenges = new Map<string, { device: string; expires: number; source: string }>();
-  private readonly perSource = new Map<string, number>();
-  private readonly sessions = new Map<string, PhoneSession>();
   private readonly now: () => number;
+  private lastSweep = -Infinity;
   readonly challengeTtl: number;
   readonly sessionTtl: number;
 
@@ -50,15 +57,17 @@ export class PhoneAuth {
   }
 
   /** A one-time challenge for `device`, asked for from `source` (the client's address). */
-  challenge(device: string, source = ''): { challenge: string; expiresIn: number } {
-    this.purge();
-    if ((this.perSource.get(source) ?? 0) >= MAX_CHALLENGES_PER_SOURCE) {
-      throw new RelayError(429, 'SLOW_DOWN', 'too many outstanding challenges from this address; use them or wait a minute');
-    }
-    if (this.challenges.size >= MAX_OUTSTANDING) throw new RelayError(503, 'BUSY', 'too many outstanding challenges; try again shortly');
+  async challenge(device: string, source = ''): Promise<{ challenge: string; expiresIn: number }> {
+    await this.sweep();
     const challenge = randomBytes(CHALLENGE_BYTES).toString('base64');
-    this.challenges.set(challenge, { device, expires: this.now() + this.challengeTtl, source });
-    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+    const now = this.now();
+    const r = await this.o.store.putChallenge(
+      { sha256: tokenHash(challenge), device, source, expires: now + this.challengeTtl },
+      { perSource: MAX_CHALLENGES_PER_SOURCE, total: MAX_OUTSTANDING },
+      now,
+    );
+    if (r === 'source') throw new RelayError(429, 'SLOW_DOWN', 'too many outstanding challenges from this address; use them or wait a minute');
+    if (r === 'full') throw new RelayError(503, 'BUSY', 'too many outstanding challenges; try again shortly');
     return { challenge, expiresIn: Math.floor(this.challengeTtl / 1000) };
   }
 
@@ -68,9 +77,7 @@ export class PhoneAuth {
     const challenge = decodeBase64(b.challenge, CHALLENGE_BYTES, 'challenge');
     const publicKey = decodeBase64(b.publicKey, 32, 'publicKey');
     const signature = decodeBase64(b.signature, 64, 'signature');
-    const key = b.challenge as string;
-    const issued = this.challenges.get(key);
-    if (issued) this.forget(key, issued.source);
+    const issued = await this.o.store.takeChallenge(tokenHash(b.challenge as string));
     if (!issued || issued.device !== device || issued.expires < this.now()) {
       throw new RelayError(401, 'BAD_CHALLENGE', 'unknown, used or expired challenge: ask for a new one');
     }
@@ -82,10 +89,11 @@ export class PhoneAuth {
     }
     if (!ok) throw new RelayError(401, 'BAD_SIGNATURE', 'the signature does not verify for this challenge, key and relay origin');
     if (!(await this.o.policy.isAllowed(device, publicKey))) throw new RelayError(403, 'PHONE_NOT_ALLOWED', 'this phone key is not allowed for the device');
-    this.purge();
-    if (this.sessions.size >= MAX_OUTSTANDING) throw new RelayError(503, 'BUSY', 'too many sessions; try again shortly');
+    await this.sweep();
     const token = newToken();
-    this.sessions.set(tokenHash(token), { device, publicKey: b.publicKey as string, expires: this.now() + this.sessionTtl });
+    const now = this.now();
+    const stored = await this.o.store.putPhoneSession({ tokenSha256: tokenHash(token), device, publicKey: b.publicKey as string, expires: now + this.sessionTtl }, MAX_OUTSTANDING, now);
+    if (!stored) throw new RelayError(503, 'BUSY', 'too many sessions; try again shortly');
     return { token, expiresIn: Math.floor(this.sessionTtl / 1000) };
   }
 
@@ -93,32 +101,27 @@ export class PhoneAuth {
   async session(token: string | undefined): Promise<PhoneSession | undefined> {
     if (!token) return undefined;
     const h = tokenHash(token);
-    const s = this.sessions.get(h);
+    const s = await this.o.store.phoneSession(h);
     if (!s || s.expires < this.now()) return undefined;
     if (!(await this.o.policy.isAllowed(s.device, Buffer.from(s.publicKey, 'base64')))) {
-      this.sessions.delete(h);
+      await this.o.store.deletePhoneSession(h);
       return undefined;
     }
-    return s;
+    return { device: s.device, publicKey: s.publicKey, expires: s.expires };
   }
 
-  /** Ends every session of `device` whose phone is no longer allowed (a revocation). */
+  /** Ends every session of `device` whose phone is no longer allowed (a revocation), for every relay process. */
   async revalidate(device: string): Promise<void> {
-    for (const [h, s] of [...this.sessions]) {
-      if (s.device === device && !(await this.o.policy.isAllowed(device, Buffer.from(s.publicKey, 'base64')))) this.sessions.delete(h);
+    for (const s of await this.o.store.phoneSessionsOf(device)) {
+      if (!(await this.o.policy.isAllowed(device, Buffer.from(s.publicKey, 'base64')))) await this.o.store.deletePhoneSession(s.tokenSha256);
     }
   }
 
-  private forget(challenge: string, source: string): void {
-    this.challenges.delete(challenge);
-    const n = (this.perSource.get(source) ?? 1) - 1;
-    if (n <= 0) this.perSource.delete(source);
-    else this.perSource.set(source, n);
-  }
-
-  private purge(): void {
+  /** Deletes expired challenges and sessions, at most every SWEEP_EVERY ms (of this process). */
+  private async sweep(): Promise<void> {
     const now = this.now();
-    for (const [k, c] of this.challenges) if (c.expires < now) this.forget(k, c.source);
-    for (const [k, s] of this.sessions) if (s.expires < now) this.sessions.delete(k);
+    if (now - this.lastSweep < SWEEP_EVERY) return;
+    this.lastSweep = now;
+    await this.o.store.sweepPhoneLogins(now);
   }
 }

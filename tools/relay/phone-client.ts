@@ -90,6 +90,14 @@ export class PhoneClient {
     return new PhoneClient(relay, device, token, key);
   }
 
+  /**
+   * The same session at another relay process on the same database (behind a load balancer
+   * without sticky sessions, any of them may answer): sessions are kept in the database.
+   */
+  at(relay: string): PhoneClient {
+    return new PhoneClient(relay, this.device, this.token, this.authKey);
+  }
+
   private path(rest: string): string {
     return `v1/devices/${idPath(this.device)}/${rest}`;
   }

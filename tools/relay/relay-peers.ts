@@ -10,10 +10,11 @@
  * - tells the others, with LISTEN/NOTIFY on one channel, what its in-memory
  *   state cannot: a clip's state changed (phones following it elsewhere), a
  *   roster update waits for a doorbell (the process holding its uplink pushes
- *   it), a device's allowed phones changed (sessions and sockets of removed
- *   phones end everywhere), a doorbell connected here (an older connection of
- *   it elsewhere is replaced), signed settings wait for a doorbell, a deletion
- *   freed a device's bytes (each process's quota count).
+ *   it), a device's allowed phones changed (sockets of removed phones close
+ *   everywhere; their sessions, kept in the database, are already deleted),
+ *   a doorbell connected here (an older connection of it elsewhere is
+ *   replaced), signed settings or a firmware update wait for a doorbell, a
+ *   deletion freed a device's bytes (each process's quota count).
  *
  * Notifications carry ids and states only, never secrets or contents. The hop
  * secret (`relay_secret`) is made by the first process and read by the others:
@@ -35,6 +36,8 @@ export type PeerEvent =
   | { t: 'connected'; device: string }
   /** signed settings wait for the doorbell (the process holding its uplink sends them) */
   | { t: 'settings'; device: string }
+  /** a firmware update waits for the doorbell (the process holding its uplink offers it) */
+  | { t: 'update'; device: string }
   /** a deletion freed the device's bytes (the quota's count, doorbells refused for it) */
   | { t: 'freed'; device: string; bytes: number };
 

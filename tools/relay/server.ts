@@ -46,7 +46,7 @@ import { bearer, isToken, tokenHash } from './tokens.js';
 export interface RelayOptions {
   port: number;
   host?: string;
-  /** Local files: the SQLite store (without `db`), firmware updates, the health probe. */
+  /** Local files: the SQLite store, phone sessions and firmware updates (without `db`), the health probe. */
   dataDir: string;
   /**
    * A postgres:// URL: keep everything in PostgreSQL instead of SQLite, shared with
@@ -131,6 +131,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       return originRef.value;
     },
     policy: phoneKeys,
+    store,
   });
   const deviceSessions = new Map<string, DeviceSession>();
   const metrics = new RelayMetrics(() => deviceSessions.size);
@@ -196,6 +197,14 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       tellPeers({ t: 'settings', device }); // the process holding the doorbell's uplink sends them
     },
   });
+  const updates = new RelayUpdates({
+    store,
+    log,
+    push: (device, m) => {
+      deviceSessions.get(device)?.sendUpdate(m);
+      tellPeers({ t: 'update', device }); // the process holding the doorbell's uplink offers it
+    },
+  });
   /** Space freed in an account: its doorbells refused for the quota (connected here) may send again. */
   const accountFreed = async (device: string) => {
     try {
@@ -210,6 +219,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       if (e.t === 'settings') {
         const m = deviceSessions.has(e.device) ? await settings.pendingMessage(e.device) : undefined;
         if (m) deviceSessions.get(e.device)?.sendSettings(m);
+        return;
+      }
+      if (e.t === 'update') {
+        const m = deviceSessions.has(e.device) ? await updates.pendingOffer(e.device) : undefined;
+        if (m) deviceSessions.get(e.device)?.sendUpdate(m);
+        else updates.forget(e.device);
         return;
       }
       if (e.t === 'freed') {
@@ -238,7 +253,6 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     log,
     tap: o.pushTap,
   });
-  const updates = new RelayUpdates({ dataDir: o.dataDir, store, log, push: (device, m) => deviceSessions.get(device)?.sendUpdate(m) });
   // One allowance per client address for every endpoint that needs no login.
   const sourceLimit = new SourceLimit({ burst: limits.openBurst, perSecond: limits.openPerSecond });
   const api = new HttpApi({

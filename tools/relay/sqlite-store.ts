@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { RelayStore } from './store.js';
+import type { ChallengeRow, PhoneSessionRow } from './store-api.js';
 import type { LogPlace } from './segment-log.js';
-import { commitFailed, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type VapidKeys } from './store-api.js';
+import { commitFailed, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type UpdateEntry, type VapidKeys } from './store-api.js';
 import type { ClipDeletion, ClipState, HeldRosterRow, OwnerRequestRow, PushSubscriptionRow } from './store.js';
 
 /** GroupCommit's path into the SQLite store: the segment log, one transaction, one fdatasync of the WAL. */
@@ -150,6 +151,61 @@ export class SqliteRelayStore implements RelayStoreApi {
   strayDeletedClips = async () => this.s.strayDeletedClips();
   bytesByDevice = async () => this.s.bytesByDevice();
   authorityOf = async (device: string) => this.s.authorityOf(device);
+
+  // Phone sessions live in relay.sqlite: they survive a restart of the relay.
+  putChallenge = async (c: ChallengeRow, limits: { perSource: number; total: number }, now: number) => this.s.putChallenge(c, limits, now);
+  takeChallenge = async (sha256: string) => this.s.takeChallenge(sha256);
+  putPhoneSession = async (row: PhoneSessionRow, max: number, now: number) => this.s.putPhoneSession(row, max, now);
+  phoneSession = async (tokenSha256: string) => this.s.phoneSession(tokenSha256);
+  phoneSessionsOf = async (device: string) => this.s.phoneSessionsOf(device);
+  deletePhoneSession = async (tokenSha256: string) => this.s.deletePhoneSession(tokenSha256);
+  sweepPhoneLogins = async (now: number) => this.s.sweepPhoneLogins(now);
+
+  /** Firmware updates are files under <data>/updates/<device>/, as before the store kept them. */
+  private updateFile(device: string, name: UpdateEntry): string {
+    return path.join(this.dataDir, 'updates', device, name);
+  }
+
+  async updateEntry(device: string, name: UpdateEntry): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await fsp.readFile(this.updateFile(device, name)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async updateEntryPiece(device: string, name: UpdateEntry, offset: number, length: number): Promise<Uint8Array | undefined> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.updateFile(device, name), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(out, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return out.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async putUpdateEntry(device: string, name: UpdateEntry, bytes: Uint8Array): Promise<void> {
+    const file = this.updateFile(device, name);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file, bytes);
+  }
+
+  async deleteUpdateEntry(device: string, name: UpdateEntry): Promise<void> {
+    await fsp.rm(this.updateFile(device, name), { force: true });
+  }
 }
 
 /** Writes a 0600 file whole or not at all (a temporary file, flushed, renamed over it), off the event loop. */

@@ -34,6 +34,27 @@ export interface VapidKeys {
 /** What the relay keeps of a doorbell's signed settings (tools/relay/settings.ts). */
 export type SettingsEntry = 'pending.sbt' | 'held.json' | 'refused.json';
 
+/** What the relay keeps of a doorbell's firmware update (tools/relay/updates.ts). */
+export type UpdateEntry = 'update.bin' | 'state.json' | 'firmware.json';
+
+/** A phone login challenge outstanding (phone-auth.ts): kept as SHA-256 of the challenge. */
+export interface ChallengeRow {
+  sha256: string;
+  device: string;
+  /** the client address that asked for it (its per-source allowance) */
+  source: string;
+  expires: number;
+}
+
+/** A phone's login session (phone-auth.ts): only SHA-256 of its bearer token is kept. */
+export interface PhoneSessionRow {
+  tokenSha256: string;
+  device: string;
+  /** the phone's Ed25519 key, base64 */
+  publicKey: string;
+  expires: number;
+}
+
 /** A segment GroupCommit has staged and is about to make durable. */
 export interface StagedSegment {
   device: string;
@@ -64,7 +85,7 @@ export function commitFailed(e: unknown, maybeCommitted: boolean): Error & { may
 export interface RelayStoreApi {
   /** `sqlite` or `postgres`, for the log */
   readonly kind: string;
-  /** where this process keeps its local files (firmware updates, the health probe) */
+  /** where this process keeps its local files (SQLite: everything; PostgreSQL: the health probe) */
   readonly dataDir: string;
   readonly ingest: SegmentIngest;
   close(): Promise<void>;
@@ -154,4 +175,32 @@ export interface RelayStoreApi {
   bytesByDevice(): Promise<{ device: string; bytes: number }[]>;
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
   authorityOf(device: string): Promise<string | undefined>;
+
+  // --- phone login challenges and sessions (phone-auth.ts), firmware updates (updates.ts) ---
+  // Kept in the store so that a phone may log in through one relay process and use its
+  // session at another, and an update published at one reaches a doorbell on another.
+
+  /**
+   * Records a challenge unless its source already has `perSource` unexpired ones ('source')
+   * or all sources together `total` ('full'). Across relay processes the counts are read
+   * and then written, not locked: processes asking at the same instant may overshoot a
+   * little (by at most one each).
+   */
+  putChallenge(c: ChallengeRow, limits: { perSource: number; total: number }, now: number): Promise<'stored' | 'source' | 'full'>;
+  /** Removes the challenge and returns it: a challenge is used once, by whichever process it reaches. */
+  takeChallenge(sha256: string): Promise<ChallengeRow | undefined>;
+  /** Records a session unless `max` unexpired ones exist (false then). */
+  putPhoneSession(s: PhoneSessionRow, max: number, now: number): Promise<boolean>;
+  phoneSession(tokenSha256: string): Promise<PhoneSessionRow | undefined>;
+  phoneSessionsOf(device: string): Promise<PhoneSessionRow[]>;
+  deletePhoneSession(tokenSha256: string): Promise<void>;
+  /** Deletes expired challenges and sessions. */
+  sweepPhoneLogins(now: number): Promise<void>;
+
+  updateEntry(device: string, name: UpdateEntry): Promise<Uint8Array | undefined>;
+  /** `length` bytes of an entry from `offset` (the image, piece by piece); undefined if the entry is gone. */
+  updateEntryPiece(device: string, name: UpdateEntry, offset: number, length: number): Promise<Uint8Array | undefined>;
+  /** Replaces the entry whole (SQLite: an atomic file write under DATA/updates/<device>/; PostgreSQL: one row). */
+  putUpdateEntry(device: string, name: UpdateEntry, bytes: Uint8Array): Promise<void>;
+  deleteUpdateEntry(device: string, name: UpdateEntry): Promise<void>;
 }

@@ -186,6 +186,35 @@ CREATE TABLE IF NOT EXISTS freed_segments (
 );
 `;
 
+/** Phone login (tools/relay/phone-auth.ts): outstanding challenges and sessions, as SHA-256 only. */
+const PHONE_LOGIN_SCHEMA = `
+CREATE TABLE IF NOT EXISTS phone_challenges (
+  sha256 TEXT PRIMARY KEY,
+  device TEXT NOT NULL,
+  source TEXT NOT NULL,
+  expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_challenges_by_source ON phone_challenges (source, expires);
+CREATE INDEX IF NOT EXISTS phone_challenges_by_expiry ON phone_challenges (expires);
+CREATE TABLE IF NOT EXISTS phone_sessions (
+  token_sha256 TEXT PRIMARY KEY,
+  device TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_sessions_by_device ON phone_sessions (device);
+CREATE INDEX IF NOT EXISTS phone_sessions_by_expiry ON phone_sessions (expires);
+`;
+
+interface SessionSqlRow {
+  token_sha256: string;
+  device: string;
+  public_key: string;
+  expires: number;
+}
+
+const sessionOf = (r: SessionSqlRow) => ({ tokenSha256: r.token_sha256, device: r.device, publicKey: r.public_key, expires: r.expires });
+
 export interface OwnerRequestRow {
   device: string;
   epoch: number;
@@ -246,6 +275,7 @@ export class RelayStore {
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     this.db.exec(OWNER_SCHEMA);
+    this.db.exec(PHONE_LOGIN_SCHEMA);
     // Deleted rows (manifests of deleted clips) are overwritten in the database file, not left in free pages.
     this.db.pragma('secure_delete = ON');
     // A data folder from before the segment log: its rows (log NULL) name a file each.
@@ -618,5 +648,62 @@ export class RelayStore {
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
   authorityOf(device: string): string | undefined {
     return (this.stmt('SELECT authority_id FROM held_rosters WHERE device = ?').get(device) as { authority_id: string } | undefined)?.authority_id;
+  }
+
+  // --- phone login (phone-auth.ts) -------------------------------------------------------
+  // Written without SQLite's fsync (unsynced): a login does not wait on the disk, and a
+  // session lost in a power cut only means logging in again.
+
+  putChallenge(c: { sha256: string; device: string; source: string; expires: number }, limits: { perSource: number; total: number }, now: number): 'stored' | 'source' | 'full' {
+    return this.unsynced(() =>
+      this.db.transaction(() => {
+        const mine = (this.stmt('SELECT COUNT(*) AS n FROM phone_challenges WHERE source = ? AND expires >= ?').get(c.source, now) as { n: number }).n;
+        if (mine >= limits.perSource) return 'source' as const;
+        const all = (this.stmt('SELECT COUNT(*) AS n FROM phone_challenges WHERE expires >= ?').get(now) as { n: number }).n;
+        if (all >= limits.total) return 'full' as const;
+        this.stmt('INSERT OR REPLACE INTO phone_challenges (sha256, device, source, expires) VALUES (?, ?, ?, ?)').run(c.sha256, c.device, c.source, c.expires);
+        return 'stored' as const;
+      })(),
+    );
+  }
+
+  takeChallenge(sha256: string): { sha256: string; device: string; source: string; expires: number } | undefined {
+    return this.unsynced(
+      () => this.stmt('DELETE FROM phone_challenges WHERE sha256 = ? RETURNING sha256, device, source, expires').get(sha256) as
+        | { sha256: string; device: string; source: string; expires: number }
+        | undefined,
+    );
+  }
+
+  putPhoneSession(s: { tokenSha256: string; device: string; publicKey: string; expires: number }, max: number, now: number): boolean {
+    return this.unsynced(() =>
+      this.db.transaction(() => {
+        if ((this.stmt('SELECT COUNT(*) AS n FROM phone_sessions WHERE expires >= ?').get(now) as { n: number }).n >= max) return false;
+        this.stmt('INSERT INTO phone_sessions (token_sha256, device, public_key, expires) VALUES (?, ?, ?, ?)').run(s.tokenSha256, s.device, s.publicKey, s.expires);
+        return true;
+      })(),
+    );
+  }
+
+  phoneSession(tokenSha256: string) {
+    const r = this.stmt('SELECT * FROM phone_sessions WHERE token_sha256 = ?').get(tokenSha256) as SessionSqlRow | undefined;
+    return r && sessionOf(r);
+  }
+
+  phoneSessionsOf(device: string) {
+    return (this.stmt('SELECT * FROM phone_sessions WHERE device = ?').all(device) as SessionSqlRow[]).map(sessionOf);
+  }
+
+  deletePhoneSession(tokenSha256: string): void {
+    this.unsynced(() => this.stmt('DELETE FROM phone_sessions WHERE token_sha256 = ?').run(tokenSha256));
+  }
+
+  sweepPhoneLogins(now: number): void {
+    this.unsynced(() =>
+      this.db.transaction(() => {
+        this.stmt('DELETE FROM phone_challenges WHERE expires < ?').run(now);
+        this.stmt('DELETE FROM phone_sessions WHERE expires < ?').run(now);
+      })(),
+    );
   }
 }
