@@ -55,16 +55,49 @@ window.ready = navigator.serviceWorker.register('/sw.js').then(() => navigator.s
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Headless Chromium with notifications allowed for `origin`, a page, and the service worker registrations the DevTools protocol reports. */
+/** Headless Chromium with notifications allowed for `origin`, a page, and what the DevTools protocol reports of its service workers. */
 async function launch(origin: string) {
   const browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'sealbell-chromium-')), { headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   await browser.grantPermissions(['notifications'], { origin });
   const page = await browser.newPage();
   const cdp = await browser.newCDPSession(page);
-  const registrations: { registrationId: string; scopeURL: string }[] = [];
-  cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => registrations.push(...e.registrations));
+  const workers = new WorkerWatch();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: Registration[] }) => workers.registrations.push(...e.registrations));
+  cdp.on('ServiceWorker.workerVersionUpdated', (e: { versions: Version[] }) => workers.versions.push(...e.versions));
+  cdp.on('ServiceWorker.workerErrorReported', (e: { errorMessage: { errorMessage: string; sourceURL: string; lineNumber: number } }) =>
+    workers.errors.push(`${e.errorMessage.errorMessage} (${e.errorMessage.sourceURL}:${e.errorMessage.lineNumber})`),
+  );
   await cdp.send('ServiceWorker.enable');
-  return { browser, page, cdp, registrations };
+  return { browser, page, cdp, workers };
+}
+
+type Registration = { registrationId: string; scopeURL: string };
+type Version = { registrationId: string; versionId: string; status: string; runningStatus: string };
+
+/** The service worker registrations, versions and errors the DevTools protocol reported. */
+class WorkerWatch {
+  readonly registrations: Registration[] = [];
+  readonly versions: Version[] = [];
+  readonly errors: string[] = [];
+
+  /**
+   * The registration whose scope `scope` accepts, once one of its versions is activated: a push
+   * delivered while the worker is still activating may be dropped (bounded: 60 s).
+   */
+  async activated(scope: (url: string) => boolean): Promise<Registration> {
+    for (let i = 0; i < 600; i++) {
+      const reg = this.registrations.find((r) => scope(r.scopeURL));
+      if (reg && this.versions.some((v) => v.registrationId === reg.registrationId && v.status === 'activated')) return reg;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no activated service worker: ${this.describe()}`);
+  }
+
+  /** What was reported, for a failure message. */
+  describe(): string {
+    const last = new Map(this.versions.map((v) => [v.versionId, `${v.versionId}:${v.status}/${v.runningStatus}`]));
+    return `registrations ${JSON.stringify(this.registrations.map((r) => r.scopeURL))}, versions [${[...last.values()].join(', ')}], errors ${JSON.stringify(this.errors)}`;
+  }
 }
 
 /** The doorbell's sealed event for `clip` (as src/device/doorbell.ts makes it), sent up its uplink; resolves with the push payload the relay sent. */
@@ -171,15 +204,14 @@ describe('web/push in a service worker (headless Chromium)', function () {
     const time = Date.now();
     const payload = await pushedEvent(relay, credential, device, phoneIdentity, { clip: 'browser-clip-1', poster, time, random, push, sub });
 
-    const { browser: b, page, cdp, registrations } = await launch(origin);
+    const { browser: b, page, cdp, workers } = await launch(origin);
     browser = b;
     await page.goto(origin + '/');
     await page.evaluate('window.ready');
-    const reg = registrations.find((r) => r.scopeURL.startsWith(origin));
-    assert.ok(reg, 'the worker is registered');
+    const reg = await workers.activated((url) => url.startsWith(origin));
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId: reg.registrationId, data: payload });
     const shown = (await page.evaluate(SHOWN)) as Shown;
-    assert.equal(shown.length, 1, 'one notification');
+    assert.equal(shown.length, 1, `one notification (${workers.describe()})`);
     assert.equal(shown[0].title, 'Front door — someone rang');
     assert.equal(shown[0].body, new Date(time).toISOString().slice(11, 16));
     assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
@@ -213,7 +245,7 @@ describe('the phone web app rings: its own service worker shows the notification
     const sub = await push.subscribe(relay.push.vapidPublicKey);
     await (await PhoneClient.login(origin, device.deviceId, key)).subscribePush(sub.json);
 
-    const { browser: b, page, cdp, registrations } = await launch(origin);
+    const { browser: b, page, cdp, workers } = await launch(origin);
     browser = b;
     await page.goto(`${origin}/app/`);
     await page.evaluate('navigator.serviceWorker.ready');
@@ -236,11 +268,10 @@ describe('the phone web app rings: its own service worker shows the notification
     const poster = new SyntheticCamera({ width: 160, height: 120 }).capture(2, Date.now());
     const payload = await pushedEvent(relay, credential, device, phoneIdentity, { clip: 'app-clip-1', poster, time: Date.now(), random, push, sub });
 
-    const reg = registrations.find((r) => r.scopeURL === `${origin}/app/`);
-    assert.ok(reg, 'the app registered its service worker');
+    const reg = await workers.activated((url) => url === `${origin}/app/`); // the app registered its service worker
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data: payload });
     const shown = (await page.evaluate(SHOWN)) as Shown;
-    assert.equal(shown.length, 1, 'one notification');
+    assert.equal(shown.length, 1, `one notification (${workers.describe()})`);
     assert.match(shown[0].title, / — someone rang$/);
     assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
     assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
