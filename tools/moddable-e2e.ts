@@ -25,10 +25,10 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { freePort, has, LineLog, progress, run, sleep, until } from './e2e-driver.js';
 import { makeTestCa, type TestCa } from './test-ca.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -50,93 +50,7 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const t0 = Date.now();
-function say(line: string): void {
-  console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** The simulator's log, line by line, with waiting for a line. */
-class SimLog {
-  readonly lines: string[] = [];
-  private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
-  private partial = '';
-
-  constructor(
-    private readonly file: string,
-    private readonly echo: boolean,
-  ) {}
-
-  push(chunk: string): void {
-    fs.appendFileSync(this.file, chunk);
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const line of parts) {
-      this.lines.push(line);
-      if (this.echo) console.log(`  sim | ${line}`);
-      for (const w of [...this.waiters]) {
-        const m = this.match(w.re, w.from);
-        if (m) {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          w.resolve(m);
-        }
-      }
-    }
-  }
-
-  private match(re: RegExp, from: number): RegExpMatchArray | undefined {
-    for (let i = from; i < this.lines.length; i++) {
-      const m = re.exec(this.lines[i]);
-      if (m) return m;
-    }
-    return undefined;
-  }
-
-  /** Waits for a line matching `re` (from line `from` on). */
-  async wait(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpMatchArray> {
-    const found = this.match(re, from);
-    if (found) return found;
-    return new Promise((resolve, reject) => {
-      const w = { re, from, resolve: (m: RegExpMatchArray) => (clearTimeout(timer), resolve(m)) };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`));
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
-}
-
-function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; log?: string } = {}): void {
-  const r = spawnSync(cmd, args, { cwd: o.cwd, env: o.env, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (o.log) fs.writeFileSync(o.log, `${r.stdout ?? ''}${r.stderr ?? ''}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})${o.log ? `; see ${o.log}` : `:\n${r.stderr}`}`);
-}
+const say = progress('e2e');
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -204,7 +118,7 @@ async function main(): Promise<number> {
     // 2. The relay, on loopback, as `sealbell relay` (with --tls: https/wss with the test CA's certificate).
     const relayPort = await freePort();
     const relayUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${relayPort}`;
-    const relayLog = new SimLog(path.join(work, 'relay.log'), false);
+    const relayLog = new LineLog(path.join(work, 'relay.log'));
     const startRelay = async (cert?: TestCa): Promise<void> => {
       const argv = ['relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1', ...(cert ? ['--tls-cert', cert.chain, '--tls-key', cert.key] : [])];
       say(`$ sealbell ${argv.join(' ')}   (SEALBELL_ADMIN_TOKEN in its environment)`);
@@ -230,7 +144,7 @@ async function main(): Promise<number> {
 
     // 4. The simulator, headless. mcsim copies the app under ~/.config and exits silently without it.
     fs.mkdirSync(path.join(os.homedir(), '.config'), { recursive: true });
-    const log = new SimLog(path.join(work, 'sim.log'), true);
+    const log = new LineLog(path.join(work, 'sim.log'), 'sim');
     const startSim = (): ChildProcess => {
       const child = spawn('timeout', [String(args.seconds), 'xvfb-run', '-a', 'stdbuf', '-oL', path.join(bin, 'mcsim'), app], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.setEncoding('utf8').on('data', (c: string) => log.push(c));

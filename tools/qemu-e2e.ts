@@ -27,10 +27,10 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { freePort, has, LineLog, progress, run, sleep, until } from './e2e-driver.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const BOARD = 'qemu_esp32s3';
@@ -52,96 +52,7 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const t0 = Date.now();
-function say(line: string): void {
-  console.log(`[qemu-e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A child's output, line by line, with waiting for a line. */
-class LineLog {
-  readonly lines: string[] = [];
-  private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
-  private partial = '';
-
-  constructor(
-    private readonly file: string,
-    private readonly prefix?: string,
-  ) {}
-
-  push(chunk: string): void {
-    fs.appendFileSync(this.file, chunk);
-    const parts = (this.partial + chunk).split(/\r?\n/);
-    this.partial = parts.pop() ?? '';
-    for (const line of parts) {
-      this.lines.push(line);
-      if (this.prefix) console.log(`  ${this.prefix} | ${line}`);
-      for (const w of [...this.waiters]) {
-        const m = this.match(w.re, w.from);
-        if (m) {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          w.resolve(m);
-        }
-      }
-    }
-  }
-
-  private match(re: RegExp, from: number): RegExpMatchArray | undefined {
-    for (let i = from; i < this.lines.length; i++) {
-      const m = re.exec(this.lines[i]);
-      if (m) return m;
-    }
-    return undefined;
-  }
-
-  /** Waits for a line matching `re` (from line `from` on). */
-  async wait(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpMatchArray> {
-    const found = this.match(re, from);
-    if (found) return found;
-    return new Promise((resolve, reject) => {
-      const w = { re, from, resolve: (m: RegExpMatchArray) => (clearTimeout(timer), resolve(m)) };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`));
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
-}
-
-function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; log?: string; ok?: (status: number | null, out: string) => boolean } = {}): string {
-  const r = spawnSync(cmd, args, { cwd: o.cwd, env: o.env, encoding: 'utf8', maxBuffer: 1 << 28 });
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (o.log) fs.writeFileSync(o.log, out);
-  const ok = o.ok ? o.ok(r.status, out) : r.status === 0;
-  if (!ok) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})${o.log ? `; see ${o.log}` : `:\n${out}`}`);
-  return out;
-}
+const say = progress('qemu-e2e');
 
 /** What is missing to run this, or undefined. */
 function missing(env: NodeJS.ProcessEnv): string | undefined {
@@ -306,7 +217,7 @@ async function main(): Promise<number> {
       const r = spawnSync(process.execPath, [sealbellJs, 'phone', 'clips', '--dir', phoneDir], { cwd: work, env, encoding: 'utf8' });
       return r.status === 0 ? r.stdout : undefined;
     };
-    await until('the phone to be let in (the doorbell tells the relay its roster)', 300_000, async () => clipsOf());
+    await until('the phone to be let in (the doorbell tells the relay its roster)', 300_000, async () => clipsOf(), 1000);
     say('phone: `sealbell phone clips` works: the relay lets this phone in');
     await log.wait(/ready: \d+ clip header\(s\) prepared/, 600_000, 'clip headers prepared');
 
@@ -324,7 +235,7 @@ async function main(): Promise<number> {
       const clipId = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
       await log.wait(new RegExp(`clip ${clipId}: done`), 300_000, 'the clip to finish', mark);
       say(`clip ${clipId}: recorded`);
-      await until(`clip ${clipId} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${clipId}  verified`) ? true : undefined));
+      await until(`clip ${clipId} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${clipId}  verified`) ? true : undefined), 1000);
       const mkv = path.join(work, 'downloads', `${clipId}.mkv`);
       fs.mkdirSync(path.dirname(mkv), { recursive: true });
       sealbell(['phone', 'fetch', clipId, '--dir', phoneDir, '--out', mkv]);
