@@ -28,21 +28,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateIdentity } from '../../src/device/identity.js';
-import { systemRandom } from '../../src/crypto/noble.js';
-import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
-import { MemoryKeyValueStore } from '../../src/memory-store.js';
-import { signingKeyFromSeed } from '../../src/minisign.js';
-import { encodeAuthKey, signRoster } from '../../src/roster/roster.js';
-import { encodeRosterBundle } from '../../src/roster/bundle.js';
-import { RosterStore } from '../../src/roster/roster-store.js';
-import { storeDeviceConfig } from '../../src/setup/device-config.js';
-import { credentialToken } from '../../src/setup/records.js';
-import { NodeDoorbell } from '../../hosts/node/doorbell.js';
+import type { NodeDoorbell } from '../../hosts/node/doorbell.js';
 import { SyntheticCamera } from '../../hosts/node/camera.js';
 import { startRelay } from '../relay/server.js';
-import { newDeviceCredential, registerDevice } from '../relay/owner-client.js';
-import { PhoneClient, phoneAuthKeyFromSeed } from '../relay/phone-client.js';
+import { newDeviceCredential } from '../relay/owner-client.js';
+import { quantile, startBenchDoorbell } from './bench-doorbell.js';
 import { watchLive } from '../phone/live.js';
 
 export interface LiveLatencyOptions {
@@ -65,7 +55,6 @@ export interface LiveLatency {
   live_within_budget: boolean;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** The camera for the bench: a few real frames, each with its capture number after the JPEG's end, and when it was captured. */
@@ -94,32 +83,9 @@ export async function benchLiveLatency(o: LiveLatencyOptions = {}): Promise<Live
   const camera = new TimedCamera(Array.from({ length: 10 }, (_, n) => synthetic.capture(n, Date.now())), synthetic.width, synthetic.height);
   let doorbell: NodeDoorbell | undefined;
   try {
-    // A doorbell as it leaves setup: its identity, the relay settings and a roster of one
-    // phone in its store. The app (src/app) runs it on the Node host with the real clock.
-    const store = new MemoryKeyValueStore();
-    const identity = loadOrCreateIdentity(store, systemRandom);
-    const credential = systemRandom(32);
-    await registerDevice(relay.url, adminToken, { credential: credentialToken(credential), publicKey: identity.publicKeyText });
-    storeDeviceConfig(store, { wifi: { ssid: 'bench', password: '' }, relayUrl: relay.url, credential });
-    const authority = signingKeyFromSeed(systemRandom(32));
-    const phoneIdentity = generateIdentity(systemRandom);
-    const phoneAuth = phoneAuthKeyFromSeed(systemRandom(32));
-    const signed = signRoster(
-      { v: 1, device: identity.deviceId, epoch: 1, phones: [{ name: 'bench', recipient: identityToRecipient(phoneIdentity), auth: encodeAuthKey(phoneAuth.publicKey) }], history: null },
-      authority,
-    );
-    new RosterStore(store, identity.deviceId).accept(encodeRosterBundle(signed), authority.publicKey);
-    doorbell = new NodeDoorbell({ state: path.join(dataDir, 'doorbell'), store, camera, fps, app: { liveMaxDuration: 600_000 } });
-    doorbell.boot();
-
-    // The phone logs in once the relay has heard the roster.
-    let client: PhoneClient | undefined;
-    for (let i = 0; !client; i++) {
-      client = await PhoneClient.login(relay.url, identity.deviceId, phoneAuth).catch((e) => {
-        if (i > 500) throw e;
-        return new Promise<undefined>((r) => setTimeout(() => r(undefined), 10));
-      });
-    }
+    const bell = await startBenchDoorbell(relay, adminToken, dataDir, { camera, fps, app: { liveMaxDuration: 600_000 } });
+    doorbell = bell.doorbell;
+    const { identity, phoneIdentity, client } = bell;
 
     const latencies: number[] = [];
     let frames = 0;

@@ -17,24 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateIdentity } from '../../src/device/identity.js';
-import { systemRandom } from '../../src/crypto/noble.js';
-import { generateIdentity, identityToRecipient } from '../../src/age/x25519.js';
-import { MemoryKeyValueStore } from '../../src/memory-store.js';
-import { signingKeyFromSeed } from '../../src/minisign.js';
-import { encodeAuthKey, signRoster } from '../../src/roster/roster.js';
-import { encodeRosterBundle } from '../../src/roster/bundle.js';
-import { RosterStore } from '../../src/roster/roster-store.js';
-import { storeDeviceConfig } from '../../src/setup/device-config.js';
-import { credentialToken } from '../../src/setup/records.js';
-import { NodeDoorbell } from '../../hosts/node/doorbell.js';
+import type { NodeDoorbell } from '../../hosts/node/doorbell.js';
 import { startRelay } from '../relay/server.js';
-import { newDeviceCredential, registerDevice } from '../relay/owner-client.js';
-import { PhoneClient, phoneAuthKeyFromSeed } from '../relay/phone-client.js';
+import { newDeviceCredential } from '../relay/owner-client.js';
+import { quantile, startBenchDoorbell } from './bench-doorbell.js';
 import { handlePush, type FetchLike } from '../../web/push/handler.js';
 import { startPushService } from './push-service.js';
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const round = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,32 +42,10 @@ export async function benchPushLatency(presses = 20): Promise<Record<string, num
   const pushService = await startPushService();
   let doorbell: NodeDoorbell | undefined;
   try {
-    // A doorbell as it leaves setup, with a roster of one phone (as tools/bench/live.ts).
-    const store = new MemoryKeyValueStore();
-    const identity = loadOrCreateIdentity(store, systemRandom);
-    const credential = systemRandom(32);
-    await registerDevice(relay.url, adminToken, { credential: credentialToken(credential), publicKey: identity.publicKeyText });
-    storeDeviceConfig(store, { wifi: { ssid: 'bench', password: '' }, relayUrl: relay.url, credential });
-    const authority = signingKeyFromSeed(systemRandom(32));
-    const phoneIdentity = generateIdentity(systemRandom);
-    const phoneAuth = phoneAuthKeyFromSeed(systemRandom(32));
-    const signed = signRoster(
-      { v: 1, device: identity.deviceId, epoch: 1, phones: [{ name: 'bench', recipient: identityToRecipient(phoneIdentity), auth: encodeAuthKey(phoneAuth.publicKey) }], history: null },
-      authority,
-    );
-    new RosterStore(store, identity.deviceId).accept(encodeRosterBundle(signed), authority.publicKey);
-    doorbell = new NodeDoorbell({ state: path.join(dataDir, 'doorbell'), store, fps: 10, app: { clipDuration: 300 } });
-    doorbell.boot();
+    const bell = await startBenchDoorbell(relay, adminToken, dataDir, { fps: 10, app: { clipDuration: 300 } });
+    doorbell = bell.doorbell;
+    const { identity, phoneIdentity, client } = bell;
     const d = doorbell;
-
-    let client: PhoneClient | undefined;
-    for (let i = 0; !client; i++) {
-      client = await PhoneClient.login(relay.url, identity.deviceId, phoneAuth).catch(async (e) => {
-        if (i > 500) throw e;
-        await sleep(10);
-        return undefined;
-      });
-    }
     const sub = await pushService.subscribe(relay.push.vapidPublicKey);
     await client.subscribePush(sub.json);
     const token = (client as unknown as { token: string }).token;
