@@ -16,10 +16,10 @@
  * signed request as the reason for the gap in the clip chain (tools/phone/clip-chain.ts).
  */
 import { SealbellError } from '../src/errors.js';
+import { parseCanonicalJson, verifyAuthoritySignature } from '../src/signed-document.js';
 import { utf8Decode, utf8ToBytes } from '../src/bytes.js';
 import { isSafeId } from '../src/clip/manifest.js';
-import { keyIdHex, sign, verify, type SigningKey } from '../src/minisign.js';
-import { authorityPublicKey } from '../src/roster/roster.js';
+import { sign, type SigningKey } from '../src/minisign.js';
 
 export const MAX_REQUEST_BYTES = 32 * 1024;
 export const MAX_DELETE_CLIPS = 256;
@@ -124,17 +124,7 @@ export function encodeOwnerRequest(r: OwnerRequest): Uint8Array {
 
 /** Parses strictly: anything but the canonical bytes is REQUEST_FORMAT. */
 export function parseOwnerRequest(bytes: Uint8Array): OwnerRequest {
-  if (bytes.length > MAX_REQUEST_BYTES) fail(`an owner request is at most ${MAX_REQUEST_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8Decode(bytes));
-  } catch {
-    return fail('an owner request is UTF-8 JSON');
-  }
-  const r = validateOwnerRequest(value);
-  const again = encodeOwnerRequest(r);
-  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) fail('the request is not in its canonical form');
-  return r;
+  return parseCanonicalJson(bytes, { max: MAX_REQUEST_BYTES, validate: validateOwnerRequest, encode: encodeOwnerRequest, bad: (why) => fail(`owner request: ${why}`) });
 }
 
 export const ownerRequestComment = (r: OwnerRequest) => `sealbell owner-request v1 ${r.type} device ${r.device} epoch ${r.epoch}`;
@@ -150,20 +140,9 @@ export function signOwnerRequest(r: OwnerRequest, authority: SigningKey): Signed
  */
 export function verifyOwnerRequest(bytes: Uint8Array, signature: unknown, authority: Uint8Array, device: string): SignedOwnerRequest {
   const request = parseOwnerRequest(bytes);
-  if (typeof signature !== 'string' || signature.length === 0 || signature.length > MAX_SIGNATURE_BYTES) {
-    throw new SealbellError('REQUEST_SIGNATURE', 'the request carries no signature');
-  }
-  const key = authorityPublicKey(authority);
-  let comment: string;
-  try {
-    comment = verify(bytes, signature, key);
-  } catch (e) {
-    const why = e instanceof SealbellError && e.code === 'MINISIGN_KEY' ? `signed by another key, not the account authority ${keyIdHex(key.keyId)}` : (e as Error).message;
-    throw new SealbellError('REQUEST_SIGNATURE', `the request is not signed by the account authority: ${why}`);
-  }
-  if (comment !== ownerRequestComment(request)) throw new SealbellError('REQUEST_SIGNATURE', "the signature's trusted comment does not match the request");
+  verifyAuthoritySignature(bytes, signature, authority, { comment: ownerRequestComment(request), code: 'REQUEST_SIGNATURE', what: 'request', maxSignature: MAX_SIGNATURE_BYTES });
   if (request.device !== device) throw new SealbellError('REQUEST_DEVICE', `the request is for doorbell ${request.device}, not ${device}`);
-  return { request, bytes: bytes.slice(), signature };
+  return { request, bytes: bytes.slice(), signature: signature as string };
 }
 
 /** The request as it travels (HTTP body, listings): its exact text and the signature text. */

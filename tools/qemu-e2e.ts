@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { freePort, has, LineLog, progress, run, sleep, until } from './e2e-driver.js';
+import { freePort, has, LineLog, progress, run, until } from './e2e-driver.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const BOARD = 'qemu_esp32s3';

@@ -3,20 +3,18 @@
  * device's store: "SBR1" ‖ u16 length ‖ roster.json ‖ u16 length ‖ roster.json.minisig.
  * Parsing checks the framing only; verifyRoster checks the contents and signature.
  */
-import { utf8Decode, utf8ToBytes, equalBytes } from '../bytes.js';
+import { utf8ToBytes } from '../bytes.js';
 import { Reader, Writer } from '../wire.js';
+import { encodeSignedBundle, readSignedBundle, type SignedBytes } from '../signed-document.js';
 import { MAX_ROSTER_BYTES, MAX_SIGNATURE_BYTES, type SignedRoster } from './roster.js';
 
 const MAGIC = utf8ToBytes('SBR1');
 export const MAX_BUNDLE_BYTES = MAGIC.length + 2 + MAX_ROSTER_BYTES + 2 + MAX_SIGNATURE_BYTES;
 
-export interface RosterBundle {
-  bytes: Uint8Array;
-  signature: string;
-}
+export type RosterBundle = SignedBytes;
 
 export function encodeRosterBundle(s: SignedRoster | RosterBundle): Uint8Array {
-  return new Writer().bytes(MAGIC).sized(2, s.bytes).sized(2, utf8ToBytes(s.signature)).finish();
+  return encodeSignedBundle(MAGIC, s);
 }
 
 export function parseRosterBundle(bundle: Uint8Array): RosterBundle {
@@ -55,14 +53,5 @@ export function parseRosterRun(run: Uint8Array): RosterBundle[] {
 }
 
 function readBundle(r: Reader): RosterBundle {
-  if (!equalBytes(r.bytesN(MAGIC.length, 'magic'), MAGIC)) r.fail('does not start with SBR1');
-  const bytes = r.sized(2, 1, MAX_ROSTER_BYTES, 'roster');
-  const sig = r.sized(2, 1, MAX_SIGNATURE_BYTES, 'signature');
-  let signature = '';
-  try {
-    signature = utf8Decode(sig);
-  } catch {
-    r.fail('signature is not UTF-8 text');
-  }
-  return { bytes, signature };
+  return readSignedBundle(r, MAGIC, { what: 'roster', maxBytes: MAX_ROSTER_BYTES, maxSignature: MAX_SIGNATURE_BYTES });
 }

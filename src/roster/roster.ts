@@ -18,11 +18,12 @@
  * roster (so there is one byte string per roster, and what is signed is what is read).
  */
 import { base64 } from '@scure/base';
-import { utf8Decode, utf8ToBytes } from '../bytes.js';
+import { utf8ToBytes } from '../bytes.js';
 import { rosterHash as hashRosterBytes } from './roster-hash.js';
 import { SealbellError } from '../errors.js';
+import { parseCanonicalJson, verifyAuthoritySignature } from '../signed-document.js';
 import { checkAnyRecipient, kemOf, type Kem } from '../age/recipients.js';
-import { isEd25519PublicKey, keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
+import { isEd25519PublicKey, keyIdOf, sign, type PublicKey, type SigningKey } from '../minisign.js';
 
 export const ROSTER_VERSION = 1;
 /**
@@ -211,18 +212,7 @@ export function encodeRoster(roster: Roster): Uint8Array {
 
 /** Parses canonical roster bytes; anything else (other spacing, key order, number forms…) is refused. */
 export function parseRoster(bytes: Uint8Array): Roster {
-  if (!(bytes instanceof Uint8Array)) return bad('not bytes');
-  if (bytes.length > MAX_ROSTER_BYTES) bad(`longer than ${MAX_ROSTER_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8Decode(bytes));
-  } catch {
-    bad('not UTF-8 JSON');
-  }
-  const roster = validateRoster(value);
-  const canonical = encodeRoster(roster);
-  if (canonical.length !== bytes.length || canonical.some((b, i) => b !== bytes[i])) bad('not in canonical form');
-  return roster;
+  return parseCanonicalJson(bytes, { max: MAX_ROSTER_BYTES, validate: validateRoster, encode: encodeRoster, bad });
 }
 
 // ---------------------------------------------------------------------------
@@ -257,21 +247,6 @@ export function authorityPublicKey(publicKey: Uint8Array): PublicKey {
  */
 export function verifyRoster(bytes: Uint8Array, signature: string, authority: Uint8Array): SignedRoster {
   const roster = parseRoster(bytes);
-  if (typeof signature !== 'string' || signature.length > MAX_SIGNATURE_BYTES) {
-    throw new SealbellError('ROSTER_SIGNATURE', 'the roster signature is missing or too long');
-  }
-  const key = authorityPublicKey(authority);
-  let comment: string;
-  try {
-    comment = verify(bytes, signature, key);
-  } catch (e) {
-    const why = e instanceof SealbellError && e.code === 'MINISIGN_KEY'
-      ? `signed by another key, not the account authority ${keyIdHex(key.keyId)}`
-      : e instanceof Error ? e.message : String(e);
-    throw new SealbellError('ROSTER_SIGNATURE', `the roster is not signed by the account authority: ${why}`);
-  }
-  if (comment !== rosterTrustedComment(roster)) {
-    throw new SealbellError('ROSTER_SIGNATURE', 'the roster signature\'s trusted comment does not match the roster');
-  }
+  verifyAuthoritySignature(bytes, signature, authority, { comment: rosterTrustedComment(roster), code: 'ROSTER_SIGNATURE', what: 'roster', maxSignature: MAX_SIGNATURE_BYTES });
   return { roster, bytes: bytes.slice(), signature };
 }

@@ -10,10 +10,11 @@
  * checks the shape only; the ranges are checked apart (SETTINGS_RANGE), so a doorbell can
  * say exactly why it refused a signed document.
  */
-import { utf8Decode, utf8ToBytes, equalBytes } from '../bytes.js';
+import { utf8ToBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
-import { keyIdHex, keyIdOf, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
-import { Reader, Writer } from '../wire.js';
+import { keyIdHex, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
+import { Reader } from '../wire.js';
+import { encodeSignedBundle, parseCanonicalJson, readSignedBundle, verifyAuthoritySignature, type SignedBytes } from '../signed-document.js';
 
 export const SETTINGS_VERSION = 1;
 export const MAX_SETTINGS_BYTES = 4096;
@@ -79,17 +80,7 @@ function validate(value: unknown): Settings {
 }
 
 export function parseSettings(bytes: Uint8Array): Settings {
-  if (!(bytes instanceof Uint8Array)) return bad('not bytes');
-  if (bytes.length > MAX_SETTINGS_BYTES) bad(`longer than ${MAX_SETTINGS_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8Decode(bytes));
-  } catch {
-    return bad('not UTF-8 JSON');
-  }
-  const s = validate(value);
-  if (!equalBytes(encodeSettings(s), bytes)) bad('not in canonical form');
-  return s;
+  return parseCanonicalJson(bytes, { max: MAX_SETTINGS_BYTES, validate, encode: encodeSettings, bad });
 }
 
 /** SETTINGS_RANGE unless every value is one a doorbell takes. */
@@ -148,18 +139,7 @@ export function signSettingsBytes(bytes: Uint8Array, authority: SigningKey): str
  */
 export function verifySettings(bytes: Uint8Array, signature: string, authority: Uint8Array): SignedSettings {
   const settings = parseSettings(bytes);
-  if (typeof signature !== 'string' || signature.length > MAX_SETTINGS_SIGNATURE_BYTES) {
-    throw new SealbellError('SETTINGS_SIGNATURE', 'the settings signature is missing or too long');
-  }
-  const key: PublicKey = { publicKey: authority, keyId: keyIdOf(authority) };
-  let comment: string;
-  try {
-    comment = verify(bytes, signature, key);
-  } catch (e) {
-    const why = e instanceof SealbellError && e.code === 'MINISIGN_KEY' ? `signed by another key, not the account authority ${keyIdHex(key.keyId)}` : (e as Error).message;
-    throw new SealbellError('SETTINGS_SIGNATURE', `the settings are not signed by the account authority: ${why}`);
-  }
-  if (comment !== settingsTrustedComment(settings)) throw new SealbellError('SETTINGS_SIGNATURE', 'the settings signature\'s trusted comment does not match the settings');
+  verifyAuthoritySignature(bytes, signature, authority, { comment: settingsTrustedComment(settings), code: 'SETTINGS_SIGNATURE', what: 'settings', plural: true, maxSignature: MAX_SETTINGS_SIGNATURE_BYTES });
   return { settings, bytes: bytes.slice(), signature };
 }
 
@@ -187,23 +167,15 @@ export function verifySettingsAck(bytes: Uint8Array, ack: string, device: Public
 const MAGIC = utf8ToBytes('SBT1');
 export const MAX_SETTINGS_BUNDLE_BYTES = MAGIC.length + 2 + MAX_SETTINGS_BYTES + 2 + MAX_SETTINGS_SIGNATURE_BYTES;
 
-export function encodeSettingsBundle(s: { bytes: Uint8Array; signature: string }): Uint8Array {
-  return new Writer().bytes(MAGIC).sized(2, s.bytes).sized(2, utf8ToBytes(s.signature)).finish();
+export function encodeSettingsBundle(s: SignedBytes): Uint8Array {
+  return encodeSignedBundle(MAGIC, s);
 }
 
-export function parseSettingsBundle(bundle: Uint8Array): { bytes: Uint8Array; signature: string } {
+export function parseSettingsBundle(bundle: Uint8Array): SignedBytes {
   const r = new Reader(bundle, 'SETTINGS_FORMAT', 'signed settings');
   if (!(bundle instanceof Uint8Array)) r.fail('not bytes');
   if (bundle.length > MAX_SETTINGS_BUNDLE_BYTES) r.fail(`longer than ${MAX_SETTINGS_BUNDLE_BYTES} bytes`);
-  if (!equalBytes(r.bytesN(MAGIC.length, 'magic'), MAGIC)) r.fail('does not start with SBT1');
-  const bytes = r.sized(2, 1, MAX_SETTINGS_BYTES, 'settings');
-  const sig = r.sized(2, 1, MAX_SETTINGS_SIGNATURE_BYTES, 'signature');
+  const one = readSignedBundle(r, MAGIC, { what: 'settings', maxBytes: MAX_SETTINGS_BYTES, maxSignature: MAX_SETTINGS_SIGNATURE_BYTES });
   r.end();
-  let signature = '';
-  try {
-    signature = utf8Decode(sig);
-  } catch {
-    r.fail('signature is not UTF-8 text');
-  }
-  return { bytes, signature };
+  return one;
 }
