@@ -4,7 +4,8 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, utf8ToBytes, concatBytes } from '../bytes.js';
 import { check, SealbellError } from '../errors.js';
-import { b64encode, encodeStanzas, type ParsedHeader, type Stanza } from './format.js';
+import { b64encode, encodeStanzas, parseHeader, MAX_HEADER_BYTES, type ParsedHeader, type Stanza } from './format.js';
+import { x25519Shares } from './x25519.js';
 import { stanzaKem, unwrapFileKey, type AgeIdentity } from './recipients.js';
 
 const HEADER_INFO = utf8ToBytes('header');
@@ -41,6 +42,20 @@ export function openHeader(header: ParsedHeader, identities: AgeIdentity[]): Uin
     }
   }
   throw new SealbellError('NO_IDENTITY', 'no identity given opens this clip (it was not sealed to these keys)');
+}
+
+/**
+ * The X25519 shares in the age header at the start of `bytes` (a clip, an event, a live opening's
+ * header): what an identity whose secret lives outside JavaScript must multiply before the
+ * header is opened. Empty when `bytes` does not start with a whole header (opening it says why).
+ */
+export function headerShares(bytes: Uint8Array): string[] {
+  try {
+    const header = parseHeader(bytes.subarray(0, MAX_HEADER_BYTES));
+    return header ? x25519Shares(header.stanzas) : [];
+  } catch {
+    return [];
+  }
 }
 
 export function verifyHeaderMac(header: ParsedHeader, fileKey: Uint8Array): void {

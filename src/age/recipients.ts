@@ -62,6 +62,11 @@ export function ageIdentity(identity: string): AgeIdentity {
   return identityKem(identity) === 'mlkem768x25519' ? hybridIdentity(identity) : x25519Identity(identity);
 }
 
+/** An identity as text (AGE-SECRET-KEY-1… / -PQ-1…) or ready to use (one whose secret JavaScript does not hold, see x25519.ts). */
+export type IdentityInput = string | AgeIdentity;
+
+export const toAgeIdentity = (i: IdentityInput): AgeIdentity => (typeof i === 'string' ? ageIdentity(i) : i);
+
 export function anyIdentityToRecipient(identity: string): string {
   return identityKem(identity) === 'mlkem768x25519' ? hybridIdentityToRecipient(identity) : identityToRecipient(identity);
 }

@@ -71,16 +71,46 @@ export function wrapX25519(fileKey: Uint8Array, recipient: Uint8Array, random: R
   return { type: 'X25519', args: [b64encode(share)], body };
 }
 
-/** An X25519 identity with its public key computed once (it is needed for every stanza tried). */
+/**
+ * An X25519 identity: its public key (computed once: it is needed for every stanza tried) and
+ * the scalar multiplication with a stanza's share. The secret may live outside JavaScript (a
+ * browser's non-extractable WebCrypto key): then the shares are multiplied beforehand,
+ * asynchronously, and `preparedX25519Identity` holds the results.
+ */
 export interface X25519Identity {
   kem: 'x25519';
-  secretKey: Uint8Array;
   publicKey: Uint8Array;
+  /** X25519(secret, share); undefined when this identity has no result for `share`; throws for a low-order share */
+  sharedSecret(share: Uint8Array): Uint8Array | undefined;
 }
 
 export function x25519Identity(identity: string): X25519Identity {
   const secretKey = decodeIdentity(identity);
-  return { kem: 'x25519', secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  return { kem: 'x25519', publicKey: x25519.getPublicKey(secretKey), sharedSecret: (share) => x25519.getSharedSecret(secretKey, share) };
+}
+
+/**
+ * An identity whose secret JavaScript never holds: `shared` maps each share (base64, as in the
+ * stanza) to X25519(secret, share) computed elsewhere, or to undefined when that failed (a
+ * low-order share).
+ */
+export function preparedX25519Identity(publicKey: Uint8Array, shared: Map<string, Uint8Array | undefined>): X25519Identity {
+  return {
+    kem: 'x25519',
+    publicKey,
+    sharedSecret: (share) => {
+      const key = b64encode(share);
+      if (!shared.has(key)) return undefined;
+      const s = shared.get(key);
+      if (!s) throw new Error('low-order share');
+      return s;
+    },
+  };
+}
+
+/** The shares of a header's X25519 stanzas (what a prepared identity needs multiplied), base64 as in the stanzas. */
+export function x25519Shares(stanzas: Stanza[]): string[] {
+  return stanzas.filter((s) => s.type === 'X25519' && s.args.length === 1).map((s) => s.args[0]);
 }
 
 /**
@@ -93,12 +123,13 @@ export function unwrapX25519(stanza: Stanza, identity: X25519Identity): Uint8Arr
   const share = b64decode(stanza.args[0], 'X25519 share');
   check(share.length === 32, 'AGE_HEADER', 'malformed age header: X25519 share must be 32 bytes');
   check(stanza.body.length === 32, 'AGE_HEADER', 'malformed age header: X25519 body must be 32 bytes');
-  let shared: Uint8Array;
+  let shared: Uint8Array | undefined;
   try {
-    shared = x25519.getSharedSecret(identity.secretKey, share);
+    shared = identity.sharedSecret(share);
   } catch {
     throw new SealbellError('AGE_HEADER', 'malformed age header: X25519 share is a low-order point');
   }
+  if (shared === undefined) return undefined;
   check(shared.some((b) => b !== 0), 'AGE_HEADER', 'malformed age header: X25519 shared secret is zero');
   try {
     return chacha20poly1305(wrapKey(shared, share, identity.publicKey), ZERO_NONCE).decrypt(stanza.body);

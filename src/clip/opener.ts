@@ -15,7 +15,7 @@
 import type { CryptoBackend, Sha256 } from '../crypto/backend.js';
 import { parseHeader, MAX_HEADER_BYTES, type ParsedHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { ageIdentity, stanzaKem, type AgeIdentity } from '../age/recipients.js';
+import { toAgeIdentity, stanzaKem, type AgeIdentity, type IdentityInput } from '../age/recipients.js';
 import { PAYLOAD_NONCE_LENGTH, StreamOpener, payloadKey } from '../age/stream.js';
 import { bytesToHex, concatBytes } from '../bytes.js';
 import { SealbellError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface OpenedClip {
 export interface ClipOpenerOptions {
   backend: CryptoBackend;
   /** AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… strings */
-  identities: string[];
+  identities: IdentityInput[];
   onFrame?: (frame: Frame) => void;
   /** Each run of PCM samples on the audio track (16 kHz mono s16le; a view, valid only during the call). */
   onAudio?: (block: Frame) => void;
@@ -94,7 +94,7 @@ export class ClipOpener {
   private lastTimestamp = 0;
 
   constructor(private readonly o: ClipOpenerOptions) {
-    this.identities = o.identities.map(ageIdentity);
+    this.identities = o.identities.map(toAgeIdentity);
     this.reader = new MkvReader((f) => {
       this.lastTimestamp = f.timestamp;
       o.onFrame?.(f);

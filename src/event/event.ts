@@ -19,7 +19,7 @@ import { check, SealbellError } from '../errors.js';
 import { CHUNK_SIZE, PAYLOAD_NONCE_LENGTH, chunkNonce, payloadKey } from '../age/stream.js';
 import { parseHeader } from '../age/format.js';
 import { openHeader } from '../age/header.js';
-import { ageIdentity } from '../age/recipients.js';
+import { toAgeIdentity, type IdentityInput } from '../age/recipients.js';
 import { keyIdHex, sign, verify, type PublicKey, type SigningKey } from '../minisign.js';
 import { isSafeId, type ClipTrigger } from '../clip/manifest.js';
 import { TAG_LENGTH } from '../crypto/backend.js';
@@ -130,7 +130,7 @@ export interface OpenEventOptions {
   /** the doorbell's identity key (minisign), as the phone learnt it at setup */
   device: PublicKey;
   /** this phone's age identities (AGE-SECRET-KEY-1… / AGE-SECRET-KEY-PQ-1…) */
-  identities: string[];
+  identities: IdentityInput[];
 }
 
 /**
@@ -159,7 +159,7 @@ export function openEvent(sealed: Uint8Array, signature: string, o: OpenEventOpt
   check(header, 'EVENT_FORMAT', 'the event is truncated inside its age header');
   let fileKey: Uint8Array;
   try {
-    fileKey = openHeader(header, o.identities.map(ageIdentity));
+    fileKey = openHeader(header, o.identities.map(toAgeIdentity));
   } catch (e) {
     const code = e instanceof SealbellError ? e.code : '';
     if (code === 'NO_IDENTITY') throw new SealbellError('EVENT_NOT_FOR_YOU', 'the event is not sealed to this phone (revoked, or not yet in the roster)');

@@ -14,8 +14,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Aead } from '../crypto/backend.js';
 import { parseHeader } from '../age/format.js';
-import { openHeader } from '../age/header.js';
-import { ageIdentity } from '../age/recipients.js';
+import { headerShares, openHeader } from '../age/header.js';
+import { toAgeIdentity, type IdentityInput } from '../age/recipients.js';
 import { equalBytes, readUintBE } from '../bytes.js';
 import { SealbellError } from '../errors.js';
 import {
@@ -35,7 +35,7 @@ import { ReplayWindow } from './replay-window.js';
 export interface OpenLiveOptions {
   aead: Aead;
   /** the phone's AGE-SECRET-KEY-1… (or post-quantum AGE-SECRET-KEY-PQ-1…) */
-  identity: string;
+  identity: IdentityInput;
   /** the device's Ed25519 public key (from device.pub) */
   devicePublicKey: Uint8Array;
   /** the device id the phone asked (16 hex digits) */
@@ -62,6 +62,15 @@ export interface LiveStats {
   closed: number;
 }
 
+/** The X25519 shares in a live opening's header (see headerShares); empty for a malformed opening. */
+export function liveOpeningShares(bytes: Uint8Array): string[] {
+  try {
+    return headerShares(parseOpening(bytes).header);
+  } catch {
+    return [];
+  }
+}
+
 export function openLiveSession(bytes: Uint8Array, o: OpenLiveOptions): LiveOpener {
   const opening = parseOpening(bytes);
   if (opening.device !== o.device) {
@@ -80,7 +89,7 @@ export function openLiveSession(bytes: Uint8Array, o: OpenLiveOptions): LiveOpen
   const header = parseHeader(opening.header);
   if (!header || header.length !== opening.header.length) throw new SealbellError('AGE_HEADER', 'malformed age header in the live opening');
   if (header.stanzas.length !== 1) throw new SealbellError('LIVE_FORMAT', 'malformed live opening: the header must have exactly one stanza');
-  const fileKey = openHeader(header, [ageIdentity(o.identity)]);
+  const fileKey = openHeader(header, [toAgeIdentity(o.identity)]);
   const key = recordKey(fileKey, opening.nonce);
   fileKey.fill(0);
   return new LiveOpener(o.aead, opening, key);

@@ -9,7 +9,7 @@ import { systemRandom } from '../../src/crypto/noble.js';
 import { SealbellError } from '../../src/errors.js';
 import { MAX_HEADER_BYTES, parseHeader, type Stanza } from '../../src/age/format.js';
 import { encodeHeader, openHeader } from '../../src/age/header.js';
-import { ageIdentity, checkAnyRecipient, wrapFileKey } from '../../src/age/recipients.js';
+import { toAgeIdentity, checkAnyRecipient, wrapFileKey, type IdentityInput } from '../../src/age/recipients.js';
 import { wrapScrypt } from '../../src/age/scrypt.js';
 
 export interface ShareTarget {
@@ -25,7 +25,7 @@ export interface ShareTarget {
  * The new header for a clip whose file starts with `head` (at least its header) and is sealed
  * to `kem` recipients, and the length of the old header (the payload follows it).
  */
-export function rewrapHeader(head: Uint8Array, identities: string[], target: ShareTarget, kem: string, random: Random = systemRandom): { header: Uint8Array; oldLength: number } {
+export function rewrapHeader(head: Uint8Array, identities: IdentityInput[], target: ShareTarget, kem: string, random: Random = systemRandom): { header: Uint8Array; oldLength: number } {
   if ((target.to === undefined) === (target.passphrase === undefined)) {
     throw new SealbellError('SHARE_TARGET', 'share needs exactly one of a recipient (--to age1…) or a passphrase');
   }
@@ -36,7 +36,7 @@ export function rewrapHeader(head: Uint8Array, identities: string[], target: Sha
   }
   const parsed = parseHeader(head.subarray(0, MAX_HEADER_BYTES));
   if (!parsed) throw new SealbellError('TRUNCATED', 'the clip is truncated inside its header');
-  const fileKey = openHeader(parsed, identities.map(ageIdentity));
+  const fileKey = openHeader(parsed, identities.map(toAgeIdentity));
   try {
     const stanza: Stanza = target.to !== undefined ? wrapFileKey(fileKey, target.to, random) : wrapScrypt(fileKey, target.passphrase!, random, target.logN);
     return { header: encodeHeader(fileKey, [stanza]), oldLength: parsed.length };
