@@ -13,7 +13,7 @@ import { hasPhone, verifyBundle, writeAuthorityPub, writeEscrow, writePhone, wri
 import { openEscrow } from './escrow.js';
 import { identityKem } from '../../src/age/recipients.js';
 import { newPhoneKeys } from './init.js';
-import { enrollUpdates, type RosterUpdate } from './roster-edit.js';
+import { enrollUpdates, rosterEntry, type RosterUpdate } from './roster-edit.js';
 
 export interface PhoneEnrollArgs {
   dir: string;
@@ -47,7 +47,7 @@ export function phoneEnroll(a: PhoneEnrollArgs): PhoneEnrollResult {
   const account = a.account ?? openEscrow(a.escrow, a.passphrase);
   const bases: EditBase[] = a.bases ?? a.rosters.map((b) => ({ base: { ...verifyBundle(b, account.authority.publicKey), authority: account.authority.publicKey }, run: [], signer: 0, alarms: [] }));
   const phone = newPhoneKeys(a.name, random, identityKem(account.history));
-  const updates = enrollUpdates(account, bases, phone);
+  const updates = enrollUpdates(account, bases, rosterEntry(phone));
   writeAuthorityPub(a.dir, account);
   writePhone(a.dir, phone);
   writeEscrow(a.dir, a.escrow);

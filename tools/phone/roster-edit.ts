@@ -49,10 +49,10 @@ export function rosterUpdate(roster: SignedRoster, run: SignedRoster[] = []): Ro
 }
 
 /** Each doorbell's roster (from `bases`) with `phone` added, signed by the authority it follows. */
-export function enrollUpdates(account: AccountKeys, bases: EditBase[], phone: PhoneKeys): RosterUpdate[] {
+export function enrollUpdates(account: AccountKeys, bases: EditBase[], phone: RosterPhone): RosterUpdate[] {
   const signers = accountSigners(account);
   return bases.map((c) => {
-    const next = withPhone(c.base.roster, rosterEntry(phone));
+    const next = withPhone(c.base.roster, phone);
     // A doorbell still on an authority the account rotated away from: this update hands it over too.
     const handover = c.signer === 0 ? {} : { handover: encodeAuthKey(account.authority.publicKey) };
     return rosterUpdate(signRoster({ ...next, ...handover }, signers[c.signer]), c.run);

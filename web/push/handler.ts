@@ -17,6 +17,8 @@ import { decodePublicKey } from '../../src/minisign.js';
 import { SealbellError } from '../../src/errors.js';
 import { concatBytes, utf8ToBytes } from '../../src/bytes.js';
 import { isSafeId } from '../../src/clip/manifest.js';
+import { headerShares } from '../../src/age/header.js';
+import type { IdentityInput } from '../../src/age/recipients.js';
 import { checkFresh, openEvent, DEFAULT_MAX_EVENT_AGE, type OpenedEvent, type SeenEvents } from '../../src/event/event.js';
 import { defaultDoorbellName, eventClock, eventTitle } from './notice-text.js';
 
@@ -34,8 +36,11 @@ export interface PushDeps {
   relayUrl(deviceId: string): string | Promise<string>;
   /** a bearer session for the doorbell on its relay (see `relayLogin`) */
   session(deviceId: string): Promise<string>;
-  /** this phone's age identities (AGE-SECRET-KEY-1… / AGE-SECRET-KEY-PQ-1…) */
-  identities(deviceId: string): Promise<string[]>;
+  /**
+   * this phone's age identities (AGE-SECRET-KEY-1… / AGE-SECRET-KEY-PQ-1…), or, for keys held
+   * outside JavaScript, identities prepared for the event header's X25519 `shares`
+   */
+  identities(deviceId: string, shares: string[]): Promise<IdentityInput[]>;
   /** the doorbell's minisign public key text, as learnt at setup or enrolment */
   devicePublicKey(deviceId: string): Promise<string>;
   /** the name the owner gave the doorbell */
@@ -135,7 +140,7 @@ export async function handlePush(payload: unknown, deps: PushDeps): Promise<Noti
   const e = openEvent(sealed, signature, {
     aead: nobleBackend.aead,
     device: decodePublicKey(await deps.devicePublicKey(p.device)),
-    identities: await deps.identities(p.device),
+    identities: await deps.identities(p.device, headerShares(sealed)),
   });
   await checkFresh(e, deps.seen, deps.now?.() ?? Date.now(), deps.maxAge ?? DEFAULT_MAX_EVENT_AGE);
   return notificationFor(e, { name: (await deps.doorbellName?.(p.device)) ?? undefined, timeZone: deps.timeZone, posterUrl: deps.posterUrl });
@@ -188,22 +193,27 @@ export function jpegDataUrl(jpeg: Uint8Array): string {
 
 const AUTH_CONTEXT = 'sealbell-relay-auth-v1';
 
+/** A phone's login key: its Ed25519 seed, or a key that signs asynchronously (WebCrypto) with its public half. */
+export type LoginKey = Uint8Array | { publicKey: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> };
+
 /**
  * Logs in to the relay as this phone (docs/relay-api.md, "Phone login"): signs the relay's
  * challenge with the phone's Ed25519 auth key; returns the bearer token.
  */
-export async function relayLogin(fetchFn: FetchLike, relayUrl: string, deviceId: string, authSeed: Uint8Array): Promise<string> {
+export async function relayLogin(fetchFn: FetchLike, relayUrl: string, deviceId: string, key: LoginKey): Promise<string> {
   const base = relayUrl.replace(/\/+$/, '');
   const json = { 'content-type': 'application/json' };
   const c = await fetchFn(`${base}/v1/devices/${deviceId}/auth/challenge`, { method: 'POST', headers: json, body: '{}' });
   const { challenge } = (await c.json()) as { challenge?: string };
   if (!c.ok || typeof challenge !== 'string') throw new SealbellError('EVENT_FETCH', `the relay refused a login challenge (${c.status})`);
   const origin = originOf(base);
-  const signature = ed25519.sign(concatBytes(utf8ToBytes(AUTH_CONTEXT), base64.decode(challenge), utf8ToBytes(origin)), authSeed);
+  const message = concatBytes(utf8ToBytes(AUTH_CONTEXT), base64.decode(challenge), utf8ToBytes(origin));
+  const signature = key instanceof Uint8Array ? ed25519.sign(message, key) : await key.sign(message);
+  const publicKey = key instanceof Uint8Array ? ed25519.getPublicKey(key) : key.publicKey;
   const s = await fetchFn(`${base}/v1/devices/${deviceId}/auth/session`, {
     method: 'POST',
     headers: json,
-    body: JSON.stringify({ challenge, publicKey: base64.encode(ed25519.getPublicKey(authSeed)), signature: base64.encode(signature) }),
+    body: JSON.stringify({ challenge, publicKey: base64.encode(publicKey), signature: base64.encode(signature) }),
   });
   const { token } = (await s.json()) as { token?: string };
   if (!s.ok || typeof token !== 'string') throw new SealbellError('EVENT_FETCH', `the relay refused this phone's login (${s.status})`);
