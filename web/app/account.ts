@@ -18,12 +18,15 @@ import type { AsyncScrypt } from '../../src/age/scrypt.js';
 import { encodeRosterBundle, parseRosterBundle, type RosterBundle } from '../../src/roster/bundle.js';
 import { parseRoster, rosterHash } from '../../src/roster/roster.js';
 import { authorityAfter } from '../../src/roster/roster-store.js';
-import { accountIdFor, checkEndorsement, escrowWriteToken, newPhoneKeys } from '../../tools/phone/account-core.js';
+import { accountIdFor, authKeyPublic, checkEndorsement, escrowWriteToken, newPhoneKeys } from '../../tools/phone/account-core.js';
+import { encodeRecipient } from '../../src/age/x25519.js';
+import { encodeAuthKey } from '../../src/roster/roster.js';
 import { MAX_PREVIOUS_AUTHORITIES, MAX_PREVIOUS_HISTORIES, newPassphrase, openEscrowWith, sealEscrowWith } from '../../tools/phone/escrow.js';
 import { accountSigners, checkHeldViewWith, chainFromWith, editBaseWith, noAckWarning, notOurAuthority, type AckedRoster, type EditBase } from '../../tools/phone/roster-chain.js';
 import { enrollUpdates, revokeUpdates, type RosterUpdate } from '../../tools/phone/roster-edit.js';
 import type { AccountKeys } from '../../tools/phone/account-core.js';
 import type { BrowserDoorbell, BrowserPhone } from './keystore.js';
+import { authSignerOf, makeWebKeys, seedSigner, type AuthSigner, type PhoneSecrets, type WebPhoneKeys } from './phone-keys.js';
 import { authorityDevices, deleteEscrow, deviceKey, getEscrow, publishRoster, putEscrow, RelayError, Session } from './relay.js';
 
 /** noble's scrypt, yielding to the page now and then (seconds at 2^18). */
@@ -37,8 +40,8 @@ const bundleOf = (b: Uint8Array | undefined): RosterBundle | undefined => {
   }
 };
 
-async function ackedFor(relayOrigin: string, d: BrowserDoorbell, seed: Uint8Array): Promise<AckedRoster> {
-  const s = await Session.login(relayOrigin, d.deviceId, seed);
+async function ackedFor(relayOrigin: string, d: BrowserDoorbell, signer: AuthSigner): Promise<AckedRoster> {
+  const s = await Session.login(relayOrigin, d.deviceId, signer);
   return checkHeldViewWith(d.devicePub, d.deviceId, await s.heldRoster());
 }
 
@@ -62,7 +65,7 @@ export interface EnrollOutcome {
  * the relay, opened here; the account's doorbells and their endorsed keys; this phone's keys
  * made here; each doorbell's acknowledged roster signed again with it added, and published.
  */
-export async function enroll(a: { relayOrigin: string; passphrase: string; name: string; progress?: (line: string) => void }): Promise<EnrollOutcome> {
+export async function enroll(a: { relayOrigin: string; passphrase: string; name: string; progress?: (line: string) => void; makeKeys?: () => Promise<WebPhoneKeys | undefined> }): Promise<EnrollOutcome> {
   const account = accountIdFor(a.passphrase);
   a.progress?.('fetching the account escrow…');
   const escrow = await getEscrow(account);
@@ -78,20 +81,30 @@ export async function enroll(a: { relayOrigin: string; passphrase: string; name:
   a.progress?.(`signing the roster of ${doorbells.length} doorbell(s) with this phone added…`);
   const bases: EditBase[] = [];
   for (const d of doorbells) {
-    const acked = await ackedFor(a.relayOrigin, d, keys.authority.secretKey);
+    const acked = await ackedFor(a.relayOrigin, d, seedSigner(keys.authority.secretKey));
     bases.push(editBaseWith(undefined, acked, accountSigners(keys).map((k) => k.publicKey)));
   }
-  const phoneKeys = newPhoneKeys(a.name, systemRandom, identityKem(keys.history));
-  const updates = enrollUpdates(keys, bases, phoneKeys);
+  // This phone's keys: non-extractable WebCrypto keys where the browser has X25519 and Ed25519
+  // (not for a post-quantum account: WebCrypto has no ML-KEM), else text and a seed (noble).
+  const kem = identityKem(keys.history);
+  const webKeys = kem === 'x25519' ? await (a.makeKeys ?? makeWebKeys)() : undefined;
+  let secrets: PhoneSecrets & { recipient: string; authPublic: Uint8Array };
+  if (webKeys) {
+    secrets = { webKeys, recipient: encodeRecipient(webKeys.agePublic), authPublic: webKeys.authPublic };
+  } else {
+    const k = newPhoneKeys(a.name, systemRandom, kem);
+    secrets = { identity: k.identity, authSeed: k.auth.secretKey, recipient: k.recipient, authPublic: authKeyPublic(k.auth) };
+  }
+  a.progress?.(webKeys ? "this phone's keys are WebCrypto keys the page cannot read" : "this phone's keys are kept as bytes (this browser's WebCrypto lacks X25519 or Ed25519, or the account is post-quantum)");
+  const updates = enrollUpdates(keys, bases, { name: a.name, recipient: secrets.recipient, auth: encodeAuthKey(secrets.authPublic) });
   await publish(updates, doorbells);
   const phone: BrowserPhone = {
     v: 1,
     name: a.name,
     relayOrigin: a.relayOrigin,
     account,
-    identity: phoneKeys.identity,
-    recipient: phoneKeys.recipient,
-    authSeed: phoneKeys.auth.secretKey,
+    ...(webKeys ? { webKeys } : { identity: secrets.identity, authSeed: secrets.authSeed }),
+    recipient: secrets.recipient,
     authorityPub: encodePublicKey(keys.authority.publicKey, keys.authority.keyId),
     doorbells,
   };
@@ -143,7 +156,7 @@ export async function revoke(phone: BrowserPhone, a: { who: string; passphrase: 
   const keys: AccountKeys = await unlockAccount(phone, a.passphrase, a.progress);
   const authorities = accountSigners(keys).map((k) => k.publicKey);
   const bases: EditBase[] = [];
-  for (const d of phone.doorbells) bases.push(editBaseWith(bundleOf(d.lastBundle), await ackedFor(phone.relayOrigin, d, phone.authSeed), authorities));
+  for (const d of phone.doorbells) bases.push(editBaseWith(bundleOf(d.lastBundle), await ackedFor(phone.relayOrigin, d, authSignerOf(phone)), authorities));
   const next: AccountKeys = {
     authority: signingKeyFromSeed(systemRandom(32)),
     history: generateAgeIdentity(identityKem(keys.history), systemRandom),
@@ -188,7 +201,7 @@ export async function status(phone: BrowserPhone): Promise<DoorbellStatus[]> {
     out.push(s);
     let acked: AckedRoster;
     try {
-      const session = await Session.login(phone.relayOrigin, d.deviceId, phone.authSeed);
+      const session = await Session.login(phone.relayOrigin, d.deviceId, authSignerOf(phone));
       acked = checkHeldViewWith(d.devicePub, d.deviceId, await session.heldRoster());
       const f = await session.firmware().catch(() => undefined);
       if (f?.firmware) s.firmware = `${f.firmware.version} (${f.firmware.board}), security version ${f.firmware.security}${f.firmware.trial ? ', on trial' : ''}`;

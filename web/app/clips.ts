@@ -14,6 +14,8 @@ import { SeekableRemux } from '../../tools/phone/seekable-remux.js';
 import { rewrapHeader } from '../../tools/phone/share-core.js';
 import { concatBytes } from '../../src/bytes.js';
 import { openEvent } from '../../src/event/event.js';
+import { headerShares } from '../../src/age/header.js';
+import { identitiesFor, type PhoneSecrets } from './phone-keys.js';
 import type { Session } from './relay.js';
 import { PcmCollector } from './sound.js';
 
@@ -36,10 +38,11 @@ export interface OpenClip {
 }
 
 /** Fetches, verifies and opens one clip. */
-export async function openClip(session: Session, identities: string[], devicePub: string, clip: string): Promise<OpenClip> {
+export async function openClip(session: Session, phone: PhoneSecrets, devicePub: string, clip: string): Promise<OpenClip> {
   const [age, manifestBytes, signature] = await Promise.all([session.clipPart(clip, 'age'), session.clipPart(clip, 'manifest'), session.clipPart(clip, 'signature')]);
   const manifest = verifySignedManifest(manifestBytes, new TextDecoder().decode(signature), decodePublicKey(devicePub));
   if (manifest.clip !== clip) throw new SealbellError('MANIFEST_MISMATCH', `the relay served the manifest of clip ${manifest.clip} for ${clip}`);
+  const identities = await identitiesFor(phone, headerShares(age));
   const frames: ClipFrame[] = [];
   const plaintext: Uint8Array[] = [];
   const sound = new PcmCollector();
@@ -69,9 +72,10 @@ export interface ClipGlance {
  * naming this clip); undefined when the relay has none or it carries no poster, and then the
  * caller opens the clip itself. A notice the relay forged or swapped is refused (EVENT_*).
  */
-export async function glanceClip(session: Session, identities: string[], devicePub: string, clip: string): Promise<ClipGlance | undefined> {
+export async function glanceClip(session: Session, phone: PhoneSecrets, devicePub: string, clip: string): Promise<ClipGlance | undefined> {
   const got = await session.clipEvent(clip);
   if (!got) return undefined;
+  const identities = await identitiesFor(phone, headerShares(got.sealed));
   const e = openEvent(got.sealed, got.signature, { aead: nobleBackend.aead, device: decodePublicKey(devicePub), identities });
   if (e.clip !== clip || e.device !== session.device) throw new SealbellError('EVENT_MISMATCH', `the relay served the event of clip ${e.clip} for ${clip}`);
   return e.poster ? { poster: e.poster, trigger: e.trigger } : undefined;
@@ -108,8 +112,8 @@ export function seekableFile(c: OpenClip): Blob {
  * `to` (an age1… recipient) alone, the payload unchanged. The four files stock tools check:
  * `<id>.age` (age -d), `<id>.manifest.json` and its `.minisig` (minisign -V -p device.pub).
  */
-export function shareFiles(c: OpenClip, identities: string[], devicePub: string, to: string): { name: string; bytes: Uint8Array }[] {
-  const { header, oldLength } = rewrapHeader(c.sealed.age, identities, { to: to.trim() }, c.manifest.kem ?? 'x25519');
+export async function shareFiles(c: OpenClip, phone: PhoneSecrets, devicePub: string, to: string): Promise<{ name: string; bytes: Uint8Array }[]> {
+  const { header, oldLength } = rewrapHeader(c.sealed.age, await identitiesFor(phone, headerShares(c.sealed.age)), { to: to.trim() }, c.manifest.kem ?? 'x25519');
   const id = c.manifest.clip;
   return [
     { name: `${id}.age`, bytes: concatBytes(header, c.sealed.age.subarray(oldLength)) },

@@ -8,19 +8,24 @@
  *   name         this phone's name in the rosters ("phone 2")
  *   relayOrigin  the relay's origin as the phone signs it at login (http(s)://host:port)
  *   account      where the account's escrow lives on the relay (16 hex, from the passphrase)
- *   identity     AGE-SECRET-KEY-1… (or -PQ-1…): opens clips, posters, live records, notifications
- *   recipient    its age recipient, as the rosters list it
- *   authSeed     32-byte Ed25519 seed (Uint8Array): relay login and signed live requests
+ *   webKeys      where the browser has WebCrypto X25519 and Ed25519: the phone's keys as
+ *                non-extractable CryptoKeys, with their public halves (web/app/phone-keys.ts)
+ *   identity     otherwise: AGE-SECRET-KEY-1… (or -PQ-1…), as text
+ *   authSeed     otherwise: the 32-byte Ed25519 login seed (Uint8Array)
+ *   recipient    the phone's age recipient, as the rosters list it
  *   authorityPub the account authority's minisign public key text
  *   doorbells    [{ deviceId, devicePub (minisign public key text, endorsed by the authority),
  *                   lastBundle? (the roster bundle this phone last published, bytes),
  *                   lastSettings? (the settings bundle, SBT1, this phone last published) }]
  *
- * The age identity and the login seed are kept as bytes and strings, not as WebCrypto
- * non-extractable keys: the age, roster and live code (src/) runs on noble's pure-JS X25519,
- * ML-KEM and Ed25519 synchronously, and WebCrypto keys cannot be used from it (see
- * docs/threat-model.md, "The phone web app"). The origin's storage is what protects them.
+ * The phone's keys open clips, posters, live records and notifications, and sign its relay
+ * logins and live requests. As WebCrypto keys, the page can use them but not read them; as text
+ * and bytes (a browser without X25519 or Ed25519 in WebCrypto, or a post-quantum identity:
+ * WebCrypto has no ML-KEM) only the origin's storage protects them (docs/threat-model.md,
+ * "The phone web app").
  */
+import type { WebPhoneKeys } from './phone-keys.js';
+
 export interface BrowserDoorbell {
   deviceId: string;
   devicePub: string;
@@ -33,9 +38,10 @@ export interface BrowserPhone {
   name: string;
   relayOrigin: string;
   account: string;
-  identity: string;
+  webKeys?: WebPhoneKeys;
+  identity?: string;
   recipient: string;
-  authSeed: Uint8Array;
+  authSeed?: Uint8Array;
   authorityPub: string;
   doorbells: BrowserDoorbell[];
 }
@@ -71,7 +77,7 @@ async function run<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBReq
 /** The phone kept in this browser, if it enrolled. */
 export async function loadPhone(): Promise<BrowserPhone | undefined> {
   const p = await run<BrowserPhone | undefined>('readonly', (s) => s.get(KEY));
-  return p && p.v === 1 ? p : undefined;
+  return p && p.v === 1 && (p.webKeys || (p.identity && p.authSeed)) ? p : undefined;
 }
 
 export function savePhone(p: BrowserPhone): Promise<void> {

@@ -19,6 +19,7 @@ import { enroll, revoke, status, type DoorbellStatus } from './account.js';
 import { openClip, frameAt, glanceClip, seekableFile, shareFiles, type ClipGlance, type OpenClip } from './clips.js';
 import { watchLive, type LiveView } from './live.js';
 import { Session, RelayError, pushKey } from './relay.js';
+import { authSignerOf } from './phone-keys.js';
 import { releaseStatus, registerWorker } from './release-client.js';
 import { ClipSound, type SoundState } from './sound.js';
 import { editSettings, settingsStatus } from './doorbell-settings.js';
@@ -44,9 +45,21 @@ interface AppState {
   release?: string;
   releaseSigned?: boolean;
   revoked?: { passphrase: string };
+  /** the notifications this phone's service worker showed while the page was open (newest last) */
+  notified: Notified[];
 }
 
-const app: AppState = { screen: 'start', busy: false, liveFrames: 0 };
+/** What the service worker tells open pages after it showed a doorbell notification (web/sw/notifications.ts). */
+interface Notified {
+  title: string;
+  body: string;
+  image?: string;
+  url: string;
+  deviceId: string;
+  clip?: string;
+}
+
+const app: AppState = { screen: 'start', busy: false, liveFrames: 0, notified: [] };
 (globalThis as unknown as { sealbellApp: AppState }).sealbellApp = app;
 
 const view = () => document.getElementById('view')!;
@@ -123,7 +136,7 @@ const sessions = new Map<string, Promise<Session>>();
 function session(deviceId: string): Promise<Session> {
   let s = sessions.get(deviceId);
   if (!s) {
-    s = Session.login(phone!.relayOrigin, deviceId, phone!.authSeed);
+    s = Session.login(phone!.relayOrigin, deviceId, authSignerOf(phone!));
     sessions.set(deviceId, s);
     s.catch(() => sessions.delete(deviceId));
   }
@@ -140,7 +153,7 @@ function clip(deviceId: string, id: string): Promise<OpenClip> {
   const key = `${deviceId}/${id}`;
   let c = opened.get(key);
   if (!c) {
-    c = session(deviceId).then((s) => openClip(s, [phone!.identity], doorbellOf(deviceId).devicePub, id));
+    c = session(deviceId).then((s) => openClip(s, phone!, doorbellOf(deviceId).devicePub, id));
     opened.set(key, c);
     c.catch(() => opened.delete(key));
   }
@@ -227,7 +240,7 @@ async function timelineScreen(deviceId: string): Promise<void> {
     try {
       let glance: ClipGlance | undefined;
       try {
-        glance = await glanceClip(s2, [phone!.identity], doorbellOf(deviceId).devicePub, c.clip);
+        glance = await glanceClip(s2, phone!, doorbellOf(deviceId).devicePub, c.clip);
       } catch {
         glance = undefined; // the clip itself says whether anything is wrong
       }
@@ -335,10 +348,10 @@ async function clipScreen(deviceId: string, id: string): Promise<void> {
     show(Number(seek.value));
   };
   download.onclick = () => saveFile(seekableFile(c), `${id}.mkv`);
-  shareForm.onsubmit = (ev) => {
+  shareForm.onsubmit = async (ev) => {
     ev.preventDefault();
     try {
-      const files = shareFiles(c, [phone!.identity], doorbellOf(deviceId).devicePub, shareTo.value);
+      const files = await shareFiles(c, phone!, doorbellOf(deviceId).devicePub, shareTo.value);
       for (const f of files) saveFile(new Blob([f.bytes as BlobPart]), f.name);
       say('ok', `shared clip ${id}: ${files.map((f) => f.name).join(', ')} (age -d opens it; minisign -V -p device.pub checks it)`);
     } catch (e) {
@@ -368,7 +381,7 @@ async function liveScreen(deviceId: string): Promise<void> {
   const draw = painter(canvas);
   let dropped = 0;
   const s = await session(deviceId);
-  live = watchLive(s, phone!.identity, phone!.authSeed, d.devicePub, {
+  live = watchLive(s, phone!, d.devicePub, {
     onFrame: (f) => {
       void draw(f.data).then(() => {
         app.liveFrames++;
@@ -624,6 +637,13 @@ function go(): void {
 
 window.addEventListener('hashchange', go);
 go();
+// A notification while the page is open: the doorbell's timeline on screen shows the new clip at once.
+navigator.serviceWorker?.addEventListener('message', (ev: MessageEvent) => {
+  const m = ev.data as ({ t?: string } & Partial<Notified>) | null;
+  if (!m || m.t !== 'notified' || typeof m.deviceId !== 'string') return;
+  app.notified.push({ title: String(m.title), body: String(m.body), ...(m.image ? { image: String(m.image) } : {}), url: String(m.url), deviceId: m.deviceId, ...(m.clip ? { clip: String(m.clip) } : {}) });
+  if (location.hash === `#/doorbell/${m.deviceId}` && !app.busy) void route().catch(fail);
+});
 void registerWorker((r) => {
   app.release = r.running;
   app.releaseSigned = r.signed;

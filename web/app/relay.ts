@@ -5,12 +5,12 @@
  * relay is not trusted. The phone's secrets never go into a request: login sends a
  * signature over the relay's challenge and the public key.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { base64 } from '@scure/base';
 import { authMessage } from '../../tools/relay/phone-auth-message.js';
 import type { ClipInfo } from '../../tools/relay/http-api.js';
 import type { HeldRosterView } from '../../tools/relay/rosters.js';
 import type { SettingsView } from '../../tools/relay/settings.js';
+import type { AuthSigner } from './phone-keys.js';
 
 /** A refusal from the relay, with its error code (tools/relay/errors.ts), or a network failure. */
 export class RelayError extends Error {
@@ -69,11 +69,11 @@ export class Session {
     readonly token: string,
   ) {}
 
-  static async login(relayOrigin: string, device: string, seed: Uint8Array): Promise<Session> {
+  static async login(relayOrigin: string, device: string, signer: AuthSigner): Promise<Session> {
     const base = `v1/devices/${id(device)}/auth`;
     const { challenge } = await json<{ challenge: string }>(`${base}/challenge`, { method: 'POST' });
-    const signature = ed25519.sign(authMessage(base64.decode(challenge), relayOrigin), seed);
-    const body = JSON.stringify({ challenge, publicKey: base64.encode(ed25519.getPublicKey(seed)), signature: base64.encode(signature) });
+    const signature = await signer.sign(authMessage(base64.decode(challenge), relayOrigin));
+    const body = JSON.stringify({ challenge, publicKey: base64.encode(signer.publicKey), signature: base64.encode(signature) });
     const { token } = await json<{ token: string }>(`${base}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return new Session(device, token);
   }

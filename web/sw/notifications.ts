@@ -7,6 +7,7 @@
 /// <reference lib="webworker" />
 import { loadPhone, type BrowserPhone } from '../app/keystore.js';
 import { notificationForPush, relayLogin, type PushDeps } from '../push/handler.js';
+import { authSignerOf, identitiesFor } from '../app/phone-keys.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -30,16 +31,23 @@ const deps: PushDeps = {
   relayUrl: async () => (await phone()).relayOrigin,
   session: async (deviceId) => {
     const p = await phone();
-    return relayLogin((u, i) => fetch(u, i), p.relayOrigin, deviceId, p.authSeed);
+    return relayLogin((u, i) => fetch(u, i), p.relayOrigin, deviceId, authSignerOf(p));
   },
-  identities: async () => [(await phone()).identity],
+  identities: async (_deviceId, shares) => identitiesFor(await phone(), shares),
   devicePublicKey: async (deviceId) => (await doorbell(deviceId)).devicePub,
   seen: { has: (k) => seen.has(k), add: (k) => void seen.add(k) },
 };
 
 self.addEventListener('push', (ev) => {
   const payload = ev.data ? ev.data.text() : '';
-  ev.waitUntil(notificationForPush(payload, deps).then((n) => self.registration.showNotification(n.title, n.options)));
+  ev.waitUntil(
+    notificationForPush(payload, deps).then(async (n) => {
+      await self.registration.showNotification(n.title, n.options);
+      // Open app windows hear of it too: a timeline on screen shows the new clip at once.
+      const told = { t: 'notified', title: n.title, body: n.options.body, image: n.options.image, url: n.options.data.url, deviceId: n.options.data.deviceId, clip: n.options.data.clip };
+      for (const c of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) c.postMessage(told);
+    }),
+  );
 });
 
 self.addEventListener('notificationclick', (ev) => {
