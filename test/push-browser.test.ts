@@ -3,8 +3,8 @@
  * service worker (the handler bundled with esbuild) on a loopback origin that also passes /v1/ on
  * to the relay; the relay's push reference for a sealed event is delivered to the worker through
  * the DevTools protocol (ServiceWorker.deliverPushMessage); the worker fetches the sealed event,
- * checks and opens it, and shows the notification, whose title and poster image the page reads back
- * with registration.getNotifications().
+ * checks and opens it, and shows the notification; once showNotification has resolved it tells the
+ * open pages what it showed (as the app's worker does), and the test reads title and poster there.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -45,11 +45,17 @@ const deps = {
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 self.addEventListener('push', (e) => {
-  e.waitUntil(notificationForPush(e.data ? e.data.text() : '', deps).then((n) => self.registration.showNotification(n.title, n.options)));
+  e.waitUntil(notificationForPush(e.data ? e.data.text() : '', deps).then(async (n) => {
+    await self.registration.showNotification(n.title, n.options);
+    const told = { t: 'notified', title: n.title, body: n.options.body, image: n.options.image, url: n.options.data.url, deviceId: n.options.data.deviceId, clip: n.options.data.clip };
+    for (const c of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) c.postMessage(told);
+  }));
 });
 `;
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>push test</title><script>
+window.sealbellApp = { notified: [] };
+navigator.serviceWorker.addEventListener('message', (e) => e.data && e.data.t === 'notified' && window.sealbellApp.notified.push(e.data));
 window.ready = navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready);
 </script>`;
 
@@ -126,17 +132,21 @@ async function pushedEvent(
   return o.push.messages(o.sub)[before];
 }
 
-/** The notifications the page's service worker shows, once there are any (bounded). */
-const SHOWN = `(async () => {
-  const r = await navigator.serviceWorker.ready;
+/**
+ * The notifications the page's service worker showed (showNotification resolved) and told the
+ * page of, once there are more than `before` (bounded). Not registration.getNotifications():
+ * Chromium's answer drops, for good, a notification the platform has not yet reported as
+ * displayed, so polling it while the worker shows one loses that one now and then.
+ */
+const shownAfter = (before: number) => `(async () => {
   for (let i = 0; i < 3000; i++) {
-    const n = await r.getNotifications();
-    if (n.length) return n.map((x) => ({ title: x.title, body: x.body, image: x.image, icon: x.icon, data: x.data }));
+    const n = window.sealbellApp.notified;
+    if (n.length > ${before}) return n.slice(${before});
     await new Promise((ok) => setTimeout(ok, 10));
   }
   return [];
 })()`;
-type Shown = { title: string; body: string; image: string; icon: string; data: { url: string } }[];
+type Shown = { title: string; body: string; image: string; url: string; deviceId: string; clip?: string }[];
 
 describe('web/push in a service worker (headless Chromium)', function () {
   this.timeout(120_000);
@@ -210,11 +220,11 @@ describe('web/push in a service worker (headless Chromium)', function () {
     await page.evaluate('window.ready');
     const reg = await workers.activated((url) => url.startsWith(origin));
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId: reg.registrationId, data: payload });
-    const shown = (await page.evaluate(SHOWN)) as Shown;
+    const shown = (await page.evaluate(shownAfter(0))) as Shown;
     assert.equal(shown.length, 1, `one notification (${workers.describe()})`);
     assert.equal(shown[0].title, 'Front door — someone rang');
     assert.equal(shown[0].body, new Date(time).toISOString().slice(11, 16));
-    assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
+    assert.equal(shown[0].url, `/app/#/live/${device.deviceId}`);
     assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
   });
 });
@@ -270,10 +280,10 @@ describe('the phone web app rings: its own service worker shows the notification
 
     const reg = await workers.activated((url) => url === `${origin}/app/`); // the app registered its service worker
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data: payload });
-    const shown = (await page.evaluate(SHOWN)) as Shown;
+    const shown = (await page.evaluate(shownAfter(0))) as Shown;
     assert.equal(shown.length, 1, `one notification (${workers.describe()})`);
     assert.match(shown[0].title, / — someone rang$/);
-    assert.equal(shown[0].data.url, `/app/#/live/${device.deviceId}`);
+    assert.equal(shown[0].url, `/app/#/live/${device.deviceId}`);
     assert.deepEqual(Buffer.from(shown[0].image.split(',')[1], 'base64'), Buffer.from(poster), 'the poster is the image');
 
     // The figure issue 15 asks for (printed, not asserted): the doorbell's event frame sent → the
@@ -281,11 +291,11 @@ describe('the phone web app rings: its own service worker shows the notification
     // browser (delivered over the DevTools protocol). Press → event sent is the bench's part.
     const took: number[] = [];
     for (let i = 0; i < 10; i++) {
-      await page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.forEach((n) => n.close()))');
       let sentAt = 0;
       const data = await pushedEvent(relay, credential, device, phoneIdentity, { clip: `app-clip-t${i}`, poster, time: Date.now(), random, push, sub, sent: (at) => (sentAt = at) });
       await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${origin}/`, registrationId: reg.registrationId, data });
-      assert.equal(((await page.evaluate(SHOWN)) as Shown).length, 1, `notification ${i}`);
+      const round = (await page.evaluate(shownAfter(i + 1))) as Shown;
+      assert.deepEqual(round.map((n) => n.clip), [`app-clip-t${i}`], `notification ${i}`);
       took.push(performance.now() - sentAt);
     }
     took.sort((a, b) => a - b);
