@@ -63,7 +63,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   idleTimeout: 60_000,
-  inFlightBudget: 256, // 16 MiB
+  inFlightBudget: 128, // 8 MiB
 };
 
 export interface HttpContext {
