@@ -6,7 +6,9 @@
  * flushes the log with ONE fdatasync, records every segment in ONE SQLite
  * transaction committed without SQLite's own fsync, and makes that durable
  * with ONE fdatasync of the WAL, off the event loop. Only then is each caller's promise resolved, and only then does
- * the device get its acknowledgement.
+ * the device get its acknowledgement. The next batch's log flush runs while
+ * this batch's transaction and WAL flush do (two batches at most: one
+ * flushing its log, one committing); commits stay in order.
  *
  * Crash safety: log bytes whose row is not committed do not count (the device
  * resends them, and a restart cuts them off), and a committed row's bytes were
@@ -49,11 +51,17 @@ interface Pending {
 }
 
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const staged = (p: Pending) => ({ seg: { device: p.device, clip: p.clip, idx: p.idx, size: p.size, sha256: p.sha256 }, handle: p.handle });
 
 export class GroupCommit {
   private next: Pending[] = [];
   private readonly pending = new Map<string, Pending>();
-  private running: Promise<void> | undefined;
+  /** a batch is in its first stage (written, flushed) or waits for the commit stage */
+  private front = false;
+  /** the batch in its commit stage */
+  private back: Promise<void> | undefined;
+  /** every batch under way, for close() */
+  private readonly batches = new Set<Promise<void>>();
   private closed = false;
   /** the last batch's failure, cleared by the next batch that commits */
   lastError: Error | undefined;
@@ -156,33 +164,68 @@ export class GroupCommit {
   /** Waits for every batch queued so far, then refuses new segments. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    while (this.batches.size > 0) await Promise.all(this.batches);
   }
 
+  /**
+   * Starts the next batch unless one is still in its first stage. With a two-stage ingest
+   * (SQLite) a batch's first stage (its log flush) overlaps the commit of the batch before it,
+   * so at most two batches run: one preparing, one committing, and commits stay in order.
+   */
   private kick(): void {
-    if (this.running || this.next.length === 0) return;
+    if (this.front || this.next.length === 0) return;
     const batch = this.next;
     this.next = [];
-    this.running = this.commit(batch).finally(() => {
-      this.running = undefined;
+    this.front = true;
+    const run = this.run(batch).finally(() => {
+      this.batches.delete(run);
       this.kick();
     });
+    this.batches.add(run);
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async run(batch: Pending[]): Promise<void> {
     const began = performance.now();
+    const ok = await this.prepare(batch);
+    while (this.back) await this.back; // the batch before commits first
+    const pipelined = this.ingest.prepare !== undefined;
+    const back = ok.length > 0 ? this.commit(ok, began) : Promise.resolve();
+    this.back = back;
+    if (pipelined) {
+      this.front = false;
+      this.kick();
+    }
+    try {
+      await back;
+    } finally {
+      if (this.back === back) this.back = undefined;
+      if (!pipelined) this.front = false;
+    }
+  }
+
+  /** The batch's bytes written (and, with a two-stage ingest, flushed); returns those that were. Never throws. */
+  private async prepare(batch: Pending[]): Promise<Pending[]> {
     const settled = await Promise.allSettled(batch.map((p) => p.written));
     const ok: Pending[] = [];
     settled.forEach((s, i) => {
       if (s.status === 'rejected') this.fail([batch[i]], s.reason as Error);
       else ok.push(batch[i]);
     });
-    if (ok.length === 0) return;
+    if (ok.length === 0 || !this.ingest.prepare) return ok;
     try {
-      await this.ingest.commit(
-        ok.map((p) => ({ seg: { device: p.device, clip: p.clip, idx: p.idx, size: p.size, sha256: p.sha256 }, handle: p.handle })),
-        Date.now(),
-      );
+      await this.ingest.prepare(ok.map(staged));
+      return ok;
+    } catch (e) {
+      this.fail(ok, e as Error);
+      return [];
+    }
+  }
+
+  /** Commits a prepared batch and answers its callers. Never throws. */
+  private async commit(ok: Pending[], began: number): Promise<void> {
+    if (this.broken) return this.fail(ok, new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
+    try {
+      await this.ingest.commit(ok.map(staged), Date.now());
     } catch (e) {
       if ((e as { maybeCommitted?: boolean }).maybeCommitted) this.broken = e as Error;
       return this.fail(ok, e as Error);

@@ -29,10 +29,19 @@ export class SqliteSegmentIngest implements SegmentIngest {
     return { written, handle: place };
   }
 
+  /** The segments' bytes made durable in their logs, before any row names them. */
+  async prepare(batch: { seg: StagedSegment; handle: unknown }[]): Promise<void> {
+    try {
+      await this.s.segmentLog.flush(batch.map((b) => b.handle as LogPlace));
+    } catch (e) {
+      throw commitFailed(e, false);
+    }
+  }
+
+  /** After `prepare`: the rows in one transaction, then one fdatasync of the WAL. */
   async commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void> {
     try {
       const places = batch.map((b) => b.handle as LogPlace);
-      await this.s.segmentLog.flush(places);
       const rows = batch.map((b, i) => ({ ...b.seg, log: places[i].log, offset: places[i].offset }));
       this.s.unsynced(() => this.s.commitSegments(rows, now));
     } catch (e) {

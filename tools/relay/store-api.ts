@@ -73,6 +73,12 @@ export interface StagedSegment {
 export interface SegmentIngest {
   existing(device: string, clip: string, idx: number): Promise<SegmentRow | undefined>;
   stage(seg: StagedSegment, bytes: Uint8Array): { written: Promise<void>; handle: unknown };
+  /**
+   * Optional first stage of a batch's commit, run while the batch before it is still in `commit`
+   * (SQLite: flushing the segment logs overlaps the previous batch's WAL flush). A failure here
+   * commits nothing.
+   */
+  prepare?(batch: { seg: StagedSegment; handle: unknown }[]): Promise<void>;
   commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void>;
 }
 
