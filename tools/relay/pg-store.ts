@@ -564,8 +564,11 @@ export class PgRelayStore implements RelayStoreApi {
       const freed = new Map<string, number>();
       for (const d of clips) {
         // The row lock also waits for a segment batch committing to this clip right now.
-        const row = (await c.query('SELECT bytes FROM clips WHERE device = $1 AND clip = $2 FOR UPDATE', [device, d.clip])).rows[0] as { bytes: number } | undefined;
-        if (!row) continue;
+        const row = (await c.query('SELECT bytes, state FROM clips WHERE device = $1 AND clip = $2 FOR UPDATE', [device, d.clip])).rows[0] as
+          | { bytes: number; state: ClipState }
+          | undefined;
+        // A retention sweep's clip another process's sweep expired first (after the lock: its commit is seen): not this one's to count.
+        if (!row || (d.unlessGone && (row.state === 'deleted' || row.state === 'expired'))) continue;
         await c.query('DELETE FROM segments WHERE device = $1 AND clip = $2', [device, d.clip]);
         // its event notice is ciphertext of the clip's poster: it goes with the clip
         await c.query('DELETE FROM events WHERE device = $1 AND clip = $2', [device, d.clip]);

@@ -166,7 +166,7 @@ export interface RelayStoreApi {
    * In ONE transaction: records the owner's request (if given) unless its epoch is not above
    * every accepted one (then changes nothing and resolves `undefined`), and for each clip drops
    * its segments, its counts and, unless kept, its manifest; sets its state. Resolves the bytes
-   * each clip held. Durable only after the next sync() (SQLite).
+   * each clip held (a clip left alone, `unlessGone`, is not in it). Durable only after the next sync() (SQLite).
    */
   deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Promise<Map<string, number> | undefined>;
   /** Deleted or expired clips that still have segments (a batch committed them after the deletion). */

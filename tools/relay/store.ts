@@ -241,6 +241,12 @@ export interface ClipDeletion {
   state: 'deleted' | 'expired';
   reason: string;
   keepManifest: boolean;
+  /**
+   * Leave the clip as it is if it is already deleted or expired (a retention sweep: another relay
+   * process's sweep may have expired it since this one listed the clips); it is then not among
+   * the clips the deletion returns, so only the process that expired it logs and counts it.
+   */
+  unlessGone?: boolean;
 }
 
 export class RelayStore {
@@ -607,7 +613,7 @@ export class RelayStore {
       }
       for (const c of clips) {
         const row = this.clip(device, c.clip);
-        if (!row) continue;
+        if (!row || (c.unlessGone && (row.state === 'deleted' || row.state === 'expired'))) continue;
         this.stmt('INSERT INTO freed_segments (device, clip, idx, log, offset, size) SELECT device, clip, idx, log, offset, size FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
         this.stmt('DELETE FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
         // its event notice is ciphertext of the clip's poster: it goes with the clip
