@@ -112,7 +112,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   let peers: RelayPeers | undefined;
   if (o.db) {
     privateDir(o.dataDir);
-    store = await PgRelayStore.open(o.db, o.dataDir);
+    store = await PgRelayStore.open(o.db, o.dataDir, { quotaBytes: o.quotaBytes });
     peers = await RelayPeers.start(o.db, log).catch(async (e: Error) => {
       await store.close();
       throw e;

@@ -73,7 +73,13 @@ export interface StagedSegment {
 export interface SegmentIngest {
   existing(device: string, clip: string, idx: number): Promise<SegmentRow | undefined>;
   stage(seg: StagedSegment, bytes: Uint8Array): { written: Promise<void>; handle: unknown };
-  commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void>;
+  /** A store that admits segments against the quota at commit (`quotaAtCommit`) says which it refused. */
+  commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<CommitOutcome | void>;
+}
+
+/** What a commit did not store: the positions in its batch refused for the operator's quota (not stored, not final). */
+export interface CommitOutcome {
+  overQuota: number[];
 }
 
 /** Marks a commit's failure (the original error, its code kept): `maybeCommitted` as above. */
@@ -88,6 +94,12 @@ export interface RelayStoreApi {
   /** where this process keeps its local files (SQLite: everything; PostgreSQL: the health probe) */
   readonly dataDir: string;
   readonly ingest: SegmentIngest;
+  /**
+   * Set (to the quota, bytes per account) when the store itself admits each segment against the
+   * operator's quota, in the transaction that stores it: exact however many relay processes
+   * share the store (PostgreSQL). Unset: the relay counts in memory (QuotaBook; SQLite, one process).
+   */
+  readonly quotaAtCommit?: number;
   close(): Promise<void>;
   /** Makes every write so far durable (SQLite: one fdatasync of the WAL; PostgreSQL: each commit already is). */
   sync(): Promise<void>;
@@ -173,6 +185,8 @@ export interface RelayStoreApi {
   strayDeletedClips(): Promise<ClipRow[]>;
   /** Ciphertext bytes stored per device (the quota's count). */
   bytesByDevice(): Promise<{ device: string; bytes: number }[]>;
+  /** Ciphertext bytes these devices keep together (an account's). */
+  bytesOf(devices: string[]): Promise<number>;
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
   authorityOf(device: string): Promise<string | undefined>;
 

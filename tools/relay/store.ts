@@ -651,6 +651,12 @@ export class RelayStore {
     return this.stmt('SELECT device, SUM(bytes) AS bytes FROM clips GROUP BY device').all() as { device: string; bytes: number }[];
   }
 
+  /** Ciphertext bytes these devices keep together (an account's). */
+  bytesOf(devices: string[]): number {
+    if (devices.length === 0) return 0;
+    return (this.db.prepare(`SELECT COALESCE(SUM(bytes), 0) AS n FROM clips WHERE device IN (${devices.map(() => '?').join(', ')})`).get(...devices) as { n: number }).n;
+  }
+
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
   authorityOf(device: string): string | undefined {
     return (this.stmt('SELECT authority_id FROM held_rosters WHERE device = ?').get(device) as { authority_id: string } | undefined)?.authority_id;
