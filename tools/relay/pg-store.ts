@@ -230,7 +230,10 @@ async function accountsOf(c: pg.PoolClient, devices: string[]): Promise<Map<stri
  * account the batch's segments belong to (pg_advisory_xact_lock, in one order, held until the
  * commit), reads what each account keeps now (every earlier admission to it is committed: it
  * held the lock until then), and admits the segments in order while they fit. Returns the
- * positions refused. The locks wait only for other batches to the same accounts.
+ * positions refused. The locks wait only for other batches to the same accounts. (A roster that
+ * moves a doorbell to another account mid-batch adds a lock out of order; should two batches then
+ * deadlock, PostgreSQL fails one: its doorbells are disconnected (INTERNAL) and send again, nothing
+ * acknowledged is lost.)
  */
 async function admitUnderQuota(c: pg.PoolClient, batch: { seg: StagedSegment }[], quota: number): Promise<number[]> {
   const devices = [...new Set(batch.map((b) => b.seg.device))];
