@@ -3,7 +3,9 @@
  * segment log (tools/relay/group-commit.ts, segment-log.ts). Segments from
  * many devices share batches, roll over into new log files, and read back
  * exactly after a reopen; bytes a crash left uncommitted are cut off; a data
- * folder from before the segment log (one file per segment) still reads.
+ * folder from before the segment log (one file per segment) still reads; a
+ * store that admits segments against the quota at commit (PostgreSQL) has
+ * its refusals passed on, to resends as well.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { RelayStore } from '../tools/relay/store.js';
 import { GroupCommit, type BatchReport } from '../tools/relay/group-commit.js';
+import type { StagedSegment } from '../tools/relay/store-api.js';
 import { seededRandom } from './seeded.js';
 import { tempDir } from './helpers.js';
 
@@ -109,6 +112,41 @@ describe('relay store: group commit and segment log', function () {
     await commits.close();
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a store that admits at commit (PostgreSQL\'s quota): a refused segment resolves `quota`, so does a resend that waited for it, and only stored segments count as the batch', async () => {
+    const random = seededRandom('relay-store/quota');
+    const [seg0, seg1] = [random(1000), random(1000)];
+    const commitsSeen: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Refuses segment 0 whenever it comes, after the gate opens; stores the rest.
+    const ingest = {
+      existing: async () => undefined,
+      stage: (_seg: StagedSegment, bytes: Uint8Array) => ({ written: Promise.resolve(), handle: bytes }),
+      commit: async (batch: { seg: StagedSegment }[]) => {
+        commitsSeen.push(batch.map((b) => b.seg.idx));
+        await gate;
+        return { overQuota: batch.flatMap((b, i) => (b.seg.idx === 0 ? [i] : [])) };
+      },
+    };
+    const batches: BatchReport[] = [];
+    const commits = new GroupCommit({ ingest, sync: async () => {} }, (b) => batches.push(b));
+    const first = commits.put('dev-a', 'clip-1', 0, seg0);
+    while (commitsSeen.length === 0) await new Promise((r) => setImmediate(r)); // its batch is committing
+    const resend = commits.put('dev-a', 'clip-1', 0, seg0); // waits for the first copy
+    const next = commits.put('dev-a', 'clip-1', 1, seg1); // the next batch
+    release();
+    assert.equal(await first, 'quota');
+    assert.equal(await resend, 'quota', 'a resend of a refused segment is refused too, never acknowledged as a repeat');
+    assert.equal(await next, 'stored');
+    assert.equal(await commits.put('dev-a', 'clip-1', 0, seg0), 'quota', 'sent again later, it goes to the store again');
+    assert.deepEqual(commitsSeen, [[0], [1], [0]]);
+    assert.deepEqual(
+      batches.map((b) => [b.segments, b.bytes]),
+      [[1, 1000]],
+    );
+    await commits.close();
   });
 
   it('a data folder from before the segment log: its one-file-per-segment rows still read', async () => {

@@ -4,13 +4,15 @@
  * in for a hundred doorbells streaming sealed-size chunks. It opens a clip,
  * keeps `window` segments in flight (never more than the relay's latest hello
  * allows), and records what the relay acknowledged and how long each
- * acknowledgement took (from sending it). It floods (a backlog) or keeps a
+ * acknowledgement took (from sending it), and what it refused for its quota
+ * (settled: not sent again). It floods (a backlog) or keeps a
  * camera's pace (recording). The relay checks segments only when a clip ends, so
  * the bytes may be anything; the clip is left open (or marked incomplete).
  *
  * Used by the ingest benchmark (tools/bench/relay.ts) and the crash test
  * (test/relay-crash.test.ts), which rebuilds each acknowledged segment's bytes
- * from `segment(clip, index)` and compares them with what the relay kept.
+ * from `segment(clip, index)` and compares them with what the relay kept, and
+ * test/relay-postgres-exact.test.ts (the quota across relay processes).
  */
 import WebSocket from 'ws';
 import { encodeControl, encodeSegmentFrame, type RelayMessage } from '../../src/uplink/wire.js';
@@ -27,6 +29,8 @@ export interface WireDoorbellOptions {
   segment: (clip: string, index: number) => Uint8Array;
   /** called with each acknowledged segment */
   onAck?: (clip: string, index: number) => void;
+  /** called with each segment the relay refused for its quota (`quota`: not stored; not sent again here) */
+  onQuota?: (clip: string, index: number, code: string) => void;
   /**
    * A camera's pace: a segment becomes ready every `intervalMs` (the first
    * `phaseMs` after the relay's hello) instead of all at once, as when a
@@ -38,13 +42,15 @@ export interface WireDoorbellOptions {
 export interface StreamResult {
   /** indexes acknowledged, in the order the acks came */
   acked: number[];
+  /** indexes refused for the relay's quota, in the order the refusals came */
+  refused: number[];
   /** ms from sending each acknowledged segment to its ack */
   latenciesMs: number[];
   payloadBytes: number;
   /** performance.now() at the first segment sent and at the last acknowledgement (0: none) */
   firstSentAt: number;
   lastAckAt: number;
-  /** how the connection ended: 'done' when every segment was acknowledged */
+  /** how the connection ended: 'done' when every segment was acknowledged or refused for the quota */
   end: 'done' | 'closed';
 }
 
@@ -57,7 +63,7 @@ export class WireDoorbell {
    * acknowledged or the connection ends.
    */
   stream(clip: string, segments: number, from = 0, epoch = 1): Promise<StreamResult> {
-    const r: StreamResult = { acked: [], latenciesMs: [], payloadBytes: 0, firstSentAt: 0, lastAckAt: 0, end: 'closed' };
+    const r: StreamResult = { acked: [], refused: [], latenciesMs: [], payloadBytes: 0, firstSentAt: 0, lastAckAt: 0, end: 'closed' };
     const sentAt = new Map<number, number>();
     let next = from;
     const last = from + segments;
@@ -85,6 +91,12 @@ export class WireDoorbell {
         next++;
       }
     };
+    const settled = () => {
+      if (r.acked.length + r.refused.length === segments) {
+        r.end = 'done';
+        ws.close(1000);
+      } else pump();
+    };
     return new Promise((resolve) => {
       ws.on('message', (data, isBinary) => {
         if (isBinary) return;
@@ -105,10 +117,12 @@ export class WireDoorbell {
           r.acked.push(m.seg);
           r.latenciesMs.push(r.lastAckAt - t);
           this.o.onAck?.(clip, m.seg);
-          if (r.acked.length === segments) {
-            r.end = 'done';
-            ws.close(1000);
-          } else pump();
+          settled();
+        } else if (m.t === 'quota' && m.clip === clip && sentAt.has(m.seg)) {
+          sentAt.delete(m.seg);
+          r.refused.push(m.seg);
+          this.o.onQuota?.(clip, m.seg, m.code);
+          settled();
         } else if (m.t === 'error') {
           ws.terminate();
         }

@@ -278,15 +278,17 @@ export class DeviceSession {
       return this.close(CLOSE.BAD_INPUT, 'WINDOW', `at most ${this.ctx.window} segments may be unacknowledged`);
     }
     // Over the operator's quota: not stored, and not final — the device keeps it and sends it again later.
+    // (On PostgreSQL the commit admits it, or answers `quota`: quota.ts.)
     const quota = this.ctx.quota;
     let counted = 0;
-    if (quota?.quotaBytes !== undefined && !(await this.ctx.store.segment(this.device.id, clipId, index))) {
+    if (quota?.quotaBytes !== undefined && !quota.atCommit && !(await this.ctx.store.segment(this.device.id, clipId, index))) {
       if (!(await quota.admit(this.device.id, bytes.length))) return await this.refuseForQuota(clipId, index, quota.quotaBytes);
       counted = bytes.length;
     }
     const stored = this.ctx.commits.put(this.device.id, clipId, index, bytes).then(
       (result) => {
         if (result !== 'stored') quota?.release(this.device.id, counted);
+        if (result === 'quota') return this.refuseForQuota(clipId, index, quota?.quotaBytes ?? 0).catch((e: Error) => this.internalError(e));
         if (result === 'conflict') {
           return this.clipError(clipId, 'SEGMENT_CONFLICT', `segment ${index} was already stored with different bytes`, index);
         }
@@ -308,8 +310,10 @@ export class DeviceSession {
 
   private async refuseForQuota(clip: string, seg: number, quotaBytes: number): Promise<void> {
     this.ctx.metrics.refused('QUOTA_EXCEEDED');
-    if (!this.overQuota) this.ctx.log(`relay: device ${this.device.id}: uploads refused: QUOTA_EXCEEDED (the account keeps ${await this.ctx.quota!.accountBytes(this.device.id)} of ${quotaBytes} bytes)`);
+    // Set before the wait below: several segments of a batch are refused at once, and the line is logged once.
+    const first = !this.overQuota;
     this.overQuota = true;
+    if (first) this.ctx.log(`relay: device ${this.device.id}: uploads refused: QUOTA_EXCEEDED (the account keeps ${await this.ctx.quota!.accountBytes(this.device.id)} of ${quotaBytes} bytes)`);
     this.send({ t: 'quota', clip, seg, code: 'QUOTA_EXCEEDED', message: `the account's doorbells keep as much as this relay allows (${quotaBytes} bytes): keep the segment and send it when space is freed` });
   }
 

@@ -17,14 +17,24 @@
  *
  * On PostgreSQL (pg-store.ts) the batch is one transaction holding every
  * segment's row and bytes, and its COMMIT (synchronous_commit on) is the one
- * durable write; the store interface's SegmentIngest hides which.
+ * durable write; the store interface's SegmentIngest hides which. With the
+ * operator's quota, that transaction also admits the batch's segments against
+ * it, serialised per account between relay processes: the refused ones come
+ * back as `quota` (pg-store.ts, admitUnderQuota).
  */
 import { createHash } from 'node:crypto';
 import { SealbellError } from '../../src/errors.js';
 import { RelayStore, type PutSegmentResult } from './store.js';
 import { SqliteSegmentIngest } from './sqlite-store.js';
-import type { SegmentIngest } from './store-api.js';
+import type { CommitOutcome, SegmentIngest } from './store-api.js';
 import type { LogPlace } from './segment-log.js';
+
+/**
+ * What became of a segment: `stored`, a `duplicate` or `conflict` of one stored before, or
+ * `quota`: refused for the operator's quota by a store that admits at commit (PostgreSQL;
+ * not stored, not final: the device keeps it and sends it again).
+ */
+export type SegmentOutcome = PutSegmentResult | 'quota';
 
 /** What a committed batch looked like, for /metrics. */
 export interface BatchReport {
@@ -45,8 +55,8 @@ interface Pending {
   handle: unknown;
   /** the bytes are in the log (not yet flushed) */
   written: Promise<void>;
-  done: Promise<PutSegmentResult>;
-  resolve: (r: PutSegmentResult) => void;
+  done: Promise<SegmentOutcome>;
+  resolve: (r: SegmentOutcome) => void;
   reject: (e: Error) => void;
 }
 
@@ -95,18 +105,18 @@ export class GroupCommit {
    * Stores a segment once; resolves when it is durable. A repeat with the same
    * bytes is a `duplicate` (acknowledge it again), different bytes a `conflict`.
    */
-  put(device: string, clip: string, idx: number, bytes: Uint8Array): Promise<PutSegmentResult> {
+  put(device: string, clip: string, idx: number, bytes: Uint8Array): Promise<SegmentOutcome> {
     if (this.closed) return Promise.reject(new SealbellError('STORE_CLOSING', 'the store is closing'));
     if (this.broken) return Promise.reject(new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
     const sha256 = sha256Hex(bytes);
     const key = `${device}/${clip}/${idx}`;
     const same = (s: { sha256: string; size: number }): PutSegmentResult => (s.sha256 === sha256 && s.size === bytes.length ? 'duplicate' : 'conflict');
     const inBatch = this.pending.get(key);
-    // A resend while the first copy is still being made durable: answer when it is.
-    if (inBatch) return inBatch.done.then(() => same(inBatch.stored));
-    let resolve!: (r: PutSegmentResult) => void;
+    // A resend while the first copy is still being made durable: answer when it is (refused for the quota: so is the resend).
+    if (inBatch) return inBatch.done.then((r) => (r === 'quota' ? 'quota' : same(inBatch.stored)));
+    let resolve!: (r: SegmentOutcome) => void;
     let reject!: (e: Error) => void;
-    const done = new Promise<PutSegmentResult>((res, rej) => {
+    const done = new Promise<SegmentOutcome>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -224,18 +234,21 @@ export class GroupCommit {
   /** Commits a prepared batch and answers its callers. Never throws. */
   private async commit(ok: Pending[], began: number): Promise<void> {
     if (this.broken) return this.fail(ok, new SealbellError('STORE_BROKEN', `the store failed to flush and needs a restart: ${this.broken.message}`));
+    let outcome: CommitOutcome | void;
     try {
-      await this.ingest.commit(ok.map(staged), Date.now());
+      outcome = await this.ingest.commit(ok.map(staged), Date.now());
     } catch (e) {
       if ((e as { maybeCommitted?: boolean }).maybeCommitted) this.broken = e as Error;
       return this.fail(ok, e as Error);
     }
     if (!this.broken) this.lastError = undefined;
-    for (const p of ok) {
+    const overQuota = new Set(outcome?.overQuota);
+    const stored = ok.filter((_p, i) => !overQuota.has(i));
+    ok.forEach((p, i) => {
       this.pending.delete(`${p.device}/${p.clip}/${p.idx}`);
-      p.resolve('stored');
-    }
-    this.onBatch({ segments: ok.length, bytes: ok.reduce((n, p) => n + p.size, 0), ms: performance.now() - began });
+      p.resolve(overQuota.has(i) ? 'quota' : 'stored');
+    });
+    if (stored.length) this.onBatch({ segments: stored.length, bytes: stored.reduce((n, p) => n + p.size, 0), ms: performance.now() - began });
   }
 
   private fail(ps: Pending[], e: Error): void {

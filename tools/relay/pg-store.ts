@@ -10,8 +10,9 @@
  * loop. Writes commit with PostgreSQL's synchronous_commit (the default: on),
  * so a resolved write is durable and sync() has nothing to do.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { commitFailed, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type UpdateEntry, type VapidKeys, type ChallengeRow, type PhoneSessionRow } from './store-api.js';
+import { commitFailed, type CommitOutcome, type RelayStoreApi, type SegmentIngest, type SettingsEntry, type StagedSegment, type UpdateEntry, type VapidKeys, type ChallengeRow, type PhoneSessionRow } from './store-api.js';
 import type { ClipDeletion, ClipRow, ClipState, DeviceRow, EventRow, HeldRosterRow, OwnerRequestRow, PushSubscriptionRow, SegmentRow } from './store.js';
 
 const SCHEMA = `
@@ -186,33 +187,112 @@ class PgSegmentIngest implements SegmentIngest {
    * One statement, so one transaction and one durable commit, for the whole
    * batch: its rows with their bytes, and each clip's counts. A segment another
    * relay process stored meanwhile (a device that moved) is left as it is.
+   *
+   * With a quota, the same statement runs in a transaction that first admits
+   * the batch's segments (admitUnderQuota): what is refused is not stored.
    */
-  async commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void> {
+  async commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<CommitOutcome | void> {
+    const quota = this.store.quotaAtCommit;
     try {
-      await this.store.pool.query(
-        `WITH ins AS (
-           INSERT INTO segments (device, clip, idx, size, sha256, data)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::bytea[])
-           ON CONFLICT DO NOTHING RETURNING device, clip, size)
-         UPDATE clips c SET segments = c.segments + a.n, bytes = c.bytes + a.b, updated = $7
-         FROM (SELECT device, clip, count(*)::int AS n, sum(size)::bigint AS b FROM ins GROUP BY device, clip) a
-         WHERE c.device = a.device AND c.clip = a.clip`,
-        [
-          batch.map((b) => b.seg.device),
-          batch.map((b) => b.seg.clip),
-          batch.map((b) => b.seg.idx),
-          batch.map((b) => b.seg.size),
-          batch.map((b) => b.seg.sha256),
-          batch.map((b) => buf(b.handle as Uint8Array)),
-          now,
-        ],
-      );
+      if (quota === undefined) return await insertSegments(this.store.pool, batch, now);
+      return await this.store.tx(async (c) => {
+        const overQuota = await admitUnderQuota(c, batch, quota);
+        const refused = new Set(overQuota);
+        const admitted = batch.filter((_b, i) => !refused.has(i));
+        if (admitted.length) await insertSegments(c, admitted, now);
+        return { overQuota };
+      });
     } catch (e) {
       // A commit whose answer was lost (the connection dropped) may or may not have happened; a
       // resend finds the row if it did, so nothing acknowledged is lost either way.
       throw commitFailed(e, false);
     }
   }
+}
+
+/** The first key of the advisory locks that serialise admissions to one account (the second: a hash of the account). */
+const QUOTA_LOCK = 0x5eb0;
+
+/** An account's lock key: 32 bits of SHA-256 of `a:<authority>` (doorbells of one account authority) or `d:<device>` (a doorbell without a roster). */
+const accountLockKey = (account: string): number => createHash('sha256').update(account).digest().readInt32BE(0);
+
+/** Each device's account: its held roster's authority, else the device alone. */
+async function accountsOf(c: pg.PoolClient, devices: string[]): Promise<Map<string, string>> {
+  const rows = (await c.query('SELECT d.device, h.authority_id FROM unnest($1::text[]) AS d(device) LEFT JOIN held_rosters h ON h.device = d.device', [devices])).rows as {
+    device: string;
+    authority_id: string | null;
+  }[];
+  return new Map(rows.map((r) => [r.device, r.authority_id === null ? `d:${r.device}` : `a:${r.authority_id}`]));
+}
+
+/**
+ * The operator's quota, exact across relay processes: inside the batch's transaction, locks each
+ * account the batch's segments belong to (pg_advisory_xact_lock, in one order, held until the
+ * commit), reads what each account keeps now (every earlier admission to it is committed: it
+ * held the lock until then), and admits the segments in order while they fit. Returns the
+ * positions refused. The locks wait only for other batches to the same accounts. (A roster that
+ * moves a doorbell to another account mid-batch adds a lock out of order; should two batches then
+ * deadlock, PostgreSQL fails one: its doorbells are disconnected (INTERNAL) and send again, nothing
+ * acknowledged is lost.)
+ */
+async function admitUnderQuota(c: pg.PoolClient, batch: { seg: StagedSegment }[], quota: number): Promise<number[]> {
+  const devices = [...new Set(batch.map((b) => b.seg.device))];
+  const locked = new Set<number>();
+  let accounts = await accountsOf(c, devices);
+  for (;;) {
+    const keys = [...new Set([...accounts.values()].map(accountLockKey))].filter((k) => !locked.has(k)).sort((a, b) => a - b);
+    if (keys.length === 0) break;
+    for (const k of keys) {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [QUOTA_LOCK, k]);
+      locked.add(k);
+    }
+    // Read again under the locks: a roster may have moved a doorbell to another account meanwhile (then that one is locked too).
+    accounts = await accountsOf(c, devices);
+  }
+  const authorities = [...new Set([...accounts.values()].filter((a) => a.startsWith('a:')).map((a) => a.slice(2)))];
+  const lone = [...accounts.values()].filter((a) => a.startsWith('d:')).map((a) => a.slice(2));
+  // One statement, so one snapshot of every account's clips.
+  const rows = (
+    await c.query(
+      `SELECT m.account, COALESCE(SUM(c.bytes), 0)::bigint AS bytes
+       FROM (SELECT 'a:' || authority_id AS account, device FROM held_rosters WHERE authority_id = ANY($1::text[])
+             UNION ALL SELECT 'd:' || d, d FROM unnest($2::text[]) AS d) m
+       LEFT JOIN clips c ON c.device = m.device
+       GROUP BY m.account`,
+      [authorities, lone],
+    )
+  ).rows as { account: string; bytes: number }[];
+  const used = new Map(rows.map((r) => [r.account, r.bytes]));
+  const refused: number[] = [];
+  batch.forEach((b, i) => {
+    const account = accounts.get(b.seg.device)!;
+    const now = used.get(account) ?? 0;
+    if (now + b.seg.size > quota) refused.push(i);
+    else used.set(account, now + b.seg.size);
+  });
+  return refused;
+}
+
+/** The batch's rows with their bytes, and each clip's counts: one statement. */
+async function insertSegments(q: pg.Pool | pg.PoolClient, batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void> {
+  await q.query(
+    `WITH ins AS (
+       INSERT INTO segments (device, clip, idx, size, sha256, data)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::bytea[])
+       ON CONFLICT DO NOTHING RETURNING device, clip, size)
+     UPDATE clips c SET segments = c.segments + a.n, bytes = c.bytes + a.b, updated = $7
+     FROM (SELECT device, clip, count(*)::int AS n, sum(size)::bigint AS b FROM ins GROUP BY device, clip) a
+     WHERE c.device = a.device AND c.clip = a.clip`,
+    [
+      batch.map((b) => b.seg.device),
+      batch.map((b) => b.seg.clip),
+      batch.map((b) => b.seg.idx),
+      batch.map((b) => b.seg.size),
+      batch.map((b) => b.seg.sha256),
+      batch.map((b) => buf(b.handle as Uint8Array)),
+      now,
+    ],
+  );
 }
 
 export class PgRelayStore implements RelayStoreApi {
@@ -222,12 +302,14 @@ export class PgRelayStore implements RelayStoreApi {
   private constructor(
     readonly pool: pg.Pool,
     readonly dataDir: string,
+    /** the operator's quota, admitted in each batch's transaction (admitUnderQuota) */
+    readonly quotaAtCommit: number | undefined,
   ) {
     this.ingest = new PgSegmentIngest(this);
   }
 
   /** Connects and creates the tables if they are not there. */
-  static async open(url: string, dataDir: string): Promise<PgRelayStore> {
+  static async open(url: string, dataDir: string, o: { quotaBytes?: number } = {}): Promise<PgRelayStore> {
     const pool = poolFor(url);
     const c = await pool.connect().catch(async (e: Error) => {
       await pool.end();
@@ -243,7 +325,7 @@ export class PgRelayStore implements RelayStoreApi {
     } finally {
       c.release();
     }
-    return new PgRelayStore(pool, dataDir);
+    return new PgRelayStore(pool, dataDir, o.quotaBytes);
   }
 
   private closed = false;
@@ -564,8 +646,11 @@ export class PgRelayStore implements RelayStoreApi {
       const freed = new Map<string, number>();
       for (const d of clips) {
         // The row lock also waits for a segment batch committing to this clip right now.
-        const row = (await c.query('SELECT bytes FROM clips WHERE device = $1 AND clip = $2 FOR UPDATE', [device, d.clip])).rows[0] as { bytes: number } | undefined;
-        if (!row) continue;
+        const row = (await c.query('SELECT bytes, state FROM clips WHERE device = $1 AND clip = $2 FOR UPDATE', [device, d.clip])).rows[0] as
+          | { bytes: number; state: ClipState }
+          | undefined;
+        // A retention sweep's clip another process's sweep expired first (after the lock: its commit is seen): not this one's to count.
+        if (!row || (d.unlessGone && (row.state === 'deleted' || row.state === 'expired'))) continue;
         await c.query('DELETE FROM segments WHERE device = $1 AND clip = $2', [device, d.clip]);
         // its event notice is ciphertext of the clip's poster: it goes with the clip
         await c.query('DELETE FROM events WHERE device = $1 AND clip = $2', [device, d.clip]);
@@ -585,6 +670,10 @@ export class PgRelayStore implements RelayStoreApi {
 
   bytesByDevice() {
     return this.all<{ device: string; bytes: number }>('SELECT device, SUM(bytes)::bigint AS bytes FROM clips GROUP BY device', []);
+  }
+
+  async bytesOf(devices: string[]): Promise<number> {
+    return (await this.one<{ n: number }>('SELECT COALESCE(SUM(bytes), 0)::bigint AS n FROM clips WHERE device = ANY($1::text[])', [devices]))!.n;
   }
 
   async authorityOf(device: string): Promise<string | undefined> {

@@ -10,11 +10,11 @@
  * admitted (so a window of them cannot overshoot together), and stops counting when its
  * clip is deleted or expires.
  *
- * With several relay processes on PostgreSQL each process keeps this count: from the
- * database at its start, plus what it admits, less what any process deletes (they tell each
- * other, relay-peers.ts). What another process stores meanwhile counts there, not here: an
- * account whose doorbells upload through several processes at once can go over by what the
- * others stored since this one started (docs/relay-operations.md).
+ * On PostgreSQL (`quotaAtCommit`, several relay processes) nothing is counted here: the store
+ * admits each segment in the transaction that stores it, under a lock on its account that
+ * every process's batches take, against the bytes the account keeps in the database then
+ * (pg-store.ts, admitUnderQuota). So the quota is exact however many processes take uploads
+ * for one account; a refusal comes with the commit (GroupCommit's `quota`) instead of before.
  */
 import type { RelayStoreApi } from './store-api.js';
 
@@ -29,8 +29,13 @@ export class QuotaBook {
 
   static async open(store: RelayStoreApi, quotaBytes: number | undefined): Promise<QuotaBook> {
     const q = new QuotaBook(store, quotaBytes);
-    if (quotaBytes !== undefined) for (const r of await store.bytesByDevice()) q.used.set(r.device, r.bytes);
+    if (quotaBytes !== undefined && !q.atCommit) for (const r of await store.bytesByDevice()) q.used.set(r.device, r.bytes);
     return q;
+  }
+
+  /** The store admits segments at commit (PostgreSQL): admit() lets every segment through to it, release() has nothing to do. */
+  get atCommit(): boolean {
+    return this.store.quotaAtCommit !== undefined;
   }
 
   /** The doorbells that share `device`'s quota. */
@@ -41,7 +46,8 @@ export class QuotaBook {
 
   /** Bytes the account of `device` keeps now. */
   async accountBytes(device: string): Promise<number> {
-    return this.sum(await this.accountOf(device));
+    const account = await this.accountOf(device);
+    return this.atCommit ? await this.store.bytesOf(account) : this.sum(account);
   }
 
   private sum(devices: string[]): number {
@@ -50,7 +56,7 @@ export class QuotaBook {
 
   /** Counts `bytes` for the device unless that takes its account over the quota. */
   async admit(device: string, bytes: number): Promise<boolean> {
-    if (this.quotaBytes === undefined) return true;
+    if (this.quotaBytes === undefined || this.atCommit) return true;
     const account = await this.accountOf(device);
     // From here on synchronous: two segments admitted at once cannot both take the last room.
     if (this.sum(account) + bytes > this.quotaBytes) return false;
@@ -60,7 +66,7 @@ export class QuotaBook {
 
   /** Bytes the device no longer holds (a repeat or refused segment, a deleted clip). */
   release(device: string, bytes: number): void {
-    if (this.quotaBytes === undefined) return;
+    if (this.quotaBytes === undefined || this.atCommit) return;
     this.used.set(device, Math.max(0, (this.used.get(device) ?? 0) - bytes));
   }
 }

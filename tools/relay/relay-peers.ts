@@ -14,7 +14,8 @@
  *   everywhere; their sessions, kept in the database, are already deleted),
  *   a doorbell connected here (an older connection of it elsewhere is
  *   replaced), signed settings or a firmware update wait for a doorbell, a
- *   deletion freed a device's bytes (each process's quota count).
+ *   deletion freed a device's bytes (doorbells refused for the quota elsewhere
+ *   may send again; the quota itself is counted in the database, pg-store.ts).
  *
  * Notifications carry ids and states only, never secrets or contents. The hop
  * secret (`relay_secret`) is made by the first process and read by the others:
@@ -38,7 +39,7 @@ export type PeerEvent =
   | { t: 'settings'; device: string }
   /** a firmware update waits for the doorbell (the process holding its uplink offers it) */
   | { t: 'update'; device: string }
-  /** a deletion freed the device's bytes (the quota's count, doorbells refused for it) */
+  /** a deletion freed the device's bytes (doorbells refused for the quota may send again) */
   | { t: 'freed'; device: string; bytes: number };
 
 export class RelayPeers {

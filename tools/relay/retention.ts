@@ -118,10 +118,13 @@ export class RetentionSweeper {
       const rows = await this.o.store.listClips(p.device);
       const due = expiring(rows, policy, this.o.now());
       if (due.length === 0) continue;
-      const freed = (await this.o.deleter.delete(p.device, due, undefined, this.o.now()))!;
+      // unlessGone: with several relay processes each sweeps; a clip another one expired since this
+      // one listed them is left out of `freed`, so only the process that expired a clip logs and counts it.
+      const freed = (await this.o.deleter.delete(p.device, due.map((d) => ({ ...d, unlessGone: true })), undefined, this.o.now()))!;
+      if (freed.size === 0) continue;
       const bytes = [...freed.values()].reduce((a, b) => a + b, 0);
-      this.o.metrics.deleted('retention', due.length, bytes);
-      this.o.log(`relay: device ${p.device}: ${due.length} clip(s) expired under the owner's retention (epoch ${policy.epoch}), ${bytes} bytes deleted`);
+      this.o.metrics.deleted('retention', freed.size, bytes);
+      this.o.log(`relay: device ${p.device}: ${freed.size} clip(s) expired under the owner's retention (epoch ${policy.epoch}), ${bytes} bytes deleted`);
     }
   }
 }

@@ -112,7 +112,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   let peers: RelayPeers | undefined;
   if (o.db) {
     privateDir(o.dataDir);
-    store = await PgRelayStore.open(o.db, o.dataDir);
+    store = await PgRelayStore.open(o.db, o.dataDir, { quotaBytes: o.quotaBytes });
     peers = await RelayPeers.start(o.db, log).catch(async (e: Error) => {
       await store.close();
       throw e;
@@ -153,7 +153,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     scrubber,
     freed: (device, bytes) => {
       quota.release(device, bytes);
-      tellPeers({ t: 'freed', device, bytes }); // their quota counts, and doorbells refused there
+      tellPeers({ t: 'freed', device, bytes }); // doorbells refused for the quota there (the count is the database's: quota.ts)
     },
   });
   scrubber?.scrub(); // what a crash left half-scrubbed
@@ -227,10 +227,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         else updates.forget(e.device);
         return;
       }
-      if (e.t === 'freed') {
-        quota.release(e.device, e.bytes);
-        return await accountFreed(e.device);
-      }
+      // (nothing to count: on PostgreSQL the quota is the database's, quota.ts)
+      if (e.t === 'freed') return await accountFreed(e.device);
       if (e.t === 'connected') {
         return deviceSessions.get(e.device)?.close(CLOSE.REPLACED, 'REPLACED', 'a newer connection of this device (to another relay process) replaced this one');
       }

@@ -159,6 +159,7 @@ export class SqliteRelayStore implements RelayStoreApi {
     this.s.unsynced(() => this.s.deleteClips(device, clips, request, now));
   strayDeletedClips = async () => this.s.strayDeletedClips();
   bytesByDevice = async () => this.s.bytesByDevice();
+  bytesOf = async (devices: string[]) => this.s.bytesOf(devices);
   authorityOf = async (device: string) => this.s.authorityOf(device);
 
   // Phone sessions live in relay.sqlite: they survive a restart of the relay.

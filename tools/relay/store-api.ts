@@ -79,7 +79,13 @@ export interface SegmentIngest {
    * commits nothing.
    */
   prepare?(batch: { seg: StagedSegment; handle: unknown }[]): Promise<void>;
-  commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<void>;
+  /** A store that admits segments against the quota at commit (`quotaAtCommit`) says which it refused. */
+  commit(batch: { seg: StagedSegment; handle: unknown }[], now: number): Promise<CommitOutcome | void>;
+}
+
+/** What a commit did not store: the positions in its batch refused for the operator's quota (not stored, not final). */
+export interface CommitOutcome {
+  overQuota: number[];
 }
 
 /** Marks a commit's failure (the original error, its code kept): `maybeCommitted` as above. */
@@ -94,6 +100,12 @@ export interface RelayStoreApi {
   /** where this process keeps its local files (SQLite: everything; PostgreSQL: the health probe) */
   readonly dataDir: string;
   readonly ingest: SegmentIngest;
+  /**
+   * Set (to the quota, bytes per account) when the store itself admits each segment against the
+   * operator's quota, in the transaction that stores it: exact however many relay processes
+   * share the store (PostgreSQL). Unset: the relay counts in memory (QuotaBook; SQLite, one process).
+   */
+  readonly quotaAtCommit?: number;
   close(): Promise<void>;
   /** Makes every write so far durable (SQLite: one fdatasync of the WAL; PostgreSQL: each commit already is). */
   sync(): Promise<void>;
@@ -172,13 +184,15 @@ export interface RelayStoreApi {
    * In ONE transaction: records the owner's request (if given) unless its epoch is not above
    * every accepted one (then changes nothing and resolves `undefined`), and for each clip drops
    * its segments, its counts and, unless kept, its manifest; sets its state. Resolves the bytes
-   * each clip held. Durable only after the next sync() (SQLite).
+   * each clip held (a clip left alone, `unlessGone`, is not in it). Durable only after the next sync() (SQLite).
    */
   deleteClips(device: string, clips: ClipDeletion[], request: Omit<OwnerRequestRow, 'device'> | undefined, now: number): Promise<Map<string, number> | undefined>;
   /** Deleted or expired clips that still have segments (a batch committed them after the deletion). */
   strayDeletedClips(): Promise<ClipRow[]>;
   /** Ciphertext bytes stored per device (the quota's count). */
   bytesByDevice(): Promise<{ device: string; bytes: number }[]>;
+  /** Ciphertext bytes these devices keep together (an account's). */
+  bytesOf(devices: string[]): Promise<number>;
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
   authorityOf(device: string): Promise<string | undefined>;
 

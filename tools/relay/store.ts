@@ -241,6 +241,12 @@ export interface ClipDeletion {
   state: 'deleted' | 'expired';
   reason: string;
   keepManifest: boolean;
+  /**
+   * Leave the clip as it is if it is already deleted or expired (a retention sweep: another relay
+   * process's sweep may have expired it since this one listed the clips); it is then not among
+   * the clips the deletion returns, so only the process that expired it logs and counts it.
+   */
+  unlessGone?: boolean;
 }
 
 export class RelayStore {
@@ -607,7 +613,7 @@ export class RelayStore {
       }
       for (const c of clips) {
         const row = this.clip(device, c.clip);
-        if (!row) continue;
+        if (!row || (c.unlessGone && (row.state === 'deleted' || row.state === 'expired'))) continue;
         this.stmt('INSERT INTO freed_segments (device, clip, idx, log, offset, size) SELECT device, clip, idx, log, offset, size FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
         this.stmt('DELETE FROM segments WHERE device = ? AND clip = ?').run(device, c.clip);
         // its event notice is ciphertext of the clip's poster: it goes with the clip
@@ -643,6 +649,12 @@ export class RelayStore {
   /** Ciphertext bytes stored per device (the quota's count). */
   bytesByDevice(): { device: string; bytes: number }[] {
     return this.stmt('SELECT device, SUM(bytes) AS bytes FROM clips GROUP BY device').all() as { device: string; bytes: number }[];
+  }
+
+  /** Ciphertext bytes these devices keep together (an account's). */
+  bytesOf(devices: string[]): number {
+    if (devices.length === 0) return 0;
+    return (this.db.prepare(`SELECT COALESCE(SUM(bytes), 0) AS n FROM clips WHERE device IN (${devices.map(() => '?').join(', ')})`).get(...devices) as { n: number }).n;
   }
 
   /** The account a device belongs to: the authority (key id) of the roster it holds. */
