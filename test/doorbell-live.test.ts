@@ -38,6 +38,16 @@ async function setUpDoorbell(seed: string, options: AppOptions = {}): Promise<{ 
   const outcome = await phoneSetup({ dir: phone.dir, endpoint: await rig.setupUrl(), code: prov.manualCode, wifi: { ssid: 'Home', password: 'correct horse battery' }, relayUrl: relay.url, account: phone.account, random: seededRandom(`${seed}/setup`) });
   await registerOnRelay({ dir: phone.dir, deviceId: outcome.deviceId, adminToken: ADMIN_TOKEN, account: phone.account });
   await rig.until(() => rig.app.uplink?.state === 'ready', 'uplink ready');
+  // The relay lets phones in once it has stored the roster the doorbell reports after connecting
+  // (slower on PostgreSQL): a login before that is refused, rightly.
+  // (a try every 250 ms at most: logins count against the source's allowance of 20 a second)
+  let nextTry = 0;
+  const lettingIn = async () => {
+    if (Date.now() < nextTry) return false;
+    nextTry = Date.now() + 250;
+    return phoneLogin(phone.dir, outcome.deviceId).then(() => true, () => false);
+  };
+  await rig.until(lettingIn, 'the relay lets the phone in (the doorbell reported its roster)');
   assert.ok(rig.app.live, 'live view is wired once the doorbell operates');
   return { rig, phone, deviceId: outcome.deviceId, devicePub: outcome.devicePublicKey, relayUrl: relay.url };
 }
