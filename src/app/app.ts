@@ -446,6 +446,8 @@ export class DoorbellApp {
           onReply: (r) => {
             if (r.error) this.log(`setup: ${r.error.code}`);
           },
+          // the name and message only: no stack (and the message is the engine's, not the request's)
+          onFailure: (e) => this.log(`setup: the endpoint failed: ${(e as Error)?.name ?? 'error'}: ${(e as Error)?.message ?? String(e)}`),
         }),
       );
     }
