@@ -345,7 +345,10 @@ export class DoorbellApp {
   /** Time passes (call every ~100 ms). Never throws. */
   tick(now: number): void {
     if (this.waitingForRng) {
-      if (this.host.rng!.ready()) this.guard('boot', () => this.start(now));
+      if (this.host.rng!.ready()) {
+        this.log('hardware RNG ready: making keys');
+        this.guard('boot', () => this.start(now));
+      }
       return;
     }
     const bell = this.doorbell;
