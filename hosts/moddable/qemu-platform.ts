@@ -15,7 +15,9 @@
  * Preferences live in NVS and the spool in the `spool` partition of the flash image, so
  * both survive a reboot of QEMU with the same `-drive file=flash.bin`.
  * A relay on the host's 127.0.0.1 is dialled at 10.0.2.2, the user network's name for it
- * (qemu-route.ts).
+ * (qemu-route.ts). The clock asks SNTP at 10.0.2.2 too (the board's `sntp` setting): the user
+ * network has no route to public servers, and TLS checks certificate dates
+ * (tools/qemu-e2e.ts answers there).
  *
  * RNG: as on the device boards, no key is made before the hardware RNG has an entropy
  * source (AppHost.rng). There it is the radio; this board has none, so `prepare` switches
