@@ -157,7 +157,7 @@ async function sntpServer(): Promise<dgram.Socket | undefined> {
   });
 }
 
-/** Which of `lines` (in order) first match each of `steps`; throws naming the first one missing or out of order. */
+/** Throws unless `lines` (from `from` on) match each of `steps` in that order, naming the first one missing or out of order. */
 function inOrder(lines: string[], from: number, steps: [RegExp, string][]): void {
   let at = from;
   for (const [re, what] of steps) {
