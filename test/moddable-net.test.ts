@@ -85,7 +85,7 @@ describe('Moddable setup endpoint (HTTP server over a byte stream)', function ()
         { name: 'wrong path', pieces: ['POST /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'], status: 404 },
         { name: 'GET', pieces: ['GET /setup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], status: 405 },
         { name: 'oversized', pieces: [`POST /setup HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${MAX_MESSAGE_BYTES + 1}\r\n\r\n`, new Uint8Array(MAX_MESSAGE_BYTES + 1)], status: 413, error: 'SETUP_TOO_LARGE' },
-        { name: 'garbage message', pieces: ['POST /setup HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\n', 'abc'], status: 200, error: 'SETUP_MALFORMED' },
+        { name: 'garbage message', pieces: ['POST /setup HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\n', 'abc'], status: 400, error: 'SETUP_MALFORMED' },
       ];
       for (const c of cases) {
         const r = await exchange(ours.port, c.pieces);

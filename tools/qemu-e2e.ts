@@ -6,8 +6,10 @@
  * 127.0.0.1 only), and drives it with the `sealbell` command as a user would:
  *
  *   1. `sealbell provision` (its verifier record goes into the build), `sealbell relay` on
- *      127.0.0.1, `sealbell phone init` and `sealbell phone setup` against the doorbell's
- *      setup endpoint through the forwarded port;
+ *      127.0.0.1, a first boot that makes its identity only once the hardware RNG has its
+ *      entropy source (the log lines in that order), garbage POSTed to the setup endpoint
+ *      (a 400 with an ERROR body, and setup still works), `sealbell phone init` and
+ *      `sealbell phone setup` against the doorbell's setup endpoint through the forwarded port;
  *   2. `press` on the serial console; the clip through the relay (`sealbell phone fetch`),
  *      opened with stock `age -d`, its manifest checked with `minisign -V`, the video with
  *      `ffprobe`;
@@ -15,7 +17,17 @@
  *      (same device id, NVS and spool in the image) and records a second clip;
  *   4. `long` on the console reopens setup; `long` again is a factory reset (new device id).
  *
- *   node dist/tools/qemu-e2e.js [--work DIR] [--seconds N] [--no-build]
+ *   node dist/tools/qemu-e2e.js [--work DIR] [--seconds N] [--no-build] [--tls]
+ *
+ * With --tls the relay serves https/wss with a certificate from a throwaway test CA
+ * (tools/test-ca.ts; it names 127.0.0.1 and 10.0.2.2, where the guest dials the host), setup
+ * hands the doorbell that CA (`--relay-ca`), and after the first clip the relay comes back with
+ * a certificate from another CA: the doorbell must refuse it, keep its clip, and upload it once
+ * the right certificate is back. The TLS handshake times the doorbell logs are reported.
+ *
+ * The guest's clock: QEMU's user network has no route out, so the board asks SNTP at 10.0.2.2
+ * (the host's loopback) and this script answers there (UDP 127.0.0.1:123, which needs root or
+ * CAP_NET_BIND_SERVICE; without it the clock stays in 1970 and --tls cannot check dates).
  *
  * Needs, from the environment (docs/moddable.md, "QEMU"): $MODDABLE (Moddable 1bf7b00e1 with
  * its Linux tools), $IDF_PATH (ESP-IDF 5.1 with its Python venv first on PATH and the
@@ -30,7 +42,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { freePort, has, LineLog, progress, run, until } from './e2e-driver.js';
+import { makeTestCa, type TestCa } from './test-ca.js';
+import { parseMessage } from '../src/setup/messages.js';
+import { QEMU_HOST_LOOPBACK } from '../hosts/moddable/qemu-route.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const BOARD = 'qemu_esp32s3';
@@ -39,14 +55,16 @@ interface Args {
   work?: string;
   seconds: number;
   build: boolean;
+  tls: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 1800, build: true };
+  const a: Args = { seconds: 1800, build: true, tls: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--work') a.work = argv[++i];
     else if (argv[i] === '--seconds') a.seconds = Number(argv[++i]);
     else if (argv[i] === '--no-build') a.build = false;
+    else if (argv[i] === '--tls') a.tls = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return a;
@@ -92,11 +110,61 @@ function platformArgument(moddable: string): string {
   const manifestTool = fs.readFileSync(path.join(moddable, 'tools', 'mcmanifest.js'), 'utf8');
   if (manifestTool.includes('SUBPLATFORMDIRECTORY')) return `esp32:${path.join(ROOT, 'boards', BOARD)}`;
   const link = path.join(moddable, 'build', 'devices', 'esp32', 'targets', BOARD);
-  if (!fs.existsSync(link)) {
-    fs.symlinkSync(path.join(ROOT, 'boards', BOARD), link);
+  const ours = path.join(ROOT, 'boards', BOARD);
+  let there: string | undefined;
+  try {
+    there = fs.readlinkSync(link);
+  } catch {
+    there = fs.existsSync(link) ? link : undefined; // a folder, not a link: used as it is
+  }
+  if (there === undefined) {
+    fs.symlinkSync(ours, link);
     say(`linked ${link} → boards/${BOARD} (this SDK has no external targets)`);
+  } else if (there !== link && path.resolve(path.dirname(link), there) !== ours) {
+    // One link for every checkout that builds with this SDK: a stale or foreign one would build another board folder.
+    throw new Error(`${link} points to ${there}, not to this checkout's boards/${BOARD}: point it here (ln -sfn ${ours} ${link}), or give this checkout its own $MODDABLE (docs/moddable.md, "QEMU")`);
   }
   return `esp32/${BOARD}`;
+}
+
+/**
+ * An SNTP server for the guest on 127.0.0.1:123 (the guest's 10.0.2.2:123): the host's time in
+ * a server-mode reply (RFC 4330: LI 0, VN 4, mode 4, stratum 1, transmit time in bytes 40–47,
+ * seconds since 1900). Resolves undefined if the port cannot be had (not root, or taken).
+ */
+async function sntpServer(): Promise<dgram.Socket | undefined> {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, from) => {
+    if (msg.length < 48) return;
+    const reply = Buffer.alloc(48);
+    reply[0] = 0x24; // LI 0, VN 4, mode 4 (server)
+    reply[1] = 1; // stratum 1
+    msg.copy(reply, 24, 40, 48); // originate = the client's transmit time
+    const now = Date.now() / 1000 + 2_208_988_800;
+    for (const at of [16, 32, 40]) {
+      reply.writeUInt32BE(Math.floor(now), at);
+      reply.writeUInt32BE(Math.floor((now % 1) * 2 ** 32), at + 4);
+    }
+    sock.send(reply, from.port, from.address);
+  });
+  return new Promise((resolve) => {
+    sock.once('error', (e) => {
+      say(`sntp: cannot answer on 127.0.0.1:123 (${(e as NodeJS.ErrnoException).code}): the doorbell's clock stays unset`);
+      sock.close();
+      resolve(undefined);
+    });
+    sock.bind(123, '127.0.0.1', () => resolve(sock));
+  });
+}
+
+/** Throws unless `lines` (from `from` on) match each of `steps` in that order, naming the first one missing or out of order. */
+function inOrder(lines: string[], from: number, steps: [RegExp, string][]): void {
+  let at = from;
+  for (const [re, what] of steps) {
+    const i = lines.findIndex((l, n) => n >= at && re.test(l));
+    if (i < 0) throw new Error(`the boot log lacks "${what}" after the step before it`);
+    at = i + 1;
+  }
 }
 
 async function main(): Promise<number> {
@@ -117,6 +185,7 @@ async function main(): Promise<number> {
   const buildDir = path.join(work, 'build');
   fs.mkdirSync(buildDir, { recursive: true });
   const flash = path.join(work, 'flash.bin');
+  const builtImage = path.join(work, 'flash.fresh.bin');
   const efuse = path.join(work, 'efuse.bin');
   say(`work folder ${work}`);
 
@@ -154,13 +223,21 @@ async function main(): Promise<number> {
     const idfBuild = path.join(buildDir, 'tmp', 'esp32', BOARD, 'instrument', 'sealbell', 'xsProj-esp32s3', 'build');
     if (!fs.existsSync(path.join(idfBuild, 'flash_args'))) throw new Error(`the build made no ${idfBuild}/flash_args`);
     run('python3', ['-m', 'esptool', '--chip', 'esp32s3', 'merge_bin', '--fill-flash-size', '8MB', '-o', flash, '@flash_args'], { cwd: idfBuild, env, log: path.join(work, 'merge.log') });
+    fs.copyFileSync(flash, builtImage);
     say(`build: ok, ${flash} (${fs.statSync(path.join(idfBuild, 'xs_esp32.bin')).size} bytes of app image)`);
   }
+  // Each run starts from the image as built (NVS and spool erased: a first boot), not from the last run's state.
+  if (fs.existsSync(builtImage)) fs.copyFileSync(builtImage, flash);
   if (!fs.existsSync(flash)) throw new Error(`no flash image ${flash} (run without --no-build)`);
   fs.writeFileSync(efuse, adcCalibratedEfuse());
 
+  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse.
+  const certIps = ['127.0.0.1', QEMU_HOST_LOOPBACK];
+  const tls = args.tls ? { good: makeTestCa(path.join(work, 'tls'), 'good', certIps), other: makeTestCa(path.join(work, 'tls'), 'other', certIps) } : undefined;
+
   let relayProc: ChildProcess | undefined;
   let vm: ChildProcess | undefined;
+  let sntp: dgram.Socket | undefined;
   const stop = async (child: ChildProcess | undefined): Promise<void> => {
     if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((r) => child.once('exit', r));
@@ -169,15 +246,22 @@ async function main(): Promise<number> {
   };
   try {
     // 3. The relay, on loopback. QEMU's user network reaches it from the guest at 10.0.2.2.
+    sntp = await sntpServer();
+    if (sntp) say(`sntp: answering on 127.0.0.1:123 (the guest's ${QEMU_HOST_LOOPBACK}:123) with this machine's time`);
+    else if (tls) throw new Error('--tls needs the guest clock set (certificate dates): run as root, or with CAP_NET_BIND_SERVICE');
     const relayPort = await freePort();
-    const relayUrl = `http://127.0.0.1:${relayPort}`;
+    const relayUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${relayPort}`;
     const relayLog = new LineLog(path.join(work, 'relay.log'));
-    const relayArgv = ['relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1'];
-    say(`$ sealbell ${relayArgv.join(' ')}   (SEALBELL_ADMIN_TOKEN in its environment)`);
-    relayProc = spawn(process.execPath, [sealbellJs, ...relayArgv], { env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
-    relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
-    say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay'))[1]}`);
+    const startRelay = async (cert?: TestCa): Promise<void> => {
+      const relayArgv = ['relay', '--port', String(relayPort), '--data', path.join(work, 'relay'), '--host', '127.0.0.1', ...(cert ? ['--tls-cert', cert.chain, '--tls-key', cert.key] : [])];
+      say(`$ sealbell ${relayArgv.join(' ')}   (SEALBELL_ADMIN_TOKEN in its environment)`);
+      const mark = relayLog.lines.length;
+      relayProc = spawn(process.execPath, [sealbellJs, ...relayArgv], { env: { ...env, SEALBELL_ADMIN_TOKEN: adminToken }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      relayProc.stdout!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+      relayProc.stderr!.setEncoding('utf8').on('data', (c: string) => relayLog.push(c));
+      say(`relay: ${(await relayLog.wait(/^relay: (http\S+)/, 30_000, 'the relay', mark))[1]}`);
+    };
+    await startRelay(tls?.good);
 
     // 4. QEMU: the serial console on stdin/stdout, the setup endpoint forwarded to 127.0.0.1 only.
     const setupPort = await freePort();
@@ -199,17 +283,42 @@ async function main(): Promise<number> {
     };
     vm = boot();
     const id = (await log.wait(/device id ([0-9A-F]{16})/, 600_000, 'the device id'))[1];
+    // A first boot: no key before the RNG has its entropy source (AppHost.rng, qemu-rng.c).
+    inOrder(log.lines, 0, [
+      [/waiting for the hardware RNG before making keys/, 'waiting for the hardware RNG before making keys'],
+      [/rng: bootloader_random_enable\(\): entropy source on/, 'rng: bootloader_random_enable(): entropy source on'],
+      [/hardware RNG ready: making keys/, 'hardware RNG ready: making keys'],
+      [/device id [0-9A-F]{16}/, 'device id'],
+    ]);
+    say('RNG: the identity was made after bootloader_random_enable() (log lines in order: waiting for the hardware RNG → entropy source on → RNG ready → device id)');
     await log.wait(/setup: endpoint listening on port (\d+)/, 120_000, 'the setup endpoint');
     await log.wait(/ethernet: address (\d+\.\d+\.\d+\.\d+)/, 120_000, 'an Ethernet address (DHCP)');
     const setupUrl = `http://127.0.0.1:${setupPort}/setup`;
     say(`doorbell ${id}, setup endpoint ${setupUrl} (forwarded to the guest's port 80)`);
+
+    // Garbage to the setup endpoint first: a 400 with an ERROR body each time, and setup still works after.
+    for (const [what, body] of [['random bytes', randomBytes(300)], ['text', Buffer.from('hello, doorbell\r\n')], ['nothing', Buffer.alloc(0)]] as const) {
+      const mark = log.lines.length;
+      const r = await fetch(setupUrl, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, signal: AbortSignal.timeout(60_000) });
+      const reply = new Uint8Array(await r.arrayBuffer());
+      let m: ReturnType<typeof parseMessage> | undefined;
+      try {
+        m = parseMessage(reply);
+      } catch {
+        m = undefined;
+      }
+      const said = m?.type === 'ERROR' ? `ERROR ${m.code} "${m.message}"` : `${reply.length} bytes that are no setup message`;
+      say(`setup endpoint: POST ${what} (${body.length} bytes) → HTTP ${r.status} ${r.headers.get('content-type')}, ${said}`);
+      if (r.status !== 400 || m?.type !== 'ERROR' || m.code !== 'SETUP_MALFORMED') throw new Error(`garbage (${what}) was not answered 400 with an ERROR SETUP_MALFORMED body`);
+      await log.wait(/setup: SETUP_MALFORMED/, 30_000, 'the doorbell to log the malformed message', mark);
+    }
 
     // 5. The phone: a new account, then setup against the doorbell (which also registers it on the relay).
     const init = sealbell(['phone', 'init', '--dir', phoneDir, '--name', 'qemu e2e phone'], {}, /^ {4}\S/);
     const passphrase = /^ {4}(\S.*)$/m.exec(init)?.[1];
     if (!passphrase) throw new Error('phone init showed no passphrase');
     const secrets = { SEALBELL_PASSPHRASE: passphrase, SEALBELL_ADMIN_TOKEN: adminToken, SEALBELL_WIFI_PASSWORD: 'qemu has ethernet' };
-    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'qemu-ethernet', '--relay', relayUrl], secrets);
+    const setupOut = sealbell(['phone', 'setup', '--dir', phoneDir, '--endpoint', setupUrl, '--code', qr, '--ssid', 'qemu-ethernet', '--relay', relayUrl, ...(tls ? ['--relay-ca', tls.good.ca] : [])], secrets);
     if (!setupOut.includes(`doorbell ${id} set up`)) throw new Error(`phone setup did not set up doorbell ${id}`);
     await log.wait(/uplink: relay /, 120_000, 'the doorbell to start its uplink');
 
@@ -250,8 +359,34 @@ async function main(): Promise<number> {
       if (codec !== 'mjpeg' || Number(frames) < 1 || probe(mkv).join(',') !== [codec, width, height, frames].join(',')) throw new Error('the clip is not the video sealbell phone fetch wrote');
       return clipId;
     };
+    const handshakes = (): string[] => log.lines.map((l) => /tls: connected to \S+, TCP connect and handshake in (\d+) ms/.exec(l)?.[1]).filter((x): x is string => x !== undefined);
     const first = await pressAndCheck();
-    say(`PASS 1: QEMU esp32s3: sealbell phone setup → press on the console → clip ${first} → relay → age -d, minisign -V, ffprobe`);
+    say(`PASS 1: QEMU esp32s3: sealbell phone setup (garbage before it refused with 400) → press on the console → clip ${first} → relay${tls ? ' (wss://, the CA from setup)' : ''} → age -d, minisign -V, ffprobe`);
+
+    if (tls) {
+      say(`TLS handshakes so far (ms, TCP connect included): ${handshakes().join(', ')}`);
+      // The relay's address now presents a certificate from another CA: refused, the clip waits.
+      await stop(relayProc);
+      let mark = log.lines.length;
+      await startRelay(tls.other);
+      // A refusal once the other relay is up: while no relay listened, a failed connect reads the same.
+      const up = log.lines.length;
+      const refusal = /uplink: (closed \(1006 TLS.*|could not connect.*)/;
+      const refused = await log.wait(refusal, 300_000, 'the doorbell to refuse the other CA', up);
+      say(`the doorbell refused the relay: ${refused[1]}`);
+      await type('press', mark);
+      const waiting = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
+      await log.wait(new RegExp(`clip ${waiting}: done`), 300_000, 'the clip to finish', mark);
+      await log.wait(refusal, 300_000, 'another refusal', log.lines.length);
+      if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) throw new Error('the doorbell connected to a relay with another CA');
+      if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay with the wrong certificate`);
+      await stop(relayProc);
+      mark = log.lines.length;
+      await startRelay(tls.good);
+      await log.wait(/connected to the relay/, 300_000, 'the doorbell to reconnect to the right certificate', mark);
+      await until(`clip ${waiting} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined), 1000);
+      say(`PASS 1b: a certificate from another CA refused (clip ${waiting} waited in the spool), uploaded once the right one is back`);
+    }
 
     // 6. Reboot: QEMU stopped and started on the same flash image.
     await stop(vm);
@@ -275,10 +410,12 @@ async function main(): Promise<number> {
     await log.wait(/setup: endpoint listening/, 120_000, 'setup for a new owner', mark);
     if (fresh === id) throw new Error('the factory reset kept the identity');
     say(`PASS 3: long press reopened setup; a second one reset the doorbell (new device id ${fresh}, setup open)`);
+    if (tls) say(`TLS handshakes on the emulated chip (ms, TCP connect included): ${handshakes().join(', ')}`);
     return 0;
   } finally {
     await stop(vm);
     await stop(relayProc);
+    sntp?.close();
     say(`work folder: ${work} (build.log, qemu.log, relay.log, flash.bin, relay/, factory/, phone/, downloads/)`);
   }
 }

@@ -88,7 +88,7 @@ function start(): void {
       spool: platform.spool,
       network: platform.network,
       openSetupEndpoint: (handler) => platform.openSetupEndpoint(handler),
-      uplinkConnect: moddableUplinkConnect(random, platform.relayHost),
+      uplinkConnect: moddableUplinkConnect(random, platform.relayHost, log),
       later: (fn, ms) => void Timer.set(fn, ms),
       rng: platform.rng,
       verifierRecord: platform.verifierRecord,

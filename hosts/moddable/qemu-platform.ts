@@ -15,7 +15,16 @@
  * Preferences live in NVS and the spool in the `spool` partition of the flash image, so
  * both survive a reboot of QEMU with the same `-drive file=flash.bin`.
  * A relay on the host's 127.0.0.1 is dialled at 10.0.2.2, the user network's name for it
- * (qemu-route.ts). The RNG is QEMU's model of the hardware RNG (host randomness): ready from boot.
+ * (qemu-route.ts). The clock asks SNTP at 10.0.2.2 too (the board's `sntp` setting): the user
+ * network has no route to public servers, and TLS checks certificate dates
+ * (tools/qemu-e2e.ts answers there).
+ *
+ * RNG: as on the device boards, no key is made before the hardware RNG has an entropy
+ * source (AppHost.rng). There it is the radio; this board has none, so `prepare` switches
+ * on the source ESP-IDF's bootloader uses (bootloader_random_enable: SAR ADC noise and the
+ * 8 MHz RC clock, boards/qemu_esp32s3/native/qemu-rng.c), and joining the network does too
+ * (a set-up doorbell makes clip keys without passing through `prepare`, as a device board's
+ * radio comes on when it joins Wi-Fi). QEMU's RNG model gives host randomness either way.
  */
 import Preference from 'preference';
 import Timer from 'timer';
@@ -32,6 +41,7 @@ import { otaFromConfig } from './ota-config.js';
 import { moddableOtaSlots } from './ota-slots.js';
 import { restart } from './native/ota-state.js';
 import { address, readConsole, start } from '../../boards/qemu_esp32s3/native/qemu-eth.js';
+import { enableEntropy } from '../../boards/qemu_esp32s3/native/qemu-rng.js';
 import { consoleCommands } from './console-commands.js';
 import { qemuRelayHost } from './qemu-route.js';
 import type { AppNetwork } from '../../src/app/host.js';
@@ -40,13 +50,34 @@ import type { CreatePlatform } from './types.js';
 
 const POLL_MS = 100;
 
+/** The RNG's entropy source: off until `on()`, which logs what the enable bits read back. */
+class EntropySource {
+  private enabled = false;
+
+  constructor(private readonly log: Log) {}
+
+  get ready(): boolean {
+    return this.enabled;
+  }
+
+  on(): void {
+    if (this.enabled) return;
+    const bits = enableEntropy();
+    this.enabled = true;
+    this.log(`rng: bootloader_random_enable(): entropy source on (${bits}); the hardware RNG is ready`);
+  }
+}
+
 /** Ethernet as the app's network: always "on"; online while DHCP has given an address. */
 class EthernetNetwork implements AppNetwork {
   private readonly timer: Timer;
   private ip: string | undefined;
   private events: { onOnline(): void; onOffline(): void } | undefined;
 
-  constructor(private readonly log: Log) {
+  constructor(
+    private readonly log: Log,
+    private readonly entropy: EntropySource,
+  ) {
     start();
     this.log('ethernet: open_eth started (DHCP)');
     // the address is polled from the start, so that setup (before any "join") can say where it listens
@@ -70,6 +101,7 @@ class EthernetNetwork implements AppNetwork {
 
   join(wifi: { ssid: string }, events: { onOnline(): void; onOffline(): void }): void {
     this.events = events;
+    this.entropy.on();
     this.log(`ethernet: Wi-Fi "${wifi.ssid}" stands for the Ethernet link on QEMU`);
     if (this.ip) Timer.set(() => this.events === events && this.ip && events.onOnline(), 0);
   }
@@ -105,7 +137,8 @@ export const createPlatform: CreatePlatform = (o) => {
   const store = new PreferenceStore(Preference);
   const clock = new Clock(store, o.log);
   const area = new PartitionFlashArea('spool');
-  const network = new EthernetNetwork(o.log);
+  const entropy = new EntropySource(o.log);
+  const network = new EthernetNetwork(o.log, entropy);
   o.log(`qemu: camera cycles ${camera.frameCount} JPEG frames of ${camera.width}×${camera.height}; type press, long or motion on the console`);
   return {
     name: `esp32/${c.board ?? 'qemu_esp32s3'} (QEMU)`,
@@ -119,6 +152,7 @@ export const createPlatform: CreatePlatform = (o) => {
     network,
     openSetupEndpoint: (handler) => startSetupServer({ port: c.setupPort ?? 80, handler, log: o.log }),
     relayHost: qemuRelayHost,
+    rng: { ready: () => entropy.ready, prepare: () => entropy.on() },
     verifierRecord: verifierFromConfig((config as Record<string, unknown>).verifier, o.log),
     ota: otaFromConfig({ ...(config as Record<string, unknown>), board: c.board }, moddableOtaSlots(), restart, o.log),
   };

@@ -9,6 +9,7 @@
  */
 import Resource from 'Resource';
 import Timer from 'timer';
+import Time from 'time';
 import type { FrameHandler, FrameSource } from './types.js';
 import { frameIndex, frameResourceName, SCENE_RESOURCE, walkResourceName } from './jpeg.js';
 
@@ -24,7 +25,10 @@ export interface SyntheticCameraOptions {
 export class SyntheticCamera implements FrameSource {
   readonly width: number;
   readonly height: number;
-  readonly dropped = 0;
+  /** frames not given: late timer repeats fired back to back (see `tick`) */
+  private skipped = 0;
+  /** Time.ticks of the last frame given */
+  private last = Number.NEGATIVE_INFINITY;
   private readonly frames: Uint8Array[] = [];
   private readonly walk: Uint8Array[] = [];
   private readonly interval: number;
@@ -66,13 +70,33 @@ export class SyntheticCamera implements FrameSource {
     return this.frames[frameIndex(this.n++, this.frames.length)];
   }
 
+  get dropped(): number {
+    return this.skipped;
+  }
+
+  /**
+   * After the loop was busy (a TLS handshake or sealing in XS, slow under QEMU) the SDK's timer
+   * fires the late repeats back to back: a burst of frames a real camera never gives, which
+   * filled the 3 s pre-roll with 472 frames in QEMU and overflowed the spool. A frame that comes
+   * less than half an interval after the last is skipped, as a camera drops what it had no time for.
+   */
+  private tick(): void {
+    const t = Time.ticks;
+    if (t - this.last < this.interval / 2) {
+      this.skipped++;
+      return;
+    }
+    this.last = t;
+    this.o.onFrame(this.next());
+  }
+
   get frameCount(): number {
     return this.frames.length;
   }
 
   start(): void {
     if (this.timer) return;
-    this.timer = Timer.repeat(() => this.o.onFrame(this.next()), this.interval);
+    this.timer = Timer.repeat(() => this.tick(), this.interval);
   }
 
   stop(): void {

@@ -11,10 +11,11 @@ import { WsClient } from '../../src/net/ws-client.js';
 import { openTcp } from './tcp-stream.js';
 import type { UplinkEndpoint } from '../../src/uplink/relay-url.js';
 
-/** `route`: where the platform's network reaches a relay host (the QEMU board: qemu-route.ts); default as given */
+/** `route`: where the platform's network reaches a relay host (the QEMU board: qemu-route.ts); default as given. `log`: TLS handshake times. */
 export function moddableUplinkConnect(
   random: Random,
   route: (host: string) => string = (host) => host,
+  log?: (line: string) => void,
 ): (endpoint: UplinkEndpoint, credential: string, relayCa?: Uint8Array) => UplinkConnect {
   return (endpoint, credential, relayCa) => (events) =>
     new WsClient(
@@ -28,6 +29,6 @@ export function moddableUplinkConnect(
         xor: (bytes, key) => void (bytes.length && Logical.xor(bytes, key)),
       },
       events,
-      openTcp({ host: route(endpoint.host), port: endpoint.port, secure: endpoint.secure, ca: relayCa }),
+      openTcp({ host: route(endpoint.host), port: endpoint.port, secure: endpoint.secure, ca: relayCa, log }),
     );
 }

@@ -345,7 +345,10 @@ export class DoorbellApp {
   /** Time passes (call every ~100 ms). Never throws. */
   tick(now: number): void {
     if (this.waitingForRng) {
-      if (this.host.rng!.ready()) this.guard('boot', () => this.start(now));
+      if (this.host.rng!.ready()) {
+        this.log('hardware RNG ready: making keys');
+        this.guard('boot', () => this.start(now));
+      }
       return;
     }
     const bell = this.doorbell;
@@ -446,6 +449,8 @@ export class DoorbellApp {
           onReply: (r) => {
             if (r.error) this.log(`setup: ${r.error.code}`);
           },
+          // the name and message only: no stack (and the message is the engine's, not the request's)
+          onFailure: (e) => this.log(`setup: the endpoint failed: ${(e as Error)?.name ?? 'error'}: ${(e as Error)?.message ?? String(e)}`),
         }),
       );
     }
