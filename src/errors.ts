@@ -7,7 +7,11 @@ export class SealbellError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
-    this.name = 'SealbellError';
+    // Defined, not assigned: on a board the SDK's preload freezes Error.prototype, and assigning a
+    // property a frozen prototype has (`name`) throws "set name: not writable" in strict code, so
+    // every SealbellError became that TypeError (seen in QEMU: a refused update reported
+    // UPDATE_FAILED instead of UPDATE_ROLLED_BACK). Same own, enumerable property as before on Node.
+    Object.defineProperty(this, 'name', { value: 'SealbellError', writable: true, enumerable: true, configurable: true });
     this.code = code;
   }
 }
