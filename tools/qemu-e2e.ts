@@ -56,7 +56,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 1800, build: true, update: true };
+  // QEMU's time limit per boot: the second boot runs through both updates (26 min in the run of docs/moddable.md)
+  const a: Args = { seconds: 3600, build: true, update: true };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--work') a.work = argv[++i];
     else if (argv[i] === '--seconds') a.seconds = Number(argv[++i]);
