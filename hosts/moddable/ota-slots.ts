@@ -2,7 +2,7 @@
  * The A/B app slots of src/update/slots.ts on a board: the SDK's `ota` module writes the image
  * into the next update partition and switches the boot partition on complete(); ota-state.c
  * tells whether the running image is on trial, marks it valid or rolls it back (ESP-IDF app
- * rollback). Not built with mcconfig or run on hardware yet (docs/moddable.md).
+ * rollback). Run in QEMU by tools/qemu-e2e.ts (an update and a rollback); not on hardware yet.
  */
 import OTA from 'ota';
 import type { OtaSlots, OtaWriter, RunningState } from '../../src/update/slots.js';

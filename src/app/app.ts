@@ -404,6 +404,7 @@ export class DoorbellApp {
       authority: () => new RosterStore(h.store, deviceId).load()?.authority,
       sha256: () => h.backend.sha256(),
       log: this.log,
+      trialTimeout: ota.trialTimeout,
     });
     this.log(`firmware ${ota.firmware.version} (${ota.firmware.board}, security ${ota.firmware.security}${updater.onTrial ? ', on trial' : ''})`);
     updater.selfTest('store', now);

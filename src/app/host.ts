@@ -23,6 +23,8 @@ export interface AppOta {
   releaseKey: Uint8Array;
   /** Restarts the device (into the slot set to boot). */
   restart(): void;
+  /** ms a trial image has to pass its self-test (default TRIAL_TIMEOUT, 10 min); shorter in tests */
+  trialTimeout?: number;
 }
 
 /** What the status light shows (each host draws it: an LED pattern, a log line). */

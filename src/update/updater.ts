@@ -225,7 +225,7 @@ export class Updater {
     this.outcome = 'valid';
     this.o.store.delete(TRYING_KEY);
     this.raiseSecurity();
-    this.log(`update: firmware ${this.o.firmware.version} passed its self-test and is marked valid`);
+    this.log(`update: firmware ${this.o.firmware.version} passed its self-test and is marked valid; recorded security version ${this.recordedSecurity}`);
   }
 
   /**
