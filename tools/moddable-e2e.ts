@@ -14,8 +14,10 @@
  *
  * With --tls the relay serves https/wss with a certificate from a throwaway test CA
  * (tools/test-ca.ts, openssl), setup hands the simulator that CA (`--relay-ca`), and after
- * the first clip the relay comes back with a certificate from another CA: the simulator
- * must refuse it, keep its clip, and upload it once the right certificate is back.
+ * the first clip the relay comes back with a certificate from another CA, then with the
+ * impostor of the SDK's chain check (an attacker's self-signed certificate, then the genuine
+ * one), then with a certificate from the right CA for another name: the simulator must refuse
+ * each, keep its clip, and upload it once the right certificate is back.
  *
  * Logs, the build, the relay's data, the phone and the clip stay in the work folder.
  *

@@ -22,8 +22,10 @@
  * With --tls the relay serves https/wss with a certificate from a throwaway test CA
  * (tools/test-ca.ts; it names 127.0.0.1 and 10.0.2.2, where the guest dials the host), setup
  * hands the doorbell that CA (`--relay-ca`), and after the first clip the relay comes back with
- * a certificate from another CA: the doorbell must refuse it, keep its clip, and upload it once
- * the right certificate is back. The TLS handshake times the doorbell logs are reported.
+ * a certificate from another CA, then with the impostor of the SDK's chain check (an attacker's
+ * self-signed certificate, then the genuine one), then with a certificate from the right CA for
+ * another name: the doorbell must refuse each, keep its clip, and upload it once the right
+ * certificate is back. The TLS handshake times the doorbell logs are reported.
  *
  * The guest's clock: QEMU's user network has no route out, so the board asks SNTP at 10.0.2.2
  * (the host's loopback) and this script answers there (UDP 127.0.0.1:123, which needs root or
