@@ -14,8 +14,10 @@
  *
  * With --tls the relay serves https/wss with a certificate from a throwaway test CA
  * (tools/test-ca.ts, openssl), setup hands the simulator that CA (`--relay-ca`), and after
- * the first clip the relay comes back with a certificate from another CA: the simulator
- * must refuse it, keep its clip, and upload it once the right certificate is back.
+ * the first clip the relay comes back with a certificate from another CA, then with the
+ * impostor of the SDK's chain check (an attacker's self-signed certificate, then the genuine
+ * one), then with a certificate from the right CA for another name: the simulator must refuse
+ * each, keep its clip, and upload it once the right certificate is back.
  *
  * Logs, the build, the relay's data, the phone and the clip stay in the work folder.
  *
@@ -29,7 +31,7 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort, has, LineLog, progress, run, sleep, until } from './e2e-driver.js';
-import { makeTestCa, type TestCa } from './test-ca.js';
+import { issueServerCert, makeImpostorChain, makeTestCa, type TestCa } from './test-ca.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -81,8 +83,18 @@ async function main(): Promise<number> {
   fs.mkdirSync(state, { recursive: true });
   fs.mkdirSync(buildDir, { recursive: true });
   const setupPort = await freePort();
-  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse.
-  const tls = args.tls ? { good: makeTestCa(path.join(work, 'tls'), 'good'), other: makeTestCa(path.join(work, 'tls'), 'other') } : undefined;
+  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse;
+  // also the impostor of the SDK's chain check (an attacker's own certificate, then
+  // the genuine one) and a certificate from the right CA for another name.
+  const tls = args.tls ? ((dir: string) => {
+    const good = makeTestCa(dir, 'good');
+    return {
+      good,
+      other: makeTestCa(dir, 'other'),
+      impostor: makeImpostorChain(dir, 'impostor', good),
+      wrongName: issueServerCert(dir, 'wrong-name', good, ['IP:10.9.9.9', 'DNS:relay.example']),
+    };
+  })(path.join(work, 'tls')) : undefined;
   const env = { ...process.env, MODDABLE: moddable, PATH: `${bin}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
   say(`work folder ${work}`);
 
@@ -233,26 +245,41 @@ async function main(): Promise<number> {
     say(`PASS 1: simulator setup with sealbell phone setup → press → relay${tls ? ' (wss://, the CA from setup)' : ''} → phone → age -d`);
 
     if (tls) {
-      // The relay's address now presents a certificate from another CA: refused, the clip waits.
-      await stop(relayProc);
-      let mark = log.lines.length;
-      await startRelay(tls.other);
-      // (a TLS refusal, not the "connection lost" of the relay that just stopped)
-      const refusal = /uplink: (closed \(1006 TLS.*|could not connect.*)/;
-      const refused = await log.wait(refusal, 120_000, 'the simulator to refuse the other CA', mark);
-      say(`simulator refused the relay: ${refused[1]}`);
-      await press('press', mark);
-      const waiting = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
-      await log.wait(new RegExp(`clip ${waiting}: done`), 60_000, 'the clip to finish', mark);
-      await log.wait(refusal, 120_000, 'another refusal', log.lines.length);
-      if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) throw new Error('the simulator connected to a relay with another CA');
-      if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay with the wrong certificate`);
-      await stop(relayProc);
-      mark = log.lines.length;
-      await startRelay(tls.good);
-      await log.wait(/connected to the relay/, 180_000, 'the simulator to reconnect to the right certificate', mark);
-      await until(`clip ${waiting} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined));
-      say(`PASS 1b: a certificate from another CA refused (the clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      // The relay's address presents a certificate the doorbell must refuse: the clip waits in
+      // the spool until the right one is back.
+      const refuseThenRecover = async (cert: TestCa, what: string, pass: string): Promise<void> => {
+        await stop(relayProc);
+        let mark = log.lines.length;
+        await startRelay(cert);
+        // A refusal once that relay is up (while no relay listened, a failed connect reads the
+        // same), or a connection, which must not happen.
+        const up = log.lines.length;
+        const accepted = (): never => {
+          say(`ATTACK ACCEPTED: the simulator connected to the relay presenting ${what}`);
+          throw new Error(`the simulator connected to the relay presenting ${what}`);
+        };
+        const refusedOrAccepted = async (from: number, waitingFor: string): Promise<string> => {
+          const outcome = await log.wait(/uplink: (closed \(1006 TLS.*|could not connect.*)|uplink: (connected to the relay)/, 120_000, waitingFor, from);
+          if (outcome[2]) accepted();
+          return outcome[1]!;
+        };
+        say(`the simulator refused ${what}: ${await refusedOrAccepted(up, `the simulator to refuse ${what}`)}`);
+        await press('press', mark);
+        const waiting = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
+        await log.wait(new RegExp(`clip ${waiting}: done`), 60_000, 'the clip to finish', mark);
+        await refusedOrAccepted(log.lines.length, 'another refusal');
+        if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) accepted();
+        if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay presenting ${what}`);
+        await stop(relayProc);
+        mark = log.lines.length;
+        await startRelay(tls.good);
+        await log.wait(/connected to the relay/, 180_000, 'the simulator to reconnect to the right certificate', mark);
+        await until(`clip ${waiting} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined));
+        say(`${pass}: ${what} refused (the clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      };
+      await refuseThenRecover(tls.other, 'a certificate from another CA', 'PASS 1b');
+      await refuseThenRecover(tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
+      await refuseThenRecover(tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
     }
 
     // 8. Live view: the phone watches for 3 s through the relay, with no clip recording.

@@ -33,8 +33,10 @@
  * With --tls the relay serves https/wss with a certificate from a throwaway test CA
  * (tools/test-ca.ts; it names 127.0.0.1 and 10.0.2.2, where the guest dials the host), setup
  * hands the doorbell that CA (`--relay-ca`), and after the first clip the relay comes back with
- * a certificate from another CA: the doorbell must refuse it, keep its clip, and upload it once
- * the right certificate is back. The TLS handshake times the doorbell logs are reported.
+ * a certificate from another CA, then with the impostor of the SDK's chain check (an attacker's
+ * self-signed certificate, then the genuine one), then with a certificate from the right CA for
+ * another name: the doorbell must refuse each, keep its clip, and upload it once the right
+ * certificate is back. The TLS handshake times the doorbell logs are reported.
  *
  * The guest's clock: QEMU's user network has no route out, so the board asks SNTP at 10.0.2.2
  * (the host's loopback) and this script answers there (UDP 127.0.0.1:123, which needs root or
@@ -55,7 +57,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { freePort, has, LineLog, progress, run, until } from './e2e-driver.js';
-import { makeTestCa, type TestCa } from './test-ca.js';
+import { issueServerCert, makeImpostorChain, makeTestCa, type TestCa } from './test-ca.js';
 import { parseMessage } from '../src/setup/messages.js';
 import { QEMU_HOST_LOOPBACK } from '../hosts/moddable/qemu-route.js';
 
@@ -290,9 +292,19 @@ async function main(): Promise<number> {
   }
   fs.writeFileSync(efuse, adcCalibratedEfuse());
 
-  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse.
+  // With --tls: a throwaway CA for the relay, and another one for a relay the doorbell must refuse;
+  // also the impostor of the SDK's chain check (an attacker's own certificate for the address the
+  // guest dials, then the genuine one) and a certificate from the right CA for another name.
   const certIps = ['127.0.0.1', QEMU_HOST_LOOPBACK];
-  const tls = args.tls ? { good: makeTestCa(path.join(work, 'tls'), 'good', certIps), other: makeTestCa(path.join(work, 'tls'), 'other', certIps) } : undefined;
+  const tls = args.tls ? ((dir: string) => {
+    const good = makeTestCa(dir, 'good', certIps);
+    return {
+      good,
+      other: makeTestCa(dir, 'other', certIps),
+      impostor: makeImpostorChain(dir, 'impostor', good, certIps),
+      wrongName: issueServerCert(dir, 'wrong-name', good, ['IP:10.9.9.9', 'DNS:relay.example']),
+    };
+  })(path.join(work, 'tls')) : undefined;
 
   let relayProc: ChildProcess | undefined;
   let vm: ChildProcess | undefined;
@@ -429,27 +441,41 @@ async function main(): Promise<number> {
 
     if (tls) {
       say(`TLS handshakes so far (ms, TCP connect included): ${handshakes().join(', ')}`);
-      // The relay's address now presents a certificate from another CA: refused, the clip waits.
-      await stop(relayProc);
-      let mark = log.lines.length;
-      await startRelay(tls.other);
-      // A refusal once the other relay is up: while no relay listened, a failed connect reads the same.
-      const up = log.lines.length;
-      const refusal = /uplink: (closed \(1006 TLS.*|could not connect.*)/;
-      const refused = await log.wait(refusal, 300_000, 'the doorbell to refuse the other CA', up);
-      say(`the doorbell refused the relay: ${refused[1]}`);
-      await type('press', mark);
-      const waiting = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
-      await log.wait(new RegExp(`clip ${waiting}: done`), 300_000, 'the clip to finish', mark);
-      await log.wait(refusal, 300_000, 'another refusal', log.lines.length);
-      if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) throw new Error('the doorbell connected to a relay with another CA');
-      if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay with the wrong certificate`);
-      await stop(relayProc);
-      mark = log.lines.length;
-      await startRelay(tls.good);
-      await log.wait(/connected to the relay/, 300_000, 'the doorbell to reconnect to the right certificate', mark);
-      await until(`clip ${waiting} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined), 1000);
-      say(`PASS 1b: a certificate from another CA refused (clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      // The relay's address presents a certificate the doorbell must refuse: the clip waits in the
+      // spool until the right one is back.
+      const refuseThenRecover = async (cert: TestCa, what: string, pass: string): Promise<void> => {
+        await stop(relayProc);
+        let mark = log.lines.length;
+        await startRelay(cert);
+        // A refusal once that relay is up (while no relay listened, a failed connect reads the
+        // same), or a connection, which must not happen.
+        const up = log.lines.length;
+        const accepted = (): never => {
+          say(`ATTACK ACCEPTED: the doorbell connected to the relay presenting ${what}`);
+          throw new Error(`the doorbell connected to the relay presenting ${what}`);
+        };
+        const refusedOrAccepted = async (from: number, waitingFor: string): Promise<string> => {
+          const outcome = await log.wait(/uplink: (closed \(1006 TLS.*|could not connect.*)|uplink: (connected to the relay)/, 300_000, waitingFor, from);
+          if (outcome[2]) accepted();
+          return outcome[1]!;
+        };
+        say(`the doorbell refused ${what}: ${await refusedOrAccepted(up, `the doorbell to refuse ${what}`)}`);
+        await type('press', mark);
+        const waiting = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
+        await log.wait(new RegExp(`clip ${waiting}: done`), 300_000, 'the clip to finish', mark);
+        await refusedOrAccepted(log.lines.length, 'another refusal');
+        if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) accepted();
+        if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay presenting ${what}`);
+        await stop(relayProc);
+        mark = log.lines.length;
+        await startRelay(tls.good);
+        await log.wait(/connected to the relay/, 300_000, 'the doorbell to reconnect to the right certificate', mark);
+        await until(`clip ${waiting} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined), 1000);
+        say(`${pass}: ${what} refused (clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      };
+      await refuseThenRecover(tls.other, 'a certificate from another CA', 'PASS 1b');
+      await refuseThenRecover(tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
+      await refuseThenRecover(tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
     }
 
     // 6. Reboot: QEMU stopped and started on the same flash image.

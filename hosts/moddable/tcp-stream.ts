@@ -12,6 +12,7 @@ import { Socket, Listener } from 'socket';
 import SecureSocket from 'securesocket';
 import Timer from 'timer';
 import Time from 'time';
+import { pinPeerCertificate, type PinState } from './tls-pin.js';
 import type { ByteStream, ByteStreamEvents, OpenStream } from '../../src/net/byte-stream.js';
 
 /** The part of Socket / SecureSocket used here (their SDK typings differ in detail). */
@@ -36,18 +37,25 @@ class SocketStream implements ByteStream {
    * `secure`: a TLS client, whose failed handshake the SDK reports only as a socket error.
    * `onConnected`: told the ms from the socket's creation to "connected" (for TLS: TCP
    * connect plus the whole handshake, which the SDK finishes before it says so).
+   * `pin`: the relay-CA pin's view of the handshake (tls-pin.ts), with `host` for its messages:
+   * unless it checked the certificate the session uses, the connection ends before any byte is written.
    */
   constructor(
     private readonly sock: SdkSocket,
     private readonly events: ByteStreamEvents,
     secure = false,
     onConnected?: (ms: number) => void,
+    private readonly pin?: { state: PinState; host: string },
   ) {
     const started = Time.ticks;
     sock.callback = (message, value) => {
       if (this.closed) return;
       try {
         if (message === 1) {
+          if (pin && !pin.state.checked) {
+            this.end(this.pinRefusal());
+            return;
+          }
           this.connected = true;
           onConnected?.(Time.ticks - started);
           events.onConnect();
@@ -114,9 +122,15 @@ class SocketStream implements ByteStream {
 
   /** The SDK's securesocket drops the TLS error's text; before the handshake ends, say what it likely was. */
   private errorReason(secure: boolean): string {
+    if (this.pin?.state.problem && !this.connected) return this.pinRefusal();
     return secure && !this.connected
       ? 'TLS: connection or handshake failed (a relay certificate that does not chain to the trusted CA is refused this way)'
       : 'socket error';
+  }
+
+  private pinRefusal(): string {
+    const why = this.pin!.state.problem ?? 'the handshake showed no certificate to check';
+    return `TLS: the relay's certificate is not issued by the CA from setup for ${this.pin!.host} (refused: ${why})`;
   }
 
   private writable(): void {
@@ -146,23 +160,34 @@ class SocketStream implements ByteStream {
 /**
  * A client connection; DNS, connect and (with `secure`) the TLS handshake happen before onConnect.
  *
- * TLS: the SDK checks the server's chain and its name (`host`, a DNS name or IPv4 address)
- * against the CA certificates the build holds (`ca.ski` and `ca<N>.der` resources, see
- * manifest.json) and against `ca` (DER) when given, which it registers as a trust anchor.
- * It needs the server to send its chain up to that CA (a lone certificate is not matched
- * by name), and the clock set (certificate dates are checked; registering `ca` throws
- * before SNTP has run, and the uplink retries).
+ * TLS: the SDK checks the server's chain (and, in newer SDK versions, its name: `host`, a
+ * DNS name or IPv4 address) against the CA certificates the build holds (`ca.ski` and
+ * `ca<N>.der` resources, see manifest.json) and against `ca` (DER) when given, which it
+ * registers as a trust anchor. It needs the server to send its chain up to that CA (a lone
+ * certificate is not matched by name), and the clock set (certificate dates are checked;
+ * registering `ca` throws before SNTP has run, and the uplink retries).
+ *
+ * The SDK's check can be fooled (a chain whose first certificate, the one the session uses,
+ * does not verify, followed by the genuine one: tls-pin.ts). With `ca` given, the
+ * certificate the session uses must also pass our own check (signed by `ca`'s key, in date,
+ * naming `host`), and session resumption is off so that every handshake shows it. Without
+ * `ca` (public CAs) only the SDK's check runs (docs/threat-model.md).
  */
 export function openTcp(o: { host: string; port: number; secure?: boolean; ca?: Uint8Array; log?: (line: string) => void }): OpenStream {
   return (events) => {
     const secure: Record<string, unknown> = { protocolVersion: 0x303 };
-    if (o.ca) secure.certificate = o.ca.slice().buffer;
-    const sock = o.secure
-      ? (new SecureSocket({ host: o.host, port: o.port, secure }) as unknown as SdkSocket)
-      : (new Socket({ host: o.host, port: o.port }) as unknown as SdkSocket);
+    if (o.ca) {
+      secure.certificate = o.ca.slice().buffer;
+      // no resumed sessions: a resumed handshake shows no certificate to the pin
+      secure.cache = false;
+    }
+    const tls = o.secure ? new SecureSocket({ host: o.host, port: o.port, secure }) : undefined;
+    const sock = tls ? (tls as unknown as SdkSocket) : (new Socket({ host: o.host, port: o.port }) as unknown as SdkSocket);
+    // the handshake runs once the TCP connection is up, after this: the hook is in place in time
+    const pin = tls && o.ca ? { state: pinPeerCertificate(tls, o.ca, o.host), host: o.host } : undefined;
     // how long TLS takes on the chip (all in XS: the certificate checks and the key exchange)
     const timed = o.secure && o.log ? (ms: number) => o.log!(`tls: connected to ${o.host}:${o.port}, TCP connect and handshake in ${ms} ms`) : undefined;
-    return new SocketStream(sock, events, o.secure, timed);
+    return new SocketStream(sock, events, o.secure, timed, pin);
   };
 }
 
