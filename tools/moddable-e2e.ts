@@ -31,6 +31,7 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort, has, LineLog, progress, run, sleep, until } from './e2e-driver.js';
+import { refuseThenRecover, type RefusalRig } from './e2e-refusal.js';
 import { issueServerCert, makeImpostorChain, makeTestCa, type TestCa } from './test-ca.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -245,41 +246,24 @@ async function main(): Promise<number> {
     say(`PASS 1: simulator setup with sealbell phone setup → press → relay${tls ? ' (wss://, the CA from setup)' : ''} → phone → age -d`);
 
     if (tls) {
-      // The relay's address presents a certificate the doorbell must refuse: the clip waits in
-      // the spool until the right one is back.
-      const refuseThenRecover = async (cert: TestCa, what: string, pass: string): Promise<void> => {
-        await stop(relayProc);
-        let mark = log.lines.length;
-        await startRelay(cert);
-        // A refusal once that relay is up (while no relay listened, a failed connect reads the
-        // same), or a connection, which must not happen.
-        const up = log.lines.length;
-        const accepted = (): never => {
-          say(`ATTACK ACCEPTED: the simulator connected to the relay presenting ${what}`);
-          throw new Error(`the simulator connected to the relay presenting ${what}`);
-        };
-        const refusedOrAccepted = async (from: number, waitingFor: string): Promise<string> => {
-          const outcome = await log.wait(/uplink: (closed \(1006 TLS.*|could not connect.*)|uplink: (connected to the relay)/, 120_000, waitingFor, from);
-          if (outcome[2]) accepted();
-          return outcome[1]!;
-        };
-        say(`the simulator refused ${what}: ${await refusedOrAccepted(up, `the simulator to refuse ${what}`)}`);
-        await press('press', mark);
-        const waiting = (await log.wait(/button: clip (\S+)/, 30_000, 'the press', mark))[1];
-        await log.wait(new RegExp(`clip ${waiting}: done`), 60_000, 'the clip to finish', mark);
-        await refusedOrAccepted(log.lines.length, 'another refusal');
-        if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) accepted();
-        if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay presenting ${what}`);
-        await stop(relayProc);
-        mark = log.lines.length;
-        await startRelay(tls.good);
-        await log.wait(/connected to the relay/, 180_000, 'the simulator to reconnect to the right certificate', mark);
-        await until(`clip ${waiting} verified at the relay`, 120_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined));
-        say(`${pass}: ${what} refused (the clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      // The relay's address presents a certificate the doorbell must refuse (tools/e2e-refusal.ts).
+      const rig: RefusalRig = {
+        device: 'the simulator',
+        log,
+        restartRelay: async (cert) => {
+          await stop(relayProc);
+          await startRelay(cert);
+        },
+        good: tls.good,
+        press: (from) => press('press', from),
+        clipsOf,
+        bound: 120_000,
+        every: 500,
+        say,
       };
-      await refuseThenRecover(tls.other, 'a certificate from another CA', 'PASS 1b');
-      await refuseThenRecover(tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
-      await refuseThenRecover(tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
+      await refuseThenRecover(rig, tls.other, 'a certificate from another CA', 'PASS 1b');
+      await refuseThenRecover(rig, tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
+      await refuseThenRecover(rig, tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
     }
 
     // 8. Live view: the phone watches for 3 s through the relay, with no clip recording.

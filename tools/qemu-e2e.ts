@@ -57,6 +57,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { freePort, has, LineLog, progress, run, until } from './e2e-driver.js';
+import { refuseThenRecover, type RefusalRig } from './e2e-refusal.js';
 import { issueServerCert, makeImpostorChain, makeTestCa, type TestCa } from './test-ca.js';
 import { parseMessage } from '../src/setup/messages.js';
 import { QEMU_HOST_LOOPBACK } from '../hosts/moddable/qemu-route.js';
@@ -441,41 +442,24 @@ async function main(): Promise<number> {
 
     if (tls) {
       say(`TLS handshakes so far (ms, TCP connect included): ${handshakes().join(', ')}`);
-      // The relay's address presents a certificate the doorbell must refuse: the clip waits in the
-      // spool until the right one is back.
-      const refuseThenRecover = async (cert: TestCa, what: string, pass: string): Promise<void> => {
-        await stop(relayProc);
-        let mark = log.lines.length;
-        await startRelay(cert);
-        // A refusal once that relay is up (while no relay listened, a failed connect reads the
-        // same), or a connection, which must not happen.
-        const up = log.lines.length;
-        const accepted = (): never => {
-          say(`ATTACK ACCEPTED: the doorbell connected to the relay presenting ${what}`);
-          throw new Error(`the doorbell connected to the relay presenting ${what}`);
-        };
-        const refusedOrAccepted = async (from: number, waitingFor: string): Promise<string> => {
-          const outcome = await log.wait(/uplink: (closed \(1006 TLS.*|could not connect.*)|uplink: (connected to the relay)/, 300_000, waitingFor, from);
-          if (outcome[2]) accepted();
-          return outcome[1]!;
-        };
-        say(`the doorbell refused ${what}: ${await refusedOrAccepted(up, `the doorbell to refuse ${what}`)}`);
-        await type('press', mark);
-        const waiting = (await log.wait(/button: clip (\S+)/, 60_000, 'the press', mark))[1];
-        await log.wait(new RegExp(`clip ${waiting}: done`), 300_000, 'the clip to finish', mark);
-        await refusedOrAccepted(log.lines.length, 'another refusal');
-        if (log.lines.slice(mark).some((l) => /connected to the relay/.test(l))) accepted();
-        if (clipsOf()?.includes(waiting)) throw new Error(`clip ${waiting} reached the relay presenting ${what}`);
-        await stop(relayProc);
-        mark = log.lines.length;
-        await startRelay(tls.good);
-        await log.wait(/connected to the relay/, 300_000, 'the doorbell to reconnect to the right certificate', mark);
-        await until(`clip ${waiting} verified at the relay`, 300_000, async () => (clipsOf()?.includes(`${waiting}  verified`) ? true : undefined), 1000);
-        say(`${pass}: ${what} refused (clip ${waiting} waited in the spool), uploaded once the right one is back`);
+      // The relay's address presents a certificate the doorbell must refuse (tools/e2e-refusal.ts).
+      const rig: RefusalRig = {
+        device: 'the doorbell',
+        log,
+        restartRelay: async (cert) => {
+          await stop(relayProc);
+          await startRelay(cert);
+        },
+        good: tls.good,
+        press: (from) => type('press', from),
+        clipsOf,
+        bound: 300_000,
+        every: 1000,
+        say,
       };
-      await refuseThenRecover(tls.other, 'a certificate from another CA', 'PASS 1b');
-      await refuseThenRecover(tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
-      await refuseThenRecover(tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
+      await refuseThenRecover(rig, tls.other, 'a certificate from another CA', 'PASS 1b');
+      await refuseThenRecover(rig, tls.impostor, "an attacker's self-signed certificate followed by the genuine relay certificate", 'PASS 1c');
+      await refuseThenRecover(rig, tls.wrongName, 'a certificate from the setup CA for another name', 'PASS 1d');
     }
 
     // 6. Reboot: QEMU stopped and started on the same flash image.
