@@ -228,6 +228,9 @@ async function main(): Promise<number> {
   const sealbellJs = path.join(ROOT, 'bin', 'sealbell.js');
   const adminToken = randomBytes(32).toString('base64url');
   const phoneDir = path.join(work, 'phone');
+  // Each run starts afresh, as from the image as built (below): a new phone, an empty relay, no
+  // downloads, new test certificates. The build, the provisioning and the release key stay.
+  for (const d of ['phone', 'relay', 'downloads', 'tls']) fs.rmSync(path.join(work, d), { recursive: true, force: true });
   /** `sealbell …` as a user runs it; secrets in its environment, never in its arguments. */
   const sealbell = (argv: string[], secrets: Record<string, string> = {}, hide?: RegExp): string => {
     say(`$ sealbell ${argv.join(' ')}`);
